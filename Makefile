@@ -1,0 +1,28 @@
+# Two commands on a fresh machine: `make demo` and `make test` (each sets up .venv first).
+PYTHON ?= python3
+VENV ?= .venv
+STAMP := $(VENV)/.installed
+DEMO_OUTPUT ?= output/demo
+
+.PHONY: demo test sample clean
+
+$(STAMP): setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q "setuptools>=77.0.3,<82" wheel
+	$(VENV)/bin/pip install -q -e ".[test]"
+	touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/hygiene --input 'sample/text/*' 'sample/image_text/*' sample/image_folder/ \
+		--config sample/policy.yaml --output $(DEMO_OUTPUT) --overwrite
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest -q tests
+
+# Regenerate the bundled sample (needs scikit-image for its CC0 photos).
+sample: $(STAMP)
+	$(VENV)/bin/pip install -q -e ".[sample]"
+	$(VENV)/bin/python scripts/make_sample.py
+
+clean:
+	rm -rf $(VENV) output build *.egg-info

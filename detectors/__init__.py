@@ -1,0 +1,1 @@
+"""Beam-free domain logic: parsing, validation, hashing. Plain Python, unit-testable."""

@@ -1,0 +1,1 @@
+"""Options, policy config, and the graph that composes the stages."""

@@ -1,0 +1,164 @@
+"""From a command line to a finished run: options, policy, checks, graph, run, summary."""
+
+import dataclasses
+import datetime
+import importlib.metadata
+import json
+import logging
+import os
+import platform
+import sys
+from typing import List, Optional
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions,
+                                                  StandardOptions, TestOptions)
+
+from pipeline.graph import RunSpec, build, output_paths
+from pipeline.options import HygieneOptions, help_parser
+from pipeline.policy import PolicyError, load_policy
+
+LOG = logging.getLogger("hygiene")
+VERSIONED_PACKAGES = ("pre-training-data-hygiene", "apache-beam", "pyarrow", "pillow", "numpy",
+                      "pyyaml", "zstandard")
+
+
+class UsageError(Exception):
+    """Bad arguments or inputs, found before the job starts; the message says what to fix."""
+
+
+@dataclasses.dataclass
+class RunResult:
+    output: str
+    summary: Optional[dict]   # None when the runner did not wait (e.g. a Dataflow dry run)
+    state: str
+
+
+def package_versions() -> dict:
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _is_local(path: str) -> bool:
+    return "://" not in path
+
+
+def _check_inputs(patterns: List[str]) -> None:
+    for pattern in patterns:
+        if not _is_local(pattern):
+            continue  # remote inputs are matched on the workers, with their credentials
+        if os.path.isdir(pattern):
+            continue
+        if not FileSystems.match([pattern])[0].metadata_list:
+            raise UsageError(f"--input {pattern!r} matches no file")
+
+
+def _prepare_output(output: str, overwrite: bool, check: bool) -> None:
+    paths = output_paths(output)
+    earlier = [p for p in (paths["summary"], paths["manifest"],
+                           FileSystems.join(output, "cleaned"), paths["quarantine"])
+               if check and FileSystems.exists(p)]
+    if earlier and not overwrite:
+        raise UsageError(f"--output {output!r} holds an earlier run ({earlier[0]}); "
+                         "pass --overwrite to replace it")
+    if earlier:
+        FileSystems.delete(earlier)
+
+
+def parse(argv: List[str]):
+    """(PipelineOptions, HygieneOptions, Policy) from a command line."""
+    args, _ = help_parser("hygiene").parse_known_args(argv)  # handles --help, grouped by stage
+    if not args.input or not args.output:
+        raise UsageError("--input and --output are required (see --help)")
+    options = PipelineOptions(argv)
+    hygiene = options.view_as(HygieneOptions)
+    standard = options.view_as(StandardOptions)
+    if not standard.runner:
+        # Named explicitly: with no runner, Beam 2.77 first tries to download Prism.
+        standard.runner = "DirectRunner"
+    if hygiene.local_workers:
+        direct = options.view_as(DirectOptions)
+        direct.direct_running_mode = "multi_processing"
+        direct.direct_num_workers = hygiene.local_workers
+    try:
+        policy = load_policy(hygiene.config, hygiene.policy_overrides())
+    except PolicyError as err:
+        raise UsageError(f"policy: {err}") from None
+    return options, hygiene, policy
+
+
+def run(argv: List[str]) -> RunResult:
+    options, hygiene, policy = parse(argv)
+    # Dataflow's --dry_run=True builds and checks the job graph without submitting it.
+    dry_run = str(options.view_as(TestOptions).dry_run).lower() in ("true", "1")
+    runner = options.view_as(StandardOptions).runner
+    inputs = [os.path.abspath(p) if _is_local(p) and os.path.isdir(p) else p
+              for p in hygiene.input]
+    if not dry_run:
+        _check_inputs(inputs)
+    _prepare_output(hygiene.output, hygiene.overwrite, check=not dry_run)
+    manifest = {
+        "tool": "hygiene",
+        "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "runner": runner,
+        "command": argv,
+        "inputs": {"patterns": inputs},
+        "config": policy.to_dict(),
+        "packages": package_versions(),
+    }
+    spec = RunSpec(inputs=inputs, output=hygiene.output, policy=policy, manifest=manifest)
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, spec)
+    LOG.info("running on %s: %s -> %s", runner, " ".join(inputs), hygiene.output)
+    result = pipeline.run()
+    if dry_run:
+        return RunResult(hygiene.output, None, str(result.state))
+    state = result.wait_until_finish()
+    with FileSystems.open(output_paths(hygiene.output)["summary"]) as f:
+        summary = json.loads(f.read())
+    return RunResult(hygiene.output, summary, str(state))
+
+
+def print_report(result: RunResult, out=sys.stdout) -> None:
+    summary = result.summary
+    if summary is None:
+        print(f"job submitted ({result.state}); outputs will be under {result.output}", file=out)
+        return
+    conservation = summary["conservation"]
+    print(f"\nrecords in       {summary['records_in']:>10,}", file=out)
+    print(f"cleaned          {summary['cleaned']['total']:>10,}", file=out)
+    print(f"quarantined      {summary['quarantined']['total']:>10,}"
+          f"   ({summary['quarantine_rate']:.1%})", file=out)
+    if summary["reasons"]:
+        print("\nquarantined by reason (a record may have several):", file=out)
+        width = max(len(r) for r in summary["reasons"])
+        for reason, count in sorted(summary["reasons"].items(), key=lambda kv: (-kv[1], kv[0])):
+            print(f"  {reason:<{width}}  {count:>8,}", file=out)
+    verdict = "ok" if conservation["ok"] else "VIOLATED"
+    print(f"\nconservation {verdict}: {conservation['records_in']:,} in = "
+          f"{summary['cleaned']['total']:,} cleaned + {summary['quarantined']['total']:,} "
+          "quarantined", file=out)
+    print("\noutputs:", file=out)
+    for name, path in summary["outputs"].items():
+        print(f"  {name:<20} {path}", file=out)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    LOG.setLevel(logging.INFO)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = run(argv)
+    except UsageError as err:
+        print(f"hygiene: error: {err}", file=sys.stderr)
+        return 2
+    print_report(result)
+    if result.summary is not None and not result.summary["conservation"]["ok"]:
+        return 1
+    return 0

@@ -1,0 +1,93 @@
+"""Command-line options, grouped by stage, as a Beam PipelineOptions subclass.
+
+Every other Beam pipeline option (--runner, --project, --temp_location,
+--direct_num_workers, ...) passes through untouched.
+"""
+
+import argparse
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipeline.policy import FORMATS
+
+# flag dest -> (policy section, policy key); the flags override the YAML policy.
+POLICY_FLAGS = {
+    "input_format": ("input", "format"),
+    "text_field": ("input", "text_field"),
+    "id_field": ("input", "id_field"),
+    "caption_field": ("input", "caption_field"),
+    "image_field": ("input", "image_field"),
+    "image_id_field": ("input", "image_id_field"),
+    "max_text_chars": ("input", "max_text_chars"),
+    "max_caption_chars": ("input", "max_caption_chars"),
+    "max_image_pixels": ("input", "max_image_pixels"),
+    "exact_dedup_text": ("exact_dedup", "text"),
+    "exact_dedup_images": ("exact_dedup", "images"),
+}
+
+
+def add_arguments(parser) -> None:
+    run = parser.add_argument_group("inputs and outputs")
+    run.add_argument("--input", nargs="+", metavar="GLOB",
+                     help="files, glob patterns or image folders (local, gs://, s3://, hdfs://); "
+                          "text and image-text inputs may be mixed")
+    run.add_argument("--output", metavar="DIR_OR_PREFIX",
+                     help="where cleaned/, quarantine/, manifest.json and summary.json go")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace the outputs of an earlier run in --output")
+    run.add_argument("--config", metavar="POLICY_YAML",
+                     help="policy file of thresholds and actions; the flags below override it")
+    run.add_argument("--local-workers", type=int, metavar="N",
+                     help="DirectRunner only: run N worker processes "
+                          "(sets --direct_running_mode=multi_processing --direct_num_workers=N)")
+
+    fmt = parser.add_argument_group("input format")
+    fmt.add_argument("--input-format", choices=FORMATS,
+                     help="format of every input (default: auto, from file names; a folder is "
+                          "an image folder with captions.jsonl or captions.csv)")
+    fmt.add_argument("--text-field", help="JSONL/Parquet text column (default: text)")
+    fmt.add_argument("--id-field", help="text id column (default: id; absent: a content hash)")
+    fmt.add_argument("--caption-field", help="caption column (default: caption)")
+    fmt.add_argument("--image-field", help="image bytes column of image Parquet "
+                                           "(default: first of jpg, png, webp, image)")
+    fmt.add_argument("--image-id-field", help="image-text id column (default: key)")
+
+    checks = parser.add_argument_group("input checks (bad input goes to the quarantine)")
+    checks.add_argument("--max-text-chars", type=int, help="longest text kept (default: 1000000)")
+    checks.add_argument("--max-caption-chars", type=int,
+                        help="longest caption kept (default: 10000)")
+    checks.add_argument("--max-image-pixels", type=int,
+                        help="decompression-bomb cap in pixels (default: 89478485, Pillow's)")
+
+    dedup = parser.add_argument_group("exact deduplication")
+    dedup.add_argument("--exact-dedup-text", action=argparse.BooleanOptionalAction, default=None,
+                       help="drop repeated texts after NFKC, case folding, whitespace collapse "
+                            "(default: on)")
+    dedup.add_argument("--exact-dedup-images", action=argparse.BooleanOptionalAction,
+                       default=None, help="drop repeated images by decoded pixels (default: on)")
+
+
+class HygieneOptions(PipelineOptions):
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        add_arguments(parser)
+
+    def policy_overrides(self):
+        values = self.get_all_options()
+        overrides = {}
+        for dest, (section, key) in POLICY_FLAGS.items():
+            if values.get(dest) is not None:
+                overrides.setdefault(section, {})[key] = values[dest]
+        return overrides
+
+
+def help_parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Clean a corpus for training: exact duplicates and bad input go to a "
+                    "quarantine with reasons and evidence; the rest to cleaned Parquet.",
+        epilog="Any other Beam pipeline option passes through, e.g. --runner DataflowRunner "
+               "--project P --region R --temp_location gs://B/tmp --setup_file ./setup.py. "
+               "The default runner is the DirectRunner.")
+    add_arguments(parser)
+    return parser

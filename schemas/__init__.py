@@ -1,0 +1,1 @@
+"""Record types, reason codes and the Arrow schemas of every output."""

@@ -1,0 +1,56 @@
+"""Arrow schemas of every Parquet output. Readers of our outputs can rely on them."""
+
+import pyarrow as pa
+
+_PROVENANCE = [
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("location", pa.string(), nullable=False),
+    pa.field("metadata", pa.string(), nullable=False),  # JSON object
+]
+
+CLEANED_TEXT = pa.schema([
+    pa.field("id", pa.string(), nullable=False),
+    pa.field("text", pa.string(), nullable=False),
+    *_PROVENANCE,
+])
+
+CLEANED_IMAGE_TEXT = pa.schema([
+    pa.field("id", pa.string(), nullable=False),
+    pa.field("image", pa.binary(), nullable=False),
+    pa.field("image_format", pa.string()),
+    pa.field("width", pa.int32()),
+    pa.field("height", pa.int32()),
+    pa.field("caption", pa.string(), nullable=False),
+    *_PROVENANCE,
+])
+
+EVIDENCE = pa.struct([
+    pa.field("reason", pa.string(), nullable=False),
+    pa.field("stage", pa.string(), nullable=False),
+    pa.field("detail", pa.string(), nullable=False),  # JSON object
+])
+
+QUARANTINE = pa.schema([
+    pa.field("id", pa.string(), nullable=False),
+    pa.field("kind", pa.string(), nullable=False),
+    pa.field("primary_reason", pa.string(), nullable=False),
+    pa.field("reasons", pa.list_(pa.string()), nullable=False),
+    pa.field("evidence", pa.list_(EVIDENCE), nullable=False),
+    pa.field("kept_id", pa.string()),        # the representative a duplicate lost to
+    pa.field("group_size", pa.int64()),      # size of the duplicate group
+    pa.field("text", pa.string()),
+    pa.field("caption", pa.string()),
+    pa.field("image", pa.binary()),
+    pa.field("image_format", pa.string()),
+    pa.field("width", pa.int32()),
+    pa.field("height", pa.int32()),
+    pa.field("raw", pa.binary()),            # undecoded bytes of a record we could not parse
+    *_PROVENANCE,
+    # Empty on write; a reviewer fills them (see the review loop).
+    pa.field("review_status", pa.string()),
+    pa.field("review_note", pa.string()),
+    pa.field("reviewer", pa.string()),
+    pa.field("reviewed_at", pa.timestamp("us", tz="UTC")),
+])
+
+CLEANED = {"text": CLEANED_TEXT, "image_text": CLEANED_IMAGE_TEXT}

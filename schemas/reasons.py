@@ -1,0 +1,84 @@
+"""Every reason a record can be held back, as one enumeration.
+
+The order of members is the order of precedence: when a record has several
+reasons, the first one in this list is its primary reason. Input defects come
+first (they say the record is unusable), then the stages in pipeline order.
+"""
+
+import enum
+
+
+class Stage(str, enum.Enum):
+    INPUT = "input"
+    EXACT_DEDUP = "exact_dedup"
+
+
+class Reason(str, enum.Enum):
+    # Input: the file or record could not be read as what it claims to be.
+    UNREADABLE_FILE = "unreadable_file"
+    UNSUPPORTED_FILE = "unsupported_file"
+    EMPTY_FILE = "empty_file"
+    BAD_MEMBER_NAME = "bad_member_name"
+    MALFORMED_JSON = "malformed_json"
+    INVALID_UTF8 = "invalid_utf8"
+    MISSING_TEXT = "missing_text"
+    EMPTY_TEXT = "empty_text"
+    TEXT_TOO_LONG = "text_too_long"
+    MISSING_IMAGE = "missing_image"
+    MISSING_CAPTION = "missing_caption"
+    DUPLICATE_CAPTION_ROW = "duplicate_caption_row"
+    UNDECODABLE_IMAGE = "undecodable_image"
+    TRUNCATED_IMAGE = "truncated_image"
+    DECOMPRESSION_BOMB = "decompression_bomb"
+    UNSUPPORTED_IMAGE_MODE = "unsupported_image_mode"
+    # Exact duplicates.
+    EXACT_DUPLICATE_TEXT = "exact_duplicate_text"
+    EXACT_DUPLICATE_IMAGE = "exact_duplicate_image"
+
+    @property
+    def stage(self) -> Stage:
+        return _STAGE_OF.get(self, Stage.INPUT)
+
+    @property
+    def description(self) -> str:
+        return _DESCRIPTIONS[self]
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_STAGE_OF = {
+    Reason.EXACT_DUPLICATE_TEXT: Stage.EXACT_DEDUP,
+    Reason.EXACT_DUPLICATE_IMAGE: Stage.EXACT_DEDUP,
+}
+
+_DESCRIPTIONS = {
+    Reason.UNREADABLE_FILE: "the file (or its remainder) could not be read: corrupt archive, compression or Parquet",
+    Reason.UNSUPPORTED_FILE: "the file name matches no supported input format",
+    Reason.EMPTY_FILE: "the file has zero bytes",
+    Reason.BAD_MEMBER_NAME: "a tar member whose name cannot be a WebDataset key (absolute, '..', no extension, control characters)",
+    Reason.MALFORMED_JSON: "the line is not a JSON object",
+    Reason.INVALID_UTF8: "the bytes are not valid UTF-8",
+    Reason.MISSING_TEXT: "the text field is absent, null or not a string",
+    Reason.EMPTY_TEXT: "the text is empty or whitespace only",
+    Reason.TEXT_TOO_LONG: "the text is longer than the configured cap",
+    Reason.MISSING_IMAGE: "an image-text record without image bytes",
+    Reason.MISSING_CAPTION: "an image-text record without a caption, or with a blank one",
+    Reason.DUPLICATE_CAPTION_ROW: "a second caption row for an image that already has one",
+    Reason.UNDECODABLE_IMAGE: "the bytes are not an image Pillow can decode",
+    Reason.TRUNCATED_IMAGE: "the image data ends early",
+    Reason.DECOMPRESSION_BOMB: "the image declares more pixels than the configured cap",
+    Reason.UNSUPPORTED_IMAGE_MODE: "the image's pixel mode is not one the pipeline accepts",
+    Reason.EXACT_DUPLICATE_TEXT: "the same text (after NFKC, case folding and whitespace collapse) as a kept record",
+    Reason.EXACT_DUPLICATE_IMAGE: "the same decoded pixels as a kept record's image",
+}
+
+_RANK = {reason: index for index, reason in enumerate(Reason)}
+
+INPUT_DEFECTS = frozenset(r for r in Reason if r.stage is Stage.INPUT)
+
+
+def primary(reasons) -> Reason:
+    """The reason that explains a record best: the earliest in the enumeration."""
+    return min((Reason(r) for r in reasons), key=lambda r: r.rank)

@@ -1,0 +1,233 @@
+"""Read every input into Records: files by format, image folders by a join on path.
+
+Files go through Beam's filesystems (local, gs://, s3://, hdfs://, glob
+patterns). A file is parsed by one worker, streamed, so parallelism is per
+file: shard large corpora (img2dataset and most dumps already are).
+"""
+
+import collections
+import os
+import posixpath
+from typing import Iterable, Iterator, Optional
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.io.filesystem import CompressionTypes, FileMetadata
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from schemas.reasons import Reason
+from schemas.records import Kind, Record
+from transforms.progress import ProgressLog
+from transforms.sources.common import IMAGE_EXTENSIONS, SourceFields, file_defect
+from transforms.sources.image_folder import CAPTION_FILES, CaptionRow, caption_file_rows, join_image
+from transforms.sources.jsonl import parse_jsonl
+from transforms.sources.parquet_rows import parse_parquet
+from transforms.sources.webdataset import parse_webdataset
+
+FORMATS = ("jsonl", "parquet", "webdataset", "image-folder")
+_SUFFIXES = {
+    "jsonl": (".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".jsonl.bz2",
+              ".ndjson", ".ndjson.gz", ".ndjson.zst"),
+    "parquet": (".parquet", ".pq"),
+    "webdataset": (".tar", ".tar.gz", ".tgz"),
+}
+_KIND_OF_FORMAT = {"jsonl": Kind.TEXT, "parquet": Kind.UNKNOWN, "webdataset": Kind.IMAGE_TEXT}
+
+
+def detect_format(path: str) -> Optional[str]:
+    lower = path.lower()
+    return next((fmt for fmt, suffixes in _SUFFIXES.items() if lower.endswith(suffixes)), None)
+
+
+def is_folder_input(pattern: str, input_format: str) -> bool:
+    if input_format == "image-folder":
+        return True
+    return input_format == "auto" and (pattern.endswith("/") or os.path.isdir(pattern))
+
+
+def _open(path: str, fmt: str):
+    # JSONL may be compressed (by extension); tar handles its own; Parquet must seek.
+    compression = CompressionTypes.AUTO if fmt == "jsonl" else CompressionTypes.UNCOMPRESSED
+    return FileSystems.open(path, compression_type=compression)
+
+
+def _parse(stream, path: str, fmt: str, fields: SourceFields, stats) -> Iterator[Record]:
+    if fmt == "jsonl":
+        return parse_jsonl(iter(stream.readline, b""), path, fields, stats)
+    if fmt == "parquet":
+        return parse_parquet(stream, path, fields, stats)
+    return parse_webdataset(stream, path, fields, stats)
+
+
+def guarded(records: Iterable[Record], path: str, kind: Kind) -> Iterator[Record]:
+    """Turn an error in the middle of a file into a record for the unread rest of it."""
+    last = None
+    try:
+        for last in records:
+            yield last
+    except Exception as err:  # corrupt compression, I/O errors: the file is bad, not the job
+        after = f"after {last.location}" if last is not None else "before the first record"
+        yield file_defect(kind, path, Reason.UNREADABLE_FILE,
+                          f"stopped {after}: {type(err).__name__}: {err}",
+                          position=(last.position + 1) if last is not None else 0,
+                          location=f"rest {after}")
+
+
+class ParseFile(beam.DoFn):
+    def __init__(self, fields: SourceFields, input_format: str):
+        self.fields = fields
+        self.input_format = input_format
+
+    def setup(self):
+        self.progress = ProgressLog("read")
+        self.files = Metrics.counter("read", "files")
+
+    def process(self, metadata: FileMetadata) -> Iterator[Record]:
+        path = metadata.path
+        fmt = self.input_format if self.input_format != "auto" else detect_format(path)
+        kind = _KIND_OF_FORMAT.get(fmt, Kind.UNKNOWN)
+        self.files.inc()
+        if fmt not in _KIND_OF_FORMAT:
+            yield file_defect(kind, path, Reason.UNSUPPORTED_FILE,
+                              f"no reader for this file name (formats: {', '.join(FORMATS)})")
+            return
+        if metadata.size_in_bytes == 0:
+            yield file_defect(kind, path, Reason.EMPTY_FILE, "zero bytes")
+            return
+        stats = collections.Counter()
+        try:
+            stream = _open(path, fmt)
+        except Exception as err:
+            yield file_defect(kind, path, Reason.UNREADABLE_FILE, f"{type(err).__name__}: {err}")
+            return
+        with stream:
+            for record in guarded(_parse(stream, path, fmt, self.fields, stats), path, kind):
+                self.progress.tick()
+                yield record
+        for name, count in stats.items():
+            Metrics.counter("read", name).inc(count)
+
+
+class ReadFiles(beam.PTransform):
+    def __init__(self, patterns, fields: SourceFields, input_format: str = "auto"):
+        super().__init__()
+        self.patterns = list(patterns)
+        self.fields = fields
+        self.input_format = input_format
+
+    def expand(self, pbegin):
+        matched = (pbegin
+                   | "Patterns" >> beam.Create(self.patterns)
+                   | "Match" >> fileio.MatchAll())
+        records = (matched
+                   | "Spread" >> beam.Reshuffle()
+                   | "Parse" >> beam.ParDo(ParseFile(self.fields, self.input_format)))
+        return records, matched
+
+
+def _folder_prefix(folder: str) -> str:
+    return folder if folder.endswith("/") else folder + "/"
+
+
+class _ReadCaptionFile(beam.DoFn):
+    def __init__(self, fields: SourceFields):
+        self.fields = fields
+
+    def process(self, metadata: FileMetadata):
+        stats = collections.Counter()
+        with FileSystems.open(metadata.path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+            rows = caption_file_rows(f, metadata.path, self.fields, stats)
+            for item in guarded(rows, metadata.path, Kind.IMAGE_TEXT):
+                if isinstance(item, CaptionRow):
+                    yield beam.pvalue.TaggedOutput("rows", (item.relpath, item))
+                else:
+                    yield item
+
+
+class _JoinImage(beam.DoFn):
+    def __init__(self, folder: str):
+        self.folder = folder
+
+    def setup(self):
+        self.progress = ProgressLog("read images")
+
+    def process(self, element):
+        relpath, grouped = element
+        paths = sorted(m.path for m in grouped["image"])
+        data = []
+        for path in paths[:1]:
+            try:
+                with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+                    data.append(f.read())
+            except Exception as err:
+                yield file_defect(Kind.IMAGE_TEXT, path, Reason.UNREADABLE_FILE,
+                                  f"{type(err).__name__}: {err}")
+                paths = []
+        for record in join_image(self.folder, relpath, paths, data, list(grouped["caption"])):
+            self.progress.tick()
+            yield record
+
+
+class ReadImageFolder(beam.PTransform):
+    """Images under a folder joined with its captions file by relative path."""
+
+    def __init__(self, folder: str, fields: SourceFields):
+        super().__init__()
+        self.prefix = _folder_prefix(folder)
+        self.fields = fields
+
+    def expand(self, pbegin):
+        prefix = self.prefix
+        caption_paths = {prefix + name for name in CAPTION_FILES}
+
+        def relpath(path: str) -> str:
+            return posixpath.normpath(path[len(prefix):].replace(os.sep, "/"))
+
+        matched = (pbegin
+                   | "Pattern" >> beam.Create([prefix + "**"])
+                   | "Match" >> fileio.MatchAll())
+        files = matched | "NotCaptions" >> beam.Filter(lambda m: m.path not in caption_paths)
+        images = (files
+                  | "Images" >> beam.Filter(lambda m: _is_image(m.path))
+                  | "ByPath" >> beam.Map(lambda m: (relpath(m.path), m)))
+        strays = (files
+                  | "Others" >> beam.Filter(lambda m: not _is_image(m.path))
+                  | "Stray" >> beam.Map(lambda m: file_defect(
+                      Kind.IMAGE_TEXT, m.path, Reason.UNSUPPORTED_FILE,
+                      "not an image and not the folder's captions file")))
+        captions = (pbegin
+                    | "CaptionFiles" >> beam.Create(sorted(caption_paths))
+                    | "MatchCaptions" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
+                    | "ReadCaptions" >> beam.ParDo(_ReadCaptionFile(self.fields))
+                    .with_outputs("rows", main="defects"))
+        joined = ({"image": images, "caption": captions.rows}
+                  | "Join" >> beam.CoGroupByKey()
+                  | "Records" >> beam.ParDo(_JoinImage(prefix)))
+        return (joined, captions.defects, strays) | "All" >> beam.Flatten(), matched
+
+
+def _is_image(path: str) -> bool:
+    return path.rsplit(".", 1)[-1].lower() in IMAGE_EXTENSIONS
+
+
+class ReadCorpus(beam.PTransform):
+    """Every input pattern, whatever its format: (Records, FileMetadata of every matched file)."""
+
+    def __init__(self, patterns, fields: SourceFields, input_format: str = "auto"):
+        super().__init__()
+        self.patterns = list(patterns)
+        self.fields = fields
+        self.input_format = input_format
+
+    def expand(self, pbegin):
+        folders = [p for p in self.patterns if is_folder_input(p, self.input_format)]
+        files = [p for p in self.patterns if p not in folders]
+        parts = []
+        if files:
+            parts.append(pbegin | "Files" >> ReadFiles(files, self.fields, self.input_format))
+        for index, folder in enumerate(folders):
+            parts.append(pbegin | f"Folder{index}" >> ReadImageFolder(folder, self.fields))
+        records = tuple(r for r, _ in parts) | "AllRecords" >> beam.Flatten()
+        matched = tuple(m for _, m in parts) | "AllFiles" >> beam.Flatten()
+        return records, matched

@@ -1,0 +1,68 @@
+"""What every parser shares: field names, record construction, metadata encoding."""
+
+import collections
+import dataclasses
+import json
+from typing import Optional, Tuple
+
+from detectors.hashing import content_id, record_uid
+from schemas.reasons import Reason
+from schemas.records import Kind, Record, make_record
+
+IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff")
+# Where img2dataset and Hugging Face datasets keep image bytes, in order of preference.
+IMAGE_COLUMN_CANDIDATES = ("jpg", "png", "webp", "image", "image_bytes", "img")
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceFields:
+    """Names of the fields parsers read; everything else is kept as metadata."""
+    text_field: str = "text"
+    id_field: str = "id"
+    caption_field: str = "caption"
+    image_id_field: str = "key"
+    image_field: Optional[str] = None         # None: first of IMAGE_COLUMN_CANDIDATES present
+    file_field: Tuple[str, ...] = ("file_name", "file", "filename", "image", "path")
+
+
+Stats = collections.Counter  # parsers count what they skip on purpose (blank lines, directories)
+
+
+def public_id(key, *content: bytes) -> str:
+    if key is not None and not isinstance(key, (dict, list)) and str(key).strip():
+        return str(key).strip()
+    return content_id(*content)
+
+
+def to_metadata(fields: dict) -> str:
+    """JSON object of uninterpreted fields; values JSON cannot hold become strings."""
+    return json.dumps(fields, ensure_ascii=False, sort_keys=True, default=_jsonable)
+
+
+def _jsonable(value):
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    return str(value)
+
+
+def utf8_clean(text: str) -> bool:
+    """False for strings holding lone surrogates (JSON allows "\\ud800"; UTF-8 does not)."""
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def defect(kind: Kind, source: str, position: int, location: str, reason: Reason,
+           detail: str, raw: Optional[bytes] = None, key=None, **fields) -> Record:
+    return make_record(uid=record_uid(source, location),
+                       id=public_id(key, raw or b"", source.encode(), location.encode()),
+                       kind=kind, source=source, position=position, location=location,
+                       raw=raw, defect=reason, defect_detail=detail, **fields)
+
+
+def file_defect(kind: Kind, source: str, reason: Reason, detail: str,
+                position: int = 0, location: str = "file") -> Record:
+    """A record standing for a whole file (or the unread rest of one)."""
+    return defect(kind, source, position, location, reason, detail)

@@ -1,0 +1,123 @@
+"""WebDataset tar shards as img2dataset writes them: KEY.jpg|png|webp, KEY.txt, KEY.json.
+
+Members of one sample are adjacent in the tar; a sample ends when the key
+changes. The key is the member's path up to the first dot of its base name
+(WebDataset's convention). The tar is streamed, never extracted to disk.
+"""
+
+import json
+import posixpath
+import tarfile
+from typing import BinaryIO, Dict, Iterator, Optional, Tuple
+
+from detectors.hashing import record_uid
+from schemas.reasons import Reason
+from schemas.records import Kind, Record, make_record
+from transforms.sources.common import (IMAGE_EXTENSIONS, SourceFields, Stats, defect,
+                                       file_defect, public_id, to_metadata)
+
+
+def split_member_name(name: str) -> Tuple[Optional[Tuple[str, str]], Optional[str]]:
+    """(key, extension) for a usable member name, else (None, why it is unusable)."""
+    if not name:
+        return None, "empty name"
+    if any(ord(c) < 32 or ord(c) == 127 or 0xDC80 <= ord(c) <= 0xDCFF for c in name):
+        return None, "control characters or bytes that are not UTF-8"
+    if name.startswith("/") or "\\" in name:
+        return None, "absolute path or backslash"
+    parts = name.split("/")
+    if any(p in ("..", ".") for p in parts):
+        return None, "'.' or '..' path component"
+    directory, base = posixpath.split(name)
+    if not base or base.startswith("."):
+        return None, "hidden file or empty base name"
+    if "." not in base:
+        return None, "no extension"
+    stem, extension = base.split(".", 1)
+    if not extension:
+        return None, "empty extension"
+    return (posixpath.join(directory, stem), extension.lower()), None
+
+
+def parse_webdataset(stream: BinaryIO, source: str, fields: SourceFields,
+                     stats: Stats) -> Iterator[Record]:
+    sample: Optional[_Sample] = None
+    index = -1
+    try:
+        with tarfile.open(fileobj=stream, mode="r|*") as tar:
+            for index, member in enumerate(tar):
+                if member.isdir():
+                    stats["tar_directories"] += 1
+                    continue
+                location = f"member {index}: {member.name!r}"
+                if not member.isfile():
+                    yield defect(Kind.IMAGE_TEXT, source, index, location, Reason.BAD_MEMBER_NAME,
+                                 f"not a regular file (tar type {member.type!r})")
+                    continue
+                data = tar.extractfile(member).read()
+                parsed, problem = split_member_name(member.name)
+                if problem:
+                    yield defect(Kind.IMAGE_TEXT, source, index, location,
+                                 Reason.BAD_MEMBER_NAME, problem, raw=data)
+                    continue
+                key, extension = parsed
+                if sample is not None and sample.key != key:
+                    yield sample.record(source, fields)
+                    sample = None
+                if sample is None:
+                    sample = _Sample(key, index)
+                sample.add(extension, data)
+    except (tarfile.TarError, EOFError, OSError, ValueError) as err:
+        if sample is not None:
+            yield sample.record(source, fields)
+            sample = None
+        yield file_defect(Kind.IMAGE_TEXT, source, Reason.UNREADABLE_FILE,
+                          f"stopped after member {index}: {type(err).__name__}: {err}",
+                          position=index + 1, location=f"members {index + 1}-")
+    if sample is not None:
+        yield sample.record(source, fields)
+
+
+class _Sample:
+    def __init__(self, key: str, first_index: int):
+        self.key = key
+        self.first_index = first_index
+        self.members: Dict[str, bytes] = {}
+
+    def add(self, extension: str, data: bytes) -> None:
+        if extension in self.members:  # same key and extension twice: keep both visible
+            extension = f"{extension}#{sum(e.startswith(extension) for e in self.members) + 1}"
+        self.members[extension] = data
+
+    def record(self, source: str, fields: SourceFields) -> Record:
+        location = f"key {self.key!r} (member {self.first_index})"
+        image_ext = next((e for e in self.members if e in IMAGE_EXTENSIONS), None)
+        image = self.members.get(image_ext) if image_ext else None
+        metadata, caption = {}, None
+
+        def bad(reason, detail, raw):
+            return defect(Kind.IMAGE_TEXT, source, self.first_index, location, reason, detail,
+                          raw=raw, key=self.key, image=image)
+
+        if "json" in self.members:
+            try:
+                metadata = json.loads(self.members["json"].decode("utf-8"))
+            except ValueError as err:  # UnicodeDecodeError is a ValueError too
+                return bad(Reason.MALFORMED_JSON, f"{self.key}.json: {err}", self.members["json"])
+            if not isinstance(metadata, dict):
+                metadata = {"json": metadata}
+        if "txt" in self.members:
+            try:
+                caption = self.members["txt"].decode("utf-8")
+            except UnicodeDecodeError as err:
+                return bad(Reason.INVALID_UTF8, f"{self.key}.txt byte {err.start}",
+                           self.members["txt"])
+        elif isinstance(metadata.get(fields.caption_field), str):
+            caption = metadata.pop(fields.caption_field)
+        extra = sorted(e for e in self.members if e not in ("json", "txt", image_ext))
+        if extra:
+            metadata["extra_members"] = extra
+        return make_record(uid=record_uid(source, location), id=public_id(self.key),
+                           kind=Kind.IMAGE_TEXT, source=source, position=self.first_index,
+                           location=location, caption=caption, image=image,
+                           metadata=to_metadata(metadata))

@@ -1,0 +1,121 @@
+"""Parquet outputs, and the run's summary.json and manifest.json.
+
+Counts come from combiners over the decided records (no gather of data), and
+the report is written after every Parquet file is final (it takes their names
+as a side input), so a summary never describes outputs that are not there.
+"""
+
+import datetime
+import json
+import logging
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from schemas import arrow
+
+LOG = logging.getLogger("hygiene")
+
+
+def join_path(base: str, *parts: str) -> str:
+    return FileSystems.join(base, *parts)
+
+
+class WriteParquet(beam.PTransform):
+    def __init__(self, prefix: str, schema):
+        super().__init__()
+        self.prefix = prefix
+        self.schema = schema
+
+    def expand(self, rows):
+        return rows | beam.io.WriteToParquet(
+            file_path_prefix=self.prefix, schema=self.schema, file_name_suffix=".parquet",
+            codec="zstd", record_batch_size=256, row_group_buffer_size=32 * 1024 * 1024)
+
+
+def summarize(records_in: int, tallies, started_at: str, outputs: dict) -> dict:
+    """The summary from (kind of count, name) -> count pairs."""
+    counts = {}
+    for (group, name), count in tallies:
+        counts.setdefault(group, {})[name] = count
+    cleaned = counts.get("cleaned", {})
+    quarantined = counts.get("quarantined", {})
+    n_cleaned, n_quarantined = sum(cleaned.values()), sum(quarantined.values())
+    return {
+        "records_in": records_in,
+        "cleaned": {"total": n_cleaned, **dict(sorted(cleaned.items()))},
+        "quarantined": {"total": n_quarantined, **dict(sorted(quarantined.items()))},
+        "quarantine_rate": round(n_quarantined / records_in, 6) if records_in else 0.0,
+        "reasons": dict(sorted(counts.get("reason", {}).items())),
+        "primary_reasons": dict(sorted(counts.get("primary_reason", {}).items())),
+        "conservation": {
+            "ok": records_in == n_cleaned + n_quarantined,
+            "rule": "records_in == cleaned + quarantined",
+            "records_in": records_in, "records_out": n_cleaned + n_quarantined,
+        },
+        "started_at": started_at,
+        "outputs": outputs,
+    }
+
+
+def _sum_pairs(pairs):
+    files = size = 0
+    for f, s in pairs:
+        files, size = files + f, size + s
+    return files, size
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _write_json(path: str, payload: dict) -> None:
+    with FileSystems.create(path, mime_type="application/json") as f:
+        f.write(json.dumps(payload, indent=2, sort_keys=False).encode("utf-8"))
+
+
+class _WriteReport(beam.DoFn):
+    def __init__(self, output: str, manifest: dict, outputs: dict):
+        self.output = output
+        self.manifest = manifest
+        self.outputs = outputs
+
+    def process(self, records_in, tallies, files, written):
+        summary = summarize(records_in, tallies, self.manifest["started_at"], self.outputs)
+        if not summary["conservation"]["ok"]:
+            Metrics.counter("hygiene", "conservation_violations").inc()
+            LOG.error("conservation violated: %s", summary["conservation"])
+        manifest = dict(self.manifest)
+        manifest.update(
+            finished_at=_now(),
+            inputs=dict(manifest["inputs"], files=files[0], bytes=files[1]),
+            counts={k: summary[k] for k in ("records_in", "cleaned", "quarantined",
+                                            "reasons", "conservation")},
+            files=sorted(written))
+        _write_json(join_path(self.output, "summary.json"), summary)
+        _write_json(join_path(self.output, "manifest.json"), manifest)
+        yield summary
+
+
+class WriteRunReport(beam.PTransform):
+    """summary.json and manifest.json from the record counts and the written files."""
+
+    def __init__(self, output: str, manifest: dict, outputs: dict):
+        super().__init__()
+        self.output = output
+        self.manifest = manifest
+        self.outputs = outputs
+
+    def expand(self, inputs):
+        records_in, tallies, matched_files, written = inputs
+        counted = tallies | "Count" >> beam.combiners.Count.PerElement()
+        file_stats = (matched_files
+                      | "FileSize" >> beam.Map(lambda m: (1, m.size_in_bytes))
+                      | "FileTotals" >> beam.CombineGlobally(_sum_pairs))
+        return (records_in
+                | "Report" >> beam.ParDo(
+                    _WriteReport(self.output, self.manifest, self.outputs),
+                    tallies=beam.pvalue.AsList(counted),
+                    files=beam.pvalue.AsSingleton(file_stats),
+                    written=beam.pvalue.AsList(written)))
