@@ -12,7 +12,7 @@ REQUIRES = [
 ]
 
 EXTRAS = {
-    "gcp": ["apache-beam[gcp]==2.77.0"],
+    "gcp": ["apache-beam[gcp]==2.77.0", "build==1.6.1"],  # build: the sdist Dataflow stages
     "test": ["apache-beam[gcp]==2.77.0", "pytest==9.2.0"],
     "sample": ["scikit-image==0.26.0"],  # scripts/make_sample.py: CC0 photos it ships
 }

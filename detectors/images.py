@@ -47,7 +47,8 @@ def inspect_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
         try:
             image = Image.open(io.BytesIO(data))
         except Image.DecompressionBombError as err:
-            raise InputDefect(Reason.DECOMPRESSION_BOMB, str(err)) from None
+            raise InputDefect(Reason.DECOMPRESSION_BOMB,
+                              f"more pixels than the cap of {max_pixels} ({err})") from None
         except UnidentifiedImageError:
             raise InputDefect(Reason.UNDECODABLE_IMAGE,
                               f"not a known image format (starts with {data[:8]!r})") from None

@@ -12,6 +12,7 @@ from typing import List, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions,
                                                   StandardOptions, TestOptions)
 
@@ -33,6 +34,8 @@ class RunResult:
     output: str
     summary: Optional[dict]   # None when the runner did not wait (e.g. a Dataflow dry run)
     state: str
+    pipeline_result: object = None
+    counters: Optional[dict] = None  # the job's Beam counters in the "hygiene" namespace
 
 
 def package_versions() -> dict:
@@ -49,8 +52,11 @@ def _is_local(path: str) -> bool:
     return "://" not in path
 
 
-def _check_inputs(patterns: List[str]) -> None:
+def _check_inputs(patterns: List[str], runner: str) -> None:
     for pattern in patterns:
+        if _is_local(pattern) and "Dataflow" in runner:
+            raise UsageError(f"--input {pattern!r} is local: Dataflow workers cannot read it; "
+                             "copy the inputs to gs:// first")
         if not _is_local(pattern):
             continue  # remote inputs are matched on the workers, with their credentials
         if os.path.isdir(pattern):
@@ -101,7 +107,7 @@ def run(argv: List[str]) -> RunResult:
     inputs = [os.path.abspath(p) if _is_local(p) and os.path.isdir(p) else p
               for p in hygiene.input]
     if not dry_run:
-        _check_inputs(inputs)
+        _check_inputs(inputs, runner)
     _prepare_output(hygiene.output, hygiene.overwrite, check=not dry_run)
     manifest = {
         "tool": "hygiene",
@@ -118,14 +124,27 @@ def run(argv: List[str]) -> RunResult:
     LOG.info("running on %s: %s -> %s", runner, " ".join(inputs), hygiene.output)
     result = pipeline.run()
     if dry_run:
-        return RunResult(hygiene.output, None, str(result.state))
+        return RunResult(hygiene.output, None, str(result.state), result)
     state = result.wait_until_finish()
     with FileSystems.open(output_paths(hygiene.output)["summary"]) as f:
         summary = json.loads(f.read())
-    return RunResult(hygiene.output, summary, str(state))
+    return RunResult(hygiene.output, summary, str(state), result, _counters(result))
 
 
-def print_report(result: RunResult, out=sys.stdout) -> None:
+def _counters(result) -> dict:
+    try:
+        query = result.metrics().query(MetricsFilter().with_namespace("hygiene"))
+    except Exception:  # some runners do not report metrics
+        return {}
+    counters = {}
+    for counter in query["counters"]:
+        name = counter.key.metric.name
+        counters[name] = counters.get(name, 0) + (counter.committed or counter.attempted or 0)
+    return counters
+
+
+def print_report(result: RunResult, out=None) -> None:
+    out = out or sys.stdout
     summary = result.summary
     if summary is None:
         print(f"job submitted ({result.state}); outputs will be under {result.output}", file=out)
@@ -144,6 +163,10 @@ def print_report(result: RunResult, out=sys.stdout) -> None:
     print(f"\nconservation {verdict}: {conservation['records_in']:,} in = "
           f"{summary['cleaned']['total']:,} cleaned + {summary['quarantined']['total']:,} "
           "quarantined", file=out)
+    if result.counters:
+        names = ("records_in", "records_cleaned", "records_quarantined")
+        print("beam counters: " + ", ".join(f"{n}={result.counters.get(n, 0):,}" for n in names),
+              file=out)
     print("\noutputs:", file=out)
     for name, path in summary["outputs"].items():
         print(f"  {name:<20} {path}", file=out)

@@ -19,6 +19,7 @@ from apache_beam.metrics import Metrics
 from schemas.reasons import Reason
 from schemas.records import Kind, Record
 from transforms.progress import ProgressLog
+from transforms.sources.compressed import iter_lines
 from transforms.sources.common import IMAGE_EXTENSIONS, SourceFields, file_defect
 from transforms.sources.image_folder import CAPTION_FILES, CaptionRow, caption_file_rows, join_image
 from transforms.sources.jsonl import parse_jsonl
@@ -46,15 +47,15 @@ def is_folder_input(pattern: str, input_format: str) -> bool:
     return input_format == "auto" and (pattern.endswith("/") or os.path.isdir(pattern))
 
 
-def _open(path: str, fmt: str):
-    # JSONL may be compressed (by extension); tar handles its own; Parquet must seek.
-    compression = CompressionTypes.AUTO if fmt == "jsonl" else CompressionTypes.UNCOMPRESSED
-    return FileSystems.open(path, compression_type=compression)
+def _open(path: str):
+    # Raw bytes: JSONL decompression is ours (it fails loudly on truncation),
+    # tar handles its own, and Parquet must seek.
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 def _parse(stream, path: str, fmt: str, fields: SourceFields, stats) -> Iterator[Record]:
     if fmt == "jsonl":
-        return parse_jsonl(iter(stream.readline, b""), path, fields, stats)
+        return parse_jsonl(iter_lines(stream, path), path, fields, stats)
     if fmt == "parquet":
         return parse_parquet(stream, path, fields, stats)
     return parse_webdataset(stream, path, fields, stats)
@@ -97,7 +98,7 @@ class ParseFile(beam.DoFn):
             return
         stats = collections.Counter()
         try:
-            stream = _open(path, fmt)
+            stream = _open(path)
         except Exception as err:
             yield file_defect(kind, path, Reason.UNREADABLE_FILE, f"{type(err).__name__}: {err}")
             return

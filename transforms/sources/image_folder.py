@@ -122,5 +122,7 @@ def join_image(folder: str, relpath: str, image_paths: List[str], image_data: Li
             (Reason.DUPLICATE_CAPTION_ROW, f"{relpath} already has a caption row")
             if image_paths else
             (Reason.MISSING_IMAGE, f"no image {relpath!r} in {folder}"))
+        # A second caption row must not claim the image's id; an orphan row may.
         yield defect(Kind.IMAGE_TEXT, row.source, row.position, location, reason, detail,
-                     key=key, caption=row.caption, metadata=row.metadata)
+                     key=None if image_paths else key, caption=row.caption,
+                     metadata=row.metadata)

@@ -1,0 +1,46 @@
+"""Run the real job (DirectRunner) and read back what it wrote."""
+
+import json
+import pathlib
+
+import pyarrow.dataset as ds
+
+from pipeline.launch import run
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample"
+SAMPLE_INPUTS = [str(SAMPLE / "text" / "*"), str(SAMPLE / "image_text" / "*"),
+                 str(SAMPLE / "image_folder")]
+
+
+def run_job(output, inputs, *flags):
+    result = run(["--input", *map(str, inputs), "--output", str(output), *flags])
+    return Outputs(pathlib.Path(output), result.summary, result.counters)
+
+
+class Outputs:
+    def __init__(self, path: pathlib.Path, summary: dict, counters: dict):
+        self.path = path
+        self.summary = summary
+        self.counters = counters
+
+    def table(self, *parts):
+        folder = self.path.joinpath(*parts)
+        if not folder.exists():
+            return []
+        return ds.dataset(str(folder), format="parquet").to_table().to_pylist()
+
+    @property
+    def cleaned_text(self):
+        return self.table("cleaned", "text")
+
+    @property
+    def cleaned_image_text(self):
+        return self.table("cleaned", "image_text")
+
+    @property
+    def quarantine(self):
+        return self.table("quarantine")
+
+    def manifest(self):
+        return json.loads((self.path / "manifest.json").read_text())

@@ -1,0 +1,185 @@
+"""The whole job on the DirectRunner: bad input, conservation, determinism, ids, dedup."""
+
+import json
+
+import pytest
+
+from pipeline.launch import main
+from tests.broken_corpus import BROKEN_FLAGS, write_broken_corpus
+from tests.jobs import SAMPLE, SAMPLE_INPUTS, run_job
+
+
+def assert_conserved(out):
+    """records in = cleaned + quarantined, by the summary and by the Parquet files."""
+    summary = out.summary
+    rows_out = len(out.cleaned_text) + len(out.cleaned_image_text) + len(out.quarantine)
+    assert summary["conservation"]["ok"] is True
+    assert summary["records_in"] == rows_out
+    assert summary["cleaned"]["total"] == len(out.cleaned_text) + len(out.cleaned_image_text)
+    assert summary["quarantined"]["total"] == len(out.quarantine)
+    # The same numbers from the job's own Beam counters.
+    assert out.counters["records_in"] == summary["records_in"]
+    assert out.counters["records_cleaned"] == summary["cleaned"]["total"]
+    assert out.counters["records_quarantined"] == summary["quarantined"]["total"]
+    assert "conservation_violations" not in out.counters
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory):
+    root = tmp_path_factory.mktemp("broken")
+    expected, good_ids = write_broken_corpus(root)
+    inputs = [root / "text" / "*", root / "image_text" / "*", root / "folder"]
+    out = run_job(root / "out", inputs, *BROKEN_FLAGS)
+    return out, expected, good_ids
+
+
+def test_every_kind_of_bad_input_is_quarantined_with_its_reason(broken):
+    out, expected, _ = broken
+    quarantine = out.quarantine
+    kinds = {reason for _, _, reason in expected}
+    assert len(kinds) >= 10
+    for name, location, reason in expected:
+        hits = [r for r in quarantine
+                if r["source"].endswith(name) and location in r["location"]]
+        assert len(hits) == 1, (name, location, reason, [(h["location"], h["reasons"]) for h in hits])
+        row = hits[0]
+        assert row["primary_reason"] == reason, (name, location, row["reasons"])
+        detail = json.loads(row["evidence"][0]["detail"])["detail"]
+        assert detail, "every input defect says why"
+    # Nothing is quarantined that we did not expect.
+    assert len(quarantine) == len(expected)
+
+
+def test_bad_input_keeps_its_content_in_the_quarantine(broken):
+    out, _, _ = broken
+    by_location = {(r["source"].rsplit("/", 1)[-1], r["location"]): r for r in out.quarantine}
+    assert by_location[("docs.jsonl", "line 7")]["raw"] == b'{"id": "x2", "text": "caf\xe9"}'
+    assert by_location[("docs.jsonl", "line 11")]["text"].startswith("long long")
+    truncated = next(r for k, r in by_location.items() if "s001" in k[1])
+    assert truncated["image"] and truncated["caption"] == "truncated png"
+    assert all(r["review_status"] is None and r["reviewer"] is None for r in out.quarantine)
+
+
+def test_broken_corpus_is_conserved_and_good_records_survive(broken):
+    out, _, good_ids = broken
+    assert_conserved(out)
+    cleaned = {r["id"] for r in out.cleaned_text + out.cleaned_image_text}
+    assert good_ids <= cleaned
+    # The gzip cut half-way still yields the lines before the cut.
+    assert sum(r["id"].startswith("g") for r in out.cleaned_text) > 10
+
+
+@pytest.fixture(scope="module")
+def sample_runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("sample")
+    config = ["--config", str(SAMPLE / "policy.yaml")]
+    single = run_job(base / "single", SAMPLE_INPUTS, *config)
+    multi = run_job(base / "multi", SAMPLE_INPUTS, *config, "--local-workers", "2")
+    return single, multi
+
+
+def test_single_and_multi_process_runs_agree(sample_runs):
+    single, multi = sample_runs
+    def ids(out):
+        return ({r["id"] for r in out.cleaned_text}, {r["id"] for r in out.cleaned_image_text},
+                {(r["id"], tuple(r["reasons"]), r["kept_id"]) for r in out.quarantine})
+    assert ids(single) == ids(multi)
+    assert single.summary["reasons"] == multi.summary["reasons"]
+    assert len(list((multi.path / "quarantine").glob("*.parquet"))) >= 1
+
+
+def test_sample_run_writes_every_output(sample_runs):
+    out, _ = sample_runs
+    assert_conserved(out)
+    for part in ("cleaned/text", "cleaned/image_text", "quarantine"):
+        assert list((out.path / part).glob("*.parquet")), part
+    manifest = out.manifest()
+    assert manifest["packages"]["apache-beam"] == "2.77.0"
+    assert manifest["inputs"]["files"] >= 10
+    assert manifest["config"]["input"]["max_text_chars"] == 20000  # from sample/policy.yaml
+    assert manifest["started_at"] <= manifest["finished_at"]
+    assert manifest["counts"]["reasons"] == out.summary["reasons"]
+    assert all(f.startswith(str(out.path)) for f in manifest["files"])
+
+
+def test_exact_duplicates_keep_the_first_in_input_order(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.jsonl").write_text(
+        json.dumps({"id": "first", "text": "The Same  text"}) + "\n" +
+        json.dumps({"id": "other", "text": "different text"}) + "\n")
+    (docs / "b.jsonl").write_text(
+        json.dumps({"id": "second", "text": "the same text"}) + "\n" +
+        json.dumps({"id": "third", "text": "\uff34he same\ttext "}) + "\n")
+    out = run_job(tmp_path / "out", [docs / "*.jsonl"])
+    assert {r["id"] for r in out.cleaned_text} == {"first", "other"}
+    dups = {r["id"]: r for r in out.quarantine}
+    assert set(dups) == {"second", "third"}
+    for row in dups.values():
+        assert row["primary_reason"] == "exact_duplicate_text"
+        assert row["kept_id"] == "first" and row["group_size"] == 3
+    assert_conserved(out)
+
+
+def test_images_are_duplicates_by_pixels_whatever_the_caption(tmp_path):
+    from tests.broken_corpus import encode, picture, _tar
+    png = encode(picture(11))
+    lossless = encode(picture(11), "WEBP", lossless=True)
+    _tar(tmp_path / "a.tar", [("k1.png", png), ("k1.txt", b"one caption"),
+                             ("k2.webp", lossless), ("k2.txt", b"another caption"),
+                             ("k3.png", png), ("k3.txt", b"third"),
+                             ("k4.png", encode(picture(12))), ("k4.txt", b"unrelated")])
+    out = run_job(tmp_path / "out", [tmp_path / "a.tar"])
+    assert {r["id"] for r in out.cleaned_image_text} == {"k1", "k4"}
+    evidence = {r["id"]: json.loads(r["evidence"][0]["detail"]) for r in out.quarantine}
+    assert evidence["k2"]["match"] == "identical_pixels"
+    assert evidence["k3"]["match"] == "identical_bytes"
+    assert {e["kept_id"] for e in evidence.values()} == {"k1"}
+
+
+def test_public_ids_are_unique_and_stable(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.jsonl").write_text(json.dumps({"id": "7", "text": "alpha"}) + "\n" +
+                                  json.dumps({"text": "no id here"}) + "\n")
+    (docs / "b.jsonl").write_text(json.dumps({"id": "7", "text": "beta"}) + "\n" +
+                                  json.dumps({"text": "no id here"}) + "\n")
+    first = run_job(tmp_path / "one", [docs / "*"])
+    second = run_job(tmp_path / "two", [docs / "*"])
+    rows = first.cleaned_text + first.quarantine
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)) == 4
+    assert "7" in ids and any(i.startswith("7~") for i in ids)
+    content_ids = [i for i in ids if i.startswith("c")]
+    assert len(content_ids) == 2
+    assert sorted(ids) == sorted(r["id"] for r in second.cleaned_text + second.quarantine)
+    # The repeated id-less text is an exact duplicate of the first, kept under its plain id.
+    dup = next(r for r in first.quarantine if r["primary_reason"] == "exact_duplicate_text")
+    assert dup["id"].startswith(dup["kept_id"] + "~")
+
+
+def test_cli_refuses_bad_usage_before_running(tmp_path, capsys):
+    assert main(["--input", str(tmp_path / "nothing-*.jsonl"), "--output", str(tmp_path / "o")]) == 2
+    assert "matches no file" in capsys.readouterr().err
+    docs = tmp_path / "d.jsonl"
+    docs.write_text(json.dumps({"text": "hello"}) + "\n")
+    bad_policy = tmp_path / "p.yaml"
+    bad_policy.write_text("exact_dedup:\n  txt: true\n")
+    assert main(["--input", str(docs), "--output", str(tmp_path / "o"),
+                 "--config", str(bad_policy)]) == 2
+    assert "unknown key exact_dedup.txt" in capsys.readouterr().err
+    assert main(["--input", str(docs), "--output", str(tmp_path / "o")]) == 0
+    assert main(["--input", str(docs), "--output", str(tmp_path / "o")]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["--input", str(docs), "--output", str(tmp_path / "o"), "--overwrite"]) == 0
+    printed = capsys.readouterr().out
+    assert "conservation ok: 1 in = 1 cleaned + 0 quarantined" in printed
+
+
+def test_help_groups_options_by_stage(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for group in ("inputs and outputs:", "input format:", "input checks", "exact deduplication:"):
+        assert group in text
