@@ -110,21 +110,16 @@ class ParseFile(beam.DoFn):
             Metrics.counter("read", name).inc(count)
 
 
-class ReadFiles(beam.PTransform):
-    def __init__(self, patterns, fields: SourceFields, input_format: str = "auto"):
-        super().__init__()
-        self.patterns = list(patterns)
-        self.fields = fields
-        self.input_format = input_format
-
-    def expand(self, pbegin):
-        matched = (pbegin
-                   | "Patterns" >> beam.Create(self.patterns)
-                   | "Match" >> fileio.MatchAll())
-        records = (matched
-                   | "Spread" >> beam.Reshuffle()
-                   | "Parse" >> beam.ParDo(ParseFile(self.fields, self.input_format)))
-        return records, matched
+@beam.ptransform_fn
+def ReadFiles(pbegin, patterns, fields: SourceFields, input_format: str = "auto"):
+    """Files by format: (Records, FileMetadata of every matched file)."""
+    matched = (pbegin
+               | "Patterns" >> beam.Create(list(patterns))
+               | "Match" >> fileio.MatchAll())
+    records = (matched
+               | "Spread" >> beam.Reshuffle()
+               | "Parse" >> beam.ParDo(ParseFile(fields, input_format)))
+    return records, matched
 
 
 def _folder_prefix(folder: str) -> str:
