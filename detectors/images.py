@@ -7,6 +7,7 @@ stripped) gets the same key while the byte hash differs.
 """
 
 import io
+import threading
 import warnings
 from typing import NamedTuple
 
@@ -38,39 +39,58 @@ class ImageInfo(NamedTuple):
 
 def inspect_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
                   accepted_modes=DEFAULT_ACCEPTED_MODES) -> ImageInfo:
-    """Decode ``data`` fully; raise InputDefect with the specific reason if it is bad."""
+    """Decode ``data`` fully; raise InputDefect with the specific reason if it is bad.
+
+    Width and height are those displayed, after EXIF orientation.
+    """
     if not data:
         raise InputDefect(Reason.EMPTY_FILE, "zero bytes")
-    with warnings.catch_warnings():
-        # We enforce our own pixel cap below; Pillow's warning would only be noise.
+    try:
+        image = _open_header(data)
+    except Image.DecompressionBombError as err:
+        raise InputDefect(Reason.DECOMPRESSION_BOMB,
+                          f"more pixels than the cap of {max_pixels} ({err})") from None
+    except UnidentifiedImageError:
+        raise InputDefect(Reason.UNDECODABLE_IMAGE,
+                          f"not a known image format (starts with {data[:8]!r})") from None
+    except Exception as err:  # Pillow raises many types for corrupt headers
+        raise _decode_defect(err) from None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise InputDefect(Reason.DECOMPRESSION_BOMB,
+                          f"{width}x{height} = {width * height} pixels > cap {max_pixels}")
+    if image.mode not in accepted_modes:
+        raise InputDefect(Reason.UNSUPPORTED_IMAGE_MODE,
+                          f"mode {image.mode!r} is not accepted ({image.format})")
+    try:
+        image.load()
+        pixels = ImageOps.exif_transpose(image)
+    except Exception as err:
+        raise _decode_defect(err) from None
+    return ImageInfo(format=(image.format or "unknown").lower(), width=pixels.width,
+                     height=pixels.height, mode=image.mode, pixel_key=pixel_key(pixels))
+
+
+_PILLOW_CAP = threading.Lock()
+
+
+def _open_header(data: bytes) -> Image.Image:
+    """Image.open (header only) with Pillow's own bomb check off: the caller applies its cap
+    before any pixel is decoded, so a policy may raise the cap above Pillow's limit."""
+    with _PILLOW_CAP, warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
-            image = Image.open(io.BytesIO(data))
-        except Image.DecompressionBombError as err:
-            raise InputDefect(Reason.DECOMPRESSION_BOMB,
-                              f"more pixels than the cap of {max_pixels} ({err})") from None
-        except UnidentifiedImageError:
-            raise InputDefect(Reason.UNDECODABLE_IMAGE,
-                              f"not a known image format (starts with {data[:8]!r})") from None
-        except Exception as err:  # Pillow raises many types for corrupt headers
-            raise InputDefect(Reason.UNDECODABLE_IMAGE, f"{type(err).__name__}: {err}") from None
-        width, height = image.size
-        if width * height > max_pixels:
-            raise InputDefect(Reason.DECOMPRESSION_BOMB,
-                              f"{width}x{height} = {width * height} pixels > cap {max_pixels}")
-        if image.mode not in accepted_modes:
-            raise InputDefect(Reason.UNSUPPORTED_IMAGE_MODE,
-                              f"mode {image.mode!r} is not accepted ({image.format})")
-        try:
-            image.load()
-            pixels = ImageOps.exif_transpose(image)
-        except OSError as err:
-            reason = Reason.TRUNCATED_IMAGE if "truncated" in str(err) else Reason.UNDECODABLE_IMAGE
-            raise InputDefect(reason, str(err)) from None
-        except Exception as err:
-            raise InputDefect(Reason.UNDECODABLE_IMAGE, f"{type(err).__name__}: {err}") from None
-        return ImageInfo(format=(image.format or "unknown").lower(), width=width,
-                         height=height, mode=image.mode, pixel_key=pixel_key(pixels))
+            return Image.open(io.BytesIO(data))
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _decode_defect(err: Exception) -> InputDefect:
+    message = f"{type(err).__name__}: {err}"
+    if "truncated" in message.lower():
+        return InputDefect(Reason.TRUNCATED_IMAGE, message)
+    return InputDefect(Reason.UNDECODABLE_IMAGE, message)
 
 
 def pixel_key(image: Image.Image) -> str:

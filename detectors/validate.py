@@ -5,6 +5,7 @@ from typing import Tuple
 
 from detectors.defects import InputDefect
 from detectors.hashing import bytes_key, text_key
+from detectors.strings import utf8_clean
 from detectors.images import DEFAULT_ACCEPTED_MODES, DEFAULT_MAX_PIXELS, inspect_image
 from schemas.reasons import Reason
 from schemas.records import Fingerprint, Kind, Record
@@ -53,6 +54,8 @@ def _check_text(text, max_chars: int, missing: Reason) -> None:
         # A blank caption is a missing caption; a blank document is an empty text.
         reason = Reason.MISSING_CAPTION if missing is Reason.MISSING_CAPTION else Reason.EMPTY_TEXT
         raise InputDefect(reason, f"{len(text)} characters, all whitespace")
+    if not utf8_clean(text):
+        raise InputDefect(Reason.INVALID_UTF8, "holds a lone surrogate escape (not encodable as UTF-8)")
     if len(text) > max_chars:
         raise InputDefect(Reason.TEXT_TOO_LONG, f"{len(text)} characters > cap {max_chars}")
 

@@ -52,6 +52,27 @@ class Policy:
         }
 
 
+def _int(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(value)
+    return int(value)  # "2.5" raises; "20000" is fine
+
+
+def _name(value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(value)
+    return value
+
+
+def _optional_name(value):
+    return None if value is None else _name(value)
+
+
+def _names(value):
+    names = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    return tuple(_name(v) for v in names)
+
+
 def _bool(value) -> bool:
     if isinstance(value, bool):
         return value
@@ -62,15 +83,20 @@ def _bool(value) -> bool:
     raise ValueError(value)
 
 
-# section -> key -> (which dataclass holds it, how to coerce a YAML/flag value)
-_TUPLE = lambda v: tuple(v) if isinstance(v, (list, tuple)) else (v,)  # noqa: E731
+# section -> key -> (which dataclass holds it, how to check and coerce a YAML/flag value)
 _KEYS = {
     "input": {
-        "format": ("input", str),
-        **{f.name: ("fields", _TUPLE if f.name == "file_field" else (lambda v: v if v is None else str(v)))
-           for f in dataclasses.fields(SourceFields)},
-        **{f.name: ("limits", _TUPLE if f.name == "accepted_image_modes" else int)
-           for f in dataclasses.fields(InputLimits)},
+        "format": ("input", _name),
+        "text_field": ("fields", _name),
+        "caption_field": ("fields", _name),
+        "id_field": ("fields", _optional_name),         # null: ids are content hashes
+        "image_id_field": ("fields", _optional_name),
+        "image_field": ("fields", _optional_name),      # null: the first known image column
+        "file_field": ("fields", _names),
+        "max_text_chars": ("limits", _int),
+        "max_caption_chars": ("limits", _int),
+        "max_image_pixels": ("limits", _int),
+        "accepted_image_modes": ("limits", _names),
     },
     "exact_dedup": {f.name: ("exact_dedup", _bool) for f in dataclasses.fields(ExactDedupPolicy)},
 }

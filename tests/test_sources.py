@@ -19,8 +19,9 @@ from PIL import Image
 from detectors.hashing import content_id, record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record
-from transforms.sources.common import (SourceFields, defect, file_defect, public_id,
-                                       to_metadata, utf8_clean)
+from detectors.strings import utf8_clean
+from detectors.validate import InputLimits, validate
+from transforms.sources.common import SourceFields, defect, file_defect, public_id, to_metadata
 from transforms.sources.image_folder import (CaptionRow, caption_file_rows, join_image,
                                              normalize_relpath)
 from transforms.sources.jsonl import parse_jsonl
@@ -182,7 +183,6 @@ def test_jsonl_custom_field_names():
     (b'42', Reason.MALFORMED_JSON, "int"),
     (b'"just a string"', Reason.MALFORMED_JSON, "str"),
     (b'{"id": "x", "text": "caf\xe9"}', Reason.INVALID_UTF8, "byte 24"),
-    (b'{"id": "x", "text": "bad \\ud800 surrogate"}', Reason.INVALID_UTF8, "surrogate"),
     (b'{"id": "x"}', Reason.MISSING_TEXT, "NoneType"),
     (b'{"id": "x", "text": null}', Reason.MISSING_TEXT, "NoneType"),
     (b'{"id": "x", "text": 5}', Reason.MISSING_TEXT, "int"),
@@ -232,9 +232,6 @@ def test_jsonl_text_keeps_inner_whitespace_and_crlf_is_not_part_of_it():
     assert record.text == "  two\nlines  "
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: jsonl.py checks only the text for lone surrogates; "
-                   "one in the id or another field lands in Record.id/metadata, which "
-                   "Arrow cannot encode as UTF-8 when the outputs are written")
 @pytest.mark.parametrize("line", [
     b'{"id": "a", "text": "ok", "note": "\\ud800"}',
     b'{"id": "\\udfff", "text": "ok"}',
@@ -245,8 +242,6 @@ def test_jsonl_lone_surrogate_outside_the_text_is_caught(line):
         utf8_clean(record.id) and utf8_clean(record.metadata))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Python's json accepts NaN/Infinity and to_metadata "
-                   "writes them back, so Record.metadata is not the JSON object the schema promises")
 def test_jsonl_metadata_is_strict_json():
     (record,), _ = jsonl([b'{"text": "x", "score": NaN}'])
 
@@ -372,9 +367,6 @@ def test_parquet_cut_in_half_is_one_unreadable_record():
     assert record.defect == "unreadable_file" and record.source == "part.parquet"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: parquet_rows.py decodes a whole batch with "
-                   "to_pylist(); one non-UTF-8 string sinks the batch and the rest of the file "
-                   "into one unreadable_file record ('stopped after row -1'), good rows included")
 def test_parquet_one_non_utf8_string_does_not_sink_the_good_rows():
     text = pa.array([b"good 0", b"good 1", b"bad \xff", b"good 3"], pa.binary()).view(pa.string())
     table = pa.table({"id": ["0", "1", "2", "3"], "text": text})
@@ -565,10 +557,6 @@ def test_webdataset_not_a_tar_is_one_unreadable_record(data):
     assert (record.position, record.location) == (0, "members 0-")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: webdataset.py lets tarfile's stream mode treat a "
-                   "short or invalid header after the first member as the end of the archive: "
-                   "a tar cut at or inside a header, or with a corrupt header, silently loses "
-                   "every later member (no unreadable_file record)")
 @pytest.mark.parametrize("damage", ["cut at member boundary", "cut inside header",
                                     "corrupt header"])
 def test_webdataset_damage_at_a_header_is_not_silent(damage):
@@ -585,9 +573,6 @@ def test_webdataset_damage_at_a_header_is_not_silent(damage):
     assert [r.defect for r in records].count("unreadable_file") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: webdataset.py reports 'members {index + 1}-' "
-                   "when the read of member {index}'s data fails, so that member (here b.jpg, "
-                   "member 2) is covered by no record")
 def test_webdataset_truncation_record_covers_the_member_being_read():
     data = _three_samples()
     _, b_data = member_offsets(data)["b.jpg"]  # b.jpg is member 2
@@ -626,12 +611,10 @@ def test_split_member_name_bad(name, why):
     assert split_member_name(name) == (None, why)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: webdataset.py takes a caption from the .json member "
-                   "without the lone-surrogate check the .txt path gets from strict decoding; "
-                   "'\\ud800' reaches Record.caption, which Arrow cannot write")
-def test_webdataset_json_caption_with_lone_surrogate():
+def test_webdataset_json_caption_with_lone_surrogate_fails_validation():
     (record,), _ = wds(tar_bytes([("k.jpg", png()), ("k.json", b'{"caption": "x \\ud800"}')]))
-    assert record.defect == "invalid_utf8" or utf8_clean(record.caption or "")
+    checked, _ = validate(record, InputLimits())
+    assert checked.defect == "invalid_utf8"
 
 
 # ---------------------------------------------------------------- image folder: captions file
@@ -668,9 +651,6 @@ def test_caption_csv_rows():
     assert len(items) == 6
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: image_folder._csv_rows uses csv.reader.line_num, "
-                   "the line a row ENDS on: a caption spanning lines 2-3 is reported at "
-                   "'line 3'")
 def test_caption_csv_multiline_row_is_located_at_its_first_line():
     data = b'file_name,caption\n"a.jpg","two\nlines"\nb.jpg,one\n'
     items, _ = captions(data, "captions.csv")
@@ -711,9 +691,6 @@ def test_caption_custom_file_field():
         "x.jpg", "alt text", {"file_name": "y"})
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: caption_file_rows takes stats but never counts "
-                   "the blank lines it skips (parse_jsonl counts them as blank_lines): a "
-                   "silent skip")
 @pytest.mark.parametrize("source, data", [
     ("captions.jsonl", b'{"file_name": "a.jpg", "caption": "a"}\n\n  \n'),
     ("captions.csv", b"file_name,caption\na.jpg,a\n\n\n"),
@@ -724,11 +701,11 @@ def test_caption_file_blank_lines_are_counted(source, data):
     assert stats["blank_lines"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: image_folder._jsonl_rows does not check captions "
-                   "for lone surrogates (parse_jsonl does): '\\ud800' reaches Record.caption")
-def test_caption_jsonl_lone_surrogate_is_invalid_utf8():
-    (item,), _ = captions(b'{"file_name": "a.jpg", "caption": "x \\ud800"}\n', "captions.jsonl")
-    assert isinstance(item, Record) and item.defect == "invalid_utf8"
+def test_caption_jsonl_lone_surrogate_fails_validation():
+    (row,), _ = captions(b'{"file_name": "a.jpg", "caption": "x \\ud800"}\n', "captions.jsonl")
+    (record,) = join_image("f", row.relpath, ["f/a.jpg"], [png()], [row])
+    checked, _ = validate(record, InputLimits())
+    assert checked.defect == "invalid_utf8"
 
 
 @pytest.mark.parametrize("name, expected", [

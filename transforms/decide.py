@@ -11,6 +11,7 @@ from typing import Iterable, List, Optional, Tuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from detectors.strings import utf8_safe
 from schemas.reasons import Reason, primary
 from schemas.records import QUARANTINE, Record, Verdict
 
@@ -41,8 +42,8 @@ def decide(record: Record, public_id: str, verdicts: Iterable[Verdict]) -> Tuple
 
 
 def cleaned_row(record: Record, public_id: str) -> dict:
-    row = {"id": public_id, "source": record.source, "location": record.location,
-           "metadata": record.metadata}
+    row = {"id": public_id, "source": utf8_safe(record.source),
+           "location": utf8_safe(record.location), "metadata": record.metadata}
     if record.kind == "text":
         row["text"] = record.text
     else:
@@ -61,9 +62,11 @@ def quarantine_row(record: Record, public_id: str, verdicts: List[Verdict]) -> d
                       "detail": v.evidence} for v in verdicts],
         "kept_id": grouped.representative_id if grouped else None,
         "group_size": grouped.group_size if grouped else None,
-        "text": record.text, "caption": record.caption, "image": record.image,
-        "image_format": record.image_format, "width": record.width, "height": record.height,
-        "raw": record.raw, "source": record.source, "location": record.location,
+        # Bad input may hold lone surrogates: spelled out, so the row can be written.
+        "text": utf8_safe(record.text), "caption": utf8_safe(record.caption),
+        "image": record.image, "image_format": record.image_format, "width": record.width,
+        "height": record.height, "raw": record.raw, "source": utf8_safe(record.source),
+        "location": utf8_safe(record.location),
         "metadata": record.metadata,
         "review_status": None, "review_note": None, "reviewer": None, "reviewed_at": None,
     }

@@ -2,7 +2,6 @@
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from PIL import Image
 
 from detectors.validate import InputLimits, validate
 
@@ -14,11 +13,6 @@ class ValidateRecords(beam.DoFn):
 
     def __init__(self, limits: InputLimits):
         self.limits = limits
-
-    def setup(self):
-        # Pillow refuses files above twice its global cap before we can look at
-        # them; align it with ours so the configured cap is the one that counts.
-        Image.MAX_IMAGE_PIXELS = self.limits.max_image_pixels
 
     def process(self, record):
         record, fingerprint = validate(record, self.limits)

@@ -6,6 +6,7 @@ import json
 from typing import Optional, Tuple
 
 from detectors.hashing import content_id, record_uid
+from detectors.strings import json_safe, utf8_safe
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
 
@@ -30,13 +31,14 @@ Stats = collections.Counter  # parsers count what they skip on purpose (blank li
 
 def public_id(key, *content: bytes) -> str:
     if key is not None and not isinstance(key, (dict, list)) and str(key).strip():
-        return str(key).strip()
+        return utf8_safe(str(key).strip())
     return content_id(*content)
 
 
 def to_metadata(fields: dict) -> str:
-    """JSON object of uninterpreted fields; values JSON cannot hold become strings."""
-    return json.dumps(fields, ensure_ascii=False, sort_keys=True, default=_jsonable)
+    """Strict JSON object of uninterpreted fields; values JSON cannot hold become strings."""
+    return json.dumps(json_safe(fields), ensure_ascii=False, sort_keys=True, allow_nan=False,
+                      default=_jsonable)
 
 
 def _jsonable(value):
@@ -45,19 +47,11 @@ def _jsonable(value):
     return str(value)
 
 
-def utf8_clean(text: str) -> bool:
-    """False for strings holding lone surrogates (JSON allows "\\ud800"; UTF-8 does not)."""
-    try:
-        text.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False
-
-
 def defect(kind: Kind, source: str, position: int, location: str, reason: Reason,
            detail: str, raw: Optional[bytes] = None, key=None, **fields) -> Record:
     return make_record(uid=record_uid(source, location),
-                       id=public_id(key, raw or b"", source.encode(), location.encode()),
+                       id=public_id(key, raw or b"", source.encode("utf-8", "surrogatepass"),
+                                        location.encode("utf-8", "surrogatepass")),
                        kind=kind, source=source, position=position, location=location,
                        raw=raw, defect=reason, defect_detail=detail, **fields)
 

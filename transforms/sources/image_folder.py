@@ -15,7 +15,8 @@ from typing import BinaryIO, Iterator, List, NamedTuple, Optional, Union
 from detectors.hashing import record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
-from transforms.sources.common import SourceFields, Stats, defect, to_metadata, utf8_clean
+from detectors.strings import utf8_clean
+from transforms.sources.common import SourceFields, Stats, defect, to_metadata
 
 CAPTION_FILES = ("captions.jsonl", "captions.csv", "metadata.jsonl", "metadata.csv")
 
@@ -32,9 +33,9 @@ def caption_file_rows(stream: BinaryIO, source: str, fields: SourceFields,
                       stats: Stats) -> Iterator[Union[CaptionRow, Record]]:
     """Rows of a captions file; a row that names no image is a defect record."""
     if source.lower().endswith(".csv"):
-        rows = _csv_rows(stream, source)
+        rows = _csv_rows(stream, source, stats)
     else:
-        rows = _jsonl_rows(iter(stream.readline, b""), source)
+        rows = _jsonl_rows(iter(stream.readline, b""), source, stats)
     for number, row in rows:
         if isinstance(row, Record):
             yield row
@@ -58,9 +59,10 @@ def normalize_relpath(name: str) -> str:
     return posixpath.normpath(name.strip().replace("\\", "/")).lstrip("/")
 
 
-def _jsonl_rows(lines, source):
+def _jsonl_rows(lines, source, stats):
     for number, line in enumerate(lines, start=1):
         if not line.strip():
+            stats["blank_lines"] += 1
             continue
         location = f"line {number}"
         try:
@@ -77,26 +79,33 @@ def _jsonl_rows(lines, source):
         yield number, row
 
 
-def _csv_rows(stream, source):
+def _csv_rows(stream, source, stats):
     # newline="" lets the csv module handle quoted captions that span lines;
     # surrogateescape keeps bad bytes visible so one bad row does not sink the file.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.reader(text)
     header = None
-    for values in reader:
-        number = reader.line_num
+    while True:
+        number = reader.line_num + 1  # where the row starts; line_num is where it ended
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
         if not any(v.strip() for v in values):
+            stats["blank_lines"] += 1
             continue
         if header is None:
             header = values
             continue
-        row = dict(zip(header, values))
         if not all(utf8_clean(v) for v in values):
             raw = ",".join(values).encode("utf-8", "surrogateescape")
             yield number, defect(Kind.IMAGE_TEXT, source, number, f"line {number}",
                                  Reason.INVALID_UTF8, "the row holds bytes that are not UTF-8",
                                  raw=raw)
             continue
+        row = dict(zip(header, values))
+        if len(values) > len(header):
+            row["_extra_columns"] = values[len(header):]
         yield number, row
 
 

@@ -6,7 +6,7 @@ from typing import Iterable, Iterator
 from detectors.hashing import record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
-from transforms.sources.common import SourceFields, Stats, defect, public_id, to_metadata, utf8_clean
+from transforms.sources.common import SourceFields, Stats, defect, public_id, to_metadata
 
 
 def parse_jsonl(lines: Iterable[bytes], source: str, fields: SourceFields,
@@ -40,10 +40,7 @@ def parse_jsonl(lines: Iterable[bytes], source: str, fields: SourceFields,
             yield bad(Reason.MISSING_TEXT,
                       f"field {fields.text_field!r} is {type(text).__name__}", key=key)
             continue
-        if not utf8_clean(text):
-            yield bad(Reason.INVALID_UTF8, "the text holds a lone surrogate escape", key=key)
-            continue
         yield make_record(uid=record_uid(source, location),
-                          id=public_id(key, text.encode("utf-8")), kind=Kind.TEXT,
+                          id=public_id(key, text.encode("utf-8", "surrogatepass")), kind=Kind.TEXT,
                           source=source, position=number, location=location, text=text,
                           metadata=to_metadata(obj))

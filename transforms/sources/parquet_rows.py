@@ -12,7 +12,7 @@ from detectors.hashing import record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
 from transforms.sources.common import (IMAGE_COLUMN_CANDIDATES, SourceFields, Stats, defect,
-                                       file_defect, public_id, to_metadata, utf8_clean)
+                                       file_defect, public_id, to_metadata)
 
 BATCH_ROWS = 256  # image rows can be ~100 KB each: keep a batch small
 
@@ -35,16 +35,44 @@ def parse_parquet(stream: BinaryIO, source: str, fields: SourceFields,
     images = image_column(names, fields)
     kind = Kind.IMAGE_TEXT if images else Kind.TEXT
     row_of = _image_row if images else _text_row
+    key_field = fields.image_id_field if images else fields.id_field
     position = 0
     try:
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
-            for row in batch.to_pylist():
-                yield row_of(row, source, position, fields, images)
+            for index, row in enumerate(_rows(batch)):
+                if isinstance(row, Exception):
+                    yield defect(kind, source, position, f"row {position}", Reason.INVALID_UTF8,
+                                 f"a value cannot be decoded: {row}",
+                                 key=_cell(batch, key_field, index))
+                else:
+                    yield row_of(row, source, position, fields, images)
                 position += 1
     except Exception as err:
+        after = f"after row {position - 1}" if position else "before the first row"
         yield file_defect(kind, source, Reason.UNREADABLE_FILE,
-                          f"stopped after row {position - 1}: {type(err).__name__}: {err}",
+                          f"stopped {after}: {type(err).__name__}: {err}",
                           position=position, location=f"rows {position}-")
+
+
+def _cell(batch, column: str, index: int):
+    try:
+        return batch.column(column)[index].as_py()
+    except Exception:  # absent, or the bad value itself
+        return None
+
+
+def _rows(batch):
+    """Rows as dicts; a row that cannot be decoded (a non-UTF-8 string) as its exception."""
+    try:
+        yield from batch.to_pylist()
+        return
+    except Exception:
+        pass  # one bad value sinks the whole batch: decode row by row
+    for index in range(batch.num_rows):
+        try:
+            yield batch.slice(index, 1).to_pylist()[0]
+        except Exception as err:
+            yield err
 
 
 def _text_row(row: dict, source: str, position: int, fields: SourceFields, _) -> Record:
@@ -56,10 +84,7 @@ def _text_row(row: dict, source: str, position: int, fields: SourceFields, _) ->
         return defect(Kind.TEXT, source, position, location, Reason.MISSING_TEXT,
                       f"column {fields.text_field!r} is {type(text).__name__}", key=key,
                       metadata=metadata)
-    if not utf8_clean(text):
-        return defect(Kind.TEXT, source, position, location, Reason.INVALID_UTF8,
-                      "the text holds a lone surrogate", key=key, metadata=metadata)
-    return make_record(uid=record_uid(source, location), id=public_id(key, text.encode()),
+    return make_record(uid=record_uid(source, location), id=public_id(key, text.encode("utf-8")),
                        kind=Kind.TEXT, source=source, position=position, location=location,
                        text=text, metadata=metadata)
 

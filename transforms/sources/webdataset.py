@@ -19,6 +19,8 @@ from transforms.sources.common import (IMAGE_EXTENSIONS, SourceFields, Stats, de
 
 def split_member_name(name: str) -> Tuple[Optional[Tuple[str, str]], Optional[str]]:
     """(key, extension) for a usable member name, else (None, why it is unusable)."""
+    while name.startswith("./"):  # what `tar -C dir .` writes
+        name = name[2:]
     if not name:
         return None, "empty name"
     if any(ord(c) < 32 or ord(c) == 127 or 0xDC80 <= ord(c) <= 0xDCFF for c in name):
@@ -39,22 +41,46 @@ def split_member_name(name: str) -> Tuple[Optional[Tuple[str, str]], Optional[st
     return (posixpath.join(directory, stem), extension.lower()), None
 
 
+class _LastRead:
+    """Wraps tarfile's stream to keep the last block it read.
+
+    tarfile's iteration stops quietly on a corrupt or truncated header after
+    the first member, exactly as it does on the end-of-archive marker. The
+    block that stopped it tells the two apart: the marker is all zeros.
+    """
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.last = b""
+
+    def read(self, *args):
+        self.last = self._inner.read(*args)
+        return self.last
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
 def parse_webdataset(stream: BinaryIO, source: str, fields: SourceFields,
                      stats: Stats) -> Iterator[Record]:
     sample: Optional[_Sample] = None
-    index = -1
+    done = -1  # index of the last member fully handled
     try:
         with tarfile.open(fileobj=stream, mode="r|*") as tar:
+            tar.fileobj = reader = _LastRead(tar.fileobj)
             for index, member in enumerate(tar):
                 if member.isdir():
                     stats["tar_directories"] += 1
+                    done = index
                     continue
                 location = f"member {index}: {member.name!r}"
                 if not member.isfile():
+                    done = index
                     yield defect(Kind.IMAGE_TEXT, source, index, location, Reason.BAD_MEMBER_NAME,
                                  f"not a regular file (tar type {member.type!r})")
                     continue
                 data = tar.extractfile(member).read()
+                done = index
                 parsed, problem = split_member_name(member.name)
                 if problem:
                     yield defect(Kind.IMAGE_TEXT, source, index, location,
@@ -67,13 +93,17 @@ def parse_webdataset(stream: BinaryIO, source: str, fields: SourceFields,
                 if sample is None:
                     sample = _Sample(key, index)
                 sample.add(extension, data)
+            if done >= 0 and reader.last != tarfile.NUL * tarfile.BLOCKSIZE:
+                raise tarfile.ReadError(
+                    f"no end-of-archive marker: a header is corrupt or the file is truncated "
+                    f"({len(reader.last)}-byte block that is not a header)")
     except (tarfile.TarError, EOFError, OSError, ValueError) as err:
         if sample is not None:
             yield sample.record(source, fields)
             sample = None
         yield file_defect(Kind.IMAGE_TEXT, source, Reason.UNREADABLE_FILE,
-                          f"stopped after member {index}: {type(err).__name__}: {err}",
-                          position=index + 1, location=f"members {index + 1}-")
+                          f"stopped after member {done}: {type(err).__name__}: {err}",
+                          position=done + 1, location=f"members {done + 1}-")
     if sample is not None:
         yield sample.record(source, fields)
 

@@ -1,0 +1,261 @@
+"""The policy (defaults < YAML file < flags) and the command-line options that feed it."""
+
+import json
+import pathlib
+
+import pytest
+import yaml
+
+from detectors.images import DEFAULT_ACCEPTED_MODES, DEFAULT_MAX_PIXELS
+from detectors.validate import InputLimits
+from pipeline.options import POLICY_FLAGS, HygieneOptions
+from pipeline.policy import (FORMATS, ExactDedupPolicy, InputPolicy, Policy, PolicyError,
+                             load_policy)
+from transforms.sources.common import SourceFields
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path, text: str) -> str:
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+# ---------------------------------------------------------------- defaults and the YAML file
+
+def test_defaults():
+    policy = load_policy()
+    assert policy == Policy()
+    assert policy.input == InputPolicy(format="auto", fields=SourceFields(), limits=InputLimits())
+    assert policy.input.limits.max_image_pixels == DEFAULT_MAX_PIXELS
+    assert policy.input.limits.accepted_image_modes == DEFAULT_ACCEPTED_MODES
+    assert policy.exact_dedup == ExactDedupPolicy(text=True, images=True)
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "{}\n"])
+def test_empty_file_is_the_defaults(tmp_path, text):
+    assert load_policy(write(tmp_path, text)) == Policy()
+
+
+def test_yaml_file_sets_every_kind_of_value(tmp_path):
+    path = write(tmp_path, """
+input:
+  format: jsonl
+  text_field: body
+  id_field: doc_id
+  image_field: pixels
+  file_field: [img, path]
+  max_text_chars: 500
+  max_caption_chars: "80"
+  accepted_image_modes: [RGB, L]
+exact_dedup:
+  text: off
+  images: "yes"
+""")
+    policy = load_policy(path)
+    assert policy.input.format == "jsonl"
+    assert policy.input.fields == SourceFields(text_field="body", id_field="doc_id",
+                                               image_field="pixels", file_field=("img", "path"))
+    assert policy.input.limits == InputLimits(max_text_chars=500, max_caption_chars=80,
+                                              accepted_image_modes=("RGB", "L"))
+    assert policy.exact_dedup == ExactDedupPolicy(text=False, images=True)
+
+
+def test_single_string_for_a_tuple_setting_is_a_one_element_tuple(tmp_path):
+    policy = load_policy(write(tmp_path, "input:\n  file_field: name\n"))
+    assert policy.input.fields.file_field == ("name",)
+
+
+def test_the_bundled_sample_policy_loads():
+    policy = load_policy(str(REPO / "sample" / "policy.yaml"))
+    assert policy.input.limits.max_text_chars == 20000
+    assert policy.input.limits.max_image_pixels == 50_000_000
+    assert policy.exact_dedup == ExactDedupPolicy(True, True)
+
+
+# ---------------------------------------------------------------- errors
+
+@pytest.mark.parametrize("text, message", [
+    ("pii:\n  threshold: 1\n", "unknown policy section 'pii'"),
+    ("input:\n  formatt: jsonl\n", "unknown key input.formatt"),
+    ("exact_dedup:\n  fuzzy: true\n", "unknown key exact_dedup.fuzzy"),
+    ("input:\n  format: csv\n", "input.format must be one of"),
+    ("input:\n  max_text_chars: many\n", "input.max_text_chars: cannot use 'many'"),
+    ("input:\n  max_text_chars: 0\n", "input.max_text_chars must be positive"),
+    ("input:\n  max_caption_chars: -5\n", "input.max_caption_chars must be positive"),
+    ("input:\n  max_image_pixels: null\n", "input.max_image_pixels: cannot use None"),
+    ("exact_dedup:\n  text: maybe\n", "exact_dedup.text: cannot use 'maybe'"),
+    ("exact_dedup:\n  images: 2\n", "exact_dedup.images: cannot use 2"),
+    ("input: [jsonl]\n", "policy section 'input' must be a mapping"),
+    ("- input\n", "the policy must be a mapping of sections"),
+    ("input: {format: jsonl\n", "not valid YAML"),
+])
+def test_bad_policy_file_is_a_policy_error(tmp_path, text, message):
+    with pytest.raises(PolicyError) as caught:
+        load_policy(write(tmp_path, text))
+    assert message in str(caught.value)
+
+
+def test_unknown_key_error_lists_the_known_keys(tmp_path):
+    with pytest.raises(PolicyError) as caught:
+        load_policy(write(tmp_path, "input:\n  txt_field: t\n"))
+    assert "text_field" in str(caught.value) and "max_text_chars" in str(caught.value)
+
+
+def test_missing_file_is_a_policy_error(tmp_path):
+    missing = str(tmp_path / "nope.yaml")
+    with pytest.raises(PolicyError, match="cannot read the policy file"):
+        load_policy(missing)
+
+
+def test_policy_error_is_a_value_error():
+    assert issubclass(PolicyError, ValueError)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"pii": {"x": 1}}, "unknown policy section 'pii'"),
+    ({"input": {"colour": "red"}}, "unknown key input.colour"),
+    ({"input": {"format": "tsv"}}, "input.format must be one of"),
+    ({"input": {"max_image_pixels": -1}}, "input.max_image_pixels must be positive"),
+])
+def test_bad_override_is_a_policy_error(overrides, message):
+    with pytest.raises(PolicyError) as caught:
+        load_policy(overrides=overrides)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["2.5", "true"])
+def test_non_integer_limit_is_a_policy_error(tmp_path, value):
+    with pytest.raises(PolicyError):
+        load_policy(write(tmp_path, f"input:\n  max_caption_chars: {value}\n"))
+
+
+@pytest.mark.parametrize("key", ["text_field", "caption_field"])
+def test_null_field_name_is_a_policy_error(tmp_path, key):
+    with pytest.raises(PolicyError):
+        load_policy(write(tmp_path, f"input:\n  {key}: ~\n"))
+
+
+# ---------------------------------------------------------------- precedence and round trip
+
+def test_overrides_win_over_the_file_which_wins_over_defaults(tmp_path):
+    path = write(tmp_path, """
+input:
+  format: parquet
+  max_text_chars: 100
+  text_field: body
+exact_dedup:
+  text: false
+""")
+    policy = load_policy(path, overrides={
+        "input": {"max_text_chars": 7, "text_field": None, "caption_field": "alt"},
+        "exact_dedup": {"images": False},
+    })
+    assert policy.input.limits.max_text_chars == 7          # override beats file
+    assert policy.input.fields.text_field == "body"         # None override: the file stays
+    assert policy.input.fields.caption_field == "alt"       # override beats default
+    assert policy.input.format == "parquet"                 # file beats default
+    assert policy.input.limits.max_caption_chars == 10_000  # default
+    assert policy.exact_dedup == ExactDedupPolicy(text=False, images=False)
+
+
+def test_overrides_without_a_file():
+    policy = load_policy(overrides={"input": {"format": "webdataset"}, "exact_dedup": {}})
+    assert policy.input.format == "webdataset"
+    assert policy.exact_dedup == ExactDedupPolicy()
+
+
+def test_load_policy_does_not_modify_the_overrides():
+    overrides = {"input": {"max_text_chars": 5, "text_field": None}}
+    load_policy(overrides=overrides)
+    assert overrides == {"input": {"max_text_chars": 5, "text_field": None}}
+
+
+def test_to_dict_is_the_flat_yaml_layout():
+    flat = Policy().to_dict()
+    assert set(flat) == {"input", "exact_dedup"}
+    assert flat["exact_dedup"] == {"text": True, "images": True}
+    assert flat["input"]["format"] == "auto"
+    assert flat["input"]["text_field"] == "text"
+    assert flat["input"]["max_image_pixels"] == DEFAULT_MAX_PIXELS
+    assert flat["input"]["image_field"] is None
+
+
+def _custom_policy():
+    return load_policy(overrides={
+        "input": {"format": "image-folder", "text_field": "body", "image_field": "png",
+                  "file_field": ["img", "path"], "max_caption_chars": 99,
+                  "accepted_image_modes": ["RGB"]},
+        "exact_dedup": {"images": False},
+    })
+
+
+@pytest.mark.parametrize("policy", [Policy(), "custom"])
+def test_to_dict_round_trips_through_overrides(policy):
+    policy = _custom_policy() if policy == "custom" else policy
+    assert load_policy(overrides=policy.to_dict()) == policy
+
+
+@pytest.mark.parametrize("policy", [Policy(), "custom"])
+def test_to_dict_round_trips_through_a_yaml_file(tmp_path, policy):
+    """The manifest records to_dict() as JSON; that, as a YAML file, is the same policy."""
+    policy = _custom_policy() if policy == "custom" else policy
+    as_json = json.loads(json.dumps(policy.to_dict()))
+    assert load_policy(write(tmp_path, yaml.safe_dump(as_json))) == policy
+
+
+# ---------------------------------------------------------------- command-line options
+
+def test_no_flags_no_overrides():
+    assert HygieneOptions([]).policy_overrides() == {}
+
+
+def test_flags_become_overrides_by_section():
+    options = HygieneOptions([
+        "--input", "a.jsonl", "b/*.tar", "--output", "out/", "--config", "p.yaml",
+        "--input-format", "parquet", "--text-field", "body", "--id-field", "uid",
+        "--caption-field", "alt", "--image-field", "png", "--image-id-field", "k",
+        "--max-text-chars", "5", "--max-caption-chars", "6", "--max-image-pixels", "7",
+        "--no-exact-dedup-text", "--exact-dedup-images",
+        "--runner", "DirectRunner",
+    ])
+    assert options.policy_overrides() == {
+        "input": {"format": "parquet", "text_field": "body", "id_field": "uid",
+                  "caption_field": "alt", "image_field": "png", "image_id_field": "k",
+                  "max_text_chars": 5, "max_caption_chars": 6, "max_image_pixels": 7},
+        "exact_dedup": {"text": False, "images": True},
+    }
+    values = options.get_all_options()
+    assert values["input"] == ["a.jsonl", "b/*.tar"]
+    assert values["config"] == "p.yaml"
+    assert values["runner"] == "DirectRunner"
+
+
+def test_every_policy_flag_names_a_real_policy_key():
+    flat = Policy().to_dict()
+    for dest, (section, key) in POLICY_FLAGS.items():
+        assert key in flat[section], dest
+
+
+def test_flags_override_the_config_file(tmp_path):
+    path = write(tmp_path, "input:\n  max_text_chars: 100\n  text_field: body\n"
+                           "exact_dedup:\n  images: false\n")
+    options = HygieneOptions(["--config", path, "--max-text-chars", "5",
+                              "--exact-dedup-images"])
+    policy = load_policy(options.get_all_options()["config"], options.policy_overrides())
+    assert policy.input.limits.max_text_chars == 5
+    assert policy.input.fields.text_field == "body"
+    assert policy.exact_dedup.images is True
+
+
+def test_flag_values_are_checked_by_the_policy():
+    options = HygieneOptions(["--max-image-pixels", "0"])
+    with pytest.raises(PolicyError, match="input.max_image_pixels must be positive"):
+        load_policy(overrides=options.policy_overrides())
+
+
+def test_input_format_choices_are_the_policy_formats():
+    assert set(FORMATS) == {"auto", "jsonl", "parquet", "webdataset", "image-folder"}
+    assert HygieneOptions(["--input-format", "image-folder"]).policy_overrides() == {
+        "input": {"format": "image-folder"}}
