@@ -7,7 +7,9 @@ import json
 import logging
 import os
 import platform
+import re
 import sys
+import time
 from typing import List, Optional
 
 import apache_beam as beam
@@ -36,6 +38,7 @@ class RunResult:
     state: str
     pipeline_result: object = None
     counters: Optional[dict] = None  # the job's Beam counters in the "hygiene" namespace
+    seconds: float = 0.0
 
 
 def package_versions() -> dict:
@@ -122,13 +125,15 @@ def run(argv: List[str]) -> RunResult:
     pipeline = beam.Pipeline(options=options)
     build(pipeline, spec)
     LOG.info("running on %s: %s -> %s", runner, " ".join(inputs), hygiene.output)
+    started = time.monotonic()
     result = pipeline.run()
     if dry_run:
         return RunResult(hygiene.output, None, str(result.state), result)
     state = result.wait_until_finish()
     with FileSystems.open(output_paths(hygiene.output)["summary"]) as f:
         summary = json.loads(f.read())
-    return RunResult(hygiene.output, summary, str(state), result, _counters(result))
+    return RunResult(hygiene.output, summary, str(state), result, _counters(result),
+                     time.monotonic() - started)
 
 
 def _counters(result) -> dict:
@@ -150,7 +155,9 @@ def print_report(result: RunResult, out=None) -> None:
         print(f"job submitted ({result.state}); outputs will be under {result.output}", file=out)
         return
     conservation = summary["conservation"]
-    print(f"\nrecords in       {summary['records_in']:>10,}", file=out)
+    rate = summary["records_in"] / max(result.seconds, 1e-6)
+    print(f"\nrecords in       {summary['records_in']:>10,}   "
+          f"({result.seconds:.1f} s, {rate:,.0f} records/s end to end)", file=out)
     print(f"cleaned          {summary['cleaned']['total']:>10,}", file=out)
     print(f"quarantined      {summary['quarantined']['total']:>10,}"
           f"   ({summary['quarantine_rate']:.1%})", file=out)
@@ -172,9 +179,38 @@ def print_report(result: RunResult, out=None) -> None:
         print(f"  {name:<20} {path}", file=out)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+class _WorkerLogs(logging.Filter):
+    """Multi-process local runs forward worker logs as protobuf text: keep ours, readable,
+    and Beam's warnings, less two that every worker prints and nobody can act on."""
+
+    NOISE = ("Discarding unparseable args", "No semi_persistent_directory")
+    MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if any(noise in text for noise in self.NOISE):
+            return False
+        ours = "/transforms/" in text or "/pipeline/" in text
+        if record.levelno < logging.WARNING and not ours:
+            return False
+        found = self.MESSAGE.search(text)
+        if found:
+            message = found.group(1).encode("latin-1", "backslashreplace").decode("unicode_escape")
+            record.msg, record.args, record.name = "%s", (message,), "hygiene.worker"
+        return True
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     LOG.setLevel(logging.INFO)
+    forwarded = logging.getLogger("apache_beam.runners.portability.local_job_service")
+    forwarded.setLevel(logging.INFO)
+    forwarded.addFilter(_WorkerLogs())
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    _configure_logging()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         result = run(argv)

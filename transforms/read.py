@@ -6,8 +6,10 @@ file: shard large corpora (img2dataset and most dumps already are).
 """
 
 import collections
+import logging
 import os
 import posixpath
+import time
 from typing import Iterable, Iterator, Optional
 
 import apache_beam as beam
@@ -26,6 +28,7 @@ from transforms.sources.jsonl import parse_jsonl
 from transforms.sources.parquet_rows import parse_parquet
 from transforms.sources.webdataset import parse_webdataset
 
+LOG = logging.getLogger("hygiene")
 FORMATS = ("jsonl", "parquet", "webdataset", "image-folder")
 _SUFFIXES = {
     "jsonl": (".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".jsonl.bz2",
@@ -102,12 +105,17 @@ class ParseFile(beam.DoFn):
         except Exception as err:
             yield file_defect(kind, path, Reason.UNREADABLE_FILE, f"{type(err).__name__}: {err}")
             return
+        started, count = time.monotonic(), 0
         with stream:
             for record in guarded(_parse(stream, path, fmt, self.fields, stats), path, kind):
                 self.progress.tick()
+                count += 1
                 yield record
-        for name, count in stats.items():
-            Metrics.counter("read", name).inc(count)
+        for name, value in stats.items():
+            Metrics.counter("read", name).inc(value)
+        seconds = time.monotonic() - started
+        LOG.info("read %s: %s records in %.1f s (%s records/s)", path, f"{count:,}", seconds,
+                 f"{count / max(seconds, 1e-6):,.0f}")
 
 
 @beam.ptransform_fn
