@@ -9,6 +9,8 @@ REQUIRES = [
     "numpy==2.4.6",
     "pyyaml==6.0.3",
     "zstandard==0.25.0",  # .jsonl.zst inputs
+    "datasketch==2.0.0",  # MinHash signatures (scheme pinned in detectors/minhash.py)
+    "scipy==1.17.1",      # datasketch's banding optimum
 ]
 
 EXTRAS = {

@@ -1,16 +1,18 @@
 """The graph: read -> validate -> unique ids -> stages -> decide -> write -> report."""
 
 import dataclasses
-from typing import List
+from typing import List, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from pipeline.policy import Policy
 from schemas import arrow
-from transforms.decide import QUARANTINED, TALLY, Decide
+from transforms.decide import INDEX, QUARANTINED, TALLY, Decide
 from transforms.exact_dedup import ExactDedup
 from transforms.ids import AssignIds
+from transforms.index import ReadIndex
+from transforms.near_dedup import NearDuplicateText
 from transforms.read import ReadCorpus
 from transforms.validate import ValidateRecords
 from transforms.write import WriteParquet, WriteRunReport, join_path
@@ -22,6 +24,8 @@ class RunSpec:
     output: str
     policy: Policy
     manifest: dict  # what the launcher knows: started_at, config, versions, options
+    index_in: List[str] = dataclasses.field(default_factory=list)  # index Parquet files
+    index_out: Optional[str] = None
 
 
 def output_paths(output: str) -> dict:
@@ -46,16 +50,25 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
 
     records, matched = pipeline | "Read" >> ReadCorpus(
         spec.inputs, policy.input.fields, policy.input.format)
+    minhash = policy.near_dedup_text.minhash()
     checked = (records
                | "CountIn" >> beam.Map(_count_in)
-               | "Validate" >> beam.ParDo(ValidateRecords(policy.input.limits)).with_outputs(
-                   ValidateRecords.FINGERPRINTS, main="records"))
+               | "Validate" >> ValidateRecords(policy.input.limits, minhash))
     fingerprints = checked.fingerprints | "UniqueIds" >> AssignIds()
 
-    verdicts = fingerprints | "ExactDedup" >> ExactDedup(
-        text=policy.exact_dedup.text, images=policy.exact_dedup.images)
+    verdicts = [fingerprints | "ExactDedup" >> ExactDedup(
+        text=policy.exact_dedup.text, images=policy.exact_dedup.images)]
+    if minhash is not None:
+        previous = (pipeline | "PreviousRuns" >> ReadIndex(spec.index_in)
+                    if spec.index_in else None)
+        verdicts.append(fingerprints | "NearDedupText" >> NearDuplicateText(
+            minhash, rounds=policy.near_dedup_text.rounds, previous=previous))
+    verdicts = tuple(verdicts) | "AllVerdicts" >> beam.Flatten()
 
     decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide()
+    if spec.index_out and minhash is not None:
+        decided[INDEX] | "WriteIndex" >> WriteParquet(
+            join_path(spec.index_out, "part"), arrow.index_schema(minhash.signature_format()))
 
     written = (
         decided.text | "WriteText" >> WriteParquet(

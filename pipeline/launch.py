@@ -21,6 +21,7 @@ from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions
 from pipeline.graph import RunSpec, build, output_paths
 from pipeline.options import HygieneOptions, help_parser
 from pipeline.policy import PolicyError, load_policy
+from transforms.index import format_problems, index_files
 
 LOG = logging.getLogger("hygiene")
 VERSIONED_PACKAGES = ("pre-training-data-hygiene", "apache-beam", "pyarrow", "pillow", "numpy",
@@ -80,6 +81,37 @@ def _prepare_output(output: str, overwrite: bool, check: bool) -> None:
         FileSystems.delete(earlier)
 
 
+def _check_index(patterns: Optional[List[str]], policy, check: bool) -> List[str]:
+    """The index files to read, after checking their signatures compare with ours."""
+    if not patterns:
+        return []
+    minhash = policy.near_dedup_text.minhash()
+    if minhash is None:
+        raise UsageError("--index-in needs the near-duplicate text stage (--near-dedup-text)")
+    if not check:
+        return list(patterns)
+    files = index_files(patterns)
+    if not files:
+        raise UsageError(f"--index-in {' '.join(patterns)}: no index files found")
+    problems = format_problems(files, minhash.signature_format())
+    if problems:
+        raise UsageError("--index-in was written with other signature settings, so its "
+                         "signatures cannot be compared with this run's:\n  "
+                         + "\n  ".join(problems[:10]))
+    return files
+
+
+def _prepare_index_out(index_out: str, overwrite: bool, check: bool) -> None:
+    if not check:
+        return
+    earlier = FileSystems.match([FileSystems.join(index_out, "*.parquet")])[0].metadata_list
+    if earlier and not overwrite:
+        raise UsageError(f"--index-out {index_out!r} already holds an index; "
+                         "pass --overwrite to replace it")
+    if earlier:
+        FileSystems.delete([m.path for m in earlier])
+
+
 def parse(argv: List[str]):
     """(PipelineOptions, HygieneOptions, Policy) from a command line."""
     args, _ = help_parser("hygiene").parse_known_args(argv)  # handles --help, grouped by stage
@@ -121,7 +153,12 @@ def run(argv: List[str]) -> RunResult:
         "config": policy.to_dict(),
         "packages": package_versions(),
     }
-    spec = RunSpec(inputs=inputs, output=hygiene.output, policy=policy, manifest=manifest)
+    index_in = _check_index(hygiene.index_in, policy, check=not dry_run)
+    if hygiene.index_out:
+        _prepare_index_out(hygiene.index_out, hygiene.overwrite, check=not dry_run)
+    manifest["index"] = {"in": index_in, "out": hygiene.index_out}
+    spec = RunSpec(inputs=inputs, output=hygiene.output, policy=policy, manifest=manifest,
+                   index_in=index_in, index_out=hygiene.index_out)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, spec)
     LOG.info("running on %s: %s -> %s", runner, " ".join(inputs), hygiene.output)

@@ -23,6 +23,10 @@ POLICY_FLAGS = {
     "max_image_pixels": ("input", "max_image_pixels"),
     "exact_dedup_text": ("exact_dedup", "text"),
     "exact_dedup_images": ("exact_dedup", "images"),
+    "near_dedup_text": ("near_dedup_text", "enabled"),
+    "minhash_threshold": ("near_dedup_text", "threshold"),
+    "minhash_ngram": ("near_dedup_text", "ngram"),
+    "minhash_num_perm": ("near_dedup_text", "num_perm"),
 }
 
 
@@ -65,6 +69,23 @@ def add_arguments(parser) -> None:
                             "(default: on)")
     dedup.add_argument("--exact-dedup-images", action=argparse.BooleanOptionalAction,
                        default=None, help="drop repeated images by decoded pixels (default: on)")
+
+    near = parser.add_argument_group("near-duplicate text (MinHash LSH)")
+    near.add_argument("--near-dedup-text", action=argparse.BooleanOptionalAction, default=None,
+                      help="drop texts that near-duplicate a kept one (default: on)")
+    near.add_argument("--minhash-threshold", type=float, metavar="JACCARD",
+                      help="Jaccard similarity of word n-grams that makes a duplicate "
+                           "(default: 0.8)")
+    near.add_argument("--minhash-ngram", type=int, metavar="N",
+                      help="words per shingle (default: 5)")
+    near.add_argument("--minhash-num-perm", type=int, metavar="K",
+                      help="signature length; bands x rows follow from it (default: 256)")
+    near.add_argument("--index-out", metavar="DIR",
+                      help="write the signatures of the texts this run keeps (Parquet), "
+                           "for a later run's --index-in")
+    near.add_argument("--index-in", nargs="+", metavar="DIR_OR_GLOB",
+                      help="earlier runs' indexes: tonight's texts that near-duplicate a text "
+                           "they kept are quarantined as near_duplicate_previous_run")
 
 
 class HygieneOptions(PipelineOptions):

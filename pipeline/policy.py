@@ -9,6 +9,9 @@ YAML layout (every key optional; see policy.example.yaml for all of them):
     exact_dedup:
       text: true
       images: true
+    near_dedup_text:
+      threshold: 0.8
+      ...
 """
 
 import dataclasses
@@ -16,6 +19,7 @@ from typing import Any, Dict, Optional
 
 import yaml
 
+from detectors.minhash import MinHashParams
 from detectors.validate import InputLimits
 from transforms.sources.common import SourceFields
 
@@ -38,9 +42,30 @@ class ExactDedupPolicy:
 
 
 @dataclasses.dataclass(frozen=True)
+class NearDedupTextPolicy:
+    enabled: bool = True
+    ngram: int = 5
+    threshold: float = 0.8
+    num_perm: int = 256
+    bands: Optional[int] = None   # null, with rows null: chosen from threshold and num_perm
+    rows: Optional[int] = None
+    seed: int = 1
+    false_negative_weight: float = 0.95
+    rounds: int = 10              # connected-components rounds (large-star + small-star)
+
+    def minhash(self) -> Optional[MinHashParams]:
+        if not self.enabled:
+            return None
+        return MinHashParams(ngram=self.ngram, threshold=self.threshold, num_perm=self.num_perm,
+                             bands=self.bands, rows=self.rows, seed=self.seed,
+                             false_negative_weight=self.false_negative_weight)
+
+
+@dataclasses.dataclass(frozen=True)
 class Policy:
     input: InputPolicy = InputPolicy()
     exact_dedup: ExactDedupPolicy = ExactDedupPolicy()
+    near_dedup_text: NearDedupTextPolicy = NearDedupTextPolicy()
 
     def to_dict(self) -> Dict[str, Dict[str, Any]]:
         """The flat per-section form the YAML file uses (and the manifest records)."""
@@ -49,6 +74,7 @@ class Policy:
                       **dataclasses.asdict(self.input.fields),
                       **dataclasses.asdict(self.input.limits)},
             "exact_dedup": dataclasses.asdict(self.exact_dedup),
+            "near_dedup_text": dataclasses.asdict(self.near_dedup_text),
         }
 
 
@@ -71,6 +97,19 @@ def _optional_name(value):
 def _names(value):
     names = tuple(value) if isinstance(value, (list, tuple)) else (value,)
     return tuple(_name(v) for v in names)
+
+
+def _fraction(value) -> float:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    value = float(value)
+    if not 0.0 < value <= 1.0:
+        raise ValueError(value)
+    return value
+
+
+def _optional_int(value):
+    return None if value is None else _int(value)
 
 
 def _bool(value) -> bool:
@@ -99,6 +138,17 @@ _KEYS = {
         "accepted_image_modes": ("limits", _names),
     },
     "exact_dedup": {f.name: ("exact_dedup", _bool) for f in dataclasses.fields(ExactDedupPolicy)},
+    "near_dedup_text": {
+        "enabled": ("near_dedup_text", _bool),
+        "ngram": ("near_dedup_text", _int),
+        "threshold": ("near_dedup_text", _fraction),
+        "num_perm": ("near_dedup_text", _int),
+        "bands": ("near_dedup_text", _optional_int),
+        "rows": ("near_dedup_text", _optional_int),
+        "seed": ("near_dedup_text", _int),
+        "false_negative_weight": ("near_dedup_text", _fraction),
+        "rounds": ("near_dedup_text", _int),
+    },
 }
 FORMATS = ("auto", "jsonl", "parquet", "webdataset", "image-folder")
 
@@ -129,7 +179,7 @@ def _read_yaml(path: str) -> Dict[str, Dict[str, Any]]:
 
 
 def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
-    parts = {"input": {}, "fields": {}, "limits": {}, "exact_dedup": {}}
+    parts = {"input": {}, "fields": {}, "limits": {}, "exact_dedup": {}, "near_dedup_text": {}}
     for section, values in settings.items():
         if section not in _KEYS:
             raise PolicyError(f"unknown policy section {section!r} (known: {', '.join(_KEYS)})")
@@ -147,7 +197,8 @@ def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
     policy = Policy(
         input=InputPolicy(fields=SourceFields(**parts["fields"]),
                           limits=InputLimits(**parts["limits"]), **parts["input"]),
-        exact_dedup=ExactDedupPolicy(**parts["exact_dedup"]))
+        exact_dedup=ExactDedupPolicy(**parts["exact_dedup"]),
+        near_dedup_text=NearDedupTextPolicy(**parts["near_dedup_text"]))
     _check(policy)
     return policy
 
@@ -160,3 +211,10 @@ def _check(policy: Policy) -> None:
     for name in ("max_text_chars", "max_caption_chars", "max_image_pixels"):
         if getattr(limits, name) <= 0:
             raise PolicyError(f"input.{name} must be positive")
+    near = policy.near_dedup_text
+    if near.ngram < 1 or near.num_perm < 2 or near.rounds < 1:
+        raise PolicyError("near_dedup_text: ngram and rounds must be >= 1, num_perm >= 2")
+    try:
+        near.minhash()
+    except ValueError as err:
+        raise PolicyError(f"near_dedup_text: {err}") from None

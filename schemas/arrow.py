@@ -1,5 +1,7 @@
 """Arrow schemas of every Parquet output. Readers of our outputs can rely on them."""
 
+import json
+
 import pyarrow as pa
 
 _PROVENANCE = [
@@ -54,3 +56,21 @@ QUARANTINE = pa.schema([
 ])
 
 CLEANED = {"text": CLEANED_TEXT, "image_text": CLEANED_IMAGE_TEXT}
+
+INDEX_FORMAT_KEY = b"hygiene.index"
+INDEX_VERSION = 1
+
+
+def index_schema(signature_format: dict) -> pa.Schema:
+    """The cross-run near-duplicate index: what a run kept, with how its signatures were made.
+
+    Only signatures made the same way can be compared, so the format travels in
+    the Parquet file's schema metadata and is checked before a run uses it.
+    """
+    fmt = json.dumps({"version": INDEX_VERSION, **signature_format}, sort_keys=True)
+    return pa.schema([
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("minhash", pa.binary(), nullable=False),  # uint32 little-endian x num_perm
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("location", pa.string(), nullable=False),
+    ], metadata={INDEX_FORMAT_KEY: fmt.encode()})

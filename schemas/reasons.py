@@ -11,6 +11,7 @@ import enum
 class Stage(str, enum.Enum):
     INPUT = "input"
     EXACT_DEDUP = "exact_dedup"
+    NEAR_DEDUP_TEXT = "near_dedup_text"
 
 
 class Reason(str, enum.Enum):
@@ -34,6 +35,9 @@ class Reason(str, enum.Enum):
     # Exact duplicates.
     EXACT_DUPLICATE_TEXT = "exact_duplicate_text"
     EXACT_DUPLICATE_IMAGE = "exact_duplicate_image"
+    # Near duplicates.
+    NEAR_DUPLICATE_TEXT = "near_duplicate_text"
+    NEAR_DUPLICATE_PREVIOUS_RUN = "near_duplicate_previous_run"
 
     @property
     def stage(self) -> Stage:
@@ -51,6 +55,8 @@ class Reason(str, enum.Enum):
 _STAGE_OF = {
     Reason.EXACT_DUPLICATE_TEXT: Stage.EXACT_DEDUP,
     Reason.EXACT_DUPLICATE_IMAGE: Stage.EXACT_DEDUP,
+    Reason.NEAR_DUPLICATE_TEXT: Stage.NEAR_DEDUP_TEXT,
+    Reason.NEAR_DUPLICATE_PREVIOUS_RUN: Stage.NEAR_DEDUP_TEXT,
 }
 
 _DESCRIPTIONS = {
@@ -72,6 +78,8 @@ _DESCRIPTIONS = {
     Reason.UNSUPPORTED_IMAGE_MODE: "the image's pixel mode is not one the pipeline accepts",
     Reason.EXACT_DUPLICATE_TEXT: "the same text (after NFKC, case folding and whitespace collapse) as a kept record",
     Reason.EXACT_DUPLICATE_IMAGE: "the same decoded pixels as a kept record's image",
+    Reason.NEAR_DUPLICATE_TEXT: "a text whose word 5-grams overlap a kept text's by the Jaccard threshold or more",
+    Reason.NEAR_DUPLICATE_PREVIOUS_RUN: "a near duplicate of a text an earlier run kept (from --index-in)",
 }
 
 _RANK = {reason: index for index, reason in enumerate(Reason)}

@@ -64,6 +64,7 @@ class Fingerprint(NamedTuple):
     text_key: Optional[str]    # hash of normalized text (text documents)
     pixel_key: Optional[str]   # hash of decoded pixels (images)
     bytes_key: Optional[str]   # hash of the encoded image bytes
+    minhash: Optional[bytes]   # MinHash signature of the text (uint32 little-endian)
 
 
 class Verdict(NamedTuple):

@@ -309,7 +309,8 @@ def test_good_text_gets_a_text_key():
     record, fp = validate(text_record("Hello World"), LIMITS)
     assert record.defect is None
     assert fp == Fingerprint(uid="u1", id="t1", kind="text", source="s.jsonl", position=3,
-                             text_key=text_key("Hello World"), pixel_key=None, bytes_key=None)
+                             text_key=text_key("Hello World"), pixel_key=None, bytes_key=None,
+                             minhash=None)
     assert fp.text_key == text_key("ＨＥＬＬＯ world")
 
 

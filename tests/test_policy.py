@@ -174,7 +174,8 @@ def test_load_policy_does_not_modify_the_overrides():
 
 def test_to_dict_is_the_flat_yaml_layout():
     flat = Policy().to_dict()
-    assert set(flat) == {"input", "exact_dedup"}
+    assert set(flat) == {"input", "exact_dedup", "near_dedup_text"}
+    assert flat["near_dedup_text"]["threshold"] == 0.8
     assert flat["exact_dedup"] == {"text": True, "images": True}
     assert flat["input"]["format"] == "auto"
     assert flat["input"]["text_field"] == "text"

@@ -18,6 +18,7 @@ from schemas.records import QUARANTINE, Record, Verdict
 CLEANED = "cleaned"
 QUARANTINED = "quarantine"
 TALLY = "tally"
+INDEX = "index"
 
 
 def input_verdict(record: Record) -> Optional[Verdict]:
@@ -54,7 +55,9 @@ def cleaned_row(record: Record, public_id: str) -> dict:
 
 def quarantine_row(record: Record, public_id: str, verdicts: List[Verdict]) -> dict:
     reasons = list(dict.fromkeys(v.reason for v in verdicts))
-    grouped = next((v for v in verdicts if v.representative_id is not None), None)
+    # The latest stage groups most broadly (a near-duplicate cluster contains the
+    # exact-duplicate group): its representative is the one that is kept.
+    grouped = next((v for v in reversed(verdicts) if v.representative_id is not None), None)
     return {
         "id": public_id, "kind": record.kind,
         "primary_reason": primary(reasons).value, "reasons": reasons,
@@ -80,17 +83,22 @@ class _Decide(beam.DoFn):
 
     def process(self, element):
         uid, grouped = element
-        records, ids = grouped["record"], grouped["id"]
+        records, fingerprints = grouped["record"], grouped["fingerprint"]
         if not records:
             self.orphans.inc()  # a stage bug: say so, do not invent a record
             return
         record = records[0]
-        public_id = ids[0] if ids else record.id
+        fingerprint = fingerprints[0] if fingerprints else None
+        public_id = fingerprint.id if fingerprint else record.id
         destination, row = decide(record, public_id, grouped["verdicts"])
         if destination == CLEANED:
             self.cleaned.inc()
             yield beam.pvalue.TaggedOutput(record.kind, row)
             yield beam.pvalue.TaggedOutput(TALLY, ("cleaned", record.kind))
+            if fingerprint is not None and fingerprint.minhash is not None:
+                yield beam.pvalue.TaggedOutput(INDEX, {
+                    "id": public_id, "minhash": fingerprint.minhash,
+                    "source": row["source"], "location": row["location"]})
         else:
             self.quarantined.inc()
             yield beam.pvalue.TaggedOutput(QUARANTINED, row)
@@ -101,13 +109,15 @@ class _Decide(beam.DoFn):
 
 
 class Decide(beam.PTransform):
-    """Outputs tagged 'text' and 'image_text' (cleaned rows), 'quarantine' and 'tally'."""
+    """Outputs tagged 'text' and 'image_text' (cleaned rows), 'quarantine', 'tally' and
+    'index' (signatures of the kept texts, for the next run's --index-in)."""
 
     def expand(self, inputs):
         records, fingerprints, verdicts = inputs
         return ({"record": records | "RecordByUid" >> beam.Map(lambda r: (r.uid, r)),
-                 "id": fingerprints | "IdByUid" >> beam.Map(lambda fp: (fp.uid, fp.id)),
+                 "fingerprint": fingerprints | "FingerprintByUid" >> beam.Map(
+                     lambda fp: (fp.uid, fp)),
                  "verdicts": verdicts | "VerdictByUid" >> beam.Map(lambda v: (v.uid, v))}
                 | "ByRecord" >> beam.CoGroupByKey()
                 | "Decide" >> beam.ParDo(_Decide()).with_outputs(
-                    "text", "image_text", QUARANTINED, TALLY))
+                    "text", "image_text", QUARANTINED, TALLY, INDEX))

@@ -1,23 +1,52 @@
-"""Content checks on every parsed record; fingerprints for the global stages."""
+"""Content checks on every parsed record, and the fingerprints the global stages group by.
+
+Records are validated in batches so the per-record detectors that gain from
+batching (MinHash signatures: one datasketch bulk call per batch) get them.
+"""
+
+from typing import Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from detectors.minhash import MinHashParams, signatures, to_bytes
 from detectors.validate import InputLimits, validate
+from schemas.records import Kind
 
 
-class ValidateRecords(beam.DoFn):
+class ValidateBatch(beam.DoFn):
     """Main output: every record (defect set if bad). Tagged 'fingerprints': one per record."""
 
     FINGERPRINTS = "fingerprints"
 
-    def __init__(self, limits: InputLimits):
+    def __init__(self, limits: InputLimits, minhash: Optional[MinHashParams]):
         self.limits = limits
+        self.minhash = minhash
 
-    def process(self, record):
-        record, fingerprint = validate(record, self.limits)
-        if record.defect is not None:
-            Metrics.counter("input", record.defect).inc()
-        yield record
-        yield beam.pvalue.TaggedOutput(self.FINGERPRINTS, fingerprint)
+    def process(self, batch):
+        checked = [validate(record, self.limits) for record in batch]
+        texts = [i for i, (r, _) in enumerate(checked)
+                 if self.minhash and r.defect is None and r.kind == Kind.TEXT.value]
+        sigs = signatures([checked[i][0].text for i in texts], self.minhash) if texts else []
+        for i, sig in zip(texts, sigs):
+            if sig is not None:
+                record, fingerprint = checked[i]
+                checked[i] = (record, fingerprint._replace(minhash=to_bytes(sig)))
+        for record, fingerprint in checked:
+            if record.defect is not None:
+                Metrics.counter("input", record.defect).inc()
+            yield record
+            yield beam.pvalue.TaggedOutput(self.FINGERPRINTS, fingerprint)
 
+
+class ValidateRecords(beam.PTransform):
+    def __init__(self, limits: InputLimits, minhash: Optional[MinHashParams] = None):
+        super().__init__()
+        self.limits = limits
+        self.minhash = minhash
+
+    def expand(self, records):
+        return (records
+                | "Batch" >> beam.BatchElements(min_batch_size=8, max_batch_size=512)
+                | "Check" >> beam.ParDo(ValidateBatch(self.limits, self.minhash)).with_outputs(
+                    ValidateBatch.FINGERPRINTS, main="records"))

@@ -1,0 +1,55 @@
+"""The cross-run near-duplicate index: read earlier runs' kept signatures, check their format."""
+
+import json
+from typing import List
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from schemas.arrow import INDEX_FORMAT_KEY, INDEX_VERSION
+from transforms.near_dedup import Signed, previous_node
+
+
+def index_files(patterns: List[str]) -> List[str]:
+    """The Parquet files of one or several index locations (a folder or a glob each)."""
+    files = []
+    for pattern in patterns:
+        if not any(c in pattern for c in "*?[") and not pattern.endswith(".parquet"):
+            pattern = FileSystems.join(pattern, "*.parquet")
+        files += [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+    return sorted(files)
+
+
+def format_problems(files: List[str], expected: dict) -> List[str]:
+    """Why each index file cannot be compared with this run's signatures (empty: all fine)."""
+    problems = []
+    wanted = {"version": INDEX_VERSION, **expected}
+    for path in files:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+            metadata = pq.read_schema(f).metadata or {}
+        found = json.loads(metadata.get(INDEX_FORMAT_KEY, b"{}") or b"{}")
+        differ = sorted(k for k in wanted if found.get(k) != wanted[k])
+        if differ:
+            problems.append(f"{path}: " + ", ".join(
+                f"{k}={found.get(k)!r} (this run: {wanted[k]!r})" for k in differ))
+    return problems
+
+
+def _signed(row: dict) -> Signed:
+    return Signed(previous_node(row["id"]), row["id"], None, row["minhash"])
+
+
+class ReadIndex(beam.PTransform):
+    """Earlier runs' kept documents as Signed nodes that sort before tonight's."""
+
+    def __init__(self, files: List[str]):
+        super().__init__()
+        self.files = list(files)
+
+    def expand(self, pbegin):
+        return (pbegin
+                | "Files" >> beam.Create(self.files)
+                | "Read" >> beam.io.ReadAllFromParquet(columns=["id", "minhash"])
+                | "Signed" >> beam.Map(_signed))
