@@ -19,7 +19,9 @@ import xml.etree.ElementTree as ElementTree
 import zipfile
 from typing import List, Optional
 
-from detectors.minhash import exact_jaccard
+import numpy as np
+
+from detectors.minhash import exact_jaccard, shingle_hashes
 
 GENSIM = "gensim==4.4.0"
 CACHE = pathlib.Path.home() / ".cache" / "hygiene-eval"
@@ -80,6 +82,26 @@ def sentences(documents: List[str]) -> List[str]:
         found += [s.strip() + "." for s in re.split(r"(?<=[.!?])\s+", document)
                   if len(s.split()) >= 6]
     return found
+
+
+def unrelated(documents: List[str], max_jaccard: float = 0.5):
+    """(documents with every later near duplicate of an earlier one dropped, dropped pairs).
+
+    The Lee corpus itself holds the same story more than once; a labelled set of
+    "unrelated documents" must not.
+    """
+    kept, shingles, dropped = [], [], []
+    for index, text in enumerate(documents):
+        own = shingle_hashes(text, 5)
+        match = next((k for k, other in zip(kept, shingles)
+                      if len(np.intersect1d(own, other, assume_unique=True))
+                      / len(np.union1d(own, other)) > max_jaccard), None)
+        if match is None:
+            kept.append(index)
+            shingles.append(own)
+        else:
+            dropped.append((index, match))
+    return [documents[i] for i in kept], dropped
 
 
 # ---------------------------------------------------------------- planted near duplicates

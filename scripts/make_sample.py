@@ -107,6 +107,12 @@ def write_text(root: Path, rng: random.Random) -> None:
     shouty = dict(docs[5], id="doc-dup-case", text="  " + docs[5]["text"].upper().replace(" ", "   "))
     wide = dict(docs[7], id="doc-dup-fullwidth",
                 text=docs[7]["text"].replace("The", "\uff34\uff48\uff45"))
+    # Near duplicates: the longest document with one word changed, and with a line appended.
+    longest = max(docs, key=lambda d: len(d["text"]))
+    words = longest["text"].split()
+    words[len(words) // 2] = "indeed"
+    edited = dict(longest, id="doc-near-edited", text=" ".join(words))
+    appended = dict(longest, id="doc-near-appended", text=longest["text"] + " Read more below.")
     broken = [
         b'{"id": "bad-json", "text": "an unterminated string}',
         b'{"id": "bad-utf8", "text": "caf\xe9 au lait"}',
@@ -121,7 +127,7 @@ def write_text(root: Path, rng: random.Random) -> None:
     with gzip.GzipFile(root / "text" / "blog-001.jsonl.gz", "wb", mtime=0) as f:
         f.write(jsonl_bytes(docs[30:45] + [wide]))
     (root / "text" / "blog-002.jsonl.zst").write_bytes(
-        zstandard.ZstdCompressor(level=10).compress(jsonl_bytes(docs[45:])))
+        zstandard.ZstdCompressor(level=10).compress(jsonl_bytes(docs[45:] + [edited, appended])))
     table = pa.table({"id": [f"news-{i:03d}" for i in range(20)],
                       "text": [" ".join(rng.sample(SENTENCES, 4)) for _ in range(20)],
                       "section": ["local"] * 20})
