@@ -12,6 +12,7 @@ with spaces). Text is normalized first (NFKC, case folding), as in exact dedup.
 """
 
 import dataclasses
+import hashlib
 import re
 import unicodedata
 import zlib
@@ -21,7 +22,6 @@ import numpy as np
 from datasketch import MinHash
 from datasketch.lsh import _false_negative_probability, _false_positive_probability, _optimal_param
 
-from detectors.hashing import digest
 
 SCHEME = "affine32"
 SHINGLING = "words+cjk-chars/crc32/poly64-v1"  # changes here invalidate earlier indexes
@@ -114,11 +114,12 @@ def from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<u4")
 
 
-def band_keys(signature: bytes, params: MinHashParams) -> Iterable[str]:
-    """One key per band: the band's index and a hash of its rows."""
+def band_keys(signature: bytes, params: MinHashParams) -> Iterable[bytes]:
+    """One key per band: the band's index (2 bytes) and 8 bytes of hash of its rows."""
     width = params.rows * 4
     for band in range(params.bands):
-        yield f"{band}:{digest(signature[band * width:(band + 1) * width], 8)}"
+        rows = signature[band * width:(band + 1) * width]
+        yield band.to_bytes(2, "big") + hashlib.blake2b(rows, digest_size=8).digest()
 
 
 def estimated_jaccard(a: bytes, b: bytes) -> float:

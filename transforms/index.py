@@ -9,7 +9,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.arrow import INDEX_FORMAT_KEY, INDEX_VERSION
-from transforms.near_dedup import Signed, previous_node
+from transforms.near_dedup import previous_node
 
 
 def index_files(patterns: List[str]) -> List[str]:
@@ -37,12 +37,8 @@ def format_problems(files: List[str], expected: dict) -> List[str]:
     return problems
 
 
-def _signed(row: dict) -> Signed:
-    return Signed(previous_node(row["id"]), row["id"], None, row["minhash"])
-
-
 class ReadIndex(beam.PTransform):
-    """Earlier runs' kept documents as Signed nodes that sort before tonight's."""
+    """Earlier runs' kept documents as (node, signature), nodes that sort before tonight's."""
 
     def __init__(self, files: List[str]):
         super().__init__()
@@ -52,4 +48,4 @@ class ReadIndex(beam.PTransform):
         return (pbegin
                 | "Files" >> beam.Create(self.files)
                 | "Read" >> beam.io.ReadAllFromParquet(columns=["id", "minhash"])
-                | "Signed" >> beam.Map(_signed))
+                | "ByNode" >> beam.Map(lambda row: (previous_node(row["id"]), row["minhash"])))

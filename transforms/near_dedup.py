@@ -4,22 +4,25 @@ Steps (each a named transform with its own counters, namespace near_dedup_text):
   Buckets     one key per (band, hash of the band's rows); every document joins
               the bucket of each of its bands.
   Candidates  in each bucket, a star edge from every member to the bucket's
-              smallest node (found by a combiner), never all pairs: a bucket of
-              100k copies of a boilerplate page costs 100k edges.
+              smallest node, never all pairs: a bucket of 100k copies of a
+              boilerplate page costs 100k edges. The grouped members are read
+              twice (smallest, then edges), which Beam runners stream.
   Verify      an edge counts when the two signatures agree on at least
               `threshold` of their positions (estimated Jaccard). The
               signatures meet the edge by two joins, so no signature is copied
               once per band.
   Components  ConnectedComponents over verified edges.
-  Verdicts    every member but the root of a component is quarantined. Nodes
-              are named so the root is the first document in input order, or a
-              document an earlier run kept (--index-in), which sorts first.
+  Verdicts    every member but the root of a component is quarantined, with its
+              best verified similarity to a cluster neighbour.
 
-No step gathers documents, signatures or edges onto one worker.
+A node is a string that sorts in input order and carries what the verdict
+needs: "1", source, position, uid and public id, NUL-separated; an earlier
+run's document (--index-in) is "0" and its id, so it sorts first and is the
+one kept. No step gathers documents, signatures or edges onto one worker.
 """
 
 import json
-from typing import NamedTuple, Optional
+from typing import Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -32,26 +35,23 @@ from transforms.components import ConnectedComponents
 
 NAMESPACE = "near_dedup_text"
 PREVIOUS, TONIGHT = "0", "1"  # node prefixes: an earlier run's documents sort first
-
-
-class Signed(NamedTuple):
-    """A document in the near-duplicate graph."""
-    node: str               # ordering key: prefix, then input order
-    id: str                 # public id
-    uid: Optional[str]      # None for an earlier run's document
-    minhash: bytes
+_SEP = "\x00"
 
 
 def node_of(fp: Fingerprint) -> str:
-    return "\x00".join((TONIGHT, fp.source, f"{fp.position:012d}", fp.uid))
+    return _SEP.join((TONIGHT, fp.source, f"{fp.position:012d}", fp.uid, fp.id))
 
 
 def previous_node(record_id: str) -> str:
-    return "\x00".join((PREVIOUS, record_id))
+    return _SEP.join((PREVIOUS, record_id))
 
 
-def _signed(fp: Fingerprint) -> Signed:
-    return Signed(node_of(fp), fp.id, fp.uid, fp.minhash)
+def parse_node(node: str) -> Tuple[Optional[str], str]:
+    """(uid or None for an earlier run's document, public id)."""
+    if node.startswith(PREVIOUS + _SEP):
+        return None, node[2:]
+    _, _, _, uid, record_id = node.split(_SEP, 4)
+    return uid, record_id
 
 
 class _StarEdges(beam.DoFn):
@@ -60,16 +60,27 @@ class _StarEdges(beam.DoFn):
         self.bucket_sizes = Metrics.distribution(NAMESPACE, "bucket_size")
 
     def process(self, element):
-        _, grouped = element
-        smallest = grouped["smallest"][0]
-        size = 0
-        for member in grouped["members"]:
+        _, nodes = element
+        members = iter(nodes)
+        next(members)
+        if next(members, None) is None:
+            return  # a bucket of one, as almost all are
+        smallest, size = min(nodes), 0
+        for node in nodes:
             size += 1
-            if member != smallest:
+            if node != smallest:
                 self.edges.inc()
-                yield (member, smallest)
-        if size > 1:
-            self.bucket_sizes.update(size)
+                yield (node, smallest)
+        self.bucket_sizes.update(size)
+
+
+def _attach(element):
+    """(a -> [b...], a's signature) to (b, (a, a's signature)) for each edge."""
+    a, grouped = element
+    if grouped["signature"]:
+        signature = grouped["signature"][0]
+        for b in grouped["edges"]:
+            yield (b, (a, signature))
 
 
 class _Verify(beam.DoFn):
@@ -81,31 +92,24 @@ class _Verify(beam.DoFn):
         self.rejected = Metrics.counter(NAMESPACE, "rejected_edges")
 
     def process(self, element):
-        _, grouped = element
-        if not grouped["signed"]:
+        b, grouped = element
+        if not grouped["signature"]:
             return
-        b = grouped["signed"][0]
-        for a in grouped["half"]:
-            if estimated_jaccard(a.minhash, b.minhash) >= self.threshold:
+        signature = grouped["signature"][0]
+        for a, other in grouped["half"]:
+            similarity = estimated_jaccard(other, signature)
+            if similarity >= self.threshold:
                 self.kept.inc()
-                yield (a.node, b.node)
+                yield (a, b, similarity)
             else:
                 self.rejected.inc()
 
 
-def _attach(element):
-    """(a -> [b...], signed a) to (b, signed a) for each edge."""
-    _, grouped = element
-    if grouped["signed"]:
-        a = grouped["signed"][0]
-        for b in grouped["edges"]:
-            yield (b, a)
-
-
-def _by_root(element):
-    _, grouped = element
-    if grouped["root"] and grouped["signed"]:
-        yield (grouped["root"][0], grouped["signed"][0])
+def _with_similarity(element):
+    """(node, {root, similarity}) to (root, (node, best similarity to a neighbour))."""
+    node, grouped = element
+    if grouped["root"]:
+        yield (grouped["root"][0], (node, max(grouped["similarity"], default=1.0)))
 
 
 class _ClusterVerdicts(beam.DoFn):
@@ -116,33 +120,31 @@ class _ClusterVerdicts(beam.DoFn):
         self.sizes = Metrics.distribution(NAMESPACE, "cluster_size")
 
     def process(self, element):
-        root_node, grouped = element
-        if not grouped["root"]:
-            return
-        kept = grouped["root"][0]
-        members = grouped["members"]
+        root, members = element
         size = sum(1 for _ in members)  # the root is a member of its own cluster
         self.clusters.inc()
         self.sizes.update(size)
-        from_previous_run = root_node.startswith(PREVIOUS)
+        from_previous_run = root.startswith(PREVIOUS + _SEP)
         reason = (Reason.NEAR_DUPLICATE_PREVIOUS_RUN if from_previous_run
                   else Reason.NEAR_DUPLICATE_TEXT)
-        cluster_id = "text-" + digest(root_node.encode("utf-8", "surrogatepass"), 8)
-        for member in members:
-            if member.node == kept.node or member.uid is None:
+        _, kept_id = parse_node(root)
+        cluster_id = "text-" + digest(root.encode("utf-8", "surrogatepass"), 8)
+        for node, similarity in members:
+            uid, _ = parse_node(node)
+            if node == root or uid is None:
                 continue  # the kept one, or an earlier run's document: never re-emitted
             (self.previous if from_previous_run else self.removed).inc()
-            evidence = {"cluster_id": cluster_id, "cluster_size": size, "kept_id": kept.id,
-                        "similarity": round(estimated_jaccard(member.minhash, kept.minhash), 4)}
-            yield Verdict(uid=member.uid, reason=reason.value, action=QUARANTINE,
+            evidence = {"cluster_id": cluster_id, "cluster_size": size, "kept_id": kept_id,
+                        "similarity": round(similarity, 4)}
+            yield Verdict(uid=uid, reason=reason.value, action=QUARANTINE,
                           evidence=json.dumps(evidence, sort_keys=True),
-                          representative_id=kept.id, group_size=size)
+                          representative_id=kept_id, group_size=size)
 
 
 class NearDuplicateText(beam.PTransform):
     """Fingerprints (with MinHash signatures) in, near-duplicate verdicts out.
 
-    ``previous``: an optional PCollection of Signed documents an earlier run kept.
+    ``previous``: an optional PCollection of (node, signature) an earlier run kept.
     """
 
     def __init__(self, params: MinHashParams, rounds: int = 10, previous=None):
@@ -153,32 +155,34 @@ class NearDuplicateText(beam.PTransform):
 
     def expand(self, fingerprints):
         params = self.params
-        signed = (fingerprints
-                  | "HasSignature" >> beam.Filter(lambda fp: fp.minhash is not None)
-                  | "Signed" >> beam.Map(_signed))
+        signatures = (fingerprints
+                      | "HasSignature" >> beam.Filter(lambda fp: fp.minhash is not None)
+                      | "ByNode" >> beam.Map(lambda fp: (node_of(fp), fp.minhash)))
         if self.previous is not None:
-            signed = (signed, self.previous) | "WithPreviousRuns" >> beam.Flatten()
-        by_node = signed | "ByNode" >> beam.Map(lambda s: (s.node, s))
+            signatures = (signatures, self.previous) | "WithPreviousRuns" >> beam.Flatten()
 
-        members = signed | "Buckets" >> beam.FlatMap(
-            lambda s: ((band, s.node) for band in band_keys(s.minhash, params)))
-        smallest = members | "BucketSmallest" >> beam.CombinePerKey(min)
-        candidates = ({"members": members, "smallest": smallest}
-                      | "JoinBuckets" >> beam.CoGroupByKey()
+        candidates = (signatures
+                      | "Buckets" >> beam.FlatMapTuple(
+                          lambda node, sig: ((key, node) for key in band_keys(sig, params)))
+                      | "GroupBuckets" >> beam.GroupByKey()
                       | "Candidates" >> beam.ParDo(_StarEdges())
                       | "UniqueCandidates" >> beam.Distinct())
 
-        half = ({"edges": candidates, "signed": by_node}
+        half = ({"edges": candidates, "signature": signatures}
                 | "JoinFirst" >> beam.CoGroupByKey()
                 | "AttachFirst" >> beam.FlatMap(_attach))
-        verified = ({"half": half, "signed": by_node}
+        verified = ({"half": half, "signature": signatures}
                     | "JoinSecond" >> beam.CoGroupByKey()
                     | "Verify" >> beam.ParDo(_Verify(params.threshold)))
 
-        roots = verified | "Components" >> ConnectedComponents(self.rounds, namespace=NAMESPACE)
-        clustered = ({"root": roots, "signed": by_node}
-                     | "JoinRoots" >> beam.CoGroupByKey()
-                     | "ByRoot" >> beam.FlatMap(_by_root))
-        return ({"members": clustered, "root": by_node}
-                | "JoinClusters" >> beam.CoGroupByKey()
+        roots = (verified
+                 | "Edges" >> beam.MapTuple(lambda a, b, _: (a, b))
+                 | "Components" >> ConnectedComponents(self.rounds, namespace=NAMESPACE))
+        similarity = (verified
+                      | "BothEnds" >> beam.FlatMapTuple(lambda a, b, s: ((a, s), (b, s)))
+                      | "BestSimilarity" >> beam.CombinePerKey(max))
+        return ({"root": roots, "similarity": similarity}
+                | "JoinSimilarity" >> beam.CoGroupByKey()
+                | "ByRoot" >> beam.FlatMap(_with_similarity)
+                | "Clusters" >> beam.GroupByKey()
                 | "Verdicts" >> beam.ParDo(_ClusterVerdicts()))
