@@ -25,8 +25,9 @@ docs/s is wall clock of the whole subprocess (interpreter start, imports, readin
 writing the outputs). docs/s per core divides by the CPU time (user + system) the
 subprocess and its children used, so it is docs per CPU-second. Peak RSS is the largest
 resident set of the subprocess or any one of its children (/usr/bin/time -v, or
-getrusage(RUSAGE_CHILDREN) in a fresh child when that is missing). Repeated measurements
-report medians. Everything is written under .bench/text_near_dups/ (ignored by git).
+getrusage(RUSAGE_CHILDREN) in a fresh child when that is missing). Each repetition runs
+every method once, in turn (the machine may be shared: a slow spell then hits all methods),
+and repeated measurements report medians. Everything is written under .bench/text_near_dups/ (ignored by git).
 """
 
 import argparse
@@ -49,13 +50,18 @@ BENCH = ROOT / ".bench"
 WORK = BENCH / "text_near_dups"
 DT_VENV = BENCH / "datatrove-venv"
 DT_SPEC = "datatrove==0.10.*"
-DT_IMPORTS_BEYOND_BASE = ("regex", "tokenizers", "orjson", "xxhash", "spacy")  # by name: the
-# extra that holds spacy also pulls tensorflow (DESIGN.md)
+# datatrove imports these beyond its base install; installed by name because the extra that
+# holds spacy also pulls tensorflow (DESIGN.md). xxhash<4 is datatrove's own pin (in its
+# "processing" extra): xxhash 4 refuses str, and MinhashDedupSignature hashes str shingles
+# ("TypeError: Strings must be encoded before hashing").
+DT_IMPORTS_BEYOND_BASE = ("regex", "tokenizers", "orjson", "xxhash<4", "spacy")
 DT_DRIVER = ROOT / "benchmarks" / "datatrove_minhash.py"
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 BATCH = 512
 MIN_WORDS, MAX_WORDS = 160, 180
+MAX_SENTENCE_WORDS = 40      # longer "sentences" are unsplit lists (disambiguation pages): two
+# documents built around the same one would be near duplicates nobody planted
 COPY_SHARE = 1 / 11         # of all documents: one copy for every ten originals
 MIN_COPY_JACCARD = 0.9
 SIGNATURE_SLICE = 20_000     # signatures are timed on a slice when a full pass is too slow
@@ -77,12 +83,12 @@ def build_corpus(n_docs: int, seed: int, folder: pathlib.Path) -> dict:
     meta_path = folder / "corpus.json"
     if path.exists() and meta_path.exists():
         meta = json.loads(meta_path.read_text())
-        if meta.get("docs") == n_docs and meta.get("seed") == seed:
+        if meta == dict(meta, docs=n_docs, seed=seed, max_sentence_words=MAX_SENTENCE_WORDS):
             return meta
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     pool = sorted(set(sentences(lee_documents() + wiki_documents())))
-    pool = [s for s in pool if len(s.split()) <= MAX_WORDS]
+    pool = [s for s in pool if len(s.split()) <= MAX_SENTENCE_WORDS]
     vocabulary = sorted({w for s in pool for w in s.split()})
 
     n_copies = round(n_docs * COPY_SHARE)
@@ -119,7 +125,8 @@ def build_corpus(n_docs: int, seed: int, folder: pathlib.Path) -> dict:
             total_bytes += len(text.encode("utf-8"))
             f.write(json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n")
     tmp.rename(path)
-    meta = {"docs": n_docs, "seed": seed, "originals": n_originals, "copies": n_copies,
+    meta = {"docs": n_docs, "seed": seed, "max_sentence_words": MAX_SENTENCE_WORDS,
+            "originals": n_originals, "copies": n_copies,
             "edits": edits, "sentence_pool": len(pool),
             "mean_bytes": total_bytes / n_docs, "file_bytes": path.stat().st_size,
             "copy_jaccard_min": min(jaccards) if jaccards else None,
@@ -249,21 +256,21 @@ def pipeline_removed(out: pathlib.Path) -> dict:
             "other_quarantined": table.num_rows - pc.sum(near).as_py()}
 
 
-def run_pipeline(corpus: pathlib.Path, size_dir: pathlib.Path, repeats: int, truth: set) -> dict:
-    runs = {True: [], False: []}
-    quality = None
-    for k in range(repeats):
-        for near in (False, True):
-            out = size_dir / ("out-near" if near else "out-baseline")
-            runs[near].append(measured(hygiene_command(corpus, out, near),
-                                       label=f"pipeline near={'on' if near else 'off'} #{k + 1}"))
-            if near and quality is None:
-                found = pipeline_removed(out)
-                quality = scores(found["removed"], truth)
-                quality["other_quarantined"] = found["other_quarantined"]
-                summary = json.loads((out / "summary.json").read_text())
-                quality["conservation_ok"] = summary["conservation"]["ok"]
-    return {"on": runs[True], "off": runs[False], "quality": quality}
+def run_pipeline(corpus: pathlib.Path, size_dir: pathlib.Path, near: bool, k: int) -> dict:
+    out = size_dir / ("out-near" if near else "out-baseline")
+    run = measured(hygiene_command(corpus, out, near),
+                   label=f"pipeline near={'on' if near else 'off'} #{k + 1}")
+    run["out"] = out
+    return run
+
+
+def pipeline_quality(out: pathlib.Path, truth: set) -> dict:
+    found = pipeline_removed(out)
+    quality = scores(found["removed"], truth)
+    quality["other_quarantined"] = found["other_quarantined"]
+    summary = json.loads((out / "summary.json").read_text())
+    quality["conservation_ok"] = summary["conservation"]["ok"]
+    return quality
 
 
 # ----------------------------------------------------------------------------- datatrove
@@ -275,30 +282,34 @@ def dt_python() -> pathlib.Path:
 def ensure_datatrove() -> str:
     """datatrove's own virtualenv; returns the installed datatrove version."""
     check = [str(dt_python()), "-c", "import importlib.metadata as m, datatrove, spacy, regex, "
-             "tokenizers, orjson, xxhash; print(m.version('datatrove'))"]
+             "tokenizers, orjson, xxhash; assert int(xxhash.VERSION.split('.')[0]) < 4; "
+             "print(m.version('datatrove'))"]
     if dt_python().exists():
         done = subprocess.run(check, capture_output=True, text=True)
         if done.returncode == 0:
             return done.stdout.strip()
-    log("creating " + str(DT_VENV))
     available = subprocess.run(["python3", "-m", "pip", "index", "versions", "datatrove"],
                                capture_output=True, text=True)
     log("pip index versions datatrove: " + " ".join(available.stdout.split()[:12]))
-    subprocess.run(["python3", "-m", "venv", str(DT_VENV)], check=True)
+    if not dt_python().exists():
+        log("creating " + str(DT_VENV))
+        subprocess.run(["python3", "-m", "venv", str(DT_VENV)], check=True)
     subprocess.run([str(dt_python()), "-m", "pip", "install", "--quiet", DT_SPEC,
                     *DT_IMPORTS_BEYOND_BASE], check=True)
     return subprocess.run(check, capture_output=True, text=True, check=True).stdout.strip()
 
 
-def run_datatrove(corpus: pathlib.Path, size_dir: pathlib.Path, repeats: int, truth: set,
-                  config: dict) -> dict:
-    runs, results = [], []
-    for k in range(repeats):
-        result_path = size_dir / "datatrove-result.json"
-        cmd = [str(dt_python()), str(DT_DRIVER), str(corpus.parent), str(size_dir / "datatrove"),
-               str(result_path), "--config", json.dumps(config)]
-        runs.append(measured(cmd, env=OFFLINE, label=f"datatrove #{k + 1}"))
-        results.append(json.loads(result_path.read_text()))
+def run_datatrove(corpus: pathlib.Path, size_dir: pathlib.Path, config: dict, k: int) -> dict:
+    result_path = size_dir / "datatrove-result.json"
+    cmd = [str(dt_python()), str(DT_DRIVER), str(corpus.parent), str(size_dir / "datatrove"),
+           str(result_path), "--config", json.dumps(config)]
+    run = measured(cmd, env=OFFLINE, label=f"datatrove #{k + 1}")
+    run["result"] = json.loads(result_path.read_text())
+    return run
+
+
+def datatrove_summary(runs: List[dict], truth: set) -> dict:
+    results = [r["result"] for r in runs]
     stages = {name: statistics.median(r["stage_seconds"][name] for r in results)
               for name in results[0]["stage_seconds"]}
     downloads = [line for run in runs for line in (run["stdout"] + run["stderr"]).splitlines()
@@ -307,6 +318,24 @@ def run_datatrove(corpus: pathlib.Path, size_dir: pathlib.Path, repeats: int, tr
             "quality": scores(results[0]["removed"], truth), "kept": results[0]["kept"],
             "version": results[0]["version"], "config": results[0]["config"],
             "config_repr": results[0]["config_repr"], "download_lines": downloads[:5]}
+
+
+def measure_size(corpus: pathlib.Path, size_dir: pathlib.Path, repeats: int, truth: set,
+                 args) -> dict:
+    """Each repetition runs every method once, in turn, so a slow spell of the machine
+    (it is shared) lands on all of them rather than on whichever ran then."""
+    signatures_result = run_signatures(corpus, args.repeats)
+    on, off, datatrove = [], [], []
+    for k in range(repeats):
+        off.append(run_pipeline(corpus, size_dir, False, k))
+        on.append(run_pipeline(corpus, size_dir, True, k))
+        if k == 0:
+            quality = pipeline_quality(on[0]["out"], truth)
+        datatrove.append(run_datatrove(corpus, size_dir, args.datatrove_config_dict, k))
+    shutil.rmtree(size_dir / "datatrove", ignore_errors=True)
+    return {"signatures": signatures_result,
+            "pipeline": {"on": on, "off": off, "quality": quality},
+            "datatrove": datatrove_summary(datatrove, truth)}
 
 
 # ----------------------------------------------------------------------------- report
@@ -399,6 +428,12 @@ def report(sizes: Dict[int, dict], args, dt_version: str, started_load, ended_lo
                    f"{p['quality']['tp']}/{p['quality']['fp']}/{p['quality']['fn']}, other "
                    f"quarantined {p['quality']['other_quarantined']}, conservation "
                    f"{'ok' if p['quality']['conservation_ok'] else 'VIOLATED'}.")
+    for n, mm in sizes.items():
+        walls = lambda runs: "/".join(f"{r['wall']:.1f}" for r in runs)  # noqa: E731
+        passes = "/".join(f"{t:.1f}" for t in mm["signatures"]["passes"])
+        out.append(f"- every run at {n:,} docs, wall s: signature passes {passes}; pipeline on "
+                   f"{walls(mm['pipeline']['on'])}, off {walls(mm['pipeline']['off'])}; "
+                   f"datatrove {walls(mm['datatrove']['runs'])}.")
     m = sizes[large]
     out.append(f"- datatrove config: {m['datatrove']['config_repr']} "
                f"({'default MinhashConfig()' if not args.datatrove_config_dict else 'overrides ' + json.dumps(args.datatrove_config_dict)}); "
@@ -420,7 +455,8 @@ def report(sizes: Dict[int, dict], args, dt_version: str, started_load, ended_lo
                    f"{c['edits']['header']:,} boilerplate headers), mean "
                    f"{c['mean_bytes']:.0f} bytes/doc, copy 5-gram Jaccard min "
                    f"{c['copy_jaccard_min']:.3f} median {c['copy_jaccard_median']:.3f}, "
-                   f"sentence pool {c['sentence_pool']:,}, seed {c['seed']}.")
+                   f"sentence pool {c['sentence_pool']:,} (<= {c['max_sentence_words']} words), "
+                   f"seed {c['seed']}.")
     out.append(f"- repeats: signatures {args.repeats} passes; pipeline and datatrove "
                f"{args.repeats}x at {args.small:,} docs, {args.large_repeats}x at "
                f"{args.docs:,} docs (medians). docs/s per core = docs / CPU seconds "
@@ -460,14 +496,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         corpus_meta = build_corpus(n, args.seed, size_dir / "corpus")
         corpus = size_dir / "corpus" / "corpus.jsonl"
         truth = truth_of(corpus)
-        sizes[n] = {
-            "corpus": corpus_meta,
-            "signatures": run_signatures(corpus, args.repeats),
-            "pipeline": run_pipeline(corpus, size_dir, repeats, truth),
-            "datatrove": run_datatrove(corpus, size_dir, repeats, truth,
-                                       args.datatrove_config_dict),
-        }
-        shutil.rmtree(size_dir / "datatrove", ignore_errors=True)
+        sizes[n] = {"corpus": corpus_meta, **measure_size(corpus, size_dir, repeats, truth, args)}
     ended_load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     text = report(sizes, args, dt_version, started_load, ended_load)
     print(text)

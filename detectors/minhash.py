@@ -97,13 +97,20 @@ def _identity(value):
     return value
 
 
-def signatures(texts: Sequence[str], params: MinHashParams) -> List[Optional[np.ndarray]]:
-    """One uint32[num_perm] signature per text (None for a text without any token)."""
+def sketches(texts: Sequence[str], params: MinHashParams):
+    """(uint32[num_perm] signature, sorted distinct shingle hashes) per text; the signature is
+    None for a text without any token."""
     shingles = [shingle_hashes(t, params.ngram) for t in texts]
     present = [s for s in shingles if len(s)]
     minhashes = iter(MinHash.bulk(present, num_perm=params.num_perm, seed=params.seed,
                                   scheme=SCHEME, hashfunc=_identity))
-    return [next(minhashes).hashvalues.astype(np.uint32) if len(s) else None for s in shingles]
+    return [(next(minhashes).hashvalues.astype(np.uint32) if len(s) else None, s)
+            for s in shingles]
+
+
+def signatures(texts: Sequence[str], params: MinHashParams) -> List[Optional[np.ndarray]]:
+    """One uint32[num_perm] signature per text (None for a text without any token)."""
+    return [signature for signature, _ in sketches(texts, params)]
 
 
 def to_bytes(signature: np.ndarray) -> bytes:
@@ -126,9 +133,14 @@ def estimated_jaccard(a: bytes, b: bytes) -> float:
     return float(np.mean(from_bytes(a) == from_bytes(b)))
 
 
+def shingle_jaccard(a: bytes, b: bytes) -> float:
+    """Exact Jaccard of two sets of shingle hashes (sorted distinct uint32, as to_bytes writes)."""
+    left, right = from_bytes(a), from_bytes(b)
+    common = len(np.intersect1d(left, right, assume_unique=True))
+    union = len(left) + len(right) - common
+    return common / union if union else 1.0
+
+
 def exact_jaccard(text_a: str, text_b: str, ngram: int) -> float:
-    a, b = shingle_hashes(text_a, ngram), shingle_hashes(text_b, ngram)
-    if not len(a) and not len(b):
-        return 1.0
-    union = len(np.union1d(a, b))
-    return len(np.intersect1d(a, b, assume_unique=True)) / union
+    return shingle_jaccard(to_bytes(shingle_hashes(text_a, ngram)),
+                           to_bytes(shingle_hashes(text_b, ngram)))

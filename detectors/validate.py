@@ -63,4 +63,4 @@ def _check_text(text, max_chars: int, missing: Reason) -> None:
 def _fingerprint(record: Record, text_key=None, pixel_key=None, bytes_key=None) -> Fingerprint:
     return Fingerprint(uid=record.uid, id=record.id, kind=record.kind, source=record.source,
                        position=record.position, text_key=text_key, pixel_key=pixel_key,
-                       bytes_key=bytes_key, minhash=None)
+                       bytes_key=bytes_key, minhash=None, shingles=None)

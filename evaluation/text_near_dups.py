@@ -51,8 +51,12 @@ def adjusted_rand_index(truth: Dict[str, str], predicted: Dict[str, str]) -> flo
     return 1.0 if maximum == expected else (index - expected) / (maximum - expected)
 
 
+FLAGS = ()  # pipeline flags every evaluation run gets (set from the command line)
+
+
 def dedup(documents: List[dict], *flags) -> Dict[str, str]:
     """Run the pipeline; return removed id -> kept id."""
+    flags = (*FLAGS, *flags)
     with tempfile.TemporaryDirectory() as tmp:
         corpus = pathlib.Path(tmp) / "corpus.jsonl"
         corpus.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in documents))
@@ -145,10 +149,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=0.8)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verify", choices=("estimate", "exact"), default="exact",
+                        help="how candidates are verified (the pipeline's --minhash-verify)")
     args = parser.parse_args()
+    global FLAGS
+    FLAGS = ("--minhash-verify", args.verify)
 
     planted = evaluate_planted(args.threshold, args.seed)
-    print(f"Near-duplicate text, threshold {args.threshold} (pipeline defaults otherwise)\n")
+    print(f"Near-duplicate text, threshold {args.threshold}, verify {args.verify} "
+          f"(pipeline defaults otherwise)\n")
     print("| dataset | documents | to remove | precision | recall | F1 | ARI |")
     print("|---|---|---|---|---|---|---|")
     print(f"| planted (Lee news + Wikipedia) | {planted['documents']} | "

@@ -53,7 +53,9 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
     minhash = policy.near_dedup_text.minhash()
     checked = (records
                | "CountIn" >> beam.Map(_count_in)
-               | "Validate" >> ValidateRecords(policy.input.limits, minhash))
+               | "Validate" >> ValidateRecords(
+                   policy.input.limits, minhash,
+                   keep_shingles=policy.near_dedup_text.verify == "exact"))
     fingerprints = checked.fingerprints | "UniqueIds" >> AssignIds()
 
     verdicts = [fingerprints | "ExactDedup" >> ExactDedup(

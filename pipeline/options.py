@@ -27,6 +27,7 @@ POLICY_FLAGS = {
     "minhash_threshold": ("near_dedup_text", "threshold"),
     "minhash_ngram": ("near_dedup_text", "ngram"),
     "minhash_num_perm": ("near_dedup_text", "num_perm"),
+    "minhash_verify": ("near_dedup_text", "verify"),
 }
 
 
@@ -80,6 +81,9 @@ def add_arguments(parser) -> None:
                       help="words per shingle (default: 5)")
     near.add_argument("--minhash-num-perm", type=int, metavar="K",
                       help="signature length; bands x rows follow from it (default: 256)")
+    near.add_argument("--minhash-verify", choices=("estimate", "exact"),
+                      help="verify candidates by exact Jaccard of the shingle sets, or by "
+                           "signature agreement only (less data per text) (default: exact)")
     near.add_argument("--index-out", metavar="DIR",
                       help="write the signatures of the texts this run keeps (Parquet), "
                            "for a later run's --index-in")

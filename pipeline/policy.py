@@ -52,6 +52,9 @@ class NearDedupTextPolicy:
     seed: int = 1
     false_negative_weight: float = 0.95
     rounds: int = 10              # connected-components rounds (large-star + small-star)
+    # "exact": verify candidates by the shingle sets themselves (they travel with the
+    # signatures: ~4 bytes a word); "estimate": by signature agreement only.
+    verify: str = "exact"
 
     def minhash(self) -> Optional[MinHashParams]:
         if not self.enabled:
@@ -148,6 +151,7 @@ _KEYS = {
         "seed": ("near_dedup_text", _int),
         "false_negative_weight": ("near_dedup_text", _fraction),
         "rounds": ("near_dedup_text", _int),
+        "verify": ("near_dedup_text", _name),
     },
 }
 FORMATS = ("auto", "jsonl", "parquet", "webdataset", "image-folder")
@@ -212,6 +216,8 @@ def _check(policy: Policy) -> None:
         if getattr(limits, name) <= 0:
             raise PolicyError(f"input.{name} must be positive")
     near = policy.near_dedup_text
+    if near.verify not in ("estimate", "exact"):
+        raise PolicyError(f"near_dedup_text.verify must be estimate or exact, not {near.verify!r}")
     if near.ngram < 1 or near.num_perm < 2 or near.rounds < 1:
         raise PolicyError("near_dedup_text: ngram and rounds must be >= 1, num_perm >= 2")
     try:

@@ -65,6 +65,7 @@ class Fingerprint(NamedTuple):
     pixel_key: Optional[str]   # hash of decoded pixels (images)
     bytes_key: Optional[str]   # hash of the encoded image bytes
     minhash: Optional[bytes]   # MinHash signature of the text (uint32 little-endian)
+    shingles: Optional[bytes]  # its distinct shingle hashes, sorted: only for exact verification
 
 
 class Verdict(NamedTuple):

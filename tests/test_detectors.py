@@ -310,7 +310,7 @@ def test_good_text_gets_a_text_key():
     assert record.defect is None
     assert fp == Fingerprint(uid="u1", id="t1", kind="text", source="s.jsonl", position=3,
                              text_key=text_key("Hello World"), pixel_key=None, bytes_key=None,
-                             minhash=None)
+                             minhash=None, shingles=None)
     assert fp.text_key == text_key("ＨＥＬＬＯ world")
 
 

@@ -4,6 +4,7 @@ import json
 import random
 
 from pipeline.launch import main
+from detectors.minhash import exact_jaccard
 from tests.jobs import run_job
 from tests.test_minhash import document, edit
 
@@ -46,6 +47,17 @@ def test_near_duplicates_are_clustered_and_the_first_is_kept(tmp_path):
     assert len(clusters) == 1
     assert evidence(removed["five-b"])["kept_id"] == "orig-5"
     assert out.summary["reasons"] == {"near_duplicate_text": 5}
+
+
+def test_exact_verification_compares_the_shingle_sets(tmp_path):
+    rng = random.Random(14)
+    original = document(rng)
+    copy = edit(rng, original, 4)
+    write_jsonl(tmp_path / "d.jsonl", [("a", original), ("b", copy), ("c", document(rng))])
+    out = run_job(tmp_path / "out", [tmp_path / "d.jsonl"], "--minhash-verify", "exact")
+    (row,) = out.quarantine
+    assert row["id"] == "b" and row["kept_id"] == "a"
+    assert evidence(row)["similarity"] == round(exact_jaccard(original, copy, 5), 4)
 
 
 def test_a_hot_bucket_of_boilerplate_is_one_cluster(tmp_path):

@@ -38,7 +38,8 @@ def format_problems(files: List[str], expected: dict) -> List[str]:
 
 
 class ReadIndex(beam.PTransform):
-    """Earlier runs' kept documents as (node, signature), nodes that sort before tonight's."""
+    """Earlier runs' kept documents as (node, (signature, None)): nodes that sort before
+    tonight's; the index keeps no shingles, so their edges are verified by estimate."""
 
     def __init__(self, files: List[str]):
         super().__init__()
@@ -48,4 +49,5 @@ class ReadIndex(beam.PTransform):
         return (pbegin
                 | "Files" >> beam.Create(self.files)
                 | "Read" >> beam.io.ReadAllFromParquet(columns=["id", "minhash"])
-                | "ByNode" >> beam.Map(lambda row: (previous_node(row["id"]), row["minhash"])))
+                | "ByNode" >> beam.Map(
+                    lambda row: (previous_node(row["id"]), (row["minhash"], None))))

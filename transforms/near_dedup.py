@@ -8,9 +8,11 @@ Steps (each a named transform with its own counters, namespace near_dedup_text):
               boilerplate page costs 100k edges. The grouped members are read
               twice (smallest, then edges), which Beam runners stream.
   Verify      an edge counts when the two signatures agree on at least
-              `threshold` of their positions (estimated Jaccard). The
-              signatures meet the edge by two joins, so no signature is copied
-              once per band.
+              `threshold` of their positions (estimated Jaccard), or, with
+              verify="exact", when the shingle sets themselves overlap that
+              much (for an earlier run's document, whose shingles the index
+              does not keep, the estimate decides). The signatures meet the
+              edge by two joins, so no signature is copied once per band.
   Components  ConnectedComponents over verified edges.
   Verdicts    every member but the root of a component is quarantined, with its
               best verified similarity to a cluster neighbour.
@@ -28,7 +30,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from detectors.hashing import digest
-from detectors.minhash import MinHashParams, band_keys, estimated_jaccard
+from detectors.minhash import MinHashParams, band_keys, estimated_jaccard, shingle_jaccard
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Fingerprint, Verdict
 from transforms.components import ConnectedComponents
@@ -63,24 +65,30 @@ class _StarEdges(beam.DoFn):
         _, nodes = element
         members = iter(nodes)
         next(members)
-        if next(members, None) is None:
-            return  # a bucket of one, as almost all are
-        smallest, size = min(nodes), 0
-        for node in nodes:
-            size += 1
-            if node != smallest:
-                self.edges.inc()
-                yield (node, smallest)
-        self.bucket_sizes.update(size)
+        if next(members, None) is not None:  # most buckets hold one document: nothing to do
+            smallest, size = min(nodes), 0
+            for node in nodes:
+                size += 1
+                if node != smallest:
+                    self.edges.inc()
+                    yield (node, smallest)
+            self.bucket_sizes.update(size)
 
 
 def _attach(element):
-    """(a -> [b...], a's signature) to (b, (a, a's signature)) for each edge."""
+    """(a -> [b...], a's sketch) to (b, (a, a's sketch)) for each edge."""
     a, grouped = element
-    if grouped["signature"]:
-        signature = grouped["signature"][0]
+    if grouped["sketch"]:
+        sketch = grouped["sketch"][0]
         for b in grouped["edges"]:
-            yield (b, (a, signature))
+            yield (b, (a, sketch))
+
+
+def similarity(a, b) -> float:
+    """Of two (signature, shingles or None) sketches: exact when both have shingles."""
+    if a[1] is not None and b[1] is not None:
+        return shingle_jaccard(a[1], b[1])
+    return estimated_jaccard(a[0], b[0])
 
 
 class _Verify(beam.DoFn):
@@ -93,14 +101,14 @@ class _Verify(beam.DoFn):
 
     def process(self, element):
         b, grouped = element
-        if not grouped["signature"]:
+        if not grouped["sketch"]:
             return
-        signature = grouped["signature"][0]
+        sketch = grouped["sketch"][0]
         for a, other in grouped["half"]:
-            similarity = estimated_jaccard(other, signature)
-            if similarity >= self.threshold:
+            value = similarity(other, sketch)
+            if value >= self.threshold:
                 self.kept.inc()
-                yield (a, b, similarity)
+                yield (a, b, value)
             else:
                 self.rejected.inc()
 
@@ -144,7 +152,7 @@ class _ClusterVerdicts(beam.DoFn):
 class NearDuplicateText(beam.PTransform):
     """Fingerprints (with MinHash signatures) in, near-duplicate verdicts out.
 
-    ``previous``: an optional PCollection of (node, signature) an earlier run kept.
+    ``previous``: an optional PCollection of (node, (signature, None)) an earlier run kept.
     """
 
     def __init__(self, params: MinHashParams, rounds: int = 10, previous=None):
@@ -155,23 +163,23 @@ class NearDuplicateText(beam.PTransform):
 
     def expand(self, fingerprints):
         params = self.params
-        signatures = (fingerprints
-                      | "HasSignature" >> beam.Filter(lambda fp: fp.minhash is not None)
-                      | "ByNode" >> beam.Map(lambda fp: (node_of(fp), fp.minhash)))
+        sketches = (fingerprints
+                    | "HasSignature" >> beam.Filter(lambda fp: fp.minhash is not None)
+                    | "ByNode" >> beam.Map(lambda fp: (node_of(fp), (fp.minhash, fp.shingles))))
         if self.previous is not None:
-            signatures = (signatures, self.previous) | "WithPreviousRuns" >> beam.Flatten()
+            sketches = (sketches, self.previous) | "WithPreviousRuns" >> beam.Flatten()
 
-        candidates = (signatures
+        candidates = (sketches
                       | "Buckets" >> beam.FlatMapTuple(
-                          lambda node, sig: ((key, node) for key in band_keys(sig, params)))
+                          lambda node, sketch: ((key, node) for key in band_keys(sketch[0], params)))
                       | "GroupBuckets" >> beam.GroupByKey()
                       | "Candidates" >> beam.ParDo(_StarEdges())
                       | "UniqueCandidates" >> beam.Distinct())
 
-        half = ({"edges": candidates, "signature": signatures}
+        half = ({"edges": candidates, "sketch": sketches}
                 | "JoinFirst" >> beam.CoGroupByKey()
                 | "AttachFirst" >> beam.FlatMap(_attach))
-        verified = ({"half": half, "signature": signatures}
+        verified = ({"half": half, "sketch": sketches}
                     | "JoinSecond" >> beam.CoGroupByKey()
                     | "Verify" >> beam.ParDo(_Verify(params.threshold)))
 

@@ -9,7 +9,7 @@ from typing import Optional
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from detectors.minhash import MinHashParams, signatures, to_bytes
+from detectors.minhash import MinHashParams, sketches, to_bytes
 from detectors.validate import InputLimits, validate
 from schemas.records import Kind
 
@@ -19,19 +19,23 @@ class ValidateBatch(beam.DoFn):
 
     FINGERPRINTS = "fingerprints"
 
-    def __init__(self, limits: InputLimits, minhash: Optional[MinHashParams]):
+    def __init__(self, limits: InputLimits, minhash: Optional[MinHashParams],
+                 keep_shingles: bool = False):
         self.limits = limits
         self.minhash = minhash
+        self.keep_shingles = keep_shingles
 
     def process(self, batch):
         checked = [validate(record, self.limits) for record in batch]
         texts = [i for i, (r, _) in enumerate(checked)
                  if self.minhash and r.defect is None and r.kind == Kind.TEXT.value]
-        sigs = signatures([checked[i][0].text for i in texts], self.minhash) if texts else []
-        for i, sig in zip(texts, sigs):
-            if sig is not None:
+        found = sketches([checked[i][0].text for i in texts], self.minhash) if texts else []
+        for i, (signature, shingles) in zip(texts, found):
+            if signature is not None:
                 record, fingerprint = checked[i]
-                checked[i] = (record, fingerprint._replace(minhash=to_bytes(sig)))
+                checked[i] = (record, fingerprint._replace(
+                    minhash=to_bytes(signature),
+                    shingles=to_bytes(shingles) if self.keep_shingles else None))
         for record, fingerprint in checked:
             if record.defect is not None:
                 Metrics.counter("input", record.defect).inc()
@@ -40,13 +44,16 @@ class ValidateBatch(beam.DoFn):
 
 
 class ValidateRecords(beam.PTransform):
-    def __init__(self, limits: InputLimits, minhash: Optional[MinHashParams] = None):
+    def __init__(self, limits: InputLimits, minhash: Optional[MinHashParams] = None,
+                 keep_shingles: bool = False):
         super().__init__()
         self.limits = limits
         self.minhash = minhash
+        self.keep_shingles = keep_shingles
 
     def expand(self, records):
         return (records
                 | "Batch" >> beam.BatchElements(min_batch_size=8, max_batch_size=512)
-                | "Check" >> beam.ParDo(ValidateBatch(self.limits, self.minhash)).with_outputs(
+                | "Check" >> beam.ParDo(ValidateBatch(self.limits, self.minhash,
+                                                     self.keep_shingles)).with_outputs(
                     ValidateBatch.FINGERPRINTS, main="records"))
