@@ -118,7 +118,7 @@ def build_corpus(n_docs: int, seed: int, folder: pathlib.Path) -> dict:
         jaccards.append(jaccard)
         edits[edit] += 1
 
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # another run may be writing the same one
     total_bytes = 0
     with open(tmp, "w", encoding="utf-8") as f:
         for doc_id, text in [(f"d{i:06d}", t) for i, t in enumerate(originals)] + copies:
@@ -324,6 +324,7 @@ def measure_size(corpus: pathlib.Path, size_dir: pathlib.Path, repeats: int, tru
                  args) -> dict:
     """Each repetition runs every method once, in turn, so a slow spell of the machine
     (it is shared) lands on all of them rather than on whichever ran then."""
+    size_dir.mkdir(parents=True, exist_ok=True)
     signatures_result = run_signatures(corpus, args.repeats)
     on, off, datatrove = [], [], []
     for k in range(repeats):
@@ -332,7 +333,6 @@ def measure_size(corpus: pathlib.Path, size_dir: pathlib.Path, repeats: int, tru
         if k == 0:
             quality = pipeline_quality(on[0]["out"], truth)
         datatrove.append(run_datatrove(corpus, size_dir, args.datatrove_config_dict, k))
-    shutil.rmtree(size_dir / "datatrove", ignore_errors=True)
     return {"signatures": signatures_result,
             "pipeline": {"on": on, "off": off, "quality": quality},
             "datatrove": datatrove_summary(datatrove, truth)}
@@ -361,6 +361,19 @@ def machine() -> str:
             f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
 
 
+def code_version() -> str:
+    """The commit measured, and the files that differed from it when the run started."""
+    def git(*argv):
+        done = subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+    head = git("log", "-1", "--format=%h %s")
+    if not head:
+        return "not a git checkout"
+    dirty = [line.split(maxsplit=1)[1]
+             for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    return head + (f" (uncommitted changes in {', '.join(dirty)})" if dirty else "")
+
+
 def fmt_rate(value: Optional[float]) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
@@ -379,7 +392,8 @@ def row(method, docs, rate, per_core, rss, quality=None) -> str:
             f"{fmt_score(q.get('f1'))} |")
 
 
-def report(sizes: Dict[int, dict], args, dt_version: str, started_load, ended_load) -> str:
+def report(sizes: Dict[int, dict], args, dt_version: str, started_load, ended_load,
+           code: str) -> str:
     lines = ["| method | corpus size (docs) | docs/s | docs/s per core | peak RSS MiB | "
              "precision | recall | F1 |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for n, m in sizes.items():
@@ -461,6 +475,7 @@ def report(sizes: Dict[int, dict], args, dt_version: str, started_load, ended_lo
                f"{args.repeats}x at {args.small:,} docs, {args.large_repeats}x at "
                f"{args.docs:,} docs (medians). docs/s per core = docs / CPU seconds "
                "(user + system) of the subprocess.")
+    out.append(f"- code: {code}")
     out.append(f"- machine: {machine()}; load average before {started_load}, after "
                f"{ended_load}.")
     command = f".venv/bin/python -m benchmarks.text_near_dups {shlex.join(sys.argv[1:])}".strip()
@@ -488,17 +503,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     args.datatrove_config_dict = json.loads(args.datatrove_config)
 
     started_load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    code = code_version()
     dt_version = ensure_datatrove()
     sizes = {}
     for n, repeats in sorted({args.small: args.repeats, args.docs: args.large_repeats}.items()):
-        size_dir = WORK / f"docs-{n}"
         log(f"corpus of {n:,} documents")
-        corpus_meta = build_corpus(n, args.seed, size_dir / "corpus")
-        corpus = size_dir / "corpus" / "corpus.jsonl"
+        corpus_meta = build_corpus(n, args.seed, WORK / f"docs-{n}" / "corpus")
+        corpus = WORK / f"docs-{n}" / "corpus" / "corpus.jsonl"
         truth = truth_of(corpus)
-        sizes[n] = {"corpus": corpus_meta, **measure_size(corpus, size_dir, repeats, truth, args)}
+        # Outputs in a folder of this process's own: two runs at once must not share one.
+        run_dir = WORK / f"docs-{n}" / f"run-{os.getpid()}"
+        try:
+            sizes[n] = {"corpus": corpus_meta,
+                        **measure_size(corpus, run_dir, repeats, truth, args)}
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
     ended_load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    text = report(sizes, args, dt_version, started_load, ended_load)
+    text = report(sizes, args, dt_version, started_load, ended_load, code)
     print(text)
     (WORK / f"report-{args.small}-{args.docs}.md").write_text(text + "\n")
     return 0

@@ -137,13 +137,13 @@ class _ClusterVerdicts(beam.DoFn):
                   else Reason.NEAR_DUPLICATE_TEXT)
         _, kept_id = parse_node(root)
         cluster_id = "text-" + digest(root.encode("utf-8", "surrogatepass"), 8)
-        for node, similarity in members:
+        for node, best in members:
             uid, _ = parse_node(node)
             if node == root or uid is None:
                 continue  # the kept one, or an earlier run's document: never re-emitted
             (self.previous if from_previous_run else self.removed).inc()
             evidence = {"cluster_id": cluster_id, "cluster_size": size, "kept_id": kept_id,
-                        "similarity": round(similarity, 4)}
+                        "similarity": round(best, 4)}
             yield Verdict(uid=uid, reason=reason.value, action=QUARANTINE,
                           evidence=json.dumps(evidence, sort_keys=True),
                           representative_id=kept_id, group_size=size)
@@ -186,10 +186,10 @@ class NearDuplicateText(beam.PTransform):
         roots = (verified
                  | "Edges" >> beam.MapTuple(lambda a, b, _: (a, b))
                  | "Components" >> ConnectedComponents(self.rounds, namespace=NAMESPACE))
-        similarity = (verified
-                      | "BothEnds" >> beam.FlatMapTuple(lambda a, b, s: ((a, s), (b, s)))
-                      | "BestSimilarity" >> beam.CombinePerKey(max))
-        return ({"root": roots, "similarity": similarity}
+        best = (verified
+                | "BothEnds" >> beam.FlatMapTuple(lambda a, b, s: ((a, s), (b, s)))
+                | "BestSimilarity" >> beam.CombinePerKey(max))
+        return ({"root": roots, "similarity": best}
                 | "JoinSimilarity" >> beam.CoGroupByKey()
                 | "ByRoot" >> beam.FlatMap(_with_similarity)
                 | "Clusters" >> beam.GroupByKey()
