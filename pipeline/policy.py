@@ -1,6 +1,6 @@
 """The policy: every threshold and action, from a YAML file, overridden by CLI flags.
 
-YAML layout (every key optional; see policy.example.yaml for all of them):
+YAML layout (every key optional; README.md "Policy" lists them all with their defaults):
 
     input:
       format: auto            # auto | jsonl | parquet | webdataset | image-folder
