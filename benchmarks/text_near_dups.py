@@ -459,9 +459,13 @@ def report(sizes: Dict[int, dict], args, dt_version: str, started_load, ended_lo
                    + " | ".join(mm["datatrove"]["download_lines"][0] for mm in sizes.values()
                                 if mm["datatrove"]["download_lines"]))
     s = m["signatures"]["params"]
+    from pipeline.policy import load_policy
+    near = load_policy(None, {}).near_dedup_text
     out.append(f"- ours: MinHashParams() = {s['ngram']}-word shingles, {s['num_perm']} "
-               f"permutations, {s['bands']} bands x {s['rows']} rows, verified at Jaccard 0.8; "
-               "pipeline run with --no-exact-dedup-text.")
+               f"permutations, {s['bands']} bands x {s['rows']} rows; the pipeline's default "
+               f"policy verifies candidates at Jaccard {near.threshold} by {near.verify!r} "
+               "(exact: on the shingle sets; estimate: on the signatures); run with "
+               "--no-exact-dedup-text.")
     for n, mm in sizes.items():
         c = mm["corpus"]
         out.append(f"- corpus {n:,}: {c['originals']:,} originals + {c['copies']:,} copies "
@@ -522,6 +526,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     text = report(sizes, args, dt_version, started_load, ended_load, code)
     print(text)
     (WORK / f"report-{args.small}-{args.docs}.md").write_text(text + "\n")
+    raw = {n: {"corpus": m["corpus"], "signatures": m["signatures"],
+               "pipeline": {"quality": m["pipeline"]["quality"],
+                            **{side: [{k: r[k] for k in ("wall", "cpu", "rss_mib")}
+                                      for r in m["pipeline"][side]] for side in ("on", "off")}},
+               "datatrove": {k: v for k, v in m["datatrove"].items() if k != "runs"}
+               | {"runs": [{k: r[k] for k in ("wall", "cpu", "rss_mib")}
+                           for r in m["datatrove"]["runs"]]}}
+           for n, m in sizes.items()}
+    (WORK / f"results-{args.small}-{args.docs}.json").write_text(
+        json.dumps({"code": code, "machine": machine(), "sizes": raw}, indent=1))
     return 0
 
 
