@@ -6,52 +6,22 @@ position in file, id), is kept; every other member is quarantined with the
 kept record's id and the group size. A caption does not make an image unique:
 image-text pairs with the same pixels and different captions are duplicates.
 
-Steps: key -> representative per key (a combiner, so hot keys are cheap) ->
-join members with their representative -> verdicts for the non-representatives.
+Steps: one GroupByKey per key, its members read twice (transforms.groups):
+the representative, then verdicts for everyone else.
 """
 
 import json
-from typing import NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Fingerprint, Verdict
+from transforms.groups import first_and_size
 
 
-class Member(NamedTuple):
-    source: str
-    position: int
-    id: str
-    uid: str
-    bytes_key: Optional[str]
-
-
-class Representative(beam.CombineFn):
-    """(first member in input order, group size)."""
-
-    def create_accumulator(self):
-        return (None, 0)
-
-    def add_input(self, acc, member):
-        best, count = acc
-        return (member if best is None or member < best else best, count + 1)
-
-    def merge_accumulators(self, accs):
-        best, total = None, 0
-        for member, count in accs:
-            total += count
-            if member is not None and (best is None or member < best):
-                best = member
-        return (best, total)
-
-    def extract_output(self, acc):
-        return acc
-
-
-def _member(fp: Fingerprint) -> Member:
-    return Member(fp.source, fp.position, fp.id, fp.uid, fp.bytes_key)
+def _order(fp: Fingerprint):
+    return (fp.source, fp.position, fp.id)
 
 
 class _Verdicts(beam.DoFn):
@@ -63,22 +33,23 @@ class _Verdicts(beam.DoFn):
         self.removed = Metrics.counter("exact_dedup", f"{self.reason.value}_removed")
 
     def process(self, element):
-        key, grouped = element
-        kept, size = grouped["representative"][0]
-        if size < 2:
-            return
-        self.groups.inc()
-        for member in grouped["members"]:
-            if member.uid == kept.uid:
-                continue
-            self.removed.inc()
-            evidence = {"kept_id": kept.id, "group_size": size, "key": key}
-            if self.reason is Reason.EXACT_DUPLICATE_IMAGE:
-                same_bytes = member.bytes_key == kept.bytes_key
-                evidence["match"] = "identical_bytes" if same_bytes else "identical_pixels"
-            yield Verdict(uid=member.uid, reason=self.reason.value, action=QUARANTINE,
-                          evidence=json.dumps(evidence, sort_keys=True),
-                          representative_id=kept.id, group_size=size)
+        key, members = element
+        kept, size = first_and_size(members, _order)
+        if size > 1:
+            self.groups.inc()
+            for member in members:
+                if member.uid != kept.uid:
+                    self.removed.inc()
+                    yield self._verdict(member, kept, size, key)
+
+    def _verdict(self, member, kept, size, key):
+        evidence = {"kept_id": kept.id, "group_size": size, "key": key}
+        if self.reason is Reason.EXACT_DUPLICATE_IMAGE:
+            same_bytes = member.bytes_key == kept.bytes_key
+            evidence["match"] = "identical_bytes" if same_bytes else "identical_pixels"
+        return Verdict(uid=member.uid, reason=self.reason.value, action=QUARANTINE,
+                       evidence=json.dumps(evidence, sort_keys=True),
+                       representative_id=kept.id, group_size=size)
 
 
 class DuplicateGroups(beam.PTransform):
@@ -91,12 +62,10 @@ class DuplicateGroups(beam.PTransform):
 
     def expand(self, fingerprints):
         field = self.key_field
-        members = (fingerprints
-                   | "HasKey" >> beam.Filter(lambda fp: getattr(fp, field) is not None)
-                   | "ByKey" >> beam.Map(lambda fp: (getattr(fp, field), _member(fp))))
-        representatives = members | "Representative" >> beam.CombinePerKey(Representative())
-        return ({"members": members, "representative": representatives}
-                | "Join" >> beam.CoGroupByKey()
+        return (fingerprints
+                | "HasKey" >> beam.Filter(lambda fp: getattr(fp, field) is not None)
+                | "ByKey" >> beam.Map(lambda fp: (getattr(fp, field), fp))
+                | "Group" >> beam.GroupByKey()
                 | "Verdicts" >> beam.ParDo(_Verdicts(self.reason)))
 
 

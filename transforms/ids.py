@@ -1,16 +1,17 @@
-"""Make public ids unique per run without sorting any group in memory.
+"""Make public ids unique per run.
 
 The first claimant of an id in input order (smallest source, position) keeps
 it; every other claimant gets ``~`` and 8 hex digits of its uid appended, so
-its id is stable across runs that read the same file at the same place. The
-first claimant is found by a combiner, so a hot id (a million copies of one
-boilerplate text all hashing to the same content id) costs linear work.
+its id is stable across runs that read the same file at the same place. One
+GroupByKey by id, its values read twice (transforms.groups): a hot id costs
+linear work and no sort.
 """
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import Fingerprint
+from transforms.groups import first_and_size
 
 
 def _order(fp: Fingerprint):
@@ -22,10 +23,10 @@ class _Rename(beam.DoFn):
         self.renamed = Metrics.counter("ids", "renamed_to_unique")
 
     def process(self, element):
-        _, grouped = element
-        first_uid = grouped["first"][0][2]
-        for fp in grouped["claims"]:
-            if fp.uid != first_uid:
+        _, claims = element
+        first, size = first_and_size(claims, _order)
+        for fp in claims:
+            if size > 1 and fp.uid != first.uid:
                 self.renamed.inc()
                 fp = fp._replace(id=f"{fp.id}~{fp.uid[:8]}")
             yield fp
@@ -35,10 +36,7 @@ class AssignIds(beam.PTransform):
     """Fingerprints in, the same fingerprints out with unique public ids."""
 
     def expand(self, fingerprints):
-        claims = fingerprints | "ById" >> beam.Map(lambda fp: (fp.id, fp))
-        first = (claims
-                 | "Order" >> beam.MapTuple(lambda key, fp: (key, _order(fp)))
-                 | "First" >> beam.CombinePerKey(min))
-        return ({"claims": claims, "first": first}
-                | "Join" >> beam.CoGroupByKey()
+        return (fingerprints
+                | "ById" >> beam.Map(lambda fp: (fp.id, fp))
+                | "Claims" >> beam.GroupByKey()
                 | "Rename" >> beam.ParDo(_Rename()))

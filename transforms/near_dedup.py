@@ -6,7 +6,7 @@ Steps (each a named transform with its own counters, namespace near_dedup_text):
   Candidates  in each bucket, a star edge from every member to the bucket's
               smallest node, never all pairs: a bucket of 100k copies of a
               boilerplate page costs 100k edges. The grouped members are read
-              twice (smallest, then edges), which Beam runners stream.
+              twice (transforms.groups: smallest, then edges).
   Verify      an edge counts when the two signatures agree on at least
               `threshold` of their positions (estimated Jaccard), or, with
               verify="exact", when the shingle sets themselves overlap that
@@ -34,6 +34,7 @@ from detectors.minhash import MinHashParams, band_keys, estimated_jaccard, shing
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Fingerprint, Verdict
 from transforms.components import ConnectedComponents
+from transforms.groups import first_and_size
 
 NAMESPACE = "near_dedup_text"
 PREVIOUS, TONIGHT = "0", "1"  # node prefixes: an earlier run's documents sort first
@@ -63,12 +64,9 @@ class _StarEdges(beam.DoFn):
 
     def process(self, element):
         _, nodes = element
-        members = iter(nodes)
-        next(members)
-        if next(members, None) is not None:  # most buckets hold one document: nothing to do
-            smallest, size = min(nodes), 0
+        smallest, size = first_and_size(nodes, str)
+        if size > 1:  # most buckets hold one document: nothing to do
             for node in nodes:
-                size += 1
                 if node != smallest:
                     self.edges.inc()
                     yield (node, smallest)
