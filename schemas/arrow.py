@@ -10,9 +10,20 @@ _PROVENANCE = [
     pa.field("metadata", pa.string(), nullable=False),  # JSON object
 ]
 
+# One per placeholder put into the cleaned text or caption, with its offsets there.
+REDACTION = pa.struct([
+    pa.field("field", pa.string(), nullable=False),        # text or caption
+    pa.field("entity_type", pa.string(), nullable=False),
+    pa.field("start", pa.int64(), nullable=False),
+    pa.field("end", pa.int64(), nullable=False),
+    pa.field("score", pa.float64(), nullable=False),
+    pa.field("recognizer", pa.string(), nullable=False),
+])
+
 CLEANED_TEXT = pa.schema([
     pa.field("id", pa.string(), nullable=False),
     pa.field("text", pa.string(), nullable=False),
+    pa.field("redactions", pa.list_(REDACTION), nullable=False),
     *_PROVENANCE,
 ])
 
@@ -23,12 +34,14 @@ CLEANED_IMAGE_TEXT = pa.schema([
     pa.field("width", pa.int32()),
     pa.field("height", pa.int32()),
     pa.field("caption", pa.string(), nullable=False),
+    pa.field("redactions", pa.list_(REDACTION), nullable=False),
     *_PROVENANCE,
 ])
 
 EVIDENCE = pa.struct([
     pa.field("reason", pa.string(), nullable=False),
     pa.field("stage", pa.string(), nullable=False),
+    pa.field("action", pa.string(), nullable=False),  # quarantine, redact or flag
     pa.field("detail", pa.string(), nullable=False),  # JSON object
 ])
 

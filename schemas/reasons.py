@@ -12,6 +12,7 @@ class Stage(str, enum.Enum):
     INPUT = "input"
     EXACT_DEDUP = "exact_dedup"
     NEAR_DEDUP_TEXT = "near_dedup_text"
+    PII = "pii"
 
 
 class Reason(str, enum.Enum):
@@ -38,6 +39,15 @@ class Reason(str, enum.Enum):
     # Near duplicates.
     NEAR_DUPLICATE_TEXT = "near_duplicate_text"
     NEAR_DUPLICATE_PREVIOUS_RUN = "near_duplicate_previous_run"
+    # Personal data and secrets in a text or caption (the policy says which entity
+    # types quarantine a record and which are redacted).
+    SECRET = "secret"
+    PII_GOVERNMENT_ID = "pii_government_id"
+    PII_FINANCIAL = "pii_financial"
+    PII_DENSE = "pii_dense"
+    PII_CONTACT = "pii_contact"
+    PII_NAME = "pii_name"
+    PII_OTHER = "pii_other"
 
     @property
     def stage(self) -> Stage:
@@ -57,6 +67,13 @@ _STAGE_OF = {
     Reason.EXACT_DUPLICATE_IMAGE: Stage.EXACT_DEDUP,
     Reason.NEAR_DUPLICATE_TEXT: Stage.NEAR_DEDUP_TEXT,
     Reason.NEAR_DUPLICATE_PREVIOUS_RUN: Stage.NEAR_DEDUP_TEXT,
+    Reason.SECRET: Stage.PII,
+    Reason.PII_GOVERNMENT_ID: Stage.PII,
+    Reason.PII_FINANCIAL: Stage.PII,
+    Reason.PII_DENSE: Stage.PII,
+    Reason.PII_CONTACT: Stage.PII,
+    Reason.PII_NAME: Stage.PII,
+    Reason.PII_OTHER: Stage.PII,
 }
 
 _DESCRIPTIONS = {
@@ -80,6 +97,13 @@ _DESCRIPTIONS = {
     Reason.EXACT_DUPLICATE_IMAGE: "the same decoded pixels as a kept record's image",
     Reason.NEAR_DUPLICATE_TEXT: "a text whose word 5-grams overlap a kept text's by the Jaccard threshold or more",
     Reason.NEAR_DUPLICATE_PREVIOUS_RUN: "a near duplicate of a text an earlier run kept (from --index-in)",
+    Reason.SECRET: "a credential: cloud access key, GitHub/GitLab/Slack token, private key, JWT or API key",
+    Reason.PII_GOVERNMENT_ID: "a government id such as a US social security number",
+    Reason.PII_FINANCIAL: "a payment card number or an IBAN",
+    Reason.PII_DENSE: "more personal-data spans than pii.max_spans: a contact list, not text",
+    Reason.PII_CONTACT: "contact data: e-mail address, phone number, IP address, location or URL",
+    Reason.PII_NAME: "a person's name",
+    Reason.PII_OTHER: "personal data of another entity type the policy names",
 }
 
 _RANK = {reason: index for index, reason in enumerate(Reason)}

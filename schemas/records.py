@@ -72,13 +72,14 @@ class Verdict(NamedTuple):
     """One stage's finding about one record."""
     uid: str
     reason: str                # a schemas.reasons.Reason value
-    action: str                # "quarantine" or "flag"
+    action: str                # "quarantine", "redact" (cleaned after redaction) or "flag"
     evidence: str              # JSON object, never raw personal data
     representative_id: Optional[str]
     group_size: Optional[int]
 
 
 QUARANTINE = "quarantine"
+REDACT = "redact"
 FLAG = "flag"
 
 for _type in (Record, Fingerprint, Verdict):

@@ -134,6 +134,30 @@ def write_text(root: Path, rng: random.Random) -> None:
     pq.write_table(table, root / "text" / "news-000.parquet")
 
 
+def write_pii(root: Path) -> None:
+    """Support tickets with personal data and secrets: every one made up for the sample."""
+    contacts = "\n".join(f"{name} <{name.lower()}@example.com>, +1 202 555 01{i:02d}"
+                         for i, name in enumerate(["Ava", "Ben", "Cleo", "Dan", "Eli", "Fay",
+                                                   "Gus", "Hana", "Ivo", "Jon", "Kai", "Lea",
+                                                   "Mo", "Nia", "Oto", "Pia"] * 2))
+    tickets = [
+        ("ticket-001", "Hi, this is Maria Lopez from the corner bakery. Our order of rye flour "
+                       "is late again; write to maria.lopez@example.com or to our public "
+                       "address help@example.org, or call me on +1 415 867 5309."),
+        ("ticket-002", "Deploy notes for the staging box:\n[default]\n"
+                       "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+                       "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"),
+        ("ticket-003", "New hire paperwork for Tom Baker: SSN 536-22-1425, start date Monday."),
+        ("ticket-004", "Please charge the card on file, Visa 4111 1111 1111 1111, for the "
+                       "renewal, and send the receipt to the office."),
+        ("ticket-005", "Export of the newsletter list, do not share:\n" + contacts),
+        ("ticket-006", "The ferry timetable changes on the first of the month; the 7:40 "
+                       "departure moves to 7:55."),
+    ]
+    (root / "text" / "support-000.jsonl").write_bytes(
+        jsonl_bytes([{"id": key, "text": text, "lang": "en"} for key, text in tickets]))
+
+
 def write_image_text(root: Path) -> None:
     photos = {name: photo(name) for name in PHOTOS}
     jpeg = {name: encode(image, "JPEG", quality=90) for name, image in photos.items()}
@@ -187,7 +211,8 @@ def write_image_folder(root: Path) -> None:
     with open(folder / "captions.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["file_name", "caption", "license"])
-        writer.writerow(["shop/cat.png", "A tabby cat, product shot", "CC0"])
+        writer.writerow(["shop/cat.png", "A tabby cat, product shot by Ana Silva "
+                                         "(ana.silva@example.com)", "CC0"])
         writer.writerow(["shop/camera.webp", "A photographer with a camera,\non two lines", "CC0"])
         writer.writerow(["shop/empty.jpg", "An image that never finished uploading", "CC0"])
         writer.writerow(["depth.tif", "A depth map, not a photo", "CC0"])
@@ -203,6 +228,7 @@ def main() -> None:
         shutil.rmtree(dest)
     rng = random.Random(20261122)
     write_text(dest, rng)
+    write_pii(dest)
     write_image_text(dest)
     write_image_folder(dest)
     (dest / "policy.yaml").write_text(POLICY)
@@ -218,6 +244,8 @@ input:
 exact_dedup:
   text: true
   images: true
+pii:
+  allow_list: [help@example.org]   # a public support address is not personal data
 """
 
 if __name__ == "__main__":

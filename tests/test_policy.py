@@ -77,7 +77,10 @@ def test_the_bundled_sample_policy_loads():
 # ---------------------------------------------------------------- errors
 
 @pytest.mark.parametrize("text, message", [
-    ("pii:\n  threshold: 1\n", "unknown policy section 'pii'"),
+    ("watermarks:\n  threshold: 1\n", "unknown policy section 'watermarks'"),
+    ("pii:\n  entities: {EMAIL_ADDRESS: blur}\n", "pii.entities: cannot use"),
+    ("pii:\n  score_threshold: 1.5\n", "pii.score_threshold: cannot use"),
+    ("pii:\n  chunk_chars: 5000000\n", "pii.chunk_chars must be"),
     ("input:\n  formatt: jsonl\n", "unknown key input.formatt"),
     ("exact_dedup:\n  fuzzy: true\n", "unknown key exact_dedup.fuzzy"),
     ("input:\n  format: csv\n", "input.format must be one of"),
@@ -114,7 +117,10 @@ def test_policy_error_is_a_value_error():
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"pii": {"x": 1}}, "unknown policy section 'pii'"),
+    ({"watermarks": {"x": 1}}, "unknown policy section 'watermarks'"),
+    ({"pii": {"x": 1}}, "unknown key pii.x"),
+    ({"pii": {"entities": {"email": "redact"}}}, "pii.entities: cannot use"),
+    ({"pii": {"max_spans": 0}}, "pii.max_spans and pii.batch_size must be >= 1"),
     ({"input": {"colour": "red"}}, "unknown key input.colour"),
     ({"input": {"format": "tsv"}}, "input.format must be one of"),
     ({"input": {"max_image_pixels": -1}}, "input.max_image_pixels must be positive"),
@@ -174,7 +180,9 @@ def test_load_policy_does_not_modify_the_overrides():
 
 def test_to_dict_is_the_flat_yaml_layout():
     flat = Policy().to_dict()
-    assert set(flat) == {"input", "exact_dedup", "near_dedup_text"}
+    assert set(flat) == {"input", "exact_dedup", "near_dedup_text", "pii"}
+    assert flat["pii"]["entities"]["US_SSN"] == "quarantine"
+    assert flat["pii"]["entities"]["URL"] == "ignore"
     assert flat["near_dedup_text"]["threshold"] == 0.8
     assert flat["exact_dedup"] == {"text": True, "images": True}
     assert flat["input"]["format"] == "auto"
@@ -260,3 +268,30 @@ def test_input_format_choices_are_the_policy_formats():
     assert set(FORMATS) == {"auto", "jsonl", "parquet", "webdataset", "image-folder"}
     assert HygieneOptions(["--input-format", "image-folder"]).policy_overrides() == {
         "input": {"format": "image-folder"}}
+
+
+def test_pii_entities_merge_over_the_defaults(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text("pii:\n  entities:\n    URL: redact\n    EMAIL_ADDRESS: quarantine\n")
+    actions = load_policy(str(path)).pii.actions()
+    assert actions["URL"] == "redact" and actions["EMAIL_ADDRESS"] == "quarantine"
+    assert actions["US_SSN"] == "quarantine" and actions["PERSON"] == "redact"  # untouched
+
+
+def test_pii_action_flags_go_on_top_of_the_file(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text("pii:\n  entities:\n    EMAIL_ADDRESS: quarantine\n")
+    options = HygieneOptions(["--pii-action", "URL=redact", "--pii-action", "person=IGNORE",
+                              "--pii-allow", "help@example.com"])
+    policy = load_policy(str(path), options.policy_overrides()).pii
+    assert policy.actions()["EMAIL_ADDRESS"] == "quarantine"  # from the file
+    assert policy.actions()["URL"] == "redact" and policy.actions()["PERSON"] == "ignore"
+    assert policy.allow_list == ("help@example.com",)
+
+
+def test_ignored_entities_are_not_scanned_for():
+    policy = load_policy(overrides={"pii": {"entities": {"PERSON": "ignore"}}}).pii
+    settings = policy.scan_settings()
+    assert "PERSON" not in settings.entities and "URL" not in settings.entities
+    assert "EMAIL_ADDRESS" in settings.entities
+    assert "URL" in policy.scan_settings(all_entities=True).entities

@@ -1,8 +1,10 @@
 """Merge every stage's verdicts per record into keep or quarantine, and build output rows.
 
 A record is quarantined when any verdict says so (bad input is a verdict of
-the input stage); all its reasons and their evidence travel with it, the
-first reason in schemas.reasons order is its primary reason.
+the input stage); its reasons are those of the verdicts that held it back, the
+first in schemas.reasons order its primary reason, and the evidence of every
+verdict travels with it. A kept record with "redact" verdicts is written with
+those spans replaced by typed placeholders.
 """
 
 import json
@@ -11,9 +13,11 @@ from typing import Iterable, List, Optional, Tuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from detectors.pii.spans import redact
 from detectors.strings import utf8_safe
-from schemas.reasons import Reason, primary
-from schemas.records import QUARANTINE, Record, Verdict
+from schemas.reasons import Reason, Stage, primary
+from schemas.records import QUARANTINE, REDACT, Record, Verdict
+from transforms.pii import redaction_spans
 
 CLEANED = "cleaned"
 QUARANTINED = "quarantine"
@@ -38,23 +42,28 @@ def decide(record: Record, public_id: str, verdicts: Iterable[Verdict]) -> Tuple
         verdicts.insert(0, own)
     held = [v for v in verdicts if v.action == QUARANTINE]
     if not held:
-        return CLEANED, cleaned_row(record, public_id)
+        return CLEANED, cleaned_row(record, public_id,
+                                    [v for v in verdicts if v.action == REDACT])
     return QUARANTINED, quarantine_row(record, public_id, verdicts)
 
 
-def cleaned_row(record: Record, public_id: str) -> dict:
+def cleaned_row(record: Record, public_id: str, redactions: List[Verdict] = ()) -> dict:
     row = {"id": public_id, "source": utf8_safe(record.source),
-           "location": utf8_safe(record.location), "metadata": record.metadata}
-    if record.kind == "text":
-        row["text"] = record.text
-    else:
+           "location": utf8_safe(record.location), "metadata": record.metadata,
+           "redactions": []}
+    fields = {"text": record.text} if record.kind == "text" else {"caption": record.caption}
+    for field, findings in redaction_spans(redactions).items():
+        fields[field], placed = redact(fields[field], findings)
+        row["redactions"].extend({"field": field, **f._asdict()} for f in placed)
+    row.update(fields)
+    if record.kind != "text":
         row.update(image=record.image, image_format=record.image_format, width=record.width,
-                   height=record.height, caption=record.caption)
+                   height=record.height)
     return row
 
 
 def quarantine_row(record: Record, public_id: str, verdicts: List[Verdict]) -> dict:
-    reasons = list(dict.fromkeys(v.reason for v in verdicts))
+    reasons = list(dict.fromkeys(v.reason for v in verdicts if v.action == QUARANTINE))
     # The latest stage groups most broadly (a near-duplicate cluster contains the
     # exact-duplicate group): its representative is the one that is kept.
     grouped = next((v for v in reversed(verdicts) if v.representative_id is not None), None)
@@ -62,7 +71,7 @@ def quarantine_row(record: Record, public_id: str, verdicts: List[Verdict]) -> d
         "id": public_id, "kind": record.kind,
         "primary_reason": primary(reasons).value, "reasons": reasons,
         "evidence": [{"reason": v.reason, "stage": Reason(v.reason).stage.value,
-                      "detail": v.evidence} for v in verdicts],
+                      "action": v.action, "detail": v.evidence} for v in verdicts],
         "kept_id": grouped.representative_id if grouped else None,
         "group_size": grouped.group_size if grouped else None,
         # Bad input may hold lone surrogates: spelled out, so the row can be written.
@@ -73,6 +82,14 @@ def quarantine_row(record: Record, public_id: str, verdicts: List[Verdict]) -> d
         "metadata": record.metadata,
         "review_status": None, "review_note": None, "reviewer": None, "reviewed_at": None,
     }
+
+
+def pii_entities(verdicts: Iterable[Verdict]):
+    """The entity type of every PII span found in a record (for the summary's counts)."""
+    for v in verdicts:
+        if Reason(v.reason).stage is Stage.PII and v.reason != Reason.PII_DENSE.value:
+            for span in json.loads(v.evidence)["spans"]:
+                yield span["entity_type"]
 
 
 class _Decide(beam.DoFn):
@@ -91,10 +108,14 @@ class _Decide(beam.DoFn):
         fingerprint = fingerprints[0] if fingerprints else None
         public_id = fingerprint.id if fingerprint else record.id
         destination, row = decide(record, public_id, grouped["verdicts"])
+        for entity in pii_entities(grouped["verdicts"]):
+            yield beam.pvalue.TaggedOutput(TALLY, ("pii_entity", entity))
         if destination == CLEANED:
             self.cleaned.inc()
             yield beam.pvalue.TaggedOutput(record.kind, row)
             yield beam.pvalue.TaggedOutput(TALLY, ("cleaned", record.kind))
+            if row["redactions"]:
+                yield beam.pvalue.TaggedOutput(TALLY, ("redacted", record.kind))
             if fingerprint is not None and fingerprint.minhash is not None:
                 yield beam.pvalue.TaggedOutput(INDEX, {
                     "id": public_id, "minhash": fingerprint.minhash,

@@ -49,6 +49,8 @@ def summarize(records_in: int, tallies, started_at: str, outputs: dict) -> dict:
         "quarantine_rate": round(n_quarantined / records_in, 6) if records_in else 0.0,
         "reasons": dict(sorted(counts.get("reason", {}).items())),
         "primary_reasons": dict(sorted(counts.get("primary_reason", {}).items())),
+        "pii": {"entities_found": dict(sorted(counts.get("pii_entity", {}).items())),
+                "cleaned_records_redacted": dict(sorted(counts.get("redacted", {}).items()))},
         "conservation": {
             "ok": records_in == n_cleaned + n_quarantined,
             "rule": "records_in == cleaned + quarantined",

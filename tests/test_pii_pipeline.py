@@ -1,0 +1,171 @@
+"""The PII stage in the whole job (DirectRunner): redaction, quarantine, policy, no raw PII out."""
+
+import json
+import logging
+
+import pytest
+
+from tests.broken_corpus import _tar, encode, picture
+from tests.jobs import run_job
+from tests.test_pipeline import assert_conserved
+
+# Raw values that must never leave the quarantined record itself.
+EMAIL = "maria.lopez@example.com"
+SSN = "536-22-1425"
+CARD = "4111 1111 1111 1111"
+AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
+RAW = (EMAIL, SSN, CARD, AWS_KEY, "Maria Lopez", "Tom Baker", "ana.silva@example.com")
+
+DOCS = {
+    "contact": f"Hi, this is Maria Lopez from the bakery. Write to {EMAIL} about the order.",
+    # Wide and astral characters before the entities: offsets are code points.
+    "unicode": f"Grüße 🍞🥐 日本語のテキスト — Tom Baker wrote from {EMAIL} again.",
+    "ssn": f"New hire paperwork for Tom Baker: SSN {SSN}, start date Monday.",
+    "card": f"Please charge the Visa {CARD} for the renewal.",
+    "secret": f"[default]\naws_access_key_id = {AWS_KEY}\nregion = eu-west-1\n",
+    "dense": "Newsletter export:\n" + "\n".join(
+        f"member{i}@example.com, +1 202 555 01{i:02d}" for i in range(30)),
+    "clean": "The ferry timetable changes on the first of the month.",
+}
+
+
+def write_corpus(root):
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "docs.jsonl", "w", encoding="utf-8") as f:
+        for key, text in DOCS.items():
+            f.write(json.dumps({"id": key, "text": text}, ensure_ascii=False) + "\n")
+    _tar(root / "pairs.tar", [
+        ("k1.png", encode(picture(21))),
+        ("k1.txt", "A tabby cat, photo by Ana Silva (ana.silva@example.com)".encode()),
+        ("k2.png", encode(picture(22))),
+        ("k2.txt", f"Scan of a card: {CARD}".encode())])
+    return [root / "docs.jsonl", root / "pairs.tar"]
+
+
+@pytest.fixture(scope="module")
+def pii_run(tmp_path_factory):
+    """The run, and every log line: ours and presidio's at DEBUG, the rest at INFO.
+
+    (Beam's own DEBUG logging prints elements, raw text included: never turn it on
+    for a corpus with personal data.)
+    """
+    root = tmp_path_factory.mktemp("pii")
+    inputs = write_corpus(root / "in")
+    records = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = lambda record: records.append(record.getMessage())
+    loggers = {logging.getLogger(): logging.INFO, logging.getLogger("hygiene"): logging.DEBUG,
+               logging.getLogger("presidio-analyzer"): logging.DEBUG}
+    previous = {logger: logger.level for logger in loggers}
+    for logger, level in loggers.items():
+        logger.setLevel(level)
+    logging.getLogger().addHandler(handler)
+    try:
+        out = run_job(root / "out", inputs)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        for logger, level in previous.items():
+            logger.setLevel(level)
+    return out, "\n".join(records)
+
+
+def by_id(rows):
+    return {r["id"]: r for r in rows}
+
+
+def test_contact_data_and_names_are_redacted_with_exact_offsets(pii_run):
+    out, _ = pii_run
+    cleaned = by_id(out.cleaned_text)
+    assert set(cleaned) == {"contact", "unicode", "clean"}
+    assert cleaned["contact"]["text"] == (
+        "Hi, this is <PERSON> from the bakery. Write to <EMAIL_ADDRESS> about the order.")
+    assert cleaned["unicode"]["text"].startswith("Grüße 🍞🥐 日本語のテキスト — <PERSON> wrote from "
+                                                 "<EMAIL_ADDRESS> again.")
+    for row in cleaned.values():
+        for r in row["redactions"]:
+            assert row[r["field"]][r["start"]:r["end"]] == f"<{r['entity_type']}>"
+    assert cleaned["clean"]["redactions"] == [] and cleaned["clean"]["text"] == DOCS["clean"]
+
+
+def test_captions_go_through_the_same_stage(pii_run):
+    out, _ = pii_run
+    kept = by_id(out.cleaned_image_text)
+    assert kept["k1"]["caption"] == "A tabby cat, photo by <PERSON> (<EMAIL_ADDRESS>)"
+    assert [r["field"] for r in kept["k1"]["redactions"]] == ["caption", "caption"]
+    held = by_id(out.quarantine)
+    assert held["k2"]["reasons"] == ["pii_financial"]
+
+
+def test_ids_finance_secrets_and_dense_records_are_quarantined(pii_run):
+    out, _ = pii_run
+    held = by_id(out.quarantine)
+    assert held["ssn"]["primary_reason"] == "pii_government_id"
+    assert held["card"]["reasons"] == ["pii_financial"]
+    assert held["secret"]["reasons"] == ["secret"]
+    assert held["dense"]["primary_reason"] == "pii_dense"
+    dense = next(json.loads(e["detail"]) for e in held["dense"]["evidence"]
+                 if e["reason"] == "pii_dense")
+    assert dense["spans"] > dense["max_spans"] == 25
+    # The quarantined record keeps its raw text (a reviewer needs it) ...
+    assert SSN in held["ssn"]["text"]
+    # ... and its evidence lists every finding, redactions included, with what was done.
+    ssn = {e["reason"]: e for e in held["ssn"]["evidence"]}
+    assert ssn["pii_government_id"]["action"] == "quarantine"
+    assert ssn["pii_name"]["action"] == "redact"
+    span = json.loads(ssn["pii_government_id"]["detail"])["spans"][0]
+    assert (span["entity_type"], span["preview"]) == ("US_SSN", "***-***-***")
+    assert DOCS["ssn"][span["start"]:span["end"]] == SSN
+    assert span["recognizer"] and 0.5 <= span["score"] <= 1.0
+    assert_conserved(out)
+
+
+def test_no_raw_pii_in_evidence_summary_manifest_or_logs(pii_run):
+    out, logs = pii_run
+    evidence = json.dumps([r["evidence"] for r in out.quarantine])
+    summary = (out.path / "summary.json").read_text()
+    manifest = (out.path / "manifest.json").read_text()
+    for value in RAW:
+        assert value not in evidence, value
+        assert value not in summary and value not in manifest, value
+        assert value not in logs, value
+    assert "m***@e***.com" in evidence  # member0@example.com in the dense record's evidence
+    assert out.summary["pii"]["entities_found"]["EMAIL_ADDRESS"] >= 33
+    assert out.summary["pii"]["cleaned_records_redacted"] == {"image_text": 1, "text": 2}
+
+
+def test_policy_turns_entities_to_quarantine_or_ignore(tmp_path):
+    inputs = write_corpus(tmp_path / "in")
+    out = run_job(tmp_path / "out", inputs, "--pii-action", "EMAIL_ADDRESS=quarantine",
+                  "--pii-action", "PERSON=ignore", "--pii-allow", "ana.silva@example.com")
+    held, kept = by_id(out.quarantine), by_id(out.cleaned_text)
+    assert held["contact"]["reasons"] == ["pii_contact"]
+    assert "contact" not in kept and kept["clean"]["text"] == DOCS["clean"]
+    caption = by_id(out.cleaned_image_text)["k1"]
+    assert caption["caption"] == "A tabby cat, photo by Ana Silva (ana.silva@example.com)"
+    assert caption["redactions"] == []
+    assert_conserved(out)
+
+
+def test_long_documents_are_scanned_in_chunks_to_the_end(tmp_path):
+    filler = "The harbour wall was rebuilt with the same stones after the winter storm. "
+    emails = [f"writer{i}@example.com" for i in range(4)]
+    # 4 addresses spread over ~120,000 characters, one right at a 20,000-character boundary.
+    parts = [filler * 100, emails[0], " ", filler * 167, emails[1], " ", filler * 600,
+             emails[2], " ", filler * 700, emails[3], "."]
+    text = "".join(parts)
+    (tmp_path / "long.jsonl").write_text(json.dumps({"id": "long", "text": text}) + "\n")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("pii:\n  chunk_chars: 20000\n  chunk_overlap: 200\n")
+    out = run_job(tmp_path / "out", [tmp_path / "long.jsonl"], "--config", str(policy))
+    row = out.cleaned_text[0]
+    assert row["text"].count("<EMAIL_ADDRESS>") == 4
+    assert not any(e in row["text"] for e in emails)
+    emails_found = [r for r in row["redactions"] if r["entity_type"] == "EMAIL_ADDRESS"]
+    assert len(emails_found) == 4
+
+
+def test_pii_stage_can_be_turned_off(tmp_path):
+    inputs = write_corpus(tmp_path / "in")
+    out = run_job(tmp_path / "out", inputs, "--no-pii")
+    assert by_id(out.cleaned_text)["ssn"]["text"] == DOCS["ssn"]
+    assert out.summary["pii"]["entities_found"] == {}
