@@ -23,19 +23,28 @@ with evaluation/pii.py's matching; both ways must agree.
 
 Each repetition times both ways in turn in this process (pinned to one core), after a warm-up
 on a few documents; the table reports the median docs/s, which is per core, and the ratio of
-medians.
+medians. With --pipeline, each repetition also runs the whole job (`hygiene`, DirectRunner,
+one process, pinned to the same core) on the same documents with the stage on and off; the
+stage's rate in the pipeline is docs / (t_on - t_off), model loading included.
 """
 
 import argparse
+import json
 import os
+import pathlib
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 from detectors.pii.scanner import PiiScanner
 from evaluation.corpora import lee_documents
 from evaluation.pii import faker_set, score
 from pipeline.policy import Policy
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def plain_analyzer(settings):
@@ -56,6 +65,19 @@ def plain_analyzer(settings):
     return analyzer
 
 
+def pipeline_seconds(docs, pii: bool) -> float:
+    """Wall time of one whole job on ``docs`` (a fresh process, as a user runs it)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = pathlib.Path(tmp) / "docs.jsonl"
+        corpus.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n"
+                                  for i, t in enumerate(docs)))
+        command = [sys.executable, str(ROOT / "beam_runner.py"), "--input", str(corpus),
+                   "--output", str(pathlib.Path(tmp) / "out"), "--pii" if pii else "--no-pii"]
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        return time.perf_counter() - started
+
+
 def recall(counts) -> float:
     found = sum(c["recalled"] for c in counts.values())
     return found / max(1, sum(c["labelled"] for c in counts.values()))
@@ -65,6 +87,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=600, help="documents (half news, half Faker)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--pipeline", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time the whole job with the stage on and off")
     args = parser.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -93,12 +117,16 @@ def main(argv=None) -> int:
     scanner.scan(docs[:8])  # warm-up: first calls build caches
     analyzer.analyze(docs[0], settings.language)
     times = {"plain loop": [], "our stage": []}
+    jobs = {True: [], False: []}
     results = {}
     for _ in range(args.repeats):
         for name, fn in (("plain loop", plain), ("our stage", ours)):
             started = time.perf_counter()
             results[name] = fn()
             times[name].append(time.perf_counter() - started)
+        if args.pipeline:
+            for pii in (True, False):
+                jobs[pii].append(pipeline_seconds(docs, pii))
 
     def labelled_recall(found):
         picked = [(labelled[faker_index[text]], f) for text, f in zip(docs, found)
@@ -118,6 +146,11 @@ def main(argv=None) -> int:
         rates[name] = len(docs) / statistics.median(times[name])
         print(f"| {name} | {rates[name]:,.1f} | {recall(counts[name]):.3f} | "
               f"{sum(len(f) for f in results[name]):,} |")
+    if args.pipeline:
+        on, off = statistics.median(jobs[True]), statistics.median(jobs[False])
+        print(f"| our stage in the pipeline (hygiene, DirectRunner) | {len(docs) / (on - off):,.1f} "
+              f"| | |")
+        print(f"\nwhole job: {on:.1f} s with the stage, {off:.1f} s without (medians)")
     print()
     print(f"ratio (our stage / plain loop): {rates['our stage'] / rates['plain loop']:.2f}x")
     per_entity = ", ".join(

@@ -337,3 +337,10 @@ def test_capitalised_words_at_a_sentence_start_are_not_names():
                        ("Then Zbigniewa asked for a lane.", "Zbigniewa")):
         found = {text[r.start:r.end] for r in NameRecognizer().analyze(text, ["PERSON"])}
         assert name in found
+
+
+def test_name_cues_are_a_setting(scanner):
+    text = "My name is Rubija."
+    assert [text[f.start:f.end] for f in scanner.scan([text])[0]] == ["Rubija"]
+    without = PiiScanner(ScanSettings(entities=("PERSON",), name_cues=False))
+    assert without.scan([text]) == [[]]

@@ -295,3 +295,9 @@ def test_ignored_entities_are_not_scanned_for():
     assert "PERSON" not in settings.entities and "URL" not in settings.entities
     assert "EMAIL_ADDRESS" in settings.entities
     assert "URL" in policy.scan_settings(all_entities=True).entities
+
+
+def test_name_cues_can_be_turned_off():
+    policy = load_policy(overrides={"pii": {"name_cues": "false"}}).pii
+    assert policy.scan_settings().name_cues is False
+    assert Policy().pii.scan_settings().name_cues is True

@@ -83,7 +83,7 @@ _CUES = tuple((group, re.compile(pattern), strength, re.compile(trigger[0]) if t
               for group, pattern, strength, *trigger in (
     # introductions: "my name is Rubija", "maiden name is Møller", "call me višeslav"
     ("intro", rf"(?i:\b(?:(?:my|first|last|maiden|full|middle|sur)[ \t]?name(?:[ \t]+is|'s|\?)|"
-              rf"i am called|calls? me|known as|i'm|i am))[ \t]+(?:(?P<intro>{_NAME})|"
+              rf"i am called|calls? me|i'm|i am))[ \t]+(?:(?P<intro>{_NAME})|"
               rf"(?<=(?i:name is|call me|calls me)[ \t]+)(?P<intro_lower>{_LOWER_NAME}))", STRONG),
     ("named", rf"\b(?:named|called)[ \t]+(?P<named>{_NAME})", WEAK),
     # kinship: "my kid Lukas", "Franciska's kid", "Amanda's daughter"
@@ -340,8 +340,11 @@ class NameRecognizer(LocalRecognizer):
                         words[0] in FIRST or words[-1] in LAST)):  # "name: billing" in YAML
                     continue
                 if (strength == WEAK and len(words) == 1 and _key(words[0]) not in ALL_NAMES
-                        and _SENTENCE_START.search(text, max(0, start - 6), start)):
-                    continue   # "Cyclists asked": its capital may be the sentence's only
+                        and (group != "speech"
+                             or _SENTENCE_START.search(text, max(0, start - 6), start))):
+                    # "called Objectivism", "Cyclists asked": one unknown capitalised word
+                    # is a person's name only as the subject of speech inside a sentence
+                    continue
                 if group == "line_speaker":
                     speakers.append((text.count("\n", 0, match.start()), start, end,
                                      _key(words[0]) in FIRST or _key(words[0]) in LAST))

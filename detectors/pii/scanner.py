@@ -58,6 +58,7 @@ class ScanSettings:
     chunk_chars: int = 20_000   # spaCy and presidio's regexes see at most this much at once
     chunk_overlap: int = 500    # longer than any entity but a PEM key (whose tail is caught)
     batch_size: int = 32        # texts per nlp.pipe batch
+    name_cues: bool = True      # NameRecognizer: census names and cue phrases besides the NER
 
 
 class BisectContextEnhancer(LemmaContextAwareEnhancer):
@@ -154,7 +155,8 @@ def build_analyzer(settings: ScanSettings) -> AnalyzerEngine:
     for replaced in REPLACED_RECOGNIZERS:
         registry.remove_recognizer(replaced)
     for recognizer in OUR_RECOGNIZERS:
-        registry.add_recognizer(recognizer(supported_language=settings.language))
+        if recognizer is not NameRecognizer or settings.name_cues:
+            registry.add_recognizer(recognizer(supported_language=settings.language))
     analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine,
                               supported_languages=[settings.language],
                               context_aware_enhancer=BisectContextEnhancer())
