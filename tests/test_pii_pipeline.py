@@ -169,3 +169,30 @@ def test_pii_stage_can_be_turned_off(tmp_path):
     out = run_job(tmp_path / "out", inputs, "--no-pii")
     assert by_id(out.cleaned_text)["ssn"]["text"] == DOCS["ssn"]
     assert out.summary["pii"]["entities_found"] == {}
+
+
+def test_verdicts_group_spans_by_reason_and_action_and_count_dense_records():
+    from detectors.pii.spans import Finding
+    from pipeline.policy import load_policy
+    from schemas.records import make_record
+    from transforms.pii import pii_verdicts
+    text = "Ann Lee, ann@example.com, bob@example.com, 1.2.3.4 and url example.org"
+    record = make_record(uid="u1", id="r1", kind="text", source="s", position=0,
+                         location="line 1", text=text)
+    found = {"text": [Finding("PERSON", 0, 7, 0.85, "SpacyRecognizer"),
+                      Finding("EMAIL_ADDRESS", 9, 24, 1.0, "OfflineEmailRecognizer"),
+                      Finding("EMAIL_ADDRESS", 26, 41, 1.0, "OfflineEmailRecognizer"),
+                      Finding("IP_ADDRESS", 43, 50, 0.95, "IpRecognizer"),
+                      Finding("URL", 59, 70, 0.5, "BoundedUrlRecognizer")]}
+    policy = load_policy(overrides={"pii": {"max_spans": 2,
+                                            "entities": {"IP_ADDRESS": "quarantine"}}}).pii
+    verdicts = {(v.reason, v.action): json.loads(v.evidence)
+                for v in pii_verdicts(record, found, policy)}
+    assert set(verdicts) == {("pii_name", "redact"), ("pii_contact", "redact"),
+                             ("pii_contact", "quarantine"), ("pii_dense", "quarantine")}
+    assert verdicts[("pii_contact", "redact")]["entities"] == {"EMAIL_ADDRESS": 2}
+    # Names are exempt from the count; the ignored URL is neither counted nor reported.
+    assert verdicts[("pii_dense", "quarantine")]["spans"] == 3
+    assert verdicts[("pii_contact", "quarantine")]["spans"][0]["preview"] == "***.***.***.***"
+    evidence = json.dumps(list(verdicts.values()))
+    assert "example.org" not in evidence and "Ann Lee" not in evidence

@@ -12,7 +12,7 @@ from typing import List
 import regex as re
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
-from detectors.pii.secrets import recognizer_result
+from detectors.pii.results import recognizer_result
 
 
 def luhn_valid(digits: str) -> bool:

@@ -33,7 +33,7 @@ from typing import FrozenSet, List, Optional, Tuple
 import regex as re
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
-from detectors.pii.secrets import recognizer_result
+from detectors.pii.results import recognizer_result
 
 _DATA = pathlib.Path(__file__).parent / "data"
 

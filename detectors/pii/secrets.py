@@ -16,24 +16,15 @@ from collections import Counter
 from typing import List, Optional
 
 import regex as re
-from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+from presidio_analyzer import LocalRecognizer, RecognizerResult
+
+from detectors.pii.results import recognizer_result
 
 
 def shannon_entropy(value: str) -> float:
     """Bits per character of the value's own character distribution."""
     counts = Counter(value)
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
-
-
-def recognizer_result(recognizer: LocalRecognizer, entity: str, start: int, end: int,
-                      score: float) -> RecognizerResult:
-    """A result as presidio's own recognizers make it (context enhancement writes to its
-    explanation)."""
-    return RecognizerResult(
-        entity, start, end, score,
-        analysis_explanation=AnalysisExplanation(recognizer=recognizer.name, original_score=score),
-        recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
-                              RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id})
 
 
 class SecretRecognizer(LocalRecognizer):
