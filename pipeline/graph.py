@@ -17,6 +17,7 @@ from transforms.exact_dedup import ExactDedup
 from transforms.ids import AssignIds
 from transforms.index import ReadIndex
 from transforms.near_dedup import NearDuplicateText
+from transforms.near_dedup_images import NearDuplicateImages
 from transforms.pii import DetectPii
 from transforms.read import ReadCorpus
 from transforms.validate import ValidateRecords
@@ -60,7 +61,8 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
                | "CountIn" >> beam.Map(_count_in)
                | "Validate" >> ValidateRecords(
                    policy.input.limits, minhash,
-                   keep_shingles=policy.near_dedup_text.verify == "exact"))
+                   keep_shingles=policy.near_dedup_text.verify == "exact",
+                   phash_size=policy.near_dedup_images.phash_size()))
     fingerprints = checked.fingerprints | "UniqueIds" >> AssignIds()
 
     verdicts = [fingerprints | "ExactDedup" >> ExactDedup(
@@ -70,6 +72,10 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
                     if spec.index_in else None)
         verdicts.append(fingerprints | "NearDedupText" >> NearDuplicateText(
             minhash, rounds=policy.near_dedup_text.rounds, previous=previous))
+    images = policy.near_dedup_images
+    if images.enabled:
+        verdicts.append(fingerprints | "NearDedupImages" >> NearDuplicateImages(
+            images.max_distance, images.max_bucket, images.levels, images.rounds))
     if policy.pii.enabled:
         verdicts.append(checked.records | "Pii" >> DetectPii(policy.pii))
     verdicts = tuple(verdicts) | "AllVerdicts" >> beam.Flatten()

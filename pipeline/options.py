@@ -28,6 +28,9 @@ POLICY_FLAGS = {
     "minhash_ngram": ("near_dedup_text", "ngram"),
     "minhash_num_perm": ("near_dedup_text", "num_perm"),
     "minhash_verify": ("near_dedup_text", "verify"),
+    "near_dedup_images": ("near_dedup_images", "enabled"),
+    "phash_size": ("near_dedup_images", "hash_size"),
+    "phash_max_distance": ("near_dedup_images", "max_distance"),
     "pii": ("pii", "enabled"),
     "pii_model": ("pii", "model"),
     "pii_score_threshold": ("pii", "score_threshold"),
@@ -103,6 +106,15 @@ def add_arguments(parser) -> None:
     near.add_argument("--index-in", nargs="+", metavar="DIR_OR_GLOB",
                       help="earlier runs' indexes: tonight's texts that near-duplicate a text "
                            "they kept are quarantined as near_duplicate_previous_run")
+
+    images = parser.add_argument_group("near-duplicate images (pHash)")
+    images.add_argument("--near-dedup-images", action=argparse.BooleanOptionalAction,
+                        default=None, help="drop images whose pHash is within the radius of a "
+                                           "kept image's (default: on)")
+    images.add_argument("--phash-size", type=int, metavar="N",
+                        help="pHash of N x N bits (default: 8, 64 bits)")
+    images.add_argument("--phash-max-distance", type=int, metavar="BITS",
+                        help="Hamming radius of a near duplicate (default: 8 of 64 bits)")
 
     pii = parser.add_argument_group("personal data and secrets (presidio)")
     pii.add_argument("--pii", action=argparse.BooleanOptionalAction, default=None,

@@ -67,6 +67,19 @@ class NearDedupTextPolicy:
                              false_negative_weight=self.false_negative_weight)
 
 
+@dataclasses.dataclass(frozen=True)
+class NearDedupImagesPolicy:
+    enabled: bool = True
+    hash_size: int = 8          # pHash of hash_size² bits (8: 64 bits)
+    max_distance: int = 8       # Hamming radius of a near duplicate (README: measurements)
+    max_bucket: int = 256       # images per block key compared pairwise; more: split again
+    levels: int = 3             # times a hot key is split before falling back to exact hashes
+    rounds: int = 10            # connected-components rounds
+
+    def phash_size(self) -> Optional[int]:
+        return self.hash_size if self.enabled else None
+
+
 PII_ACTIONS = ("redact", "quarantine", "ignore")
 # Contact data and names are redacted, government ids, financial numbers and secrets
 # quarantined; URLs are mostly not personal (a profile link is: set URL to redact).
@@ -120,6 +133,7 @@ class Policy:
     input: InputPolicy = InputPolicy()
     exact_dedup: ExactDedupPolicy = ExactDedupPolicy()
     near_dedup_text: NearDedupTextPolicy = NearDedupTextPolicy()
+    near_dedup_images: NearDedupImagesPolicy = NearDedupImagesPolicy()
     pii: PiiPolicy = PiiPolicy()
 
     def to_dict(self) -> Dict[str, Dict[str, Any]]:
@@ -130,6 +144,7 @@ class Policy:
                       **dataclasses.asdict(self.input.limits)},
             "exact_dedup": dataclasses.asdict(self.exact_dedup),
             "near_dedup_text": dataclasses.asdict(self.near_dedup_text),
+            "near_dedup_images": dataclasses.asdict(self.near_dedup_images),
             "pii": {**dataclasses.asdict(self.pii), "allow_list": list(self.pii.allow_list),
                     "max_spans_exempt": list(self.pii.max_spans_exempt),
                     "entities": self.pii.actions()},
@@ -238,6 +253,8 @@ _KEYS = {
         "rounds": ("near_dedup_text", _int),
         "verify": ("near_dedup_text", _name),
     },
+    "near_dedup_images": {f.name: ("near_dedup_images", _bool if f.type is bool else _int)
+                          for f in dataclasses.fields(NearDedupImagesPolicy)},
     "pii": {
         "enabled": ("pii", _bool),
         "model": ("pii", _name),
@@ -287,7 +304,7 @@ def _read_yaml(path: str) -> Dict[str, Dict[str, Any]]:
 
 def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
     parts = {"input": {}, "fields": {}, "limits": {}, "exact_dedup": {}, "near_dedup_text": {},
-             "pii": {}}
+             "near_dedup_images": {}, "pii": {}}
     for section, values in settings.items():
         if section not in _KEYS:
             raise PolicyError(f"unknown policy section {section!r} (known: {', '.join(_KEYS)})")
@@ -307,6 +324,7 @@ def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
                           limits=InputLimits(**parts["limits"]), **parts["input"]),
         exact_dedup=ExactDedupPolicy(**parts["exact_dedup"]),
         near_dedup_text=NearDedupTextPolicy(**parts["near_dedup_text"]),
+        near_dedup_images=NearDedupImagesPolicy(**parts["near_dedup_images"]),
         pii=PiiPolicy(**parts["pii"]))
     _check(policy)
     return policy
@@ -329,6 +347,12 @@ def _check(policy: Policy) -> None:
         near.minhash()
     except ValueError as err:
         raise PolicyError(f"near_dedup_text: {err}") from None
+    images = policy.near_dedup_images
+    if not 4 <= images.hash_size <= 32 or not 0 <= images.max_distance < images.hash_size ** 2 // 2:
+        raise PolicyError("near_dedup_images: hash_size must be 4 to 32 and max_distance "
+                          "at least 0 and under half the hash's bits")
+    if images.max_bucket < 2 or images.levels < 0 or images.rounds < 1:
+        raise PolicyError("near_dedup_images: max_bucket must be >= 2, levels >= 0, rounds >= 1")
     pii = policy.pii
     if pii.max_spans < 1 or pii.batch_size < 1:
         raise PolicyError("pii.max_spans and pii.batch_size must be >= 1")

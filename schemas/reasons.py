@@ -12,6 +12,7 @@ class Stage(str, enum.Enum):
     INPUT = "input"
     EXACT_DEDUP = "exact_dedup"
     NEAR_DEDUP_TEXT = "near_dedup_text"
+    NEAR_DEDUP_IMAGES = "near_dedup_images"
     PII = "pii"
 
 
@@ -39,6 +40,7 @@ class Reason(str, enum.Enum):
     # Near duplicates.
     NEAR_DUPLICATE_TEXT = "near_duplicate_text"
     NEAR_DUPLICATE_PREVIOUS_RUN = "near_duplicate_previous_run"
+    NEAR_DUPLICATE_IMAGE = "near_duplicate_image"
     # Personal data and secrets in a text or caption (the policy says which entity
     # types quarantine a record and which are redacted).
     SECRET = "secret"
@@ -67,6 +69,7 @@ _STAGE_OF = {
     Reason.EXACT_DUPLICATE_IMAGE: Stage.EXACT_DEDUP,
     Reason.NEAR_DUPLICATE_TEXT: Stage.NEAR_DEDUP_TEXT,
     Reason.NEAR_DUPLICATE_PREVIOUS_RUN: Stage.NEAR_DEDUP_TEXT,
+    Reason.NEAR_DUPLICATE_IMAGE: Stage.NEAR_DEDUP_IMAGES,
     Reason.SECRET: Stage.PII,
     Reason.PII_GOVERNMENT_ID: Stage.PII,
     Reason.PII_FINANCIAL: Stage.PII,
@@ -97,6 +100,7 @@ _DESCRIPTIONS = {
     Reason.EXACT_DUPLICATE_IMAGE: "the same decoded pixels as a kept record's image",
     Reason.NEAR_DUPLICATE_TEXT: "a text whose word 5-grams overlap a kept text's by the Jaccard threshold or more",
     Reason.NEAR_DUPLICATE_PREVIOUS_RUN: "a near duplicate of a text an earlier run kept (from --index-in)",
+    Reason.NEAR_DUPLICATE_IMAGE: "an image whose perceptual hash is within the Hamming radius of a kept image's",
     Reason.SECRET: "a credential: cloud access key, GitHub/GitLab/Slack token, private key, JWT or API key",
     Reason.PII_GOVERNMENT_ID: "a government id such as a US social security number",
     Reason.PII_FINANCIAL: "a payment card number or an IBAN",

@@ -66,6 +66,7 @@ class Fingerprint(NamedTuple):
     bytes_key: Optional[str]   # hash of the encoded image bytes
     minhash: Optional[bytes]   # MinHash signature of the text (uint32 little-endian)
     shingles: Optional[bytes]  # its distinct shingle hashes, sorted: only for exact verification
+    phash: Optional[bytes] = None  # perceptual hash of the image (detectors.phash), big-endian
 
 
 class Verdict(NamedTuple):

@@ -180,7 +180,7 @@ def test_load_policy_does_not_modify_the_overrides():
 
 def test_to_dict_is_the_flat_yaml_layout():
     flat = Policy().to_dict()
-    assert set(flat) == {"input", "exact_dedup", "near_dedup_text", "pii"}
+    assert set(flat) == {"input", "exact_dedup", "near_dedup_text", "near_dedup_images", "pii"}
     assert flat["pii"]["entities"]["US_SSN"] == "quarantine"
     assert flat["pii"]["entities"]["URL"] == "ignore"
     assert flat["near_dedup_text"]["threshold"] == 0.8
@@ -301,3 +301,11 @@ def test_name_cues_can_be_turned_off():
     policy = load_policy(overrides={"pii": {"name_cues": "false"}}).pii
     assert policy.scan_settings().name_cues is False
     assert Policy().pii.scan_settings().name_cues is True
+
+
+def test_near_dedup_images_settings_are_checked():
+    assert Policy().near_dedup_images.max_distance == 8
+    assert load_policy(overrides={"near_dedup_images": {"enabled": False}}
+                       ).near_dedup_images.phash_size() is None
+    with pytest.raises(PolicyError, match="max_distance"):
+        load_policy(overrides={"near_dedup_images": {"max_distance": 40}})

@@ -1,0 +1,44 @@
+"""Perceptual hashes of images (imagehash's pHash), their Hamming distance, and MIH blocks.
+
+A pHash is ``hash_size``² bits: the signs of the lowest DCT frequencies of a greyscale
+copy shrunk to 4 x hash_size pixels, relative to their median. Re-encoding, resizing,
+mild crops and overlays move few bits; a different picture moves about half of them.
+Hashes travel as big-endian bytes.
+
+Multi-index hashing (Norouzi et al. 2012): cut the bits into r + 1 blocks; two hashes
+within Hamming distance r agree exactly on at least one block (pigeonhole), so grouping
+by (block number, block value) finds every such pair without comparing all pairs.
+"""
+
+from typing import List, Tuple
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+
+def phash(image: Image.Image, hash_size: int = 8) -> bytes:
+    bits = imagehash.phash(image, hash_size=hash_size).hash.flatten()
+    return np.packbits(bits).tobytes()
+
+
+def hamming(a: bytes, b: bytes) -> int:
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
+
+
+def block_bounds(bits: int, parts: int) -> List[Tuple[int, int]]:
+    """[start, end) bit ranges of ``parts`` blocks as equal as can be."""
+    base, extra = divmod(bits, parts)
+    bounds, start = [], 0
+    for i in range(parts):
+        end = start + base + (1 if i < extra else 0)
+        bounds.append((start, end))
+        start = end
+    return bounds
+
+
+def blocks(hash_bytes: bytes, bounds: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
+    """(block number, block value) for each block of ``bounds``."""
+    value, bits = int.from_bytes(hash_bytes, "big"), len(hash_bytes) * 8
+    return [(i, (value >> (bits - end)) & ((1 << (end - start)) - 1))
+            for i, (start, end) in enumerate(bounds)]
