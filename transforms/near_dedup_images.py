@@ -27,6 +27,7 @@ import itertools
 import json
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.metrics import Metrics
 
 from detectors.hashing import digest
@@ -82,16 +83,15 @@ class _Pairs(beam.DoFn):
         _, members = element
         members = list(members)   # bounded: hot keys never reach this step
         self.sizes.update(len(members))
-        for (a, ha), (b, hb) in itertools.combinations(members, 2):
-            self.compared.inc()
-            distance = hamming(ha, hb)
-            if distance <= self.radius:
+        nodes = [node for node, _ in members]
+        bits = np.frombuffer(b"".join(h for _, h in members), np.uint8).reshape(len(members), -1)
+        self.compared.inc(len(members) * (len(members) - 1) // 2)
+        for i in range(len(members) - 1):  # one row of the distance matrix at a time, in numpy
+            distances = np.bitwise_count(bits[i] ^ bits[i + 1:]).sum(axis=1, dtype=np.int64)
+            for j in np.flatnonzero(distances <= self.radius):
+                a, b = nodes[i], nodes[i + 1 + j]
                 self.matched.inc()
-                yield ((a, b) if a < b else (b, a)), distance
-
-
-def _min_node(nodes):
-    return min(nodes, default=None)
+                yield ((a, b) if a < b else (b, a)), int(distances[j])
 
 
 class _ClusterVerdicts(beam.DoFn):
