@@ -18,8 +18,24 @@ from PIL import Image
 
 
 def phash(image: Image.Image, hash_size: int = 8) -> bytes:
-    bits = imagehash.phash(image, hash_size=hash_size).hash.flatten()
+    bits = imagehash.phash(greyscale(image), hash_size=hash_size).hash.flatten()
     return np.packbits(bits).tobytes()
+
+
+def greyscale(image: Image.Image) -> Image.Image:
+    """The picture as a viewer sees it, in 8-bit grey.
+
+    Pillow's convert("L") clips 16-bit samples (a 16-bit photo turns white) and drops
+    alpha (a transparent area shows whatever colour its pixels hold): 16-bit samples
+    are scaled, and transparency is laid over white first.
+    """
+    if image.mode.startswith("I;16"):
+        return Image.fromarray((np.asarray(image).astype(np.uint16) >> 8).astype(np.uint8))
+    if "A" in image.getbands() or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("L")
+    return image.convert("L")
 
 
 def hamming(a: bytes, b: bytes) -> int:

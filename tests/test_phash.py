@@ -120,3 +120,21 @@ def test_r_blocks_are_not_enough():
     b = flip(a, [start for start, _ in bounds])
     assert hamming(a, b) == radius
     assert not set(blocks(a, bounds)) & set(blocks(b, bounds))
+
+
+def test_sixteen_bit_and_transparent_images_hash_as_they_look():
+    rng = np.random.RandomState(5)
+    grey8 = (rng.rand(6, 8) * 255).astype("uint8")
+    small = Image.fromarray(grey8).resize((160, 120), Image.BICUBIC)
+    # The same picture in 16 bits: Pillow's own conversion would clip it to white.
+    sixteen = Image.fromarray(np.asarray(small).astype(np.uint16) * 257)
+    assert sixteen.mode.startswith("I;16")
+    assert hamming(phash(sixteen), phash(small)) <= 2
+    # Transparent where the picture is dark; the hidden colour must not matter.
+    rgba = small.convert("RGBA")
+    alpha = (np.asarray(small) > 100).astype("uint8") * 255
+    noise = (rng.rand(120, 160, 3) * 255).astype("uint8")
+    hidden = np.dstack([np.where(alpha[..., None] > 0, np.asarray(rgba)[..., :3], noise), alpha])
+    shown = Image.fromarray(hidden, "RGBA")
+    white_behind = Image.fromarray(np.dstack([np.asarray(rgba)[..., :3], alpha]), "RGBA")
+    assert hamming(phash(shown), phash(white_behind)) == 0
