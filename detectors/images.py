@@ -16,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from detectors.defects import InputDefect
 from detectors.hashing import digest
-from detectors.phash import phash
+from detectors.phash import PHashSettings, phashes
 from schemas.reasons import Reason
 
 # Photo-like modes we can turn into RGB without guessing a value range.
@@ -41,11 +41,11 @@ class ImageInfo(NamedTuple):
 
 def inspect_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
                   accepted_modes=DEFAULT_ACCEPTED_MODES,
-                  phash_size: Optional[int] = None) -> ImageInfo:
+                  phash: Optional[PHashSettings] = None) -> ImageInfo:
     """Decode ``data`` fully; raise InputDefect with the specific reason if it is bad.
 
-    Width and height are those displayed, after EXIF orientation; so is the pHash
-    (of ``phash_size``² bits, when asked for).
+    Width and height are those displayed, after EXIF orientation; so are the pHashes,
+    when asked for.
     """
     if not data:
         raise InputDefect(Reason.EMPTY_FILE, "zero bytes")
@@ -73,7 +73,7 @@ def inspect_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
         raise _decode_defect(err) from None
     return ImageInfo(format=(image.format or "unknown").lower(), width=pixels.width,
                      height=pixels.height, mode=image.mode, pixel_key=pixel_key(pixels),
-                     phash=phash(pixels, phash_size) if phash_size else None)
+                     phash=phashes(pixels, phash) if phash else None)
 
 
 _PILLOW_CAP = threading.Lock()

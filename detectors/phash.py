@@ -10,6 +10,7 @@ within Hamming distance r agree exactly on at least one block (pigeonhole), so g
 by (block number, block value) finds every such pair without comparing all pairs.
 """
 
+import dataclasses
 from typing import List, Tuple
 
 import imagehash
@@ -17,9 +18,39 @@ import numpy as np
 from PIL import Image
 
 
+@dataclasses.dataclass(frozen=True)
+class PHashSettings:
+    hash_size: int = 8      # hash_size² bits
+    orientations: int = 1   # 8: one hash per rotation and flip, so turned copies match
+
+    @property
+    def hash_bytes(self) -> int:
+        return self.hash_size * self.hash_size // 8
+
+
 def phash(image: Image.Image, hash_size: int = 8) -> bytes:
     bits = imagehash.phash(greyscale(image), hash_size=hash_size).hash.flatten()
     return np.packbits(bits).tobytes()
+
+
+# The 8 rotations and flips of a square (the first leaves it as it is).
+ORIENTATIONS = (None, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180,
+                Image.Transpose.ROTATE_270, Image.Transpose.FLIP_LEFT_RIGHT,
+                Image.Transpose.FLIP_TOP_BOTTOM, Image.Transpose.TRANSPOSE,
+                Image.Transpose.TRANSVERSE)
+
+
+def phashes(image: Image.Image, settings: PHashSettings) -> bytes:
+    """The pHash; with ``settings.orientations`` 8, the pHashes of the image under each
+    rotation and flip, concatenated (the first is the plain one). The image is shrunk
+    once, as pHash shrinks it (to 4 x hash_size pixels), then that small copy is turned."""
+    hash_size = settings.hash_size
+    if settings.orientations == 1:
+        return phash(image, hash_size)
+    side = 4 * hash_size
+    small = greyscale(image).resize((side, side), Image.Resampling.LANCZOS)
+    return b"".join(phash(small if turn is None else small.transpose(turn), hash_size)
+                    for turn in ORIENTATIONS)
 
 
 def greyscale(image: Image.Image) -> Image.Image:

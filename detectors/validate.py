@@ -7,6 +7,7 @@ from detectors.defects import InputDefect
 from detectors.hashing import bytes_key, text_key
 from detectors.strings import utf8_clean
 from detectors.images import DEFAULT_ACCEPTED_MODES, DEFAULT_MAX_PIXELS, inspect_image
+from detectors.phash import PHashSettings
 from schemas.reasons import Reason
 from schemas.records import Fingerprint, Kind, Record
 
@@ -20,7 +21,7 @@ class InputLimits:
 
 
 def validate(record: Record, limits: InputLimits,
-             phash_size: Optional[int] = None) -> Tuple[Record, Fingerprint]:
+             phash: Optional[PHashSettings] = None) -> Tuple[Record, Fingerprint]:
     """The record (with ``defect`` set if it is bad) and its fingerprint.
 
     A bad record's fingerprint has no keys: it still needs a public id, but no
@@ -36,7 +37,7 @@ def validate(record: Record, limits: InputLimits,
             if record.image is None:
                 raise InputDefect(Reason.MISSING_IMAGE, "no image bytes")
             info = inspect_image(record.image, limits.max_image_pixels,
-                                 limits.accepted_image_modes, phash_size)
+                                 limits.accepted_image_modes, phash)
             record = record._replace(image_format=info.format, width=info.width,
                                      height=info.height)
             _check_text(record.caption, limits.max_caption_chars, Reason.MISSING_CAPTION)

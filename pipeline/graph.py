@@ -62,7 +62,7 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
                | "Validate" >> ValidateRecords(
                    policy.input.limits, minhash,
                    keep_shingles=policy.near_dedup_text.verify == "exact",
-                   phash_size=policy.near_dedup_images.phash_size()))
+                   phash=policy.near_dedup_images.phash()))
     fingerprints = checked.fingerprints | "UniqueIds" >> AssignIds()
 
     verdicts = [fingerprints | "ExactDedup" >> ExactDedup(
@@ -75,7 +75,8 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
     images = policy.near_dedup_images
     if images.enabled:
         verdicts.append(fingerprints | "NearDedupImages" >> NearDuplicateImages(
-            images.max_distance, images.max_bucket, images.levels, images.rounds))
+            images.max_distance, images.phash().hash_bytes, images.max_bucket, images.levels,
+            images.rounds))
     if policy.pii.enabled:
         verdicts.append(checked.records | "Pii" >> DetectPii(policy.pii))
     verdicts = tuple(verdicts) | "AllVerdicts" >> beam.Flatten()

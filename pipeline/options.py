@@ -31,6 +31,7 @@ POLICY_FLAGS = {
     "near_dedup_images": ("near_dedup_images", "enabled"),
     "phash_size": ("near_dedup_images", "hash_size"),
     "phash_max_distance": ("near_dedup_images", "max_distance"),
+    "phash_orientations": ("near_dedup_images", "orientations"),
     "pii": ("pii", "enabled"),
     "pii_model": ("pii", "model"),
     "pii_score_threshold": ("pii", "score_threshold"),
@@ -115,6 +116,9 @@ def add_arguments(parser) -> None:
                         help="pHash of N x N bits (default: 8, 64 bits)")
     images.add_argument("--phash-max-distance", type=int, metavar="BITS",
                         help="Hamming radius of a near duplicate (default: 8 of 64 bits)")
+    images.add_argument("--phash-orientations", type=int, choices=(1, 8),
+                        help="8: also match rotated and flipped copies, at 8x the hashing and "
+                             "index cost (default: 1)")
 
     pii = parser.add_argument_group("personal data and secrets (presidio)")
     pii.add_argument("--pii", action=argparse.BooleanOptionalAction, default=None,

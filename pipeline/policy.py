@@ -23,6 +23,7 @@ from typing import Any, Dict, Optional, Tuple
 import yaml
 
 from detectors.minhash import MinHashParams
+from detectors.phash import PHashSettings
 from detectors.validate import InputLimits
 from transforms.sources.common import SourceFields
 
@@ -72,12 +73,13 @@ class NearDedupImagesPolicy:
     enabled: bool = True
     hash_size: int = 8          # pHash of hash_size² bits (8: 64 bits)
     max_distance: int = 8       # Hamming radius of a near duplicate (README: measurements)
+    orientations: int = 1       # 8: rotated and flipped copies match too (8 hashes per image)
     max_bucket: int = 256       # images per block key compared pairwise; more: split again
     levels: int = 3             # times a hot key is split before falling back to exact hashes
     rounds: int = 10            # connected-components rounds
 
-    def phash_size(self) -> Optional[int]:
-        return self.hash_size if self.enabled else None
+    def phash(self) -> Optional[PHashSettings]:
+        return PHashSettings(self.hash_size, self.orientations) if self.enabled else None
 
 
 PII_ACTIONS = ("redact", "quarantine", "ignore")
@@ -351,11 +353,14 @@ def _check(policy: Policy) -> None:
     if not 4 <= images.hash_size <= 32 or not 0 <= images.max_distance < images.hash_size ** 2 // 2:
         raise PolicyError("near_dedup_images: hash_size must be 4 to 32 and max_distance "
                           "at least 0 and under half the hash's bits")
+    if images.orientations not in (1, 8):
+        raise PolicyError("near_dedup_images.orientations must be 1 or 8")
     if images.max_bucket < 2 or images.levels < 0 or images.rounds < 1:
         raise PolicyError("near_dedup_images: max_bucket must be >= 2, levels >= 0, rounds >= 1")
     pii = policy.pii
     if pii.max_spans < 1 or pii.batch_size < 1:
         raise PolicyError("pii.max_spans and pii.batch_size must be >= 1")
-    if not 1_000 <= pii.chunk_chars <= 1_000_000 or not 0 <= pii.chunk_overlap < pii.chunk_chars // 2:
+    if (not 1_000 <= pii.chunk_chars <= 1_000_000
+            or not 0 <= pii.chunk_overlap < pii.chunk_chars // 2):
         raise PolicyError("pii.chunk_chars must be 1000 to 1000000 (spaCy's max_length), "
                           "pii.chunk_overlap at least 0 and under half of it")

@@ -123,3 +123,22 @@ def test_transformed_copies_are_near_duplicates_whatever_the_caption(tmp_path):
         detail = json.loads(row["evidence"][0]["detail"])
         assert detail["cluster_size"] == 4 and 0 <= detail["hamming_distance"] <= 8
     assert out.summary["conservation"]["ok"]
+
+
+def test_turned_and_flipped_copies_match_with_eight_orientations(tmp_path):
+    original = photo(4)
+    members = [("t0.png", encode(original)), ("t0.txt", b"Upright"),
+               ("t1.png", encode(original.transpose(Image.Transpose.FLIP_LEFT_RIGHT))),
+               ("t1.txt", b"Mirrored"),
+               ("t2.png", encode(original.transpose(Image.Transpose.ROTATE_90))),
+               ("t2.txt", b"On its side"),
+               ("u0.png", encode(photo(5))), ("u0.txt", b"Another picture")]
+    _tar(tmp_path / "turned.tar", members)
+    plain = run_job(tmp_path / "plain", [tmp_path / "turned.tar"], "--no-pii")
+    assert plain.quarantine == []   # pHash alone: a flip is a different picture
+    turned = run_job(tmp_path / "turned", [tmp_path / "turned.tar"], "--no-pii",
+                     "--phash-orientations", "8")
+    assert {r["id"] for r in turned.cleaned_image_text} == {"t0", "u0"}
+    removed = {r["id"]: json.loads(r["evidence"][0]["detail"]) for r in turned.quarantine}
+    assert set(removed) == {"t1", "t2"}
+    assert all(d["kept_id"] == "t0" and d["hamming_distance"] <= 2 for d in removed.values())

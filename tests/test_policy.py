@@ -306,6 +306,6 @@ def test_name_cues_can_be_turned_off():
 def test_near_dedup_images_settings_are_checked():
     assert Policy().near_dedup_images.max_distance == 8
     assert load_policy(overrides={"near_dedup_images": {"enabled": False}}
-                       ).near_dedup_images.phash_size() is None
+                       ).near_dedup_images.phash() is None
     with pytest.raises(PolicyError, match="max_distance"):
         load_policy(overrides={"near_dedup_images": {"max_distance": 40}})

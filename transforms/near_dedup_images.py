@@ -20,7 +20,9 @@ Steps (counters in namespace near_dedup_images):
               the cluster id, its size, the kept image and the smallest distance to a
               cluster neighbour.
 The caption plays no part: image-text pairs with one image and different captions are
-duplicates of the image.
+duplicates of the image. With orientations 8, each image enters as 8 items (its hash under
+every rotation and flip) of one node, and a pair's distance is that of its closest
+orientations.
 """
 
 import itertools
@@ -90,6 +92,8 @@ class _Pairs(beam.DoFn):
             distances = np.bitwise_count(bits[i] ^ bits[i + 1:]).sum(axis=1, dtype=np.int64)
             for j in np.flatnonzero(distances <= self.radius):
                 a, b = nodes[i], nodes[i + 1 + j]
+                if a == b:
+                    continue   # two orientations of one image
                 self.matched.inc()
                 yield ((a, b) if a < b else (b, a)), int(distances[j])
 
@@ -123,18 +127,25 @@ class _ClusterVerdicts(beam.DoFn):
 class NearDuplicateImages(beam.PTransform):
     """Fingerprints with pHashes in, near_duplicate_image verdicts out."""
 
-    def __init__(self, radius: int, max_bucket: int = 256, levels: int = 3, rounds: int = 10):
+    def __init__(self, radius: int, hash_bytes: int = 8, max_bucket: int = 256, levels: int = 3,
+                 rounds: int = 10):
         super().__init__()
         self.radius = radius
+        self.hash_bytes = hash_bytes
         self.max_bucket = max_bucket
         self.levels = levels
         self.rounds = rounds
 
     def expand(self, fingerprints):
         radius, max_bucket = self.radius, self.max_bucket
+        size = self.hash_bytes
+        # One item per hash: an image hashed under its 8 rotations and flips is 8 items of
+        # one node, so a turned copy meets it in a block of the matching orientation.
         hashed = (fingerprints
                   | "HasHash" >> beam.Filter(lambda fp: fp.phash is not None)
-                  | "ByNode" >> beam.Map(lambda fp: (node_of(fp), fp.phash)))
+                  | "ByNode" >> beam.FlatMap(lambda fp: (
+                      (node_of(fp), fp.phash[i:i + size])
+                      for i in range(0, len(fp.phash), size))))
         keyed = hashed | "Level0" >> beam.FlatMapTuple(
             lambda node, h: ((key, (node, h)) for key in level_keys(h, (), radius)))
         buckets, exact = [], []
@@ -180,7 +191,8 @@ def _rekey(element, radius):
     """A hot key's member, keyed one level down (or by its exact hash when no bits are left)."""
     path, (node, hash_bytes) = element
     keys = level_keys(hash_bytes, path, radius)
-    return [(key, (node, hash_bytes)) for key in keys] or [(("exact", hash_bytes), (node, hash_bytes))]
+    item = (node, hash_bytes)
+    return [(key, item) for key in keys] or [(("exact", hash_bytes), item)]
 
 
 class _SplitHot(beam.DoFn):

@@ -10,6 +10,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from detectors.minhash import MinHashParams, sketches, to_bytes
+from detectors.phash import PHashSettings
 from detectors.validate import InputLimits, validate
 from schemas.records import Kind
 
@@ -20,14 +21,14 @@ class ValidateBatch(beam.DoFn):
     FINGERPRINTS = "fingerprints"
 
     def __init__(self, limits: InputLimits, minhash: Optional[MinHashParams],
-                 keep_shingles: bool = False, phash_size: Optional[int] = None):
+                 keep_shingles: bool = False, phash: Optional[PHashSettings] = None):
         self.limits = limits
         self.minhash = minhash
         self.keep_shingles = keep_shingles
-        self.phash_size = phash_size
+        self.phash = phash
 
     def process(self, batch):
-        checked = [validate(record, self.limits, self.phash_size) for record in batch]
+        checked = [validate(record, self.limits, self.phash) for record in batch]
         texts = [i for i, (r, _) in enumerate(checked)
                  if self.minhash and r.defect is None and r.kind == Kind.TEXT.value]
         found = sketches([checked[i][0].text for i in texts], self.minhash) if texts else []
@@ -46,17 +47,17 @@ class ValidateBatch(beam.DoFn):
 
 class ValidateRecords(beam.PTransform):
     def __init__(self, limits: InputLimits, minhash: Optional[MinHashParams] = None,
-                 keep_shingles: bool = False, phash_size: Optional[int] = None):
+                 keep_shingles: bool = False, phash: Optional[PHashSettings] = None):
         super().__init__()
         self.limits = limits
         self.minhash = minhash
         self.keep_shingles = keep_shingles
-        self.phash_size = phash_size
+        self.phash = phash
 
     def expand(self, records):
         return (records
                 | "Batch" >> beam.BatchElements(min_batch_size=8, max_batch_size=512)
                 | "Check" >> beam.ParDo(ValidateBatch(self.limits, self.minhash,
                                                      self.keep_shingles,
-                                                     self.phash_size)).with_outputs(
+                                                     self.phash)).with_outputs(
                     ValidateBatch.FINGERPRINTS, main="records"))
