@@ -11,6 +11,7 @@ by (block number, block value) finds every such pair without comparing all pairs
 """
 
 import dataclasses
+import itertools
 from typing import List, Tuple
 
 import imagehash
@@ -89,3 +90,32 @@ def blocks(hash_bytes: bytes, bounds: List[Tuple[int, int]]) -> List[Tuple[int, 
     value, bits = int.from_bytes(hash_bytes, "big"), len(hash_bytes) * 8
     return [(i, (value >> (bits - end)) & ((1 << (end - start)) - 1))
             for i, (start, end) in enumerate(bounds)]
+
+
+def level_keys(hash_bytes: bytes, path: tuple, radius: int):
+    """The keys of ``hash_bytes`` one level below ``path`` (a tuple of (bit ranges, value)).
+
+    Level 0 cuts all bits into radius + 1 blocks; each level below cuts the bits no key
+    of ``path`` fixes yet. A key is the path plus one (bit ranges, value).
+    """
+    bits = len(hash_bytes) * 8
+    fixed = {bit for ranges, _ in path for s, e in ranges for bit in range(s, e)}
+    free = [bit for bit in range(bits) if bit not in fixed]
+    if len(free) <= radius:
+        return []   # nothing left to cut: the caller treats the key as exact
+    value = int.from_bytes(hash_bytes, "big")
+    keys = []
+    for s, e in block_bounds(len(free), radius + 1):
+        chosen = free[s:e]
+        block = 0
+        for bit in chosen:
+            block = (block << 1) | ((value >> (bits - 1 - bit)) & 1)
+        ranges = tuple(_ranges(chosen))
+        keys.append(path + ((ranges, block),))
+    return keys
+
+
+def _ranges(bits):
+    for _, run in itertools.groupby(enumerate(bits), key=lambda pair: pair[1] - pair[0]):
+        run = [bit for _, bit in run]
+        yield (run[0], run[-1] + 1)

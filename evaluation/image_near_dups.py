@@ -34,7 +34,6 @@ import time
 from math import comb
 from typing import Callable, Dict, List, NamedTuple
 
-import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from detectors.phash import block_bounds, blocks, hamming, phash

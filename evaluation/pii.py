@@ -19,6 +19,7 @@ gives their parts, which is what redaction needs.)
 
 import argparse
 import collections
+import dataclasses
 import json
 import pathlib
 import time
@@ -107,10 +108,9 @@ def main(argv=None) -> int:
     policy = Policy().pii
     settings = policy.scan_settings(all_entities=True)
     if args.model:
-        settings = settings.__class__(**{**settings.__dict__, "model": args.model})
+        settings = dataclasses.replace(settings, model=args.model)
     if args.score_threshold is not None:
-        settings = settings.__class__(**{**settings.__dict__,
-                                         "score_threshold": args.score_threshold})
+        settings = dataclasses.replace(settings, score_threshold=args.score_threshold)
     scanner = PiiScanner(settings)
     scanner.scan(["warm up"])
     print(f"model {settings.model}, score threshold {settings.score_threshold}, "

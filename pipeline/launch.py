@@ -113,11 +113,12 @@ def _check_pii(policy, check: bool) -> None:
         raise UsageError(f"pii.model: {problem}")
     named = {entity for entity, action in pii.entities if action != "ignore"}
     unknown = named - set(ENTITY_KINDS)
-    if unknown:  # loading presidio's registry takes a second: only when needed
-        unknown -= supported_entities(pii.language)
-    if unknown:
-        raise UsageError(f"pii.entities: no recognizer for {', '.join(sorted(unknown))} "
-                         f"(known: {', '.join(sorted(supported_entities(pii.language)))})")
+    if not unknown:
+        return
+    known = supported_entities(pii.language)  # loading presidio's registry takes a second
+    if unknown - known:
+        raise UsageError(f"pii.entities: no recognizer for {', '.join(sorted(unknown - known))} "
+                         f"(known: {', '.join(sorted(known))})")
 
 
 def _prepare_index_out(index_out: str, overwrite: bool, check: bool) -> None:

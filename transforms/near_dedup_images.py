@@ -25,7 +25,6 @@ every rotation and flip) of one node, and a pair's distance is that of its close
 orientations.
 """
 
-import itertools
 import json
 
 import apache_beam as beam
@@ -33,7 +32,7 @@ import numpy as np
 from apache_beam.metrics import Metrics
 
 from detectors.hashing import digest
-from detectors.phash import block_bounds, blocks, hamming
+from detectors.phash import hamming, level_keys
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Verdict
 from transforms.components import ConnectedComponents
@@ -41,35 +40,6 @@ from transforms.groups import first_and_size
 from transforms.near_dedup import node_of, parse_node
 
 NAMESPACE = "near_dedup_images"
-
-
-def level_keys(hash_bytes: bytes, path: tuple, radius: int):
-    """The keys of ``hash_bytes`` one level below ``path`` (a tuple of (bit ranges, value)).
-
-    Level 0 cuts all bits into radius + 1 blocks; each level below cuts the bits no key
-    of ``path`` fixes yet. A key is the path plus one (bit ranges, value).
-    """
-    bits = len(hash_bytes) * 8
-    fixed = {bit for ranges, _ in path for s, e in ranges for bit in range(s, e)}
-    free = [bit for bit in range(bits) if bit not in fixed]
-    if len(free) <= radius:
-        return []   # nothing left to cut: the caller treats the key as exact
-    value = int.from_bytes(hash_bytes, "big")
-    keys = []
-    for s, e in block_bounds(len(free), radius + 1):
-        chosen = free[s:e]
-        block = 0
-        for bit in chosen:
-            block = (block << 1) | ((value >> (bits - 1 - bit)) & 1)
-        ranges = tuple(_ranges(chosen))
-        keys.append(path + ((ranges, block),))
-    return keys
-
-
-def _ranges(bits):
-    for _, run in itertools.groupby(enumerate(bits), key=lambda pair: pair[1] - pair[0]):
-        run = [bit for _, bit in run]
-        yield (run[0], run[-1] + 1)
 
 
 class _Pairs(beam.DoFn):

@@ -13,7 +13,6 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from schemas import arrow
 
 LOG = logging.getLogger("hygiene")
 

@@ -191,6 +191,7 @@ class PiiScanner:
 
     def scan(self, texts: Sequence[str]) -> List[List[Finding]]:
         s = self.settings
+        entities, allow_list = list(s.entities), list(s.allow_list) or None
         pieces = [(text[start:end], (i, start)) for i, text in enumerate(texts)
                   for start, end in chunk_bounds(text, s.chunk_chars, s.chunk_overlap)]
         found: List[List[Finding]] = [[] for _ in texts]
@@ -198,8 +199,8 @@ class PiiScanner:
             pieces, s.language, batch_size=s.batch_size, as_tuples=True)
         for piece, artifacts, (i, offset) in parsed:
             results = self.analyzer.analyze(
-                piece, s.language, entities=list(s.entities), nlp_artifacts=artifacts,
-                score_threshold=s.score_threshold, allow_list=list(s.allow_list) or None)
+                piece, s.language, entities=entities, nlp_artifacts=artifacts,
+                score_threshold=s.score_threshold, allow_list=allow_list)
             for r in results:
                 recognizer = (r.recognition_metadata or {}).get("recognizer_name", "")
                 span = (r.start, r.end)
