@@ -5,12 +5,13 @@
 1. Leaving the parser, tagger, attribute ruler and lemmatizer out changes the NER little:
    sentences of presidio-research's synth set whose entities differ from the full pipeline's.
 2. numpy's BLAS against blis for the same model: NER docs/s on 300 Lee news articles
-   (one process, median of 3), and whether the entities are identical.
+   (one process pinned to one core, median of 3), and whether the entities are identical.
 3. What the name cues (detectors/pii/names.py) add on encyclopedic and news text: PERSON
    findings of NameRecognizer against the NER's on 60 Wikipedia pages and 100 Lee articles,
    with the added findings listed so a reader can judge them.
 """
 
+import os
 import statistics
 import time
 
@@ -29,6 +30,8 @@ def entities(nlp, texts):
 
 
 def main() -> int:
+    if hasattr(os, "sched_setaffinity"):  # per core: BLAS may not spread over the others
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     synth = [text for text, _ in synth_set()]
     if synth:
         full = spacy.load(DEFAULT_MODEL)
