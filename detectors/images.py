@@ -1,15 +1,23 @@
-"""Decode and check one image, and hash its pixels.
+"""Decode and check one image, and key its pixels.
 
-The pixel key is a hash of the decoded pixels as they are displayed (EXIF
-orientation applied, first frame only), so a lossless re-encode of the same
-picture (PNG to WebP-lossless, a different PNG compression level, metadata
-stripped) gets the same key while the byte hash differs.
+Every image is decoded to the end (a truncated or corrupt file is found here), but a
+JPEG only at the resolution the caller needs: Pillow's draft mode lets libjpeg scale
+by 1/2, 1/4 or 1/8 in the DCT, several times cheaper than a full decode and resize.
+
+The pixel key says "the same picture as displayed" (EXIF orientation applied, first
+frame only), so a copy whose bytes differ only in how they are stored gets the same key:
+- lossless formats: a hash of the decoded pixels (PNG to WebP-lossless, another PNG
+  compression level, metadata stripped);
+- JPEG: a hash of the segments that define the pixels (quantization and Huffman tables,
+  frame header, Adobe colour transform, the scans) and the orientation, so metadata
+  stripped or changed keeps the key without a full decode. A JPEG re-saved as PNG gets
+  another key; the near-duplicate stage finds it at distance 0.
 """
 
 import io
 import threading
 import warnings
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Tuple
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -28,6 +36,10 @@ DEFAULT_ACCEPTED_MODES = (
 )
 SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own default bomb limit
+
+
+# What a pHash needs: its 4 x hash_size square, from at least twice that many pixels.
+PHASH_DECODE_FACTOR = 8
 
 
 class ImageInfo(NamedTuple):
@@ -66,14 +78,50 @@ def inspect_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
     if image.mode not in accepted_modes:
         raise InputDefect(Reason.UNSUPPORTED_IMAGE_MODE,
                           f"mode {image.mode!r} is not accepted ({image.format})")
+    orientation = exif_orientation(image)
+    width, height = displayed_size(image, orientation)
+    key = jpeg_stream_key(data, orientation) if image.format == "JPEG" else None
+    side = PHASH_DECODE_FACTOR * phash.hash_size if phash else 1
     try:
-        image.load()
-        pixels = ImageOps.exif_transpose(image)
+        # A JPEG keyed by its stream only needs the pHash's pixels (or, without a pHash,
+        # the smallest scale: it is still decoded to the end).
+        pixels = load_displayed(image, side if key else None, grey=bool(phash))
     except Exception as err:
         raise _decode_defect(err) from None
-    return ImageInfo(format=(image.format or "unknown").lower(), width=pixels.width,
-                     height=pixels.height, mode=image.mode, pixel_key=pixel_key(pixels),
+    return ImageInfo(format=(image.format or "unknown").lower(), width=width, height=height,
+                     mode=image.mode, pixel_key=key or pixel_key(pixels),
                      phash=phashes(pixels, phash) if phash else None)
+
+
+def open_image(data: bytes) -> Image.Image:
+    """The image's header (nothing decoded yet), for callers that already validated it."""
+    return _open_header(data)
+
+
+def load_displayed(image: Image.Image, min_side: Optional[int] = None,
+                   grey: bool = False) -> Image.Image:
+    """Decode ``image`` (fresh from open_image) as displayed; a JPEG at the smallest DCT
+    scale whose sides stay at least ``min_side`` (None: full size), in grey when
+    ``grey`` and the file allows it."""
+    if min_side is not None and image.format == "JPEG":
+        image.draft("L" if grey else image.mode, (min_side, min_side))
+    image.load()
+    return ImageOps.exif_transpose(image)
+
+
+def exif_orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(0x0112, 1))
+    except Exception:   # a corrupt EXIF block says nothing about orientation
+        return 1
+
+
+def displayed_size(image: Image.Image, orientation: Optional[int] = None) -> Tuple[int, int]:
+    """(width, height) as displayed: a quarter turn in the EXIF orientation swaps them.
+    Read from the header, before any draft shrinks the image."""
+    orientation = exif_orientation(image) if orientation is None else orientation
+    width, height = image.size
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 _PILLOW_CAP = threading.Lock()
@@ -96,6 +144,40 @@ def _decode_defect(err: Exception) -> InputDefect:
     if "truncated" in message.lower():
         return InputDefect(Reason.TRUNCATED_IMAGE, message)
     return InputDefect(Reason.UNDECODABLE_IMAGE, message)
+
+
+# JPEG markers that carry no length, and those whose segments do not change the pixels
+# (APP0-APP15 and comments; APP14 "Adobe" does: it says whether to undo a colour transform).
+_STANDALONE = frozenset(range(0xD0, 0xDA)) | {0x01}
+_METADATA = frozenset(range(0xE0, 0xF0)) | {0xFE}
+_SOS = 0xDA
+
+
+def jpeg_stream_key(data: bytes, orientation: int = 1) -> Optional[str]:
+    """Hash of what defines a JPEG's pixels, or None when the marker structure cannot be
+    walked (the caller then keys the decoded pixels)."""
+    kept = [b"JPEG", bytes([orientation & 0xFF])]
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:   # fill byte
+            i += 1
+            continue
+        if marker in _STANDALONE:
+            i += 2
+            continue
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        segment = data[i:i + 2 + length]
+        if marker == _SOS:
+            end = data.rfind(b"\xff\xd9", i)   # trailing bytes after the image do not count
+            kept.append(data[i:end + 2 if end >= 0 else len(data)])
+            return digest(b"".join(kept), 16)
+        if marker not in _METADATA or segment[4:9] == b"Adobe":
+            kept.append(segment)
+        i += 2 + length
+    return None
 
 
 def pixel_key(image: Image.Image) -> str:

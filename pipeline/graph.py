@@ -1,7 +1,7 @@
 """The graph: read -> validate -> unique ids -> stages -> decide -> write -> report.
 
-The stages (exact and near dedup on fingerprints, PII on the records) run side by
-side; each emits verdicts keyed by record uid, and Decide merges them.
+The stages (exact and near dedup on fingerprints; PII, faces and identities on the
+records) run side by side; each emits verdicts keyed by record uid, and Decide merges them.
 """
 
 import dataclasses
@@ -14,6 +14,8 @@ from pipeline.policy import Policy
 from schemas import arrow
 from transforms.decide import INDEX, QUARANTINED, TALLY, Decide
 from transforms.exact_dedup import ExactDedup
+from transforms.faces import DetectFaces
+from transforms.identities import RepeatedIdentities
 from transforms.ids import AssignIds
 from transforms.index import ReadIndex
 from transforms.near_dedup import NearDuplicateText
@@ -79,6 +81,14 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
             images.rounds))
     if policy.pii.enabled:
         verdicts.append(checked.records | "Pii" >> DetectPii(policy.pii))
+    if policy.faces.enabled:
+        identities = policy.identities.enabled
+        faces = checked.records | "Faces" >> DetectFaces(
+            policy.faces.settings(), policy.faces.action, encodings=identities)
+        verdicts.append(faces.verdicts)
+        if identities:
+            verdicts.append(faces.encodings | "Identities" >> RepeatedIdentities(
+                policy.identities))
     verdicts = tuple(verdicts) | "AllVerdicts" >> beam.Flatten()
 
     decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide()

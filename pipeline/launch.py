@@ -121,6 +121,16 @@ def _check_pii(policy, check: bool) -> None:
                          f"(known: {', '.join(sorted(known))})")
 
 
+def _check_faces(policy, check: bool) -> None:
+    """face_recognition and its models import (they print and exit when they cannot)."""
+    if not policy.faces.enabled or not check:
+        return
+    from detectors.faces import model_problem
+    problem = model_problem()
+    if problem:
+        raise UsageError(f"faces: {problem}; or run with --no-faces")
+
+
 def _prepare_index_out(index_out: str, overwrite: bool, check: bool) -> None:
     if not check:
         return
@@ -175,6 +185,7 @@ def run(argv: List[str]) -> RunResult:
     }
     index_in = _check_index(hygiene.index_in, policy, check=not dry_run)
     _check_pii(policy, check=not dry_run)
+    _check_faces(policy, check=not dry_run)
     if hygiene.index_out:
         _prepare_index_out(hygiene.index_out, hygiene.overwrite, check=not dry_run)
     manifest["index"] = {"in": index_in, "out": hygiene.index_out}
@@ -231,6 +242,13 @@ def print_report(result: RunResult, out=None) -> None:
               + ", ".join(f"{entity} {count:,}" for entity, count in found), file=out)
         redacted = pii.get("cleaned_records_redacted", {})
         print(f"cleaned records with redactions: {sum(redacted.values()):,}", file=out)
+    faces = summary.get("faces", {})
+    if faces.get("records_with_faces"):
+        print(f"\nfaces: {faces['faces_found']:,} in {faces['records_with_faces']:,} images; "
+              f"kept images blurred: {faces['cleaned_images_blurred']:,}", file=out)
+    if faces.get("repeated_identities"):
+        print(f"repeated identities: {faces['repeated_identities']:,} people in "
+              f"{faces['repeated_identity_records']:,} records", file=out)
     verdict = "ok" if conservation["ok"] else "VIOLATED"
     print(f"\nconservation {verdict}: {conservation['records_in']:,} in = "
           f"{summary['cleaned']['total']:,} cleaned + {summary['quarantined']['total']:,} "

@@ -38,6 +38,15 @@ POLICY_FLAGS = {
     "pii_max_spans": ("pii", "max_spans"),
     "pii_allow": ("pii", "allow_list"),
     "pii_action": ("pii", "entities"),
+    "faces": ("faces", "enabled"),
+    "face_action": ("faces", "action"),
+    "face_model": ("faces", "model"),
+    "face_detect_side": ("faces", "detect_side"),
+    "face_min_size": ("faces", "min_face"),
+    "identities": ("identities", "enabled"),
+    "identity_action": ("identities", "action"),
+    "identity_min_records": ("identities", "min_records"),
+    "identity_cap": ("identities", "cap"),
 }
 
 
@@ -137,6 +146,27 @@ def add_arguments(parser) -> None:
                      metavar="ENTITY=ACTION",
                      help="redact, quarantine or ignore an entity type, e.g. URL=redact "
                           "(repeatable; the rest keep the policy's actions)")
+
+    faces = parser.add_argument_group("faces and repeated identities (face_recognition)")
+    faces.add_argument("--faces", action=argparse.BooleanOptionalAction, default=None,
+                       help="detect faces in images (default: on)")
+    faces.add_argument("--face-action", choices=("blur", "quarantine", "keep"),
+                       help="what a face does to its record (default: blur, in the kept image)")
+    faces.add_argument("--face-model", choices=("hog", "cnn"),
+                       help="dlib detector (default: hog; cnn finds more, ~50x slower on CPU)")
+    faces.add_argument("--face-detect-side", type=int, metavar="PX",
+                       help="long side of the copy the detector sees; smaller images are "
+                            "enlarged (default: 1200)")
+    faces.add_argument("--face-min-size", type=int, metavar="PX",
+                       help="ignore faces smaller than this in the original (default: 16)")
+    faces.add_argument("--identities", action=argparse.BooleanOptionalAction, default=None,
+                       help="cluster face encodings across the corpus (default: on)")
+    faces.add_argument("--identity-action", choices=("cap", "quarantine", "keep"),
+                       help="records of a repeated identity (default: cap)")
+    faces.add_argument("--identity-min-records", type=int, metavar="K",
+                       help="an identity in K or more records is repeated (default: 5)")
+    faces.add_argument("--identity-cap", type=int, metavar="N",
+                       help="with cap: keep the first N records of an identity (default: 4)")
 
 
 class HygieneOptions(PipelineOptions):

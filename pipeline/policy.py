@@ -130,6 +130,47 @@ class PiiPolicy:
             name_cues=self.name_cues)
 
 
+FACE_ACTIONS = ("blur", "quarantine", "keep")
+IDENTITY_ACTIONS = ("cap", "quarantine", "keep")
+
+
+@dataclasses.dataclass(frozen=True)
+class FacesPolicy:
+    enabled: bool = True
+    action: str = "blur"          # blur | quarantine | keep (flagged in the cleaned row)
+    model: str = "hog"            # hog | cnn
+    detect_side: int = 1200       # long side of the copy the detector sees (README: recall)
+    max_upscale: float = 4.0      # small images are enlarged at most this much
+    min_face: int = 16            # px (short side, original image); smaller faces are ignored
+    encode_min_face: int = 80     # px; faces this large get an identity encoding ...
+    encode_min_score: float = 0.5 # ... when the detector is this sure (HOG: SVM margin)
+    encode_jitters: int = 1
+    blur_margin: float = 0.25     # each box is widened by this share of its size
+
+    def settings(self):
+        from detectors.faces import FaceSettings
+        return FaceSettings(model=self.model, detect_side=self.detect_side,
+                            max_upscale=self.max_upscale, min_face=self.min_face,
+                            encode_min_face=self.encode_min_face,
+                            encode_min_score=self.encode_min_score,
+                            encode_jitters=self.encode_jitters)
+
+
+@dataclasses.dataclass(frozen=True)
+class IdentitiesPolicy:
+    enabled: bool = True
+    min_records: int = 5          # an identity in this many records is repeated_identity
+    action: str = "cap"           # cap | quarantine | keep (flagged)
+    cap: int = 4                  # records kept per repeated identity, first in input order
+    max_distance: float = 0.6     # face_recognition's same-person distance
+    bands: int = 24               # random-hyperplane LSH: keys per face ...
+    bits: int = 8                 # ... of this many hyperplane signs each
+    seed: int = 1
+    max_bucket: int = 256         # faces per key compared pairwise; more: more bits
+    levels: int = 2
+    rounds: int = 10
+
+
 @dataclasses.dataclass(frozen=True)
 class Policy:
     input: InputPolicy = InputPolicy()
@@ -137,6 +178,8 @@ class Policy:
     near_dedup_text: NearDedupTextPolicy = NearDedupTextPolicy()
     near_dedup_images: NearDedupImagesPolicy = NearDedupImagesPolicy()
     pii: PiiPolicy = PiiPolicy()
+    faces: FacesPolicy = FacesPolicy()
+    identities: IdentitiesPolicy = IdentitiesPolicy()
 
     def to_dict(self) -> Dict[str, Dict[str, Any]]:
         """The flat per-section form the YAML file uses (and the manifest records)."""
@@ -150,6 +193,8 @@ class Policy:
             "pii": {**dataclasses.asdict(self.pii), "allow_list": list(self.pii.allow_list),
                     "max_spans_exempt": list(self.pii.max_spans_exempt),
                     "entities": self.pii.actions()},
+            "faces": dataclasses.asdict(self.faces),
+            "identities": dataclasses.asdict(self.identities),
         }
 
 
@@ -217,6 +262,29 @@ def _entity_actions(value):
     return tuple(actions.items())
 
 
+def _real(value) -> float:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    return float(value)
+
+
+def _positive(value) -> float:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    value = float(value)
+    if not value > 0.0:
+        raise ValueError(value)
+    return value
+
+
+def _choice(*allowed):
+    def coerce(value) -> str:
+        if str(value).lower() not in allowed:
+            raise ValueError(value)
+        return str(value).lower()
+    return coerce
+
+
 def _bool(value) -> bool:
     if isinstance(value, bool):
         return value
@@ -271,6 +339,31 @@ _KEYS = {
         "name_cues": ("pii", _bool),
         "entities": ("pii", _entity_actions),
     },
+    "faces": {
+        "enabled": ("faces", _bool),
+        "action": ("faces", _choice(*FACE_ACTIONS)),
+        "model": ("faces", _choice("hog", "cnn")),
+        "detect_side": ("faces", _int),
+        "max_upscale": ("faces", _positive),
+        "min_face": ("faces", _int),
+        "encode_min_face": ("faces", _int),
+        "encode_min_score": ("faces", _real),
+        "encode_jitters": ("faces", _int),
+        "blur_margin": ("faces", _score),
+    },
+    "identities": {
+        "enabled": ("identities", _bool),
+        "min_records": ("identities", _int),
+        "action": ("identities", _choice(*IDENTITY_ACTIONS)),
+        "cap": ("identities", _int),
+        "max_distance": ("identities", _positive),
+        "bands": ("identities", _int),
+        "bits": ("identities", _int),
+        "seed": ("identities", _int),
+        "max_bucket": ("identities", _int),
+        "levels": ("identities", _int),
+        "rounds": ("identities", _int),
+    },
 }
 FORMATS = ("auto", "jsonl", "parquet", "webdataset", "image-folder")
 
@@ -306,7 +399,7 @@ def _read_yaml(path: str) -> Dict[str, Dict[str, Any]]:
 
 def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
     parts = {"input": {}, "fields": {}, "limits": {}, "exact_dedup": {}, "near_dedup_text": {},
-             "near_dedup_images": {}, "pii": {}}
+             "near_dedup_images": {}, "pii": {}, "faces": {}, "identities": {}}
     for section, values in settings.items():
         if section not in _KEYS:
             raise PolicyError(f"unknown policy section {section!r} (known: {', '.join(_KEYS)})")
@@ -327,7 +420,8 @@ def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
         exact_dedup=ExactDedupPolicy(**parts["exact_dedup"]),
         near_dedup_text=NearDedupTextPolicy(**parts["near_dedup_text"]),
         near_dedup_images=NearDedupImagesPolicy(**parts["near_dedup_images"]),
-        pii=PiiPolicy(**parts["pii"]))
+        pii=PiiPolicy(**parts["pii"]), faces=FacesPolicy(**parts["faces"]),
+        identities=IdentitiesPolicy(**parts["identities"]))
     _check(policy)
     return policy
 
@@ -364,3 +458,16 @@ def _check(policy: Policy) -> None:
             or not 0 <= pii.chunk_overlap < pii.chunk_chars // 2):
         raise PolicyError("pii.chunk_chars must be 1000 to 1000000 (spaCy's max_length), "
                           "pii.chunk_overlap at least 0 and under half of it")
+    faces = policy.faces
+    if not 64 <= faces.detect_side <= 8192 or faces.max_upscale < 1.0:
+        raise PolicyError("faces.detect_side must be 64 to 8192 and faces.max_upscale >= 1")
+    if faces.min_face < 0 or faces.encode_min_face < 0 or faces.encode_jitters < 1:
+        raise PolicyError("faces.min_face and faces.encode_min_face must be >= 0, "
+                          "faces.encode_jitters >= 1")
+    ids = policy.identities
+    if ids.min_records < 2 or ids.cap < 1:
+        raise PolicyError("identities.min_records must be >= 2 and identities.cap >= 1")
+    if not 1 <= ids.bits <= 32 or ids.bands < 1 or ids.max_bucket < 2 or ids.levels < 0 \
+            or ids.rounds < 1:
+        raise PolicyError("identities: bits must be 1 to 32, bands >= 1, max_bucket >= 2, "
+                          "levels >= 0, rounds >= 1")

@@ -20,29 +20,33 @@ REDACTION = pa.struct([
     pa.field("recognizer", pa.string(), nullable=False),
 ])
 
+EVIDENCE = pa.struct([
+    pa.field("reason", pa.string(), nullable=False),
+    pa.field("stage", pa.string(), nullable=False),
+    pa.field("action", pa.string(), nullable=False),  # quarantine, redact, blur or flag
+    pa.field("detail", pa.string(), nullable=False),  # JSON object
+])
+
 CLEANED_TEXT = pa.schema([
     pa.field("id", pa.string(), nullable=False),
     pa.field("text", pa.string(), nullable=False),
     pa.field("redactions", pa.list_(REDACTION), nullable=False),
+    # What a stage noted about a kept record (faces blurred or kept, a repeated identity
+    # under its cap), with the evidence.
+    pa.field("flags", pa.list_(EVIDENCE), nullable=False),
     *_PROVENANCE,
 ])
 
 CLEANED_IMAGE_TEXT = pa.schema([
     pa.field("id", pa.string(), nullable=False),
-    pa.field("image", pa.binary(), nullable=False),
+    pa.field("image", pa.binary(), nullable=False),   # faces blurred when the policy says so
     pa.field("image_format", pa.string()),
     pa.field("width", pa.int32()),
     pa.field("height", pa.int32()),
     pa.field("caption", pa.string(), nullable=False),
     pa.field("redactions", pa.list_(REDACTION), nullable=False),
+    pa.field("flags", pa.list_(EVIDENCE), nullable=False),
     *_PROVENANCE,
-])
-
-EVIDENCE = pa.struct([
-    pa.field("reason", pa.string(), nullable=False),
-    pa.field("stage", pa.string(), nullable=False),
-    pa.field("action", pa.string(), nullable=False),  # quarantine, redact or flag
-    pa.field("detail", pa.string(), nullable=False),  # JSON object
 ])
 
 QUARANTINE = pa.schema([

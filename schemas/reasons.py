@@ -14,6 +14,7 @@ class Stage(str, enum.Enum):
     NEAR_DEDUP_TEXT = "near_dedup_text"
     NEAR_DEDUP_IMAGES = "near_dedup_images"
     PII = "pii"
+    FACES = "faces"
 
 
 class Reason(str, enum.Enum):
@@ -34,6 +35,8 @@ class Reason(str, enum.Enum):
     TRUNCATED_IMAGE = "truncated_image"
     DECOMPRESSION_BOMB = "decompression_bomb"
     UNSUPPORTED_IMAGE_MODE = "unsupported_image_mode"
+    # A detector failed on this record (the record could not be checked).
+    DETECTOR_ERROR = "detector_error"
     # Exact duplicates.
     EXACT_DUPLICATE_TEXT = "exact_duplicate_text"
     EXACT_DUPLICATE_IMAGE = "exact_duplicate_image"
@@ -50,6 +53,9 @@ class Reason(str, enum.Enum):
     PII_CONTACT = "pii_contact"
     PII_NAME = "pii_name"
     PII_OTHER = "pii_other"
+    # Faces (blurred, quarantined or kept by policy) and one person in many records.
+    FACE = "face"
+    REPEATED_IDENTITY = "repeated_identity"
 
     @property
     def stage(self) -> Stage:
@@ -77,6 +83,8 @@ _STAGE_OF = {
     Reason.PII_CONTACT: Stage.PII,
     Reason.PII_NAME: Stage.PII,
     Reason.PII_OTHER: Stage.PII,
+    Reason.FACE: Stage.FACES,
+    Reason.REPEATED_IDENTITY: Stage.FACES,
 }
 
 _DESCRIPTIONS = {
@@ -96,6 +104,7 @@ _DESCRIPTIONS = {
     Reason.TRUNCATED_IMAGE: "the image data ends early",
     Reason.DECOMPRESSION_BOMB: "the image declares more pixels than the configured cap",
     Reason.UNSUPPORTED_IMAGE_MODE: "the image's pixel mode is not one the pipeline accepts",
+    Reason.DETECTOR_ERROR: "a detector raised on this record, so it could not be checked (the evidence names the detector and the exception type)",
     Reason.EXACT_DUPLICATE_TEXT: "the same text (after NFKC, case folding and whitespace collapse) as a kept record",
     Reason.EXACT_DUPLICATE_IMAGE: "the same decoded pixels as a kept record's image",
     Reason.NEAR_DUPLICATE_TEXT: "a text whose word 5-grams overlap a kept text's by the Jaccard threshold or more",
@@ -108,6 +117,8 @@ _DESCRIPTIONS = {
     Reason.PII_CONTACT: "contact data: e-mail address, phone number, IP address, location or URL",
     Reason.PII_NAME: "a person's name",
     Reason.PII_OTHER: "personal data of another entity type the policy names",
+    Reason.FACE: "a person's face (faces.action: blur, the default, keeps the record with the faces blurred)",
+    Reason.REPEATED_IDENTITY: "the same person's face in identities.min_records or more records (identities.action: cap keeps the first identities.cap)",
 }
 
 _RANK = {reason: index for index, reason in enumerate(Reason)}

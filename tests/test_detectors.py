@@ -12,7 +12,9 @@ from PIL import Image
 from detectors.defects import InputDefect
 from detectors.hashing import (bytes_key, content_id, digest, normalize_text, record_uid,
                                text_key)
-from detectors.images import DEFAULT_MAX_PIXELS, inspect_image
+from detectors.images import (DEFAULT_MAX_PIXELS, inspect_image, jpeg_stream_key, load_displayed,
+                              open_image)
+from detectors.phash import PHashSettings, hamming, phash
 from detectors.validate import InputLimits, validate
 from schemas.reasons import Reason
 from schemas.records import Fingerprint, make_record
@@ -143,13 +145,41 @@ def test_different_pixels_differ():
         inspect_image(encode(flat, "PNG")).pixel_key
 
 
-def test_jpeg_resaved_as_png_from_its_decoded_pixels_has_the_same_key():
-    jpeg = encode(picture(2), "JPEG", quality=80)
-    as_png = encode(Image.open(io.BytesIO(jpeg)).convert("RGB"), "PNG")
-    a, b = inspect_image(jpeg), inspect_image(as_png)
+def test_jpeg_key_ignores_metadata_but_not_pixels():
+    image = picture(2, size=(96, 64))
+    plain = encode(image, "JPEG", quality=80)
+    exif = Image.Exif()
+    exif[0x010F] = "Camera maker"   # metadata only: same pixels
+    tagged = encode(image, "JPEG", quality=80, exif=exif.tobytes(), comment=b"scraped")
+    assert tagged != plain and b"scraped" in tagged
+    a, b = inspect_image(plain), inspect_image(tagged + b"trailing bytes")
     assert a.format == "jpeg" and a.pixel_key == b.pixel_key
-    # ... but not the same key as the original pixels: JPEG is lossy.
-    assert a.pixel_key != inspect_image(encode(picture(2), "PNG")).pixel_key
+    # Other quality, other pixels; a PNG of the decoded pixels is another file kind:
+    # the near-duplicate stage pairs those (distance 0), not the exact key.
+    assert inspect_image(encode(image, "JPEG", quality=81)).pixel_key != a.pixel_key
+    as_png = encode(Image.open(io.BytesIO(plain)).convert("RGB"), "PNG")
+    assert inspect_image(as_png).pixel_key != a.pixel_key
+    assert hamming(inspect_image(plain, phash=PHashSettings()).phash,
+                   inspect_image(as_png, phash=PHashSettings()).phash) <= 2
+
+
+def test_jpeg_stream_key_falls_back_to_pixels_when_markers_cannot_be_walked():
+    jpeg = encode(picture(2), "JPEG", quality=80)
+    assert jpeg_stream_key(jpeg) is not None
+    assert jpeg_stream_key(jpeg[:2] + b"\x00" + jpeg[3:]) is None
+
+
+def test_jpeg_is_decoded_in_draft_mode_at_the_size_the_phash_needs():
+    # Smooth content, as photos are (the pHash of pixel noise is itself noise).
+    smooth = picture(3, size=(16, 12)).resize((1600, 1200), Image.Resampling.BICUBIC)
+    big = encode(smooth, "JPEG", quality=90)
+    image = open_image(big)
+    small = load_displayed(image, 64, grey=True)
+    assert small.mode == "L" and small.size == (200, 150)   # 1/8 scale in the DCT
+    full = load_displayed(open_image(big))
+    assert full.size == (1600, 1200) and full.mode == "RGB"
+    # The pHash from the draft agrees with the one from the full decode.
+    assert hamming(phash(small), phash(full)) <= 2
 
 
 def test_opaque_rgba_equals_rgb_but_translucent_does_not():
@@ -177,15 +207,18 @@ def test_exif_orientation_is_applied(fmt):
     image = picture(6)
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 CW to display"
-    oriented = encode(image, fmt, exif=exif.tobytes(), **({"quality": 95} if fmt == "JPEG" else {}))
-    # The same stored pixels as they are displayed, without an orientation tag.
+    options = {"quality": 95} if fmt == "JPEG" else {}
+    oriented = encode(image, fmt, exif=exif.tobytes(), **options)
+    info = inspect_image(oriented, phash=PHashSettings())
+    # Width and height are the displayed ones.
+    assert (info.width, info.height) == (image.height, image.width)
+    # The same stored pixels without the tag are another picture.
+    assert info.pixel_key != inspect_image(encode(image, fmt, **options)).pixel_key
     stored = Image.open(io.BytesIO(oriented)).convert("RGB")
     displayed = encode(stored.transpose(Image.Transpose.ROTATE_270), "PNG")
-    info = inspect_image(oriented)
-    assert info.pixel_key == inspect_image(displayed).pixel_key
-    assert info.pixel_key != inspect_image(encode(stored, "PNG")).pixel_key
-    # Width and height are the displayed ones too.
-    assert (info.width, info.height) == (stored.height, stored.width)
+    assert hamming(info.phash, inspect_image(displayed, phash=PHashSettings()).phash) <= 2
+    if fmt == "PNG":   # lossless: the displayed pixels give the same key
+        assert info.pixel_key == inspect_image(displayed).pixel_key
 
 
 def test_sixteen_bit_png_is_accepted_and_kept_exact():

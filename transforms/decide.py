@@ -4,7 +4,10 @@ A record is quarantined when any verdict says so (bad input is a verdict of
 the input stage); its reasons are those of the verdicts that held it back, the
 first in schemas.reasons order its primary reason, and the evidence of every
 verdict travels with it. A kept record with "redact" verdicts is written with
-those spans replaced by typed placeholders.
+those spans replaced by typed placeholders, one with a "blur" verdict with the face
+boxes blurred in its image; "flag" and "blur" verdicts travel with the cleaned row
+(its ``flags`` column). A blur that fails holds the record back (detector_error): a
+face the policy says to blur is never written as it is.
 """
 
 import json
@@ -13,10 +16,12 @@ from typing import Iterable, List, Optional, Tuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from detectors.faces import blur_faces
 from detectors.pii.spans import redact
 from detectors.strings import utf8_safe
 from schemas.reasons import Reason, Stage, primary
 from schemas.records import QUARANTINE, REDACT, Record, Verdict
+from transforms.faces import BLUR, error_verdict
 from transforms.pii import redaction_spans
 
 CLEANED = "cleaned"
@@ -42,15 +47,24 @@ def decide(record: Record, public_id: str, verdicts: Iterable[Verdict]) -> Tuple
         verdicts.insert(0, own)
     held = [v for v in verdicts if v.action == QUARANTINE]
     if not held:
-        return CLEANED, cleaned_row(record, public_id,
-                                    [v for v in verdicts if v.action == REDACT])
+        try:
+            return CLEANED, cleaned_row(record, public_id, verdicts)
+        except Exception as err:   # a blur that fails: the face must not be written
+            verdicts.append(error_verdict(record.uid, "blur", err))
     return QUARANTINED, quarantine_row(record, public_id, verdicts)
 
 
-def cleaned_row(record: Record, public_id: str, redactions: List[Verdict] = ()) -> dict:
+def evidence_item(v: Verdict) -> dict:
+    return {"reason": v.reason, "stage": Reason(v.reason).stage.value, "action": v.action,
+            "detail": v.evidence}
+
+
+def cleaned_row(record: Record, public_id: str, verdicts: List[Verdict] = ()) -> dict:
+    redactions = [v for v in verdicts if v.action == REDACT]
     row = {"id": public_id, "source": utf8_safe(record.source),
            "location": utf8_safe(record.location), "metadata": record.metadata,
-           "redactions": []}
+           "redactions": [], "flags": [evidence_item(v) for v in verdicts
+                                       if v.action not in (QUARANTINE, REDACT)]}
     fields = {"text": record.text} if record.kind == "text" else {"caption": record.caption}
     for field, findings in redaction_spans(redactions).items():
         fields[field], placed = redact(fields[field], findings)
@@ -59,6 +73,10 @@ def cleaned_row(record: Record, public_id: str, redactions: List[Verdict] = ()) 
     if record.kind != "text":
         row.update(image=record.image, image_format=record.image_format, width=record.width,
                    height=record.height)
+        boxes = [face["box"] for v in verdicts if v.action == BLUR
+                 for face in json.loads(v.evidence)["faces"]]
+        if boxes:
+            row["image"], row["image_format"] = blur_faces(record.image, boxes)
     return row
 
 
@@ -70,8 +88,7 @@ def quarantine_row(record: Record, public_id: str, verdicts: List[Verdict]) -> d
     return {
         "id": public_id, "kind": record.kind,
         "primary_reason": primary(reasons).value, "reasons": reasons,
-        "evidence": [{"reason": v.reason, "stage": Reason(v.reason).stage.value,
-                      "action": v.action, "detail": v.evidence} for v in verdicts],
+        "evidence": [evidence_item(v) for v in verdicts],
         "kept_id": grouped.representative_id if grouped else None,
         "group_size": grouped.group_size if grouped else None,
         # Bad input may hold lone surrogates: spelled out, so the row can be written.
@@ -92,6 +109,20 @@ def pii_entities(verdicts: Iterable[Verdict]):
                 yield span["entity_type"]
 
 
+def face_tallies(verdicts: Iterable[Verdict]):
+    """("faces", records/faces) per face verdict; ("identities", records) per
+    repeated_identity verdict and ("identities", people) for each identity's first record."""
+    for v in verdicts:
+        if v.reason == Reason.FACE.value:
+            yield "faces", "records"
+            for _ in json.loads(v.evidence)["faces"]:
+                yield "faces", "faces"
+        elif v.reason == Reason.REPEATED_IDENTITY.value:
+            yield "identities", "records"
+            if json.loads(v.evidence)["first_record"]:
+                yield "identities", "people"
+
+
 class _Decide(beam.DoFn):
     def setup(self):
         self.cleaned = Metrics.counter("hygiene", "records_cleaned")
@@ -110,12 +141,16 @@ class _Decide(beam.DoFn):
         destination, row = decide(record, public_id, grouped["verdicts"])
         for entity in pii_entities(grouped["verdicts"]):
             yield beam.pvalue.TaggedOutput(TALLY, ("pii_entity", entity))
+        for tally in face_tallies(grouped["verdicts"]):
+            yield beam.pvalue.TaggedOutput(TALLY, tally)
         if destination == CLEANED:
             self.cleaned.inc()
             yield beam.pvalue.TaggedOutput(record.kind, row)
             yield beam.pvalue.TaggedOutput(TALLY, ("cleaned", record.kind))
             if row["redactions"]:
                 yield beam.pvalue.TaggedOutput(TALLY, ("redacted", record.kind))
+            if any(f["action"] == BLUR for f in row["flags"]):
+                yield beam.pvalue.TaggedOutput(TALLY, ("faces", "blurred"))
             if fingerprint is not None and fingerprint.minhash is not None:
                 yield beam.pvalue.TaggedOutput(INDEX, {
                     "id": public_id, "minhash": fingerprint.minhash,

@@ -50,6 +50,13 @@ def summarize(records_in: int, tallies, started_at: str, outputs: dict) -> dict:
         "primary_reasons": dict(sorted(counts.get("primary_reason", {}).items())),
         "pii": {"entities_found": dict(sorted(counts.get("pii_entity", {}).items())),
                 "cleaned_records_redacted": dict(sorted(counts.get("redacted", {}).items()))},
+        # Records (cleaned or not) with a face verdict, faces in them, kept images blurred;
+        # records and distinct people under repeated_identity.
+        "faces": {"records_with_faces": counts.get("faces", {}).get("records", 0),
+                  "faces_found": counts.get("faces", {}).get("faces", 0),
+                  "cleaned_images_blurred": counts.get("faces", {}).get("blurred", 0),
+                  "repeated_identity_records": counts.get("identities", {}).get("records", 0),
+                  "repeated_identities": counts.get("identities", {}).get("people", 0)},
         "conservation": {
             "ok": records_in == n_cleaned + n_quarantined,
             "rule": "records_in == cleaned + quarantined",

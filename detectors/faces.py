@@ -1,0 +1,231 @@
+"""Faces in an image (face_recognition over dlib): boxes, sizes, 128-d encodings, blurring.
+
+Detection runs on a copy scaled so its long side is ``detect_side`` pixels: large
+photos are shrunk (a JPEG in draft mode, see detectors/images.py) and small ones
+enlarged, up to ``max_upscale`` times. dlib's HOG detector looks through an 80-pixel
+window, so it finds faces of about 80/detect_side of the long side and larger (at 1200:
+6.7%); web images are mostly smaller than the window needs, which is why the default
+enlarges them (on ../shared/eval-data/faces, faces of 37-110 px in 500 px photos,
+recall 1.000 at 1200, 0.977 at 1024, 0.256 at the photos' own size: evaluation/faces.py).
+Boxes are mapped back to the displayed image's pixels.
+
+Encodings (face_recognition's 128-d vectors; the same person lies within Euclidean
+distance 0.6) are computed for faces at least ``encode_min_face`` pixels across in
+the original: smaller faces carry too little of a face to identify it reliably.
+"""
+
+import dataclasses
+import io
+import threading
+import warnings
+from typing import List, NamedTuple, Optional, Tuple
+
+import numpy as np
+from PIL import Image, ImageFile, ImageFilter
+
+from detectors.images import displayed_size, load_displayed, open_image
+
+MODELS = ("hog", "cnn")
+ENCODING_DIMS = 128
+SAME_PERSON_DISTANCE = 0.6   # face_recognition's own convention
+
+
+@dataclasses.dataclass(frozen=True)
+class FaceSettings:
+    model: str = "hog"            # "cnn": dlib's CNN detector, more faces, ~50x slower on CPU
+    detect_side: int = 1200       # long side of the copy the detector sees
+    max_upscale: float = 4.0      # enlarge small images at most this much
+    min_face: int = 16            # faces smaller than this (px, short side) are ignored
+    encode_min_face: int = 80     # faces at least this large get an encoding (README)
+    encode_min_score: float = 0.5 # ... and at least this detector score (HOG: SVM margin)
+    encode_jitters: int = 1       # face_recognition's num_jitters (re-samples per encoding)
+
+
+class Face(NamedTuple):
+    top: int      # box in displayed pixels of the original image; bottom/right exclusive
+    left: int
+    bottom: int
+    right: int
+    score: float  # the detector's: HOG's SVM margin (0 is its threshold), CNN's confidence
+    encoding: Optional[bytes]   # 128 float32 little-endian, or None when too small or unsure
+
+    @property
+    def size(self) -> int:
+        return min(self.bottom - self.top, self.right - self.left)
+
+    def box(self) -> List[int]:
+        return [self.top, self.left, self.bottom, self.right]
+
+
+class FaceScan(NamedTuple):
+    width: int
+    height: int
+    faces: List[Face]
+    scale: float   # detector copy / original
+
+    def largest_area_fraction(self) -> float:
+        area = max(((f.bottom - f.top) * (f.right - f.left) for f in self.faces), default=0)
+        return area / float(self.width * self.height)
+
+
+class FaceModelMissing(RuntimeError):
+    """face_recognition or its models cannot be imported (message says what to install)."""
+
+
+_API = None
+_API_LOCK = threading.Lock()
+
+
+def face_api():
+    """The face_recognition module, imported once per process.
+
+    face_recognition loads its models at import time; when face_recognition_models (or
+    the pkg_resources it imports) is missing it prints a hint and calls quit(): caught
+    here and turned into an error that says what to install. It also sets Pillow's
+    LOAD_TRUNCATED_IMAGES for the whole process, which would let validation pass cut
+    files: put back.
+    """
+    global _API
+    with _API_LOCK:
+        if _API is None:
+            truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")   # pkg_resources' deprecation notice
+                    import face_recognition
+            except (ImportError, SystemExit) as err:
+                raise FaceModelMissing(
+                    "face detection needs dlib-bin, face_recognition_models and "
+                    "face_recognition (with setuptools<82 for pkg_resources): `make` installs "
+                    f"them ({type(err).__name__}: {err})") from None
+            finally:
+                ImageFile.LOAD_TRUNCATED_IMAGES = truncated
+            _API = face_recognition
+    return _API
+
+
+def model_problem() -> Optional[str]:
+    try:
+        face_api()
+    except FaceModelMissing as err:
+        return str(err)
+    return None
+
+
+def detector_copy(data: bytes, settings: FaceSettings) -> Tuple[np.ndarray, float, int, int]:
+    """(RGB array the detector sees, its scale to the original, original width, height)."""
+    image = open_image(data)
+    width, height = displayed_size(image)
+    scale = min(settings.detect_side / max(width, height), settings.max_upscale)
+    # A JPEG decodes in the DCT at the smallest scale still at least the target size.
+    need = max(1, int(round(min(width, height) * scale)))
+    picture = load_displayed(image, need if scale < 1 else None).convert("RGB")
+    target = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if picture.size != target:
+        picture = picture.resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(picture), scale, width, height
+
+
+def scan_faces(data: bytes, settings: FaceSettings) -> FaceScan:
+    """Detect (and encode) the faces of an image that validation already accepted.
+
+    Every face the detector reports counts (blurring wants recall); only faces large and
+    clear enough get an encoding (a false face, such as a badge, must not become an
+    identity that links records).
+    """
+    api = face_api()
+    pixels, scale, width, height = detector_copy(data, settings)
+    found = []
+    for css, score in _detect(api, pixels, settings.model):
+        box = _to_original(css, scale, width, height)
+        size = min(box[2] - box[0], box[3] - box[1])
+        if size >= settings.min_face:
+            encode = size >= settings.encode_min_face and score >= settings.encode_min_score
+            found.append((css, box, round(float(score), 3), encode))
+    to_encode = [css for css, _, _, encode in found if encode]
+    encodings = iter(api.face_encodings(pixels, to_encode, settings.encode_jitters)
+                     if to_encode else [])
+    faces = [Face(*box, score=score,
+                  encoding=next(encodings).astype("<f4").tobytes() if encode else None)
+             for _, box, score, encode in found]
+    return FaceScan(width=width, height=height, faces=faces, scale=scale)
+
+
+def _detect(api, pixels: np.ndarray, model: str):
+    """((top, right, bottom, left), score) per face, in the detector copy's pixels: dlib's
+    detectors as face_recognition loads them, called for their scores too."""
+    detectors = api.api
+    if model == "cnn":
+        found = [(d.rect, d.confidence) for d in detectors.cnn_face_detector(pixels, 0)]
+    else:
+        rects, scores, _ = detectors.face_detector.run(pixels, 0, 0.0)
+        found = list(zip(rects, scores))
+    height, width = pixels.shape[:2]
+    return [((max(r.top(), 0), min(r.right(), width), min(r.bottom(), height), max(r.left(), 0)),
+             score) for r, score in found]
+
+
+def _to_original(css, scale, width, height) -> Tuple[int, int, int, int]:
+    """(top, right, bottom, left) in the detector copy -> (top, left, bottom, right) here."""
+    top, right, bottom, left = css
+    return (max(0, int(np.floor(top / scale))), max(0, int(np.floor(left / scale))),
+            min(height, int(np.ceil(bottom / scale))), min(width, int(np.ceil(right / scale))))
+
+
+def encoding_array(encoding: bytes) -> np.ndarray:
+    return np.frombuffer(encoding, "<f4")
+
+
+# ------------------------------------------------------------------------------- blurring
+
+# Formats we write back as themselves; others are written as PNG (lossless).
+_WRITABLE = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"}
+
+
+def blur_faces(data: bytes, boxes: List[List[int]], margin: float = 0.25) -> Tuple[bytes, str]:
+    """The image with every box (top, left, bottom, right in displayed pixels) widened by
+    ``margin`` of its size and made unrecognisable, re-encoded; and the format written.
+
+    Unrecognisable, not softened: each area is pixelated to about 6 cells across and then
+    blurred, so no detail of the face survives (a light Gaussian blur can be undone in
+    part). The full-resolution image is used; EXIF orientation is applied and the tag
+    dropped with the rest of the metadata (a blurred copy should not carry the camera's
+    location either); the ICC profile is kept so colours do not shift.
+    """
+    image = open_image(data)
+    fmt = image.format if image.format in _WRITABLE else "PNG"
+    icc = image.info.get("icc_profile")
+    picture = load_displayed(image)
+    picture = picture.convert("RGBA" if _has_alpha(picture) else "RGB")
+    for top, left, bottom, right in boxes:
+        pad_y, pad_x = int((bottom - top) * margin), int((right - left) * margin)
+        area = (max(0, left - pad_x), max(0, top - pad_y),
+                min(picture.width, right + pad_x), min(picture.height, bottom + pad_y))
+        if area[2] <= area[0] or area[3] <= area[1]:
+            continue
+        patch = picture.crop(area)
+        cells = (max(1, patch.width // max(1, patch.width // 6)),
+                 max(1, patch.height // max(1, patch.height // 6)))
+        patch = patch.resize(cells, Image.Resampling.BOX).resize(patch.size,
+                                                                  Image.Resampling.NEAREST)
+        patch = patch.filter(ImageFilter.GaussianBlur(max(patch.width, patch.height) / 12))
+        picture.paste(patch, area[:2])
+    return _encode(picture, fmt, icc), fmt.lower()
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return "A" in image.getbands() or "transparency" in image.info
+
+
+def _encode(picture: Image.Image, fmt: str, icc: Optional[bytes]) -> bytes:
+    options = {"icc_profile": icc} if icc and fmt in ("JPEG", "PNG", "WEBP", "TIFF") else {}
+    if fmt == "JPEG":
+        picture = picture.convert("RGB")
+        options.update(quality=92, subsampling=0)
+    elif fmt == "WEBP":
+        options.update(quality=92)
+    elif fmt == "BMP" and picture.mode == "RGBA":
+        picture = picture.convert("RGB")
+    buffer = io.BytesIO()
+    picture.save(buffer, fmt, **options)
+    return buffer.getvalue()

@@ -1,0 +1,221 @@
+"""Faces: detection precision and recall per setting, and identity clustering, on public labels.
+
+    .venv/bin/python -m evaluation.faces [--faces ../shared/eval-data/faces] [--no-cnn]
+
+Detection: ../shared/eval-data/faces (dlib's example photos, PASCAL VOC and others; boxes
+hand-labelled by dlib in testing.xml and training.xml, 9 photos; dogs.jpg has no human
+face). A detected box matches a labelled one at IoU >= 0.4 (one to one, best first). Printed per setting:
+precision, recall, F1, recall by face size and the median time per photo (one core).
+
+Identities: bald_guys.jpg is a collage of 24 photos of four actors, six each (dlib's
+face-clustering example); IDENTITIES below labels each photo's position (our labels, by
+looking). Encodings of faces the default settings encode are compared: same-person pairs
+recalled within distance 0.6, different-person pairs within it (the photos' other faces,
+all different people from the four, are added as negatives), the connected components
+this makes, and the share of within-0.6 pairs that the default LSH (bands x bits, centred;
+transforms/identities.py) proposes as candidates.
+"""
+
+import argparse
+import itertools
+import os
+import statistics
+import time
+import xml.etree.ElementTree as ET
+
+import numpy as np
+
+from detectors.face_center import FACE_CENTER
+from detectors.faces import FaceSettings, encoding_array, scan_faces
+from detectors.hyperplanes import HyperplaneLsh
+from pipeline.policy import FacesPolicy, IdentitiesPolicy
+
+IOU = 0.4
+SIZES = ((0, 50), (50, 80), (80, 10_000))
+HUGE = 100_000   # a detect_side that never shrinks: the photo at its own size (times upscale)
+
+SETTINGS = [
+    ("default: HOG, long side 1200", FacesPolicy().settings()),
+    ("HOG, long side 800", FaceSettings(detect_side=800)),
+    ("HOG, long side 1024", FaceSettings(detect_side=1024)),
+    ("HOG, original size (no upsample)", FaceSettings(detect_side=HUGE, max_upscale=1.0)),
+    ("HOG, original x2 (one upsample)", FaceSettings(detect_side=HUGE, max_upscale=2.0)),
+    ("CNN, original size", FaceSettings(model="cnn", detect_side=HUGE, max_upscale=1.0)),
+    ("CNN, long side 1200", FaceSettings(model="cnn")),
+]
+
+# bald_guys.jpg: face centres in a 900-px-wide copy -> who it is.
+IDENTITIES = {
+    (68, 77): "diesel", (286, 93): "diesel", (170, 128): "diesel", (62, 215): "diesel",
+    (295, 235): "diesel", (61, 626): "diesel",
+    (177, 50): "statham", (431, 94): "statham", (431, 221): "statham", (177, 240): "statham",
+    (61, 356): "statham", (221, 428): "statham",
+    (721, 109): "johnson", (852, 226): "johnson", (774, 338): "johnson",
+    (853, 626): "johnson", (524, 634): "johnson", (690, 641): "johnson",
+    (518, 387): "willis", (389, 415): "willis", (61, 483): "willis", (535, 521): "willis",
+    (389, 609): "willis", (204, 620): "willis",
+}
+COLLAGE, COLLAGE_WIDTH, LABEL_WIDTH = "bald_guys.jpg", 1986, 900
+
+
+def labelled_boxes(folder: str):
+    """{file: [(top, left, bottom, right), ...]} from both XML files, and dogs.jpg (no
+    face). The other photos have faces nobody labelled: not used for detection."""
+    boxes = {"dogs.jpg": []}
+    for xml in ("testing.xml", "training.xml"):
+        for image in ET.parse(os.path.join(folder, xml)).getroot().iter("image"):
+            for box in image.iter("box"):
+                top, left = int(box.get("top")), int(box.get("left"))
+                boxes.setdefault(image.get("file"), []).append(
+                    (top, left, top + int(box.get("height")), left + int(box.get("width"))))
+    return boxes
+
+
+def iou(a, b) -> float:
+    top, left = max(a[0], b[0]), max(a[1], b[1])
+    inter = max(0, min(a[2], b[2]) - top) * max(0, min(a[3], b[3]) - left)
+    area = lambda r: (r[2] - r[0]) * (r[3] - r[1])   # noqa: E731
+    return inter / float(area(a) + area(b) - inter)
+
+
+def match(truth, found):
+    """(matched truth indices, false positives): greedy one-to-one at IoU >= 0.4."""
+    pairs = sorted(((iou(t, f), i, j) for i, t in enumerate(truth) for j, f in enumerate(found)),
+                   reverse=True)
+    used_t, used_f = set(), set()
+    for overlap, i, j in pairs:
+        if overlap >= IOU and i not in used_t and j not in used_f:
+            used_t.add(i)
+            used_f.add(j)
+    return used_t, len(found) - len(used_f)
+
+
+def detection_table(folder: str, settings):
+    truth = labelled_boxes(folder)
+    photos = {name: open(os.path.join(folder, name), "rb").read() for name in sorted(truth)}
+    print(f"## Detection: {sum(map(len, truth.values()))} labelled faces in {len(photos)} photos "
+          f"(IoU >= {IOU})\n")
+    sizes = " | ".join(f"recall {lo}-{hi if hi < 10_000 else ''} px" for lo, hi in SIZES)
+    print(f"| setting | found | precision | recall | F1 | {sizes} | median s/photo |")
+    print("|---|---|---|---|---|" + "---|" * len(SIZES) + "---|")
+    for name, setting in settings:
+        tp = fp = 0
+        by_size = {bucket: [0, 0] for bucket in SIZES}
+        seconds = []
+        for photo, data in photos.items():
+            started = time.perf_counter()
+            found = [f.box() for f in scan_faces(data, setting).faces]
+            seconds.append(time.perf_counter() - started)
+            matched, false = match(truth[photo], found)
+            tp, fp = tp + len(matched), fp + false
+            for i, box in enumerate(truth[photo]):
+                size = min(box[2] - box[0], box[3] - box[1])
+                bucket = next(b for b in SIZES if b[0] <= size < b[1])
+                by_size[bucket][0] += i in matched
+                by_size[bucket][1] += 1
+        labelled = sum(map(len, truth.values()))
+        precision = tp / (tp + fp) if tp + fp else 1.0
+        recall = tp / labelled
+        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+        per_size = " | ".join(f"{hit}/{total}" for hit, total in by_size.values())
+        print(f"| {name} | {tp + fp} | {precision:.3f} | {recall:.3f} | {f1:.3f} | {per_size} | "
+              f"{statistics.median(seconds):.2f} |")
+    print()
+
+
+def collage_faces(folder: str, settings: FaceSettings):
+    """[(who, encoding)] for the collage's encoded faces, and the other photos' encodings."""
+    scale = LABEL_WIDTH / COLLAGE_WIDTH
+    labelled, others = [], []
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".jpg"):
+            continue
+        for face in scan_faces(open(os.path.join(folder, name), "rb").read(), settings).faces:
+            if face.encoding is None:
+                continue
+            if name != COLLAGE:
+                others.append(encoding_array(face.encoding))
+                continue
+            centre = ((face.left + face.right) / 2 * scale, (face.top + face.bottom) / 2 * scale)
+            spot = min(IDENTITIES, key=lambda p: (p[0] - centre[0]) ** 2 + (p[1] - centre[1]) ** 2)
+            labelled.append((IDENTITIES[spot], encoding_array(face.encoding)))
+    return labelled, others
+
+
+def components(count, edges):
+    parent = list(range(count))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+    for a, b in edges:
+        parent[find(a)] = find(b)
+    return [find(i) for i in range(count)]
+
+
+def identity_table(folder: str):
+    faces, identities = FacesPolicy().settings(), IdentitiesPolicy()
+    labelled, others = collage_faces(folder, faces)
+    people = [who for who, _ in labelled] + [f"other{i}" for i in range(len(others))]
+    vectors = np.array([v for _, v in labelled] + others)
+    distance = np.linalg.norm(vectors[:, None] - vectors[None], axis=2)
+    pairs = list(itertools.combinations(range(len(people)), 2))
+    same = [(a, b) for a, b in pairs if people[a] == people[b]]
+    close = [(a, b) for a, b in pairs if distance[a, b] <= identities.max_distance]
+    print(f"## Identities: {len(labelled)} encoded faces of 4 people in {COLLAGE}, "
+          f"{len(others)} faces of other people\n")
+    print("| distance | same-person pairs within (recall) | different-person pairs within "
+          "| precision |")
+    print("|---|---|---|---|")
+    for radius in (0.5, 0.55, 0.6, 0.65):
+        hit = sum(distance[a, b] <= radius for a, b in same)
+        wrong = sum(distance[a, b] <= radius for a, b in pairs if people[a] != people[b])
+        print(f"| {radius} | {hit}/{len(same)} ({hit / len(same):.3f}) | {wrong}/"
+              f"{len(pairs) - len(same)} | {hit / max(hit + wrong, 1):.3f} |")
+    for radius in (0.55, identities.max_distance):
+        edges = [(a, b) for a, b in pairs if distance[a, b] <= radius]
+        print(f"\nComponents at {radius}: " + composition(people, components(len(people), edges)))
+    lsh = HyperplaneLsh(vectors.shape[1], identities.bands, identities.bits,
+                        seed=identities.seed, center=FACE_CENTER)
+    keys = [set(lsh.top(v)) for v in vectors]
+    proposed = [(a, b) for a, b in close if keys[a] & keys[b]]
+    far = [(a, b) for a, b in pairs if distance[a, b] > 0.8]
+    noise = sum(bool(keys[a] & keys[b]) for a, b in far)
+    print(f"\nLSH ({identities.bands} bands x {identities.bits} bits, centred): proposes "
+          f"{len(proposed)}/{len(close)} pairs within {identities.max_distance} "
+          f"({len(proposed) / max(len(close), 1):.3f}) and {noise}/{len(far)} pairs farther than "
+          f"0.8 ({noise / max(len(far), 1):.3f}).")
+    print("Components over the proposed pairs (what the stage finds): "
+          + composition(people, components(len(people), proposed)))
+
+
+def composition(people, labels) -> str:
+    """Each component of more than one face, or with one of the four: who is in it."""
+    parts = []
+    for root in sorted(set(labels), key=labels.index):
+        members = [people[i] for i in range(len(people)) if labels[i] == root]
+        if len(members) > 1 or not members[0].startswith("other"):
+            named = sorted({"other" if m.startswith("other") else m for m in members})
+            parts.append("[" + ", ".join(
+                f"{who} x{sum(m.startswith(who) for m in members)}" for who in named) + "]")
+    return " ".join(parts)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--faces", default=os.path.join("..", "shared", "eval-data", "faces"))
+    parser.add_argument("--no-cnn", action="store_true", help="skip the CNN rows (slow on CPU)")
+    args = parser.parse_args(argv)
+    if not os.path.isdir(args.faces):
+        print(f"{args.faces}: not found; nothing to evaluate")
+        return 0
+    settings = [(n, s) for n, s in SETTINGS if not (args.no_cnn and s.model == "cnn")]
+    detection_table(args.faces, settings)
+    identity_table(args.faces)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,280 @@
+"""Faces: detection with boxes in original pixels, blurring, encodings and repeated identities.
+
+Photos: scikit-image's astronaut (Eileen Collins, NASA, public domain; its mission patch
+is a false face for HOG) and Grace Hopper (US Navy, public domain; tests/data, from
+matplotlib's sample data). "Several photos of one person" are edits of one photo
+(crops, mirror, light, grey, turn, size, JPEG): the test set ships nothing else;
+evaluation/faces.py measures identities on real different photos of four people.
+"""
+
+import io
+import json
+import pathlib
+
+import apache_beam as beam
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance
+from skimage import data
+
+from detectors.faces import (FaceSettings, blur_faces, detector_copy, encoding_array,
+                             scan_faces)
+from detectors.hyperplanes import HyperplaneLsh
+from pipeline.policy import IdentitiesPolicy
+from schemas.records import FLAG, QUARANTINE, Verdict, make_record
+from tests.broken_corpus import _tar
+from tests.jobs import run_job
+from transforms.faces import ENCODINGS, _ScanFaces
+from transforms.identities import RepeatedIdentities
+
+HOPPER = (pathlib.Path(__file__).parent / "data" / "grace_hopper.jpg").read_bytes()
+SETTINGS = FaceSettings()
+
+
+def encode(image: Image.Image, fmt="JPEG", **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **({"quality": 90} if fmt == "JPEG" else {}) | kwargs)
+    return buffer.getvalue()
+
+
+def astronaut() -> Image.Image:
+    return Image.fromarray(data.astronaut())
+
+
+def astronaut_variants():
+    """Edits of one photo of one person."""
+    a = astronaut()
+    return {
+        "crop": a.crop((60, 0, 400, 340)),
+        "mirror": a.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+        "dark": ImageEnhance.Brightness(a).enhance(0.6),
+        "grey": a.convert("L").convert("RGB"),
+        "turned": a.rotate(8, resample=Image.Resampling.BICUBIC, fillcolor=(0, 0, 0)),
+        "large": a.resize((700, 700), Image.Resampling.LANCZOS),
+        "rough": a,   # at JPEG quality 25, below
+    }
+
+
+def head_box(scan):
+    """The astronaut's face: the top box (her mission patch, lower down, is a false face)."""
+    return min(scan.faces, key=lambda f: f.top)
+
+
+# ------------------------------------------------------------------------ detection
+
+def test_faces_are_found_with_boxes_in_the_originals_pixels():
+    scan = scan_faces(HOPPER, SETTINGS)
+    assert len(scan.faces) == 1 and (scan.width, scan.height) == (512, 600)
+    face = scan.faces[0]
+    assert face.size >= 150 and face.encoding is not None
+    # A copy at twice the size (decoded in JPEG draft mode, shrunk for the detector):
+    # the box scales with it.
+    big = Image.open(io.BytesIO(HOPPER)).resize((1024, 1200), Image.Resampling.LANCZOS)
+    twice = scan_faces(encode(big), SETTINGS).faces[0]
+    assert np.allclose(np.array(twice.box()) / 2, face.box(), atol=8)
+    assert 0.05 < scan.largest_area_fraction() < 0.5
+
+
+def test_exif_orientation_maps_boxes_to_the_displayed_image():
+    stored = Image.open(io.BytesIO(HOPPER)).transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6   # displayed after a quarter turn clockwise: upright again
+    scan = scan_faces(encode(stored, exif=exif.tobytes()), SETTINGS)
+    upright = scan_faces(HOPPER, SETTINGS).faces[0]
+    assert (scan.width, scan.height) == (512, 600)
+    assert len(scan.faces) == 1
+    assert np.allclose(scan.faces[0].box(), upright.box(), atol=8)
+
+
+def test_small_images_are_enlarged_so_small_faces_are_found():
+    small = Image.open(io.BytesIO(HOPPER)).resize((128, 150), Image.Resampling.LANCZOS)
+    pixels, scale, width, height = detector_copy(encode(small), SETTINGS)
+    assert scale == 4.0 and pixels.shape == (600, 512, 3) and (width, height) == (128, 150)
+    found = scan_faces(encode(small), SETTINGS).faces
+    assert len(found) == 1 and found[0].size < 80
+    assert found[0].encoding is None   # too small to identify (encode_min_face 80)
+    # Without enlarging, the detector's window is larger than the face.
+    assert scan_faces(encode(small), FaceSettings(max_upscale=1.0)).faces == []
+    # A minimum size drops it.
+    assert scan_faces(encode(small), FaceSettings(min_face=60)).faces == []
+
+
+def test_no_faces_in_a_picture_without_people():
+    assert scan_faces(encode(Image.fromarray(data.coffee())), SETTINGS).faces == []
+
+
+# ------------------------------------------------------------------------- blurring
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_blurred_faces_are_no_longer_found_and_the_rest_is_kept(fmt):
+    original = encode(Image.open(io.BytesIO(HOPPER)), fmt)
+    face = scan_faces(original, SETTINGS).faces[0]
+    blurred, written = blur_faces(original, [face.box()])
+    assert written == fmt.lower()
+    image = Image.open(io.BytesIO(blurred))
+    assert image.format == fmt and image.size == (512, 600)
+    assert scan_faces(blurred, SETTINGS).faces == []
+    before = np.asarray(Image.open(io.BytesIO(original)).convert("RGB"), "int16")
+    after = np.asarray(image.convert("RGB"), "int16")
+    top, left, bottom, right = face.box()
+    inside = np.abs(after[top:bottom, left:right] - before[top:bottom, left:right]).mean()
+    outside = np.abs(after[:, :left // 2] - before[:, :left // 2]).mean()
+    assert inside > 10 and outside < 3
+
+
+def test_blur_keeps_transparency_and_applies_exif_orientation():
+    rgba = Image.open(io.BytesIO(HOPPER)).convert("RGBA")
+    rgba.putpixel((0, 0), (0, 0, 0, 0))
+    blurred, fmt = blur_faces(encode(rgba, "PNG"), [[100, 100, 200, 200]])
+    assert fmt == "png" and Image.open(io.BytesIO(blurred)).mode == "RGBA"
+    stored = Image.open(io.BytesIO(HOPPER)).transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    turned, _ = blur_faces(encode(stored, exif=exif.tobytes()), [[0, 0, 10, 10]])
+    image = Image.open(io.BytesIO(turned))
+    assert image.size == (512, 600) and image.getexif().get(0x0112) is None
+
+
+# ----------------------------------------------------------------------- identities
+
+def face_encodings():
+    """(name, encoding) for the astronaut's face in each edit, and Hopper's."""
+    found = []
+    for name, image in astronaut_variants().items():
+        options = {"quality": 25} if name == "rough" else {}
+        found.append((name, head_box(scan_faces(encode(image, **options), SETTINGS)).encoding))
+    found.append(("hopper", scan_faces(HOPPER, SETTINGS).faces[0].encoding))
+    return found
+
+
+@pytest.fixture(scope="module")
+def encodings():
+    return face_encodings()
+
+
+def test_one_person_within_the_distance_and_another_person_beyond(encodings):
+    vectors = {name: encoding_array(e) for name, e in encodings}
+    hopper = vectors.pop("hopper")
+    names = sorted(vectors)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert np.linalg.norm(vectors[a] - vectors[b]) <= 0.6, (a, b)
+        assert np.linalg.norm(vectors[a] - hopper) > 0.6, a
+
+
+def test_hyperplane_keys_are_the_same_on_every_worker_and_favour_close_vectors():
+    a = HyperplaneLsh(128, bands=40, bits=8, seed=3)
+    b = HyperplaneLsh(128, bands=40, bits=8, seed=3)
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal(128).astype(np.float32)
+    assert a.top(v) == b.top(v)
+    near = v + 0.2 * rng.standard_normal(128).astype(np.float32)
+    far = rng.standard_normal(128).astype(np.float32)
+    shared = lambda w: len(set(a.top(v)) & set(a.top(w)))   # noqa: E731
+    assert shared(near) > shared(far)
+    key = a.top(v)[5]
+    assert a.below(key, v) == [] and HyperplaneLsh(128, 40, 8, levels=1).below(
+        HyperplaneLsh(128, 40, 8, levels=1).top(v)[5], v)[0][:2] == \
+        HyperplaneLsh(128, 40, 8, levels=1).top(v)[5]
+
+
+def node(i: int, face: int = 0) -> str:
+    return f"1\x00s.tar\x00{i:012d}\x00u{i:03d}\x00r{i:03d}\x1f{face:03d}"
+
+
+def identity_verdicts(items, policy, folder):
+    out = folder / f"verdicts-{len(list(folder.iterdir()))}"
+    pipeline = beam.Pipeline("DirectRunner")
+    (pipeline | beam.Create(items) | RepeatedIdentities(policy)
+     | beam.Map(lambda v: json.dumps(v._asdict())) | beam.io.WriteToText(str(out)))
+    pipeline.run().wait_until_finish()
+    found = [Verdict(**json.loads(line)) for path in folder.glob(out.name + "*")
+             for line in path.read_text().splitlines()]
+    return sorted(found, key=lambda v: v.uid)
+
+
+@pytest.mark.parametrize("max_bucket, bits, levels", [(256, 8, 2), (2, 1, 1)])
+def test_repeated_identity_is_capped_in_input_order(encodings, max_bucket, bits, levels,
+                                                    tmp_path):
+    same = [e for name, e in encodings if name != "hopper"]
+    hopper = dict(encodings)["hopper"]
+    # Records 0-6: the astronaut; record 3 holds her face twice; 7 and 8: Hopper.
+    items = [(node(i), e) for i, e in enumerate(same)] + [(node(3, 1), same[0])]
+    items += [(node(7), hopper), (node(8), hopper)]
+    policy = IdentitiesPolicy(min_records=5, cap=4, max_bucket=max_bucket, bits=bits,
+                              levels=levels)
+    verdicts = identity_verdicts(items, policy, tmp_path)
+    assert [v.uid for v in verdicts] == [f"u{i:03d}" for i in range(7)]
+    assert [v.action for v in verdicts] == [FLAG] * 4 + [QUARANTINE] * 3
+    details = [json.loads(v.evidence) for v in verdicts]
+    assert {d["identity_id"] for d in details} == {details[0]["identity_id"]}
+    assert all(d["identity_records"] == 7 for d in details)
+    assert [d["first_record"] for d in details] == [True] + [False] * 6
+    # Hopper's two records are one identity, under min_records: nothing said.
+    # Quarantine holds all; keep flags all; a higher bar says nothing.
+    held = identity_verdicts(items, IdentitiesPolicy(action="quarantine"), tmp_path)
+    assert {v.action for v in held} == {QUARANTINE} and len(held) == 7
+    kept = identity_verdicts(items, IdentitiesPolicy(action="keep"), tmp_path)
+    assert {v.action for v in kept} == {FLAG} and len(kept) == 7
+    assert identity_verdicts(items, IdentitiesPolicy(min_records=8), tmp_path) == []
+
+
+def test_a_detector_error_quarantines_the_record_not_the_bundle():
+    record = make_record(uid="u1", id="r1", kind="image_text", source="s", position=0,
+                         location="member 1", caption="c", image=b"not an image")
+    scan = _ScanFaces(SETTINGS, "blur", encodings=True)
+    scan.setup()
+    [verdict] = list(scan.process(record))
+    assert verdict.reason == "detector_error" and verdict.action == QUARANTINE
+    assert json.loads(verdict.evidence)["detector"] == "faces"
+
+
+# ---------------------------------------------------------------------- the whole job
+
+@pytest.fixture(scope="module")
+def portraits(tmp_path_factory):
+    root = tmp_path_factory.mktemp("faces")
+    members = []
+    for i, (name, image) in enumerate(astronaut_variants().items()):
+        options = {"quality": 25} if name == "rough" else {}
+        members += [(f"a{i}.jpg", encode(image, **options)), (f"a{i}.txt", f"astronaut {name}".encode())]
+    members += [("h0.jpg", HOPPER), ("h0.txt", b"Grace Hopper"),
+                ("n0.jpg", encode(Image.fromarray(data.coffee()))), ("n0.txt", b"coffee")]
+    _tar(root / "portraits.tar", members)
+    return root / "portraits.tar"
+
+
+def test_the_job_blurs_faces_and_caps_a_repeated_identity(portraits, tmp_path):
+    out = run_job(tmp_path / "out", [portraits], "--no-pii", "--no-near-dedup-images",
+                  "--identity-min-records", "5", "--identity-cap", "2")
+    kept = {r["id"]: r for r in out.cleaned_image_text}
+    held = {r["id"]: r for r in out.quarantine}
+    assert set(kept) | set(held) == {f"a{i}" for i in range(7)} | {"h0", "n0"}
+    assert sorted(held) == ["a2", "a3", "a4", "a5", "a6"]
+    for row in held.values():
+        assert row["reasons"] == ["repeated_identity"]
+    assert kept["n0"]["flags"] == []
+    for name in ("a0", "a1", "h0"):
+        reasons = {f["reason"]: f for f in kept[name]["flags"]}
+        assert reasons["face"]["action"] == "blur"
+        boxes = [f["box"] for f in json.loads(reasons["face"]["detail"])["faces"]]
+        assert scan_faces(kept[name]["image"], SETTINGS).faces == [], name
+        assert boxes and kept[name]["image_format"] == "jpeg"
+    assert {f["reason"] for f in kept["a0"]["flags"]} == {"face", "repeated_identity"}
+    faces = out.summary["faces"]
+    assert faces["records_with_faces"] == 8 and faces["cleaned_images_blurred"] == 3
+    assert faces["repeated_identities"] == 1 and faces["repeated_identity_records"] == 7
+    assert out.summary["conservation"]["ok"]
+
+
+def test_the_face_policy_can_quarantine_or_keep(portraits, tmp_path):
+    held = run_job(tmp_path / "held", [portraits], "--no-pii", "--no-near-dedup-images",
+                   "--no-identities", "--face-action", "quarantine")
+    assert {r["id"] for r in held.cleaned_image_text} == {"n0"}
+    assert all(r["primary_reason"] == "face" for r in held.quarantine)
+    kept = run_job(tmp_path / "kept", [portraits], "--no-pii", "--no-near-dedup-images",
+                   "--no-identities", "--face-action", "keep")
+    rows = {r["id"]: r for r in kept.cleaned_image_text}
+    assert len(rows) == 9 and kept.quarantine == []
+    assert rows["h0"]["image"] == HOPPER   # kept as it was, flagged
+    assert [f["action"] for f in rows["h0"]["flags"]] == ["flag"]

@@ -1,0 +1,114 @@
+"""Faces in the images of image-text records: verdicts by policy, and encodings for identities.
+
+One face verdict per image with faces: its action is the policy's (blur: Decide writes
+the image back with the boxes blurred; quarantine; keep: a flag on the cleaned row).
+Evidence: the boxes (displayed pixels of the original), each face's size, the count and
+the largest face's share of the image. Faces large enough to identify also leave as
+(face node, encoding) on the 'encodings' output, for transforms.identities.
+
+Counters (namespace faces): images_scanned, images_with_faces, faces_found,
+faces_encoded, scan_errors.
+"""
+
+import json
+import threading
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from detectors.faces import FaceSettings, scan_faces
+from schemas.reasons import Reason
+from schemas.records import FLAG, QUARANTINE, Kind, Verdict
+from transforms.near_dedup import node_of
+
+NAMESPACE = "faces"
+ENCODINGS = "encodings"
+BLUR = "blur"
+ACTIONS = {"blur": BLUR, "quarantine": QUARANTINE, "keep": FLAG}
+
+
+def face_node(record_node: str, index: int) -> str:
+    return f"{record_node}\x1f{index:03d}"
+
+
+def record_node_of(face: str) -> str:
+    return face.rsplit("\x1f", 1)[0]
+
+
+def face_verdict(uid: str, scan, action: str, settings: FaceSettings) -> Verdict:
+    evidence = {
+        "count": len(scan.faces),
+        "faces": [{"box": face.box(), "size": face.size, "score": face.score,
+                   "encoded": face.encoding is not None} for face in scan.faces],
+        "largest_area_fraction": round(scan.largest_area_fraction(), 4),
+        "model": settings.model, "detector_scale": round(scan.scale, 4),
+    }
+    return Verdict(uid=uid, reason=Reason.FACE.value, action=ACTIONS[action],
+                   evidence=json.dumps(evidence, sort_keys=True), representative_id=None,
+                   group_size=None)
+
+
+def error_verdict(uid: str, detector: str, err: Exception) -> Verdict:
+    evidence = {"detector": detector, "error": type(err).__name__, "message": str(err)[:200]}
+    return Verdict(uid=uid, reason=Reason.DETECTOR_ERROR.value, action=QUARANTINE,
+                   evidence=json.dumps(evidence, sort_keys=True), representative_id=None,
+                   group_size=None)
+
+
+_LOCK = threading.Lock()   # dlib's detectors are not documented as thread-safe
+
+
+class _ScanFaces(beam.DoFn):
+    def __init__(self, settings: FaceSettings, action: str, encodings: bool):
+        self.settings = settings
+        self.action = action
+        self.encodings = encodings
+
+    def setup(self):
+        from detectors.faces import face_api
+        face_api()   # load the models once per worker, before the first element
+        self.scanned = Metrics.counter(NAMESPACE, "images_scanned")
+        self.with_faces = Metrics.counter(NAMESPACE, "images_with_faces")
+        self.found = Metrics.counter(NAMESPACE, "faces_found")
+        self.encoded = Metrics.counter(NAMESPACE, "faces_encoded")
+        self.errors = Metrics.counter(NAMESPACE, "scan_errors")
+
+    def process(self, record):
+        self.scanned.inc()
+        try:
+            with _LOCK:
+                scan = scan_faces(record.image, self.settings)
+        except Exception as err:   # one bad image must not fail the bundle
+            self.errors.inc()
+            yield error_verdict(record.uid, "faces", err)
+            return
+        if not scan.faces:
+            return
+        self.with_faces.inc()
+        self.found.inc(len(scan.faces))
+        yield face_verdict(record.uid, scan, self.action, self.settings)
+        if not self.encodings:
+            return
+        node = node_of(record)
+        for index, face in enumerate(scan.faces):
+            if face.encoding is not None:
+                self.encoded.inc()
+                yield beam.pvalue.TaggedOutput(ENCODINGS, (face_node(node, index), face.encoding))
+
+
+class DetectFaces(beam.PTransform):
+    """Records in; face verdicts out (main), and (face node, encoding) on 'encodings'."""
+
+    def __init__(self, settings: FaceSettings, action: str = "blur", encodings: bool = True):
+        super().__init__()
+        self.settings = settings
+        self.action = action
+        self.encodings = encodings
+
+    def expand(self, records):
+        return (records
+                | "Images" >> beam.Filter(
+                    lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
+                | "Scan" >> beam.ParDo(_ScanFaces(self.settings, self.action,
+                                                  self.encodings)).with_outputs(
+                    ENCODINGS, main="verdicts"))
