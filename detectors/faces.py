@@ -23,7 +23,7 @@ from typing import List, NamedTuple, Optional, Tuple
 import numpy as np
 from PIL import Image, ImageFile, ImageFilter
 
-from detectors.images import displayed_size, load_displayed, open_image
+from detectors.images import displayed_size, eight_bit, load_displayed, on_white, open_image
 
 MODELS = ("hog", "cnn")
 ENCODING_DIMS = 128
@@ -119,7 +119,7 @@ def detector_copy(data: bytes, settings: FaceSettings) -> Tuple[np.ndarray, floa
     scale = min(settings.detect_side / max(width, height), settings.max_upscale)
     # A JPEG decodes in the DCT at the smallest scale still at least the target size.
     need = max(1, int(round(min(width, height) * scale)))
-    picture = load_displayed(image, need if scale < 1 else None).convert("RGB")
+    picture = on_white(load_displayed(image, need if scale < 1 else None))
     target = (max(1, round(width * scale)), max(1, round(height * scale)))
     if picture.size != target:
         picture = picture.resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
@@ -190,13 +190,13 @@ def blur_faces(data: bytes, boxes: List[List[int]], margin: float = 0.25) -> Tup
     blurred, so no detail of the face survives (a light Gaussian blur can be undone in
     part). The full-resolution image is used; EXIF orientation is applied and the tag
     dropped with the rest of the metadata (a blurred copy should not carry the camera's
-    location either); the ICC profile is kept so colours do not shift.
+    location either); the ICC profile is kept so colours do not shift. The result is 8-bit
+    RGB, or RGBA when the image has transparency (a 16-bit or palette image is written so).
     """
     image = open_image(data)
     fmt = image.format if image.format in _WRITABLE else "PNG"
     icc = image.info.get("icc_profile")
-    picture = load_displayed(image)
-    picture = picture.convert("RGBA" if _has_alpha(picture) else "RGB")
+    picture = eight_bit(load_displayed(image))
     for top, left, bottom, right in boxes:
         pad_y, pad_x = int((bottom - top) * margin), int((right - left) * margin)
         area = (max(0, left - pad_x), max(0, top - pad_y),
@@ -211,10 +211,6 @@ def blur_faces(data: bytes, boxes: List[List[int]], margin: float = 0.25) -> Tup
         patch = patch.filter(ImageFilter.GaussianBlur(max(patch.width, patch.height) / 12))
         picture.paste(patch, area[:2])
     return _encode(picture, fmt, icc), fmt.lower()
-
-
-def _has_alpha(image: Image.Image) -> bool:
-    return "A" in image.getbands() or "transparency" in image.info
 
 
 def _encode(picture: Image.Image, fmt: str, icc: Optional[bytes]) -> bytes:

