@@ -27,7 +27,6 @@ from detectors.images import displayed_size, eight_bit, load_displayed, on_white
 
 MODELS = ("hog", "cnn")
 ENCODING_DIMS = 128
-SAME_PERSON_DISTANCE = 0.6   # face_recognition's own convention
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,6 +14,7 @@ frame only), so a copy whose bytes differ only in how they are stored gets the s
   another key; the near-duplicate stage finds it at distance 0.
 """
 
+import hashlib
 import io
 import threading
 import warnings
@@ -178,7 +179,7 @@ _SOS = 0xDA
 def jpeg_stream_key(data: bytes, orientation: int = 1) -> Optional[str]:
     """Hash of what defines a JPEG's pixels, or None when the marker structure cannot be
     walked (the caller then keys the decoded pixels)."""
-    kept = [b"JPEG", bytes([orientation & 0xFF])]
+    key = hashlib.blake2b(b"JPEG" + bytes([orientation & 0xFF]), digest_size=16)
     i = 2
     while i + 4 <= len(data):
         if data[i] != 0xFF:
@@ -194,10 +195,10 @@ def jpeg_stream_key(data: bytes, orientation: int = 1) -> Optional[str]:
         segment = data[i:i + 2 + length]
         if marker == _SOS:
             end = data.rfind(b"\xff\xd9", i)   # trailing bytes after the image do not count
-            kept.append(data[i:end + 2 if end >= 0 else len(data)])
-            return digest(b"".join(kept), 16)
+            key.update(memoryview(data)[i:end + 2 if end >= 0 else len(data)])
+            return key.hexdigest()
         if marker not in _METADATA or segment[4:9] == b"Adobe":
-            kept.append(segment)
+            key.update(segment)
         i += 2 + length
     return None
 

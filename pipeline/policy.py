@@ -22,6 +22,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import yaml
 
+from detectors.faces import MODELS
 from detectors.minhash import MinHashParams
 from detectors.phash import PHashSettings
 from detectors.validate import InputLimits
@@ -342,7 +343,7 @@ _KEYS = {
     "faces": {
         "enabled": ("faces", _bool),
         "action": ("faces", _choice(*FACE_ACTIONS)),
-        "model": ("faces", _choice("hog", "cnn")),
+        "model": ("faces", _choice(*MODELS)),
         "detect_side": ("faces", _int),
         "max_upscale": ("faces", _positive),
         "min_face": ("faces", _int),
