@@ -31,8 +31,12 @@ REQUIRES = [
 
 EXTRAS = {
     "gcp": ["apache-beam[gcp]==2.77.0", "build==1.6.1"],  # build: the sdist Dataflow stages
-    "test": ["apache-beam[gcp]==2.77.0", "pytest==9.2.0"],
+    "test": ["apache-beam[gcp]==2.77.0", "pytest==9.2.0", "scikit-image==0.26.0"],
     "sample": ["scikit-image==0.26.0"],  # scripts/make_sample.py: CC0 photos it ships
+    # CLIP embeddings (detectors/clip.py). torch 2.13.0 is the CPU build here (/opt/wheels);
+    # the only torchvision 0.28 wheel is a CUDA build, mended at import on CPU torch
+    # (detectors/torch_compat.py). GPU workers install the CUDA builds (README: Runners).
+    "clip": ["torch==2.13.0", "torchvision==0.28.0", "open-clip-torch==3.3.0"],
     # evaluation/: the labelled PII set (Faker), photos to transform (scikit-image)
     "eval": ["faker==40.54.0", "scikit-image==0.26.0"],
 }

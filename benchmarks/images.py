@@ -42,7 +42,6 @@ repository root; torch 2.13.0 is the CPU wheel on disk, an unpinned torch pulls 
 """
 
 import argparse
-import importlib
 import io
 import json
 import os
@@ -180,26 +179,10 @@ def time_sets(methods, sets, repeats: int):
 
 # --------------------------------------------------------------- imagededup, in its own venv
 
-_TORCHVISION_OPS = None
-
-
 def imagededup_phash():
     """imagededup's PHash class, importable offline on the CPU torch build."""
-    global _TORCHVISION_OPS
-    try:
-        importlib.import_module("torchvision")
-    except RuntimeError as err:
-        # The only torchvision 0.28 wheel is a CUDA build whose C ops do not load on CPU
-        # torch: declare the two schemas its Python code registers kernels for.
-        if "torchvision::nms" not in str(err):
-            raise
-        for name in [m for m in sys.modules if m.startswith("torchvision")]:
-            del sys.modules[name]
-        import torch
-        _TORCHVISION_OPS = torch.library.Library("torchvision", "DEF")
-        _TORCHVISION_OPS.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        _TORCHVISION_OPS.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        importlib.import_module("torchvision")
+    from detectors.torch_compat import import_torchvision
+    import_torchvision()
     # imagededup.methods also imports its CNN class, which downloads MobileNet weights at
     # import time (no network here); PHash does not use it.
     sys.modules.setdefault("imagededup.methods.cnn", types.ModuleType("imagededup.methods.cnn"))
