@@ -13,6 +13,7 @@ from apache_beam.metrics import Metrics
 from pipeline.policy import Policy
 from schemas import arrow
 from transforms.decide import INDEX, QUARANTINED, TALLY, Decide
+from transforms.caption_templates import CaptionTemplates
 from transforms.exact_dedup import ExactDedup
 from transforms.faces import DetectFaces
 from transforms.identities import RepeatedIdentities
@@ -89,6 +90,9 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         if identities:
             verdicts.append(faces.encodings | "Identities" >> RepeatedIdentities(
                 policy.identities))
+    if policy.templates.enabled:
+        verdicts.append(checked.records | "CaptionTemplates" >> CaptionTemplates(
+            policy.templates.settings()))
     verdicts = tuple(verdicts) | "AllVerdicts" >> beam.Flatten()
 
     decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide()

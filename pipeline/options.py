@@ -47,6 +47,8 @@ POLICY_FLAGS = {
     "identity_action": ("identities", "action"),
     "identity_min_records": ("identities", "min_records"),
     "identity_cap": ("identities", "cap"),
+    "caption_templates": ("templates", "enabled"),
+    "template_min_records": ("templates", "min_records"),
 }
 
 
@@ -167,6 +169,13 @@ def add_arguments(parser) -> None:
                        help="an identity in K or more records is repeated (default: 5)")
     faces.add_argument("--identity-cap", type=int, metavar="N",
                        help="with cap: keep the first N records of an identity (default: 4)")
+
+    templates = parser.add_argument_group("templated captions")
+    templates.add_argument("--caption-templates", action=argparse.BooleanOptionalAction,
+                           default=None, help="mine caption templates and flag their records "
+                                              "(default: on)")
+    templates.add_argument("--template-min-records", type=int, metavar="N",
+                           help="records a caption template needs (default: 10)")
 
 
 class HygieneOptions(PipelineOptions):

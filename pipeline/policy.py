@@ -173,6 +173,22 @@ class IdentitiesPolicy:
 
 
 @dataclasses.dataclass(frozen=True)
+class TemplatesPolicy:
+    enabled: bool = True
+    max_fixed: int = 4            # caption words kept fixed at each end of a template
+    min_records: int = 10         # a caption template holds this many records ...
+    min_fillers: int = 5          # ... with this many distinct fillers
+    max_tokens: int = 40          # longer captions are prose: not mined
+    specific_share: float = 0.5   # README: which of a record's templates it gets
+
+    def settings(self):
+        from detectors.templates import TemplateSettings
+        return TemplateSettings(max_fixed=self.max_fixed, min_records=self.min_records,
+                                min_fillers=self.min_fillers, max_tokens=self.max_tokens,
+                                specific_share=self.specific_share)
+
+
+@dataclasses.dataclass(frozen=True)
 class Policy:
     input: InputPolicy = InputPolicy()
     exact_dedup: ExactDedupPolicy = ExactDedupPolicy()
@@ -181,6 +197,7 @@ class Policy:
     pii: PiiPolicy = PiiPolicy()
     faces: FacesPolicy = FacesPolicy()
     identities: IdentitiesPolicy = IdentitiesPolicy()
+    templates: TemplatesPolicy = TemplatesPolicy()
 
     def to_dict(self) -> Dict[str, Dict[str, Any]]:
         """The flat per-section form the YAML file uses (and the manifest records)."""
@@ -196,6 +213,7 @@ class Policy:
                     "entities": self.pii.actions()},
             "faces": dataclasses.asdict(self.faces),
             "identities": dataclasses.asdict(self.identities),
+            "templates": dataclasses.asdict(self.templates),
         }
 
 
@@ -365,6 +383,14 @@ _KEYS = {
         "levels": ("identities", _int),
         "rounds": ("identities", _int),
     },
+    "templates": {
+        "enabled": ("templates", _bool),
+        "max_fixed": ("templates", _int),
+        "min_records": ("templates", _int),
+        "min_fillers": ("templates", _int),
+        "max_tokens": ("templates", _int),
+        "specific_share": ("templates", _fraction),
+    },
 }
 FORMATS = ("auto", "jsonl", "parquet", "webdataset", "image-folder")
 
@@ -400,7 +426,8 @@ def _read_yaml(path: str) -> Dict[str, Dict[str, Any]]:
 
 def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
     parts = {"input": {}, "fields": {}, "limits": {}, "exact_dedup": {}, "near_dedup_text": {},
-             "near_dedup_images": {}, "pii": {}, "faces": {}, "identities": {}}
+             "near_dedup_images": {}, "pii": {}, "faces": {}, "identities": {},
+             "templates": {}}
     for section, values in settings.items():
         if section not in _KEYS:
             raise PolicyError(f"unknown policy section {section!r} (known: {', '.join(_KEYS)})")
@@ -422,7 +449,8 @@ def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
         near_dedup_text=NearDedupTextPolicy(**parts["near_dedup_text"]),
         near_dedup_images=NearDedupImagesPolicy(**parts["near_dedup_images"]),
         pii=PiiPolicy(**parts["pii"]), faces=FacesPolicy(**parts["faces"]),
-        identities=IdentitiesPolicy(**parts["identities"]))
+        identities=IdentitiesPolicy(**parts["identities"]),
+        templates=TemplatesPolicy(**parts["templates"]))
     _check(policy)
     return policy
 
@@ -472,3 +500,8 @@ def _check(policy: Policy) -> None:
             or ids.rounds < 1:
         raise PolicyError("identities: bits must be 1 to 32, bands >= 1, max_bucket >= 2, "
                           "levels >= 0, rounds >= 1")
+    templates = policy.templates
+    if templates.max_fixed < 1 or templates.min_records < 2 or templates.min_fillers < 2 \
+            or templates.max_tokens < 2:
+        raise PolicyError("templates: max_fixed must be >= 1, min_records, min_fillers and "
+                          "max_tokens >= 2")

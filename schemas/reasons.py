@@ -15,6 +15,7 @@ class Stage(str, enum.Enum):
     NEAR_DEDUP_IMAGES = "near_dedup_images"
     PII = "pii"
     FACES = "faces"
+    TEMPLATES = "templates"
 
 
 class Reason(str, enum.Enum):
@@ -56,6 +57,8 @@ class Reason(str, enum.Enum):
     # Faces (blurred, quarantined or kept by policy) and one person in many records.
     FACE = "face"
     REPEATED_IDENTITY = "repeated_identity"
+    # Templated captions and layouts (mockups that share one picture around a product).
+    CAPTION_TEMPLATE = "caption_template"
 
     @property
     def stage(self) -> Stage:
@@ -85,6 +88,7 @@ _STAGE_OF = {
     Reason.PII_OTHER: Stage.PII,
     Reason.FACE: Stage.FACES,
     Reason.REPEATED_IDENTITY: Stage.FACES,
+    Reason.CAPTION_TEMPLATE: Stage.TEMPLATES,
 }
 
 _DESCRIPTIONS = {
@@ -118,6 +122,7 @@ _DESCRIPTIONS = {
     Reason.PII_NAME: "a person's name",
     Reason.PII_OTHER: "personal data of another entity type the policy names",
     Reason.FACE: "a person's face (faces.action: blur, the default, keeps the record with the faces blurred)",
+    Reason.CAPTION_TEMPLATE: "a caption made from a template many records share with different fillers (a flag: the record is kept)",
     Reason.REPEATED_IDENTITY: "the same person's face in identities.min_records or more records (identities.action: cap keeps the first identities.cap)",
 }
 
