@@ -14,6 +14,7 @@ from pipeline.policy import Policy
 from schemas import arrow
 from transforms.decide import INDEX, QUARANTINED, TALLY, Decide
 from transforms.caption_templates import CaptionTemplates
+from transforms.layouts import LayoutTemplates
 from transforms.exact_dedup import ExactDedup
 from transforms.faces import DetectFaces
 from transforms.identities import RepeatedIdentities
@@ -82,17 +83,28 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
             images.rounds))
     if policy.pii.enabled:
         verdicts.append(checked.records | "Pii" >> DetectPii(policy.pii))
+    face_verdicts = templates = None
     if policy.faces.enabled:
         identities = policy.identities.enabled
         faces = checked.records | "Faces" >> DetectFaces(
             policy.faces.settings(), policy.faces.action, encodings=identities)
-        verdicts.append(faces.verdicts)
+        face_verdicts = faces.verdicts
+        verdicts.append(face_verdicts)
         if identities:
             verdicts.append(faces.encodings | "Identities" >> RepeatedIdentities(
                 policy.identities))
     if policy.templates.enabled:
-        verdicts.append(checked.records | "CaptionTemplates" >> CaptionTemplates(
-            policy.templates.settings()))
+        templates = checked.records | "CaptionTemplates" >> CaptionTemplates(
+            policy.templates.settings())
+        verdicts.append(templates)
+    layouts = policy.layouts
+    if layouts.enabled:
+        nothing = lambda label: pipeline | label >> beam.Create([])   # noqa: E731
+        verdicts.append((checked.records,
+                         face_verdicts if face_verdicts is not None else nothing("NoFaces"),
+                         templates if templates is not None else nothing("NoTemplates"))
+                        | "Layouts" >> LayoutTemplates(layouts.settings(), layouts.face_action,
+                                                       layouts.cluster_action, layouts.keep))
     verdicts = tuple(verdicts) | "AllVerdicts" >> beam.Flatten()
 
     decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide()

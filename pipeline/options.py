@@ -49,6 +49,9 @@ POLICY_FLAGS = {
     "identity_cap": ("identities", "cap"),
     "caption_templates": ("templates", "enabled"),
     "template_min_records": ("templates", "min_records"),
+    "layouts": ("layouts", "enabled"),
+    "template_face_action": ("layouts", "face_action"),
+    "template_cluster_keep": ("layouts", "keep"),
 }
 
 
@@ -170,12 +173,20 @@ def add_arguments(parser) -> None:
     faces.add_argument("--identity-cap", type=int, metavar="N",
                        help="with cap: keep the first N records of an identity (default: 4)")
 
-    templates = parser.add_argument_group("templated captions")
+    templates = parser.add_argument_group("templated captions and layouts")
     templates.add_argument("--caption-templates", action=argparse.BooleanOptionalAction,
                            default=None, help="mine caption templates and flag their records "
                                               "(default: on)")
     templates.add_argument("--template-min-records", type=int, metavar="N",
                            help="records a caption template needs (default: 10)")
+    templates.add_argument("--layouts", action=argparse.BooleanOptionalAction, default=None,
+                           help="find images sharing one fixed picture around a changing "
+                                "product (default: on)")
+    templates.add_argument("--template-face-action", choices=("quarantine", "cap", "keep"),
+                           help="layout templates with a face in the fixed area "
+                                "(default: quarantine)")
+    templates.add_argument("--template-cluster-keep", type=int, metavar="N",
+                           help="representatives kept per other layout template (default: 3)")
 
 
 class HygieneOptions(PipelineOptions):

@@ -189,6 +189,31 @@ class TemplatesPolicy:
 
 
 @dataclasses.dataclass(frozen=True)
+class LayoutsPolicy:
+    enabled: bool = True
+    face_action: str = "quarantine"  # template_face: quarantine | cap | keep
+    cluster_action: str = "cap"      # template_cluster: cap | quarantine | keep
+    keep: int = 3                 # with cap: representatives kept per layout template
+    side: int = 64                # thumbnail side the layouts are estimated on
+    tolerance: int = 24           # 0-255: "the same pixel" after re-encoding
+    agree: float = 0.8            # share of a group's sample that makes a pixel fixed
+    min_similarity: float = 0.9   # share of the fixed area a member matches
+    min_fixed: float = 0.25       # fixed share of the image a layout needs
+    min_information: float = 2.0  # mean gradient in the fixed area (plain background: ~0)
+    min_members: int = 5
+    max_sample: int = 64          # images per group the layout is estimated from
+    max_layouts: int = 3          # layouts per group
+
+    def settings(self):
+        from detectors.layout import LayoutSettings
+        return LayoutSettings(side=self.side, tolerance=self.tolerance, agree=self.agree,
+                              min_similarity=self.min_similarity, min_fixed=self.min_fixed,
+                              min_information=self.min_information,
+                              min_members=self.min_members, max_sample=self.max_sample,
+                              max_layouts=self.max_layouts)
+
+
+@dataclasses.dataclass(frozen=True)
 class Policy:
     input: InputPolicy = InputPolicy()
     exact_dedup: ExactDedupPolicy = ExactDedupPolicy()
@@ -198,6 +223,7 @@ class Policy:
     faces: FacesPolicy = FacesPolicy()
     identities: IdentitiesPolicy = IdentitiesPolicy()
     templates: TemplatesPolicy = TemplatesPolicy()
+    layouts: LayoutsPolicy = LayoutsPolicy()
 
     def to_dict(self) -> Dict[str, Dict[str, Any]]:
         """The flat per-section form the YAML file uses (and the manifest records)."""
@@ -214,6 +240,7 @@ class Policy:
             "faces": dataclasses.asdict(self.faces),
             "identities": dataclasses.asdict(self.identities),
             "templates": dataclasses.asdict(self.templates),
+            "layouts": dataclasses.asdict(self.layouts),
         }
 
 
@@ -391,6 +418,21 @@ _KEYS = {
         "max_tokens": ("templates", _int),
         "specific_share": ("templates", _fraction),
     },
+    "layouts": {
+        "enabled": ("layouts", _bool),
+        "face_action": ("layouts", _choice(*IDENTITY_ACTIONS)),
+        "cluster_action": ("layouts", _choice(*IDENTITY_ACTIONS)),
+        "keep": ("layouts", _int),
+        "side": ("layouts", _int),
+        "tolerance": ("layouts", _int),
+        "agree": ("layouts", _fraction),
+        "min_similarity": ("layouts", _fraction),
+        "min_fixed": ("layouts", _fraction),
+        "min_information": ("layouts", _real),
+        "min_members": ("layouts", _int),
+        "max_sample": ("layouts", _int),
+        "max_layouts": ("layouts", _int),
+    },
 }
 FORMATS = ("auto", "jsonl", "parquet", "webdataset", "image-folder")
 
@@ -427,7 +469,7 @@ def _read_yaml(path: str) -> Dict[str, Dict[str, Any]]:
 def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
     parts = {"input": {}, "fields": {}, "limits": {}, "exact_dedup": {}, "near_dedup_text": {},
              "near_dedup_images": {}, "pii": {}, "faces": {}, "identities": {},
-             "templates": {}}
+             "templates": {}, "layouts": {}}
     for section, values in settings.items():
         if section not in _KEYS:
             raise PolicyError(f"unknown policy section {section!r} (known: {', '.join(_KEYS)})")
@@ -450,7 +492,8 @@ def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
         near_dedup_images=NearDedupImagesPolicy(**parts["near_dedup_images"]),
         pii=PiiPolicy(**parts["pii"]), faces=FacesPolicy(**parts["faces"]),
         identities=IdentitiesPolicy(**parts["identities"]),
-        templates=TemplatesPolicy(**parts["templates"]))
+        templates=TemplatesPolicy(**parts["templates"]),
+        layouts=LayoutsPolicy(**parts["layouts"]))
     _check(policy)
     return policy
 
@@ -505,3 +548,10 @@ def _check(policy: Policy) -> None:
             or templates.max_tokens < 2:
         raise PolicyError("templates: max_fixed must be >= 1, min_records, min_fillers and "
                           "max_tokens >= 2")
+    layouts = policy.layouts
+    if not 16 <= layouts.side <= 256 or layouts.side % 4 or layouts.keep < 1 \
+            or layouts.min_members < 2 or layouts.max_sample < layouts.min_members \
+            or layouts.max_layouts < 1 or not 0 <= layouts.tolerance <= 255:
+        raise PolicyError("layouts: side must be 16 to 256 and a multiple of 4, keep >= 1, "
+                          "min_members >= 2, max_sample >= min_members, max_layouts >= 1, "
+                          "tolerance 0 to 255")

@@ -34,6 +34,7 @@ CLEANED_TEXT = pa.schema([
     # What a stage noted about a kept record (faces blurred or kept, a repeated identity
     # under its cap), with the evidence.
     pa.field("flags", pa.list_(EVIDENCE), nullable=False),
+    pa.field("risk", pa.float64(), nullable=False),   # detectors/risk.py
     *_PROVENANCE,
 ])
 
@@ -46,6 +47,7 @@ CLEANED_IMAGE_TEXT = pa.schema([
     pa.field("caption", pa.string(), nullable=False),
     pa.field("redactions", pa.list_(REDACTION), nullable=False),
     pa.field("flags", pa.list_(EVIDENCE), nullable=False),
+    pa.field("risk", pa.float64(), nullable=False),
     *_PROVENANCE,
 ])
 
@@ -57,6 +59,7 @@ QUARANTINE = pa.schema([
     pa.field("evidence", pa.list_(EVIDENCE), nullable=False),
     pa.field("kept_id", pa.string()),        # the representative a duplicate lost to
     pa.field("group_size", pa.int64()),      # size of the duplicate group
+    pa.field("risk", pa.float64(), nullable=False),   # detectors/risk.py: ranks the review
     pa.field("text", pa.string()),
     pa.field("caption", pa.string()),
     pa.field("image", pa.binary()),

@@ -59,6 +59,8 @@ class Reason(str, enum.Enum):
     REPEATED_IDENTITY = "repeated_identity"
     # Templated captions and layouts (mockups that share one picture around a product).
     CAPTION_TEMPLATE = "caption_template"
+    TEMPLATE_FACE = "template_face"
+    TEMPLATE_CLUSTER = "template_cluster"
 
     @property
     def stage(self) -> Stage:
@@ -89,6 +91,8 @@ _STAGE_OF = {
     Reason.FACE: Stage.FACES,
     Reason.REPEATED_IDENTITY: Stage.FACES,
     Reason.CAPTION_TEMPLATE: Stage.TEMPLATES,
+    Reason.TEMPLATE_FACE: Stage.TEMPLATES,
+    Reason.TEMPLATE_CLUSTER: Stage.TEMPLATES,
 }
 
 _DESCRIPTIONS = {
@@ -123,6 +127,8 @@ _DESCRIPTIONS = {
     Reason.PII_OTHER: "personal data of another entity type the policy names",
     Reason.FACE: "a person's face (faces.action: blur, the default, keeps the record with the faces blurred)",
     Reason.CAPTION_TEMPLATE: "a caption made from a template many records share with different fillers (a flag: the record is kept)",
+    Reason.TEMPLATE_FACE: "one of many images sharing a fixed picture with a face in it (a mockup rendered around a real person): the highest memorization risk",
+    Reason.TEMPLATE_CLUSTER: "one of many images sharing a fixed, informative picture around a changing part (beyond the representatives kept)",
     Reason.REPEATED_IDENTITY: "the same person's face in identities.min_records or more records (identities.action: cap keeps the first identities.cap)",
 }
 

@@ -3,7 +3,7 @@
 A record is quarantined when any verdict says so (bad input is a verdict of
 the input stage); its reasons are those of the verdicts that held it back, the
 first in schemas.reasons order its primary reason, and the evidence of every
-verdict travels with it. A kept record with "redact" verdicts is written with
+verdict travels with it; every row gets a risk score (detectors/risk.py). A kept record with "redact" verdicts is written with
 those spans replaced by typed placeholders, one with a "blur" verdict with the face
 boxes blurred in its image; "flag" and "blur" verdicts travel with the cleaned row
 (its ``flags`` column). A blur that fails holds the record back (detector_error): a
@@ -18,6 +18,7 @@ from apache_beam.metrics import Metrics
 
 from detectors.faces import blur_faces
 from detectors.pii.spans import redact
+from detectors.risk import risk
 from detectors.strings import utf8_safe
 from schemas.reasons import Reason, Stage, primary
 from schemas.records import QUARANTINE, REDACT, Record, Verdict
@@ -46,12 +47,13 @@ def decide(record: Record, public_id: str, verdicts: Iterable[Verdict]) -> Tuple
     if own is not None:
         verdicts.insert(0, own)
     held = [v for v in verdicts if v.action == QUARANTINE]
+    score = risk((v.reason, v.action, v.evidence, v.group_size) for v in verdicts)
     if not held:
         try:
-            return CLEANED, cleaned_row(record, public_id, verdicts)
+            return CLEANED, {**cleaned_row(record, public_id, verdicts), "risk": score}
         except Exception as err:   # a blur that fails: the face must not be written
             verdicts.append(error_verdict(record.uid, "blur", err))
-    return QUARANTINED, quarantine_row(record, public_id, verdicts)
+    return QUARANTINED, {**quarantine_row(record, public_id, verdicts), "risk": score}
 
 
 def evidence_item(v: Verdict) -> dict:

@@ -1,0 +1,237 @@
+"""Layout templates across the corpus: mockups that share one fixed picture.
+
+Steps (counters in namespace layouts):
+  Thumbnails  every valid image shrunk to side x side (detectors/layout.py), joined by
+              record with its caption template (caption_template verdicts) and its face
+              boxes (face verdicts), as fractions of the image.
+  Groups      candidates share a key: (caption template, width, height) and (width,
+              height, border signature); an image is in one or two groups.
+  Layouts     per group a bounded, deterministic sample (the ``max_sample`` members with
+              the smallest hash, by Top.PerKey) estimates up to ``max_layouts`` layouts:
+              median picture, fixed area, its information, and whether the sample's
+              faces lie in the fixed area.
+  Members     every member of a group (streamed) is matched to the group's layouts; an
+              image matched in both of its groups keeps its caption group's match (one
+              shop's mockups share a caption template even where the product reaches the
+              border and changes its signature), else the better one.
+  Clusters    members counted and the first ``keep`` in input order found by combiners
+              per layout. A layout of at least ``min_members`` images whose fixed area
+              holds information is a template: template_face when faces lie in its fixed
+              area (quarantine all, by default), else template_cluster (keep the first
+              ``keep``, flagged; quarantine the rest). An uninformative layout (a plain
+              background) is counted, not acted on.
+"""
+
+import base64
+import json
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.metrics import Metrics
+
+from detectors.hashing import digest
+from detectors.layout import (LayoutSettings, best_layout, border_key, estimate,
+                              face_in_fixed, mask_png, thumbnail)
+from schemas.reasons import Reason
+from schemas.records import FLAG, QUARANTINE, Kind, Verdict
+from transforms.near_dedup import node_of, parse_node
+
+NAMESPACE = "layouts"
+
+
+class _Thumbnail(beam.DoFn):
+    def __init__(self, side: int):
+        self.side = side
+
+    def setup(self):
+        self.failed = Metrics.counter(NAMESPACE, "thumbnail_errors")
+
+    def process(self, record):
+        try:
+            thumb, width, height = thumbnail(record.image, self.side)
+        except Exception:   # validation decoded it; count what cannot be shrunk, go on
+            self.failed.inc()
+            return
+        yield record.uid, (node_of(record), thumb.tobytes(), width, height)
+
+
+def _item(element):
+    """(uid, joined) -> (node, thumb bytes, width, height, template id, face boxes)."""
+    uid, joined = element
+    if not joined["thumb"]:
+        return
+    node, thumb, width, height = joined["thumb"][0]
+    template = next((json.loads(v.evidence)["template_id"] for v in joined["template"]), None)
+    boxes = [[top / height, left / width, bottom / height, right / width]
+             for v in joined["faces"]
+             for top, left, bottom, right in (f["box"] for f in json.loads(v.evidence)["faces"])]
+    yield node, thumb, width, height, template, boxes
+
+
+def _groups(item, side):
+    node, thumb, width, height, template, _ = item
+    if template is not None:
+        yield ("caption", template, width, height), item
+    pixels = np.frombuffer(thumb, np.uint8).reshape(side, side, 3)
+    yield ("border", width, height, border_key(pixels)), item
+
+
+def _group_name(group) -> str:
+    return "/".join(str(part) for part in group)
+
+
+class _Estimate(beam.DoFn):
+    """(group, sample) -> (group, [layout summary with its arrays])."""
+
+    def __init__(self, settings: LayoutSettings):
+        self.settings = settings
+
+    def setup(self):
+        self.found = Metrics.counter(NAMESPACE, "layouts_estimated")
+
+    def process(self, element):
+        group, sample = element
+        s = self.settings
+        thumbs = [np.frombuffer(item[1], np.uint8).reshape(s.side, s.side, 3) for item in sample]
+        layouts = estimate(thumbs, s, _group_name(group))
+        if not layouts:
+            return
+        self.found.inc(len(layouts))
+        summaries = []
+        for layout in layouts:
+            members = [item for item, thumb in zip(sample, thumbs)
+                       if best_layout(thumb, [layout], s) is not None]
+            with_face = sum(any(face_in_fixed(box, layout.fixed) for box in item[5])
+                            for item in members)
+            summaries.append({
+                "layout": layout, "group": _group_name(group),
+                "face_in_fixed": with_face * 2 >= len(members) and with_face > 0,
+                "informative": layout.information >= s.min_information,
+            })
+        yield group, summaries
+
+
+class _Match(beam.DoFn):
+    def __init__(self, settings: LayoutSettings):
+        self.settings = settings
+
+    def process(self, element):
+        _, grouped = element
+        estimated = list(grouped["layouts"])
+        if not estimated:
+            return
+        summaries = estimated[0]
+        by_id = {s["layout"].layout_id: s for s in summaries}
+        for item in grouped["members"]:   # streamed
+            node, thumb = item[0], item[1]
+            pixels = np.frombuffer(thumb, np.uint8).reshape(self.settings.side,
+                                                            self.settings.side, 3)
+            found = best_layout(pixels, [s["layout"] for s in summaries], self.settings)
+            if found is None:
+                continue
+            layout, score = found
+            summary = by_id[layout.layout_id]
+            # A caption group is the stronger evidence: an image in both keeps its match.
+            kind = 1 if summary["group"].startswith("caption/") else 0
+            yield node, ((kind, round(score, 4)), layout.layout_id, {
+                "layout_id": layout.layout_id, "group": summary["group"],
+                "fixed_fraction": layout.fixed_fraction, "information": layout.information,
+                "informative": summary["informative"],
+                "face_in_fixed": summary["face_in_fixed"],
+                "mask_png": base64.b64encode(mask_png(layout.fixed)).decode("ascii")})
+
+
+class _Verdicts(beam.DoFn):
+    def __init__(self, settings: LayoutSettings, face_action: str, cluster_action: str,
+                 keep: int):
+        self.settings = settings
+        self.face_action = face_action
+        self.cluster_action = cluster_action
+        self.keep = keep
+
+    def setup(self):
+        self.clusters = Metrics.counter(NAMESPACE, "template_clusters")
+        self.face_clusters = Metrics.counter(NAMESPACE, "template_face_clusters")
+        self.plain = Metrics.counter(NAMESPACE, "uninformative_layouts")
+        self.held = Metrics.counter(NAMESPACE, "records_quarantined")
+
+    def process(self, element):
+        layout_id, grouped = element
+        size = sum(grouped["count"])
+        info = next(iter(grouped["info"]), None)
+        if info is None or size < self.settings.min_members:
+            return
+        if not info["informative"]:
+            self.plain.inc()
+            return
+        face = info["face_in_fixed"]
+        (self.face_clusters if face else self.clusters).inc()
+        reason = Reason.TEMPLATE_FACE if face else Reason.TEMPLATE_CLUSTER
+        action = self.face_action if face else self.cluster_action
+        first = set(next(iter(grouped["first"]), []))
+        for node, score in grouped["members"]:   # streamed
+            uid, _ = parse_node(node)
+            kept = action == "keep" or (action == "cap" and node in first)
+            if not kept:
+                self.held.inc()
+            evidence = {**{k: v for k, v in info.items() if k != "informative"},
+                        "cluster_id": "template-" + digest(layout_id.encode(), 8),
+                        "cluster_size": size, "similarity": score, "action": action,
+                        "kept": kept}
+            yield Verdict(uid=uid, reason=reason.value, action=FLAG if kept else QUARANTINE,
+                          evidence=json.dumps(evidence, sort_keys=True),
+                          representative_id=None, group_size=size)
+
+
+class LayoutTemplates(beam.PTransform):
+    """(records, face verdicts, caption-template verdicts) in (either may be empty);
+    template_face and template_cluster verdicts out."""
+
+    def __init__(self, settings: LayoutSettings, face_action: str = "quarantine",
+                 cluster_action: str = "cap", keep: int = 3):
+        super().__init__()
+        self.settings = settings
+        self.face_action = face_action
+        self.cluster_action = cluster_action
+        self.keep = keep
+
+    def expand(self, inputs):
+        records, faces, templates = inputs
+        s = self.settings
+        thumbs = (records
+                  | "Images" >> beam.Filter(
+                      lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
+                  | "Thumbnails" >> beam.ParDo(_Thumbnail(s.side)))
+        items = ({"thumb": thumbs,
+                  "faces": faces
+                  | "FaceVerdicts" >> beam.Filter(lambda v: v.reason == Reason.FACE.value)
+                  | "FaceByUid" >> beam.Map(lambda v: (v.uid, v)),
+                  "template": templates | "TemplateByUid" >> beam.Map(lambda v: (v.uid, v))}
+                 | "JoinByRecord" >> beam.CoGroupByKey()
+                 | "Items" >> beam.FlatMap(_item))
+        grouped = items | "Groups" >> beam.FlatMap(_groups, s.side)
+        layouts = (grouped
+                   | "Sample" >> beam.combiners.Top.PerKey(
+                       s.max_sample, key=lambda item: digest(item[0].encode(
+                           "utf-8", "surrogatepass")), reverse=True)
+                   | "Estimate" >> beam.ParDo(_Estimate(s)))
+        matched = ({"members": grouped, "layouts": layouts}
+                   | "ByGroup" >> beam.CoGroupByKey()
+                   | "Match" >> beam.ParDo(_Match(s))
+                   | "BestOfGroups" >> beam.CombinePerKey(
+                       lambda matches: max(matches, key=lambda m: (m[0], m[1]))))
+        by_layout = matched | "ByLayout" >> beam.MapTuple(
+            lambda node, m: (m[1], (node, m[0][1], m[2])))
+        members = by_layout | "Members" >> beam.MapTuple(lambda lid, m: (lid, (m[0], m[1])))
+        info = (by_layout
+                | "Info" >> beam.MapTuple(lambda lid, m: (lid, m[2]))
+                | "OneInfo" >> beam.combiners.Sample.FixedSizePerKey(1)
+                | "Unwrap" >> beam.MapTuple(lambda lid, infos: (lid, infos[0])))
+        counts = members | "Count" >> beam.combiners.Count.PerKey()
+        first = (members
+                 | "Nodes" >> beam.MapTuple(lambda lid, m: (lid, m[0]))
+                 | "First" >> beam.combiners.Top.SmallestPerKey(max(1, self.keep)))
+        return ({"members": members, "count": counts, "first": first, "info": info}
+                | "ByCluster" >> beam.CoGroupByKey()
+                | "Verdicts" >> beam.ParDo(_Verdicts(s, self.face_action, self.cluster_action,
+                                                     self.keep)))
