@@ -10,6 +10,8 @@ coffee, chelsea, rocket, ...) as JPEG at 512 px, cycled to --images. Rows:
   end to end ClipEncoder.embed_images from the JPEG bytes: draft decode at the model's
              input size, resize and crop (Pillow, in decode threads), scaling and
              normalization on the device, the forward pass, unit length
+  ... open_clip's transform: the same with open_clip's preprocessing (float tensors made
+             on the CPU), for comparison
 
 CPU rows run with torch.set_num_threads(N) and N decode threads, for N = 1 (per core)
 and the machine's cores; GPU rows (when torch sees CUDA) at fp32, fp16 and bf16 with as
@@ -67,6 +69,10 @@ def rows_for(encoder, images, repeats: int, label: str):
     yield label, "encode", median_rate(encode_only, len(images), repeats, sync)
     yield label, "end to end", median_rate(lambda: encoder.embed_images(images), len(images),
                                            repeats, sync)
+    encoder.fast = False   # open_clip's own transform, in float on the CPU, for comparison
+    yield label, "end to end, open_clip's transform", median_rate(
+        lambda: encoder.embed_images(images), len(images), repeats, sync)
+    encoder.fast = True
 
 
 def main(argv=None) -> int:
@@ -104,7 +110,7 @@ def main(argv=None) -> int:
         print(f"| {device} | {what} | {rate:,.1f} |")
     cpu = {w: r for d, w, r in rows if d.startswith("CPU, 1 ")}
     gpu = {w: r for d, w, r in rows if d.startswith("GPU") and d.endswith("fp16")}
-    for what in ("encode", "end to end"):
+    for what in ("encode", "end to end", "end to end, open_clip's transform"):
         if what in cpu and what in gpu:
             print(f"\nGPU fp16 / one CPU core, {what}: {gpu[what] / cpu[what]:,.0f}x")
     return 0

@@ -5,7 +5,7 @@ strong signal makes it high, and weak ones add up without passing 1. Repetition 
 on a log scale, saturating at 100 (memorized training images were mostly duplicated 100
 times or more: Carlini et al. 2023):
 
-  duplicates (exact, near, previous run)   0.9 * reps(group size)
+  duplicates (exact, near, semantic, previous run)   0.9 * reps(group size)
   template_face                            max(0.8, reps(cluster size))
   template_cluster                         0.6 * reps(cluster size)
   repeated_identity                        0.8 * reps(records of the person)
@@ -32,7 +32,7 @@ _PII = {Reason.SECRET: 1.0, Reason.PII_GOVERNMENT_ID: 0.9, Reason.PII_FINANCIAL:
         Reason.PII_OTHER: 0.3}
 _DUPLICATES = {Reason.EXACT_DUPLICATE_TEXT, Reason.EXACT_DUPLICATE_IMAGE,
                Reason.NEAR_DUPLICATE_TEXT, Reason.NEAR_DUPLICATE_IMAGE,
-               Reason.NEAR_DUPLICATE_PREVIOUS_RUN}
+               Reason.NEAR_DUPLICATE_PREVIOUS_RUN, Reason.SEMANTIC_DUPLICATE_IMAGE}
 
 
 def reps(count) -> float:

@@ -24,6 +24,7 @@ from transforms.near_dedup import NearDuplicateText
 from transforms.near_dedup_images import NearDuplicateImages
 from transforms.pii import DetectPii
 from transforms.read import ReadCorpus
+from transforms.semantic_dedup import Embed, SemanticDuplicates
 from transforms.validate import ValidateRecords
 from transforms.write import WriteParquet, WriteRunReport, join_path
 
@@ -81,6 +82,12 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         verdicts.append(fingerprints | "NearDedupImages" >> NearDuplicateImages(
             images.max_distance, images.phash().hash_bytes, images.max_bucket, images.levels,
             images.rounds))
+    clip = policy.clip
+    if clip.enabled and clip.semantic_dedup:
+        embeddings = checked.records | "ClipEmbed" >> Embed(clip.settings())
+        verdicts.append(embeddings | "SemanticDedup" >> SemanticDuplicates(
+            clip.threshold, clip.bands, clip.bits, clip.levels, clip.seed, clip.max_bucket,
+            clip.rounds))
     if policy.pii.enabled:
         verdicts.append(checked.records | "Pii" >> DetectPii(policy.pii))
     face_verdicts = templates = None

@@ -132,6 +132,16 @@ def _check_faces(policy, check: bool) -> None:
         raise UsageError(f"faces: {problem}; or run with --no-faces")
 
 
+def _check_clip(policy, check: bool) -> None:
+    """The CLIP model and its weights load here (nothing is downloaded)."""
+    if not policy.clip.enabled or not check:
+        return
+    from detectors.clip import model_problem
+    problem = model_problem(policy.clip.settings())
+    if problem:
+        raise UsageError(f"clip: {problem}")
+
+
 def _prepare_index_out(index_out: str, overwrite: bool, check: bool) -> None:
     if not check:
         return
@@ -187,6 +197,7 @@ def run(argv: List[str]) -> RunResult:
     index_in = _check_index(hygiene.index_in, policy, check=not dry_run)
     _check_pii(policy, check=not dry_run)
     _check_faces(policy, check=not dry_run)
+    _check_clip(policy, check=not dry_run)
     if hygiene.index_out:
         _prepare_index_out(hygiene.index_out, hygiene.overwrite, check=not dry_run)
     manifest["index"] = {"in": index_in, "out": hygiene.index_out}

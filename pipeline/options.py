@@ -50,6 +50,13 @@ POLICY_FLAGS = {
     "caption_templates": ("templates", "enabled"),
     "template_min_records": ("templates", "min_records"),
     "layouts": ("layouts", "enabled"),
+    "clip": ("clip", "enabled"),
+    "clip_model": ("clip", "model"),
+    "clip_pretrained": ("clip", "pretrained"),
+    "clip_device": ("clip", "device"),
+    "clip_precision": ("clip", "precision"),
+    "clip_batch_size": ("clip", "batch_size"),
+    "semantic_threshold": ("clip", "threshold"),
     "template_face_action": ("layouts", "face_action"),
     "template_cluster_keep": ("layouts", "keep"),
 }
@@ -187,6 +194,24 @@ def add_arguments(parser) -> None:
                                 "(default: quarantine)")
     templates.add_argument("--template-cluster-keep", type=int, metavar="N",
                            help="representatives kept per other layout template (default: 3)")
+
+    clip = parser.add_argument_group("CLIP embeddings and semantic near-duplicates (open_clip)")
+    clip.add_argument("--clip", action=argparse.BooleanOptionalAction, default=None,
+                      help="embed images with CLIP and quarantine semantic near-duplicates "
+                           "(default: off; needs weights on disk)")
+    clip.add_argument("--clip-model", metavar="NAME_OR_JSON",
+                      help="open_clip model name or config file (default: ViT-B-32)")
+    clip.add_argument("--clip-pretrained", metavar="TAG_OR_FILE",
+                      help="weights: a tag in the local cache or a checkpoint file "
+                           "(default: laion2b_s34b_b79k)")
+    clip.add_argument("--clip-device", metavar="DEVICE",
+                      help="auto (a GPU when there is one), cpu, cuda or cuda:N (default: auto)")
+    clip.add_argument("--clip-precision", choices=("fp32", "fp16", "bf16"),
+                      help="on a GPU (default: fp32)")
+    clip.add_argument("--clip-batch-size", type=int, metavar="N",
+                      help="images per forward pass (default: 64)")
+    clip.add_argument("--semantic-threshold", type=float, metavar="COSINE",
+                      help="cosine similarity of a semantic near-duplicate (default: 0.95)")
 
 
 class HygieneOptions(PipelineOptions):

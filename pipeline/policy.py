@@ -214,6 +214,32 @@ class LayoutsPolicy:
 
 
 @dataclasses.dataclass(frozen=True)
+class ClipPolicy:
+    # Off by default: nothing ships CLIP weights, and nothing is downloaded at run time.
+    enabled: bool = False
+    model: str = "ViT-B-32"       # an open_clip model name, or a model config .json
+    pretrained: str = "laion2b_s34b_b79k"  # a tag already in the local cache, or a file
+    device: str = "auto"          # auto | cpu | cuda | cuda:N
+    precision: str = "fp32"       # fp32 | fp16 | bf16 (on a GPU)
+    batch_size: int = 64
+    decode_threads: int = 4
+    semantic_dedup: bool = True   # quarantine images whose embeddings are this close:
+    threshold: float = 0.95       # cosine similarity (lr-tmi's for masked mockups)
+    bands: int = 16               # LSH keys per image ...
+    bits: int = 12                # ... of this many random-hyperplane signs
+    seed: int = 1
+    max_bucket: int = 256
+    levels: int = 2
+    rounds: int = 10
+
+    def settings(self):
+        from detectors.clip import ClipSettings
+        return ClipSettings(model=self.model, pretrained=self.pretrained or None,
+                            device=self.device, precision=self.precision,
+                            batch_size=self.batch_size, decode_threads=self.decode_threads)
+
+
+@dataclasses.dataclass(frozen=True)
 class Policy:
     input: InputPolicy = InputPolicy()
     exact_dedup: ExactDedupPolicy = ExactDedupPolicy()
@@ -224,6 +250,7 @@ class Policy:
     identities: IdentitiesPolicy = IdentitiesPolicy()
     templates: TemplatesPolicy = TemplatesPolicy()
     layouts: LayoutsPolicy = LayoutsPolicy()
+    clip: ClipPolicy = ClipPolicy()
 
     def to_dict(self) -> Dict[str, Dict[str, Any]]:
         """The flat per-section form the YAML file uses (and the manifest records)."""
@@ -241,6 +268,7 @@ class Policy:
             "identities": dataclasses.asdict(self.identities),
             "templates": dataclasses.asdict(self.templates),
             "layouts": dataclasses.asdict(self.layouts),
+            "clip": dataclasses.asdict(self.clip),
         }
 
 
@@ -433,6 +461,23 @@ _KEYS = {
         "max_sample": ("layouts", _int),
         "max_layouts": ("layouts", _int),
     },
+    "clip": {
+        "enabled": ("clip", _bool),
+        "model": ("clip", _name),
+        "pretrained": ("clip", _optional_name),
+        "device": ("clip", _name),
+        "precision": ("clip", _choice("fp32", "fp16", "bf16")),
+        "batch_size": ("clip", _int),
+        "decode_threads": ("clip", _int),
+        "semantic_dedup": ("clip", _bool),
+        "threshold": ("clip", _fraction),
+        "bands": ("clip", _int),
+        "bits": ("clip", _int),
+        "seed": ("clip", _int),
+        "max_bucket": ("clip", _int),
+        "levels": ("clip", _int),
+        "rounds": ("clip", _int),
+    },
 }
 FORMATS = ("auto", "jsonl", "parquet", "webdataset", "image-folder")
 
@@ -469,7 +514,7 @@ def _read_yaml(path: str) -> Dict[str, Dict[str, Any]]:
 def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
     parts = {"input": {}, "fields": {}, "limits": {}, "exact_dedup": {}, "near_dedup_text": {},
              "near_dedup_images": {}, "pii": {}, "faces": {}, "identities": {},
-             "templates": {}, "layouts": {}}
+             "templates": {}, "layouts": {}, "clip": {}}
     for section, values in settings.items():
         if section not in _KEYS:
             raise PolicyError(f"unknown policy section {section!r} (known: {', '.join(_KEYS)})")
@@ -493,7 +538,7 @@ def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
         pii=PiiPolicy(**parts["pii"]), faces=FacesPolicy(**parts["faces"]),
         identities=IdentitiesPolicy(**parts["identities"]),
         templates=TemplatesPolicy(**parts["templates"]),
-        layouts=LayoutsPolicy(**parts["layouts"]))
+        layouts=LayoutsPolicy(**parts["layouts"]), clip=ClipPolicy(**parts["clip"]))
     _check(policy)
     return policy
 
@@ -555,3 +600,8 @@ def _check(policy: Policy) -> None:
         raise PolicyError("layouts: side must be 16 to 256 and a multiple of 4, keep >= 1, "
                           "min_members >= 2, max_sample >= min_members, max_layouts >= 1, "
                           "tolerance 0 to 255")
+    clip = policy.clip
+    if clip.batch_size < 1 or clip.decode_threads < 1 or not 1 <= clip.bits <= 32 \
+            or clip.bands < 1 or clip.max_bucket < 2 or clip.levels < 0 or clip.rounds < 1:
+        raise PolicyError("clip: batch_size and decode_threads must be >= 1, bits 1 to 32, "
+                          "bands >= 1, max_bucket >= 2, levels >= 0, rounds >= 1")

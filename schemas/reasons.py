@@ -45,6 +45,7 @@ class Reason(str, enum.Enum):
     NEAR_DUPLICATE_TEXT = "near_duplicate_text"
     NEAR_DUPLICATE_PREVIOUS_RUN = "near_duplicate_previous_run"
     NEAR_DUPLICATE_IMAGE = "near_duplicate_image"
+    SEMANTIC_DUPLICATE_IMAGE = "semantic_duplicate_image"
     # Personal data and secrets in a text or caption (the policy says which entity
     # types quarantine a record and which are redacted).
     SECRET = "secret"
@@ -81,6 +82,7 @@ _STAGE_OF = {
     Reason.NEAR_DUPLICATE_TEXT: Stage.NEAR_DEDUP_TEXT,
     Reason.NEAR_DUPLICATE_PREVIOUS_RUN: Stage.NEAR_DEDUP_TEXT,
     Reason.NEAR_DUPLICATE_IMAGE: Stage.NEAR_DEDUP_IMAGES,
+    Reason.SEMANTIC_DUPLICATE_IMAGE: Stage.NEAR_DEDUP_IMAGES,
     Reason.SECRET: Stage.PII,
     Reason.PII_GOVERNMENT_ID: Stage.PII,
     Reason.PII_FINANCIAL: Stage.PII,
@@ -118,6 +120,7 @@ _DESCRIPTIONS = {
     Reason.NEAR_DUPLICATE_TEXT: "a text whose word 5-grams overlap a kept text's by the Jaccard threshold or more",
     Reason.NEAR_DUPLICATE_PREVIOUS_RUN: "a near duplicate of a text an earlier run kept (from --index-in)",
     Reason.NEAR_DUPLICATE_IMAGE: "an image whose perceptual hash is within the Hamming radius of a kept image's",
+    Reason.SEMANTIC_DUPLICATE_IMAGE: "an image whose CLIP embedding is within the cosine threshold of a kept image's (needs real weights; off by default)",
     Reason.SECRET: "a credential: cloud access key, GitHub/GitLab/Slack token, private key, JWT or API key",
     Reason.PII_GOVERNMENT_ID: "a government id such as a US social security number",
     Reason.PII_FINANCIAL: "a payment card number or an IBAN",

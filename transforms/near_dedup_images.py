@@ -63,29 +63,69 @@ class HammingMetric:
 
 
 class _ClusterVerdicts(beam.DoFn):
+    def __init__(self, reason: Reason, namespace: str, prefix: str, distance: str):
+        self.reason = reason
+        self.namespace = namespace
+        self.prefix = prefix
+        self.distance = distance
+
     def setup(self):
-        self.clusters = Metrics.counter(NAMESPACE, "clusters")
-        self.removed = Metrics.counter(NAMESPACE, "removed")
-        self.sizes = Metrics.distribution(NAMESPACE, "cluster_size")
+        self.clusters = Metrics.counter(self.namespace, "clusters")
+        self.removed = Metrics.counter(self.namespace, "removed")
+        self.sizes = Metrics.distribution(self.namespace, "cluster_size")
 
     def process(self, element):
         root, members = element
-        members = list(members)   # (node, smallest distance); a cluster is one picture's copies
-        size = len(members)
+        size = sum(1 for _ in members)   # counted, then read again: never held
         self.clusters.inc()
         self.sizes.update(size)
         _, kept_id = parse_node(root)
-        cluster_id = "image-" + digest(root.encode("utf-8", "surrogatepass"), 8)
+        cluster_id = self.prefix + digest(root.encode("utf-8", "surrogatepass"), 8)
         for node, distance in members:
             if node == root:
                 continue
             uid, _ = parse_node(node)
             self.removed.inc()
             evidence = {"cluster_id": cluster_id, "cluster_size": size, "kept_id": kept_id,
-                        "hamming_distance": distance}
-            yield Verdict(uid=uid, reason=Reason.NEAR_DUPLICATE_IMAGE.value, action=QUARANTINE,
+                        self.distance: distance}
+            yield Verdict(uid=uid, reason=self.reason.value, action=QUARANTINE,
                           evidence=json.dumps(evidence, sort_keys=True),
                           representative_id=kept_id, group_size=size)
+
+
+class PairClusters(beam.PTransform):
+    """((a, b), distance) pairs in; a verdict for every member of a connected component
+    but its root (the first in input order), with the cluster, the kept record and the
+    member's smallest distance to a neighbour (``distance_of`` turns it into the figure
+    the evidence shows under ``distance``)."""
+
+    def __init__(self, reason: Reason, namespace: str, rounds: int, prefix: str,
+                 distance: str, distance_of=lambda d: d):
+        super().__init__()
+        self.reason = reason
+        self.namespace = namespace
+        self.rounds = rounds
+        self.prefix = prefix
+        self.distance = distance
+        self.distance_of = distance_of
+
+    def expand(self, pairs):
+        shown = self.distance_of
+        roots = (pairs
+                 | "Edges" >> beam.Keys()
+                 | "Components" >> ConnectedComponents(self.rounds, namespace=self.namespace))
+        nearest = (pairs
+                   | "BothEnds" >> beam.FlatMap(lambda kv: ((kv[0][0], kv[1]), (kv[0][1], kv[1])))
+                   | "Nearest" >> beam.CombinePerKey(min))
+        return ({"root": roots, "distance": nearest}
+                | "JoinDistance" >> beam.CoGroupByKey()
+                | "ByRoot" >> beam.FlatMap(
+                    lambda kv: [(kv[1]["root"][0],
+                                 (kv[0], shown(min(kv[1]["distance"], default=0))))]
+                    if kv[1]["root"] else [])
+                | "Clusters" >> beam.GroupByKey()
+                | "Verdicts" >> beam.ParDo(_ClusterVerdicts(self.reason, self.namespace,
+                                                            self.prefix, self.distance)))
 
 
 class NearDuplicateImages(beam.PTransform):
@@ -101,7 +141,6 @@ class NearDuplicateImages(beam.PTransform):
         self.rounds = rounds
 
     def expand(self, fingerprints):
-        radius, max_bucket = self.radius, self.max_bucket
         size = self.hash_bytes
         # One item per hash: an image hashed under its 8 rotations and flips is 8 items of
         # one node, so a turned copy meets it in a block of the matching orientation.
@@ -113,16 +152,6 @@ class NearDuplicateImages(beam.PTransform):
         pairs = hashed | "Pairs" >> BucketPairs(
             HammingBlocks(self.radius), HammingMetric(), self.radius, self.max_bucket,
             self.levels, NAMESPACE, distance_type=int)
-        roots = (pairs
-                 | "Edges" >> beam.Keys()
-                 | "Components" >> ConnectedComponents(self.rounds, namespace=NAMESPACE))
-        nearest = (pairs
-                   | "BothEnds" >> beam.FlatMap(lambda kv: ((kv[0][0], kv[1]), (kv[0][1], kv[1])))
-                   | "Nearest" >> beam.CombinePerKey(min))
-        return ({"root": roots, "distance": nearest}
-                | "JoinDistance" >> beam.CoGroupByKey()
-                | "ByRoot" >> beam.FlatMap(
-                    lambda kv: [(kv[1]["root"][0], (kv[0], min(kv[1]["distance"], default=0)))]
-                    if kv[1]["root"] else [])
-                | "Clusters" >> beam.GroupByKey()
-                | "Verdicts" >> beam.ParDo(_ClusterVerdicts()))
+        return pairs | "Clusters" >> PairClusters(
+            Reason.NEAR_DUPLICATE_IMAGE, NAMESPACE, self.rounds, "image-", "hamming_distance")
+

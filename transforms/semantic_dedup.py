@@ -1,0 +1,129 @@
+"""Semantic near-duplicate images: CLIP embeddings whose cosine similarity passes a threshold.
+
+Steps (counters in namespace semantic_dedup):
+  Embed       batches of valid images embedded by detectors/clip.py (one model per
+              worker process, on its GPU when it has one), unit length, float32.
+  Pairs       random-hyperplane LSH keys (detectors/hyperplanes.py: ``bands`` keys of
+              ``bits`` signs), buckets compared in numpy (transforms.buckets.BucketPairs,
+              hot buckets split by more signs, never gathered); a pair counts when its
+              cosine similarity is at least ``threshold``.
+  Clusters    connected components; every member but the first in input order is
+              quarantined as semantic_duplicate_image with the cluster, the kept image
+              and its best cosine similarity to a neighbour.
+What "semantic" means depends on the weights: with real CLIP weights, the same scene or
+object photographed or edited differently; tests use random weights and check only the
+mechanics.
+"""
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.metrics import Metrics
+
+from detectors.clip import ClipEncoder
+from detectors.hyperplanes import HyperplaneLsh
+from schemas.reasons import Reason
+from schemas.records import Kind
+from transforms.buckets import BucketPairs
+from transforms.near_dedup import node_of
+from transforms.near_dedup_images import PairClusters
+
+NAMESPACE = "semantic_dedup"
+
+
+class _Embed(beam.DoFn):
+    def __init__(self, settings):
+        self.settings = settings
+
+    def setup(self):
+        self.encoder = ClipEncoder.shared(self.settings)
+        self.embedded = Metrics.counter(NAMESPACE, "images_embedded")
+        self.failed = Metrics.counter(NAMESPACE, "embed_errors")
+
+    def process(self, batch):
+        try:
+            vectors = self.encoder.embed_images([r.image for r in batch])
+        except Exception:   # one bad image: embed the batch one by one, skip what fails
+            vectors = []
+            for record in batch:
+                try:
+                    vectors.append(self.encoder.embed_images([record.image])[0])
+                except Exception:
+                    self.failed.inc()
+                    vectors.append(None)
+        for record, vector in zip(batch, vectors):
+            if vector is not None:
+                self.embedded.inc()
+                yield node_of(record), np.asarray(vector, "<f4").tobytes()
+
+
+class CosineKeys:
+    """LSH keys of an embedding; the planes are drawn on the worker, from the seed, for the
+    embedding's width (known once the model is loaded there)."""
+
+    def __init__(self, bands: int, bits: int, levels: int, seed: int):
+        self.bands, self.bits, self.levels, self.seed = bands, bits, levels, seed
+        self._lsh = None
+
+    def lsh(self, vector: np.ndarray) -> HyperplaneLsh:
+        if self._lsh is None:
+            self._lsh = HyperplaneLsh(len(vector), self.bands, self.bits, self.levels, self.seed)
+        return self._lsh
+
+    def __getstate__(self):
+        return {**self.__dict__, "_lsh": None}
+
+    def top(self, vector: bytes):
+        array = np.frombuffer(vector, "<f4")
+        return self.lsh(array).top(array)
+
+    def below(self, key, vector: bytes):
+        array = np.frombuffer(vector, "<f4")
+        return self.lsh(array).below(key, array)
+
+
+class CosineDistance:
+    """1 - cosine similarity of unit vectors."""
+
+    def stack(self, vectors):
+        return np.frombuffer(b"".join(vectors), "<f4").reshape(len(vectors), -1)
+
+    def row(self, matrix, i):
+        return 1.0 - matrix[i + 1:] @ matrix[i]
+
+    def distance(self, a, b):
+        return float(1.0 - np.frombuffer(a, "<f4") @ np.frombuffer(b, "<f4"))
+
+
+class Embed(beam.PTransform):
+    """Records in; (node, embedding bytes) out for every valid image."""
+
+    def __init__(self, settings):
+        super().__init__()
+        self.settings = settings
+
+    def expand(self, records):
+        return (records
+                | "Images" >> beam.Filter(
+                    lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
+                | "Batch" >> beam.BatchElements(min_batch_size=1,
+                                                max_batch_size=self.settings.batch_size)
+                | "Embed" >> beam.ParDo(_Embed(self.settings)))
+
+
+class SemanticDuplicates(beam.PTransform):
+    """(node, embedding) in; semantic_duplicate_image verdicts out."""
+
+    def __init__(self, threshold: float, bands: int, bits: int, levels: int, seed: int,
+                 max_bucket: int, rounds: int):
+        super().__init__()
+        self.threshold = threshold
+        self.bands, self.bits, self.levels, self.seed = bands, bits, levels, seed
+        self.max_bucket, self.rounds = max_bucket, rounds
+
+    def expand(self, embeddings):
+        pairs = embeddings | "Pairs" >> BucketPairs(
+            CosineKeys(self.bands, self.bits, self.levels, self.seed),
+            CosineDistance(), 1.0 - self.threshold, self.max_bucket, self.levels, NAMESPACE)
+        return pairs | "Clusters" >> PairClusters(
+            Reason.SEMANTIC_DUPLICATE_IMAGE, NAMESPACE, self.rounds, "semantic-",
+            "cosine_similarity", distance_of=lambda d: round(1.0 - d, 4))
