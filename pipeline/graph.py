@@ -82,9 +82,10 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         verdicts.append(fingerprints | "NearDedupImages" >> NearDuplicateImages(
             images.max_distance, images.phash().hash_bytes, images.max_bucket, images.levels,
             images.rounds))
-    clip = policy.clip
-    if clip.enabled and clip.semantic_dedup:
+    clip, embeddings = policy.clip, None
+    if clip.enabled:
         embeddings = checked.records | "ClipEmbed" >> Embed(clip.settings())
+    if clip.enabled and clip.semantic_dedup:
         verdicts.append(embeddings | "SemanticDedup" >> SemanticDuplicates(
             clip.threshold, clip.bands, clip.bits, clip.levels, clip.seed, clip.max_bucket,
             clip.rounds))
@@ -109,7 +110,8 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         nothing = lambda label: pipeline | label >> beam.Create([])   # noqa: E731
         verdicts.append((checked.records,
                          face_verdicts if face_verdicts is not None else nothing("NoFaces"),
-                         templates if templates is not None else nothing("NoTemplates"))
+                         templates if templates is not None else nothing("NoTemplates"),
+                         embeddings if embeddings is not None else nothing("NoEmbeddings"))
                         | "Layouts" >> LayoutTemplates(layouts.settings(), layouts.face_action,
                                                        layouts.cluster_action, layouts.keep))
     verdicts = tuple(verdicts) | "AllVerdicts" >> beam.Flatten()

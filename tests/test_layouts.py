@@ -82,3 +82,14 @@ def test_the_job_holds_face_templates_caps_others_and_leaves_plain_ones(rows, tm
         assert key in kept
         assert {f["reason"] for f in kept[key]["flags"]} == {"caption_template"}
     assert out.summary["conservation"]["ok"]
+
+
+def test_clip_embeddings_propose_groups_of_their_own():
+    from transforms.layouts import CLIP_KEYS, _groups
+    vector = np.random.default_rng(0).standard_normal(32).astype("<f4")
+    vector /= np.linalg.norm(vector)
+    keys = CLIP_KEYS.top(vector.tobytes())
+    thumb = np.zeros((64, 64, 3), np.uint8).tobytes()
+    groups = [g for g, _ in _groups(("n", thumb, 100, 80, None, [], keys), 64)]
+    assert [g[0] for g in groups] == ["border", "clip", "clip", "clip", "clip"]
+    assert {g[1:3] for g in groups} == {(100, 80)}

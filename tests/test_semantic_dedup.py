@@ -60,8 +60,9 @@ def test_the_job_quarantines_a_re_encoded_copy(tmp_path):
                ("c.jpg", jpeg("coffee")), ("c.txt", b"coffee"),
                ("d.jpg", jpeg("rocket")), ("d.txt", b"rocket")]
     _tar(tmp_path / "s.tar", members)
+    # Layouts run too: the embeddings also propose layout groups (none is found here).
     out = run_job(tmp_path / "out", [tmp_path / "s.tar"], "--config", str(policy), "--no-pii",
-                  "--no-near-dedup-images", "--no-faces", "--no-layouts")
+                  "--no-near-dedup-images", "--no-faces")
     held = {r["id"]: r for r in out.quarantine}
     assert set(held) == {"b"}
     detail = json.loads(held["b"]["evidence"][0]["detail"])

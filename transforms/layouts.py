@@ -4,8 +4,10 @@ Steps (counters in namespace layouts):
   Thumbnails  every valid image shrunk to side x side (detectors/layout.py), joined by
               record with its caption template (caption_template verdicts) and its face
               boxes (face verdicts), as fractions of the image.
-  Groups      candidates share a key: (caption template, width, height) and (width,
-              height, border signature); an image is in one or two groups.
+  Groups      candidates share a key: (caption template, width, height), (width,
+              height, border signature), and with CLIP on, (width, height, one of 4
+              coarse LSH keys of the embedding): CLIP proposes images whose captions
+              share nothing.
   Layouts     per group a bounded, deterministic sample (the ``max_sample`` members with
               the smallest hash, by Top.PerKey) estimates up to ``max_layouts`` layouts:
               median picture, fixed area, its information, and whether the sample's
@@ -35,6 +37,7 @@ from detectors.layout import (LayoutSettings, best_layout, border_key, estimate,
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Kind, Verdict
 from transforms.near_dedup import node_of, parse_node
+from transforms.semantic_dedup import CosineKeys
 
 NAMESPACE = "layouts"
 
@@ -55,8 +58,14 @@ class _Thumbnail(beam.DoFn):
         yield record.uid, (node_of(record), thumb.tobytes(), width, height)
 
 
-def _item(element):
-    """(uid, joined) -> (node, thumb bytes, width, height, template id, face boxes)."""
+# CLIP proposals: a few coarse LSH keys of the embedding (images of one layout with other
+# products are close, not equal: short keys, several of them).
+CLIP_KEYS = CosineKeys(bands=4, bits=8, levels=0, seed=7)
+
+
+def _item(element, clip_keys):
+    """(uid, joined) -> (node, thumb bytes, width, height, template id, face boxes, CLIP
+    keys)."""
     uid, joined = element
     if not joined["thumb"]:
         return
@@ -65,15 +74,18 @@ def _item(element):
     boxes = [[top / height, left / width, bottom / height, right / width]
              for v in joined["faces"]
              for top, left, bottom, right in (f["box"] for f in json.loads(v.evidence)["faces"])]
-    yield node, thumb, width, height, template, boxes
+    keys = [key for vector in joined["clip"][:1] for key in clip_keys.top(vector)]
+    yield node, thumb, width, height, template, boxes, keys
 
 
 def _groups(item, side):
-    node, thumb, width, height, template, _ = item
+    node, thumb, width, height, template, _, clip = item
     if template is not None:
         yield ("caption", template, width, height), item
     pixels = np.frombuffer(thumb, np.uint8).reshape(side, side, 3)
     yield ("border", width, height, border_key(pixels)), item
+    for band, code in clip:
+        yield ("clip", width, height, band, code), item
 
 
 def _group_name(group) -> str:
@@ -184,8 +196,9 @@ class _Verdicts(beam.DoFn):
 
 
 class LayoutTemplates(beam.PTransform):
-    """(records, face verdicts, caption-template verdicts) in (either may be empty);
-    template_face and template_cluster verdicts out."""
+    """(records, face verdicts, caption-template verdicts, CLIP embeddings as (node,
+    vector)) in (any but the records may be empty); template_face and template_cluster
+    verdicts out."""
 
     def __init__(self, settings: LayoutSettings, face_action: str = "quarantine",
                  cluster_action: str = "cap", keep: int = 3):
@@ -196,7 +209,7 @@ class LayoutTemplates(beam.PTransform):
         self.keep = keep
 
     def expand(self, inputs):
-        records, faces, templates = inputs
+        records, faces, templates, embeddings = inputs
         s = self.settings
         thumbs = (records
                   | "Images" >> beam.Filter(
@@ -206,9 +219,11 @@ class LayoutTemplates(beam.PTransform):
                   "faces": faces
                   | "FaceVerdicts" >> beam.Filter(lambda v: v.reason == Reason.FACE.value)
                   | "FaceByUid" >> beam.Map(lambda v: (v.uid, v)),
-                  "template": templates | "TemplateByUid" >> beam.Map(lambda v: (v.uid, v))}
+                  "template": templates | "TemplateByUid" >> beam.Map(lambda v: (v.uid, v)),
+                  "clip": embeddings | "ClipByUid" >> beam.MapTuple(
+                      lambda node, vector: (parse_node(node)[0], vector))}
                  | "JoinByRecord" >> beam.CoGroupByKey()
-                 | "Items" >> beam.FlatMap(_item))
+                 | "Items" >> beam.FlatMap(_item, CLIP_KEYS))
         grouped = items | "Groups" >> beam.FlatMap(_groups, s.side)
         layouts = (grouped
                    | "Sample" >> beam.combiners.Top.PerKey(
