@@ -134,6 +134,8 @@ class _Match(beam.DoFn):
             return
         summaries = estimated[0]
         by_id = {s["layout"].layout_id: s for s in summaries}
+        masks = {layout_id: base64.b64encode(mask_png(s["layout"].fixed)).decode("ascii")
+                 for layout_id, s in by_id.items()}
         for item in grouped["members"]:   # streamed
             node, thumb = item[0], item[1]
             pixels = np.frombuffer(thumb, np.uint8).reshape(self.settings.side,
@@ -150,7 +152,7 @@ class _Match(beam.DoFn):
                 "fixed_fraction": layout.fixed_fraction, "information": layout.information,
                 "informative": summary["informative"],
                 "face_in_fixed": summary["face_in_fixed"],
-                "mask_png": base64.b64encode(mask_png(layout.fixed)).decode("ascii")})
+                "mask_png": masks[layout.layout_id]})
 
 
 class _Verdicts(beam.DoFn):
