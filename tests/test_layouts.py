@@ -81,6 +81,9 @@ def test_the_job_holds_face_templates_caps_others_and_leaves_plain_ones(rows, tm
     for key in (f"pillow-{i:03d}" for i in range(10)):
         assert key in kept
         assert {f["reason"] for f in kept[key]["flags"]} == {"caption_template"}
+    assert out.summary["flagged"]["template_cluster"] == 3
+    assert out.summary["flagged"]["caption_template"] == 13   # 3 mugs + 10 pillows
+    assert out.summary["reasons"]["template_face"] == 10
     assert out.summary["conservation"]["ok"]
 
 

@@ -153,6 +153,8 @@ class _Decide(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(TALLY, ("redacted", record.kind))
             if any(f["action"] == BLUR for f in row["flags"]):
                 yield beam.pvalue.TaggedOutput(TALLY, ("faces", "blurred"))
+            for reason in dict.fromkeys(f["reason"] for f in row["flags"]):
+                yield beam.pvalue.TaggedOutput(TALLY, ("flag", reason))
             if fingerprint is not None and fingerprint.minhash is not None:
                 yield beam.pvalue.TaggedOutput(INDEX, {
                     "id": public_id, "minhash": fingerprint.minhash,

@@ -48,6 +48,8 @@ def summarize(records_in: int, tallies, started_at: str, outputs: dict) -> dict:
         "quarantine_rate": round(n_quarantined / records_in, 6) if records_in else 0.0,
         "reasons": dict(sorted(counts.get("reason", {}).items())),
         "primary_reasons": dict(sorted(counts.get("primary_reason", {}).items())),
+        # Cleaned records a stage flagged, per reason (kept faces, templates under a cap, ...).
+        "flagged": dict(sorted(counts.get("flag", {}).items())),
         "pii": {"entities_found": dict(sorted(counts.get("pii_entity", {}).items())),
                 "cleaned_records_redacted": dict(sorted(counts.get("redacted", {}).items()))},
         # Records (cleaned or not) with a face verdict, faces in them, kept images blurred;
