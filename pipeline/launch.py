@@ -18,6 +18,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions,
                                                   StandardOptions, TestOptions)
 
+from pipeline.gates import failed_gates, parse_gate
 from pipeline.graph import RunSpec, build, output_paths
 from pipeline.options import HygieneOptions, help_parser
 from pipeline.policy import PolicyError, load_policy
@@ -42,6 +43,7 @@ class RunResult:
     pipeline_result: object = None
     counters: Optional[dict] = None  # the job's Beam counters in the "hygiene" namespace
     seconds: float = 0.0
+    gates: List[str] = dataclasses.field(default_factory=list)   # --fail-on bounds that failed
 
 
 def package_versions() -> dict:
@@ -177,6 +179,10 @@ def parse(argv: List[str]):
 
 def run(argv: List[str]) -> RunResult:
     options, hygiene, policy = parse(argv)
+    try:
+        gates = [parse_gate(text) for text in hygiene.fail_on or []]
+    except ValueError as err:
+        raise UsageError(f"--fail-on {err}") from None
     # Dataflow's --dry_run=True builds and checks the job graph without submitting it.
     dry_run = str(options.view_as(TestOptions).dry_run).lower() in ("true", "1")
     runner = options.view_as(StandardOptions).runner
@@ -214,7 +220,7 @@ def run(argv: List[str]) -> RunResult:
     with FileSystems.open(output_paths(hygiene.output)["summary"]) as f:
         summary = json.loads(f.read())
     return RunResult(hygiene.output, summary, str(state), result, _counters(result),
-                     time.monotonic() - started)
+                     time.monotonic() - started, failed_gates(summary, gates))
 
 
 def _counters(result) -> dict:
@@ -315,4 +321,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print_report(result)
     if result.summary is not None and not result.summary["conservation"]["ok"]:
         return 1
+    if result.gates:
+        for failure in result.gates:
+            print(f"hygiene: gate failed: {failure}", file=sys.stderr)
+        return 3
     return 0

@@ -80,6 +80,10 @@ def add_arguments(parser) -> None:
                      help="replace the outputs of an earlier run in --output")
     run.add_argument("--config", metavar="POLICY_YAML",
                      help="policy file of thresholds and actions; the flags below override it")
+    run.add_argument("--fail-on", action="append", metavar="PATH_OP_NUMBER",
+                     help="exit with status 3 after writing everything when a bound on "
+                          "summary.json holds, e.g. 'quarantine_rate>0.2' or 'reasons.secret>0' "
+                          "(repeatable)")
     run.add_argument("--local-workers", type=int, metavar="N",
                      help="DirectRunner only: run N worker processes "
                           "(sets --direct_running_mode=multi_processing --direct_num_workers=N)")
