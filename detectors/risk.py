@@ -59,6 +59,18 @@ def signal(reason: str, action: str, evidence: str, group_size) -> float:
     return 0.0
 
 
+def cluster_of(reason: str, evidence: str):
+    """The cluster a verdict puts its record in (duplicates, templates, a person), or None."""
+    detail = json.loads(evidence or "{}")
+    if "cluster_id" in detail:
+        return detail["cluster_id"]
+    if "identity_id" in detail:
+        return detail["identity_id"]
+    if Reason(reason) in _DUPLICATES and "key" in detail:   # an exact-duplicate group
+        return "exact-" + str(detail["key"])[:16]
+    return None
+
+
 def risk(verdicts: Iterable[Tuple[str, str, str, object]]) -> float:
     """(reason, action, evidence JSON, group size) of one record's verdicts -> risk."""
     keep = 1.0

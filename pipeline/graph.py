@@ -12,7 +12,7 @@ from apache_beam.metrics import Metrics
 
 from pipeline.policy import Policy
 from schemas import arrow
-from transforms.decide import INDEX, QUARANTINED, TALLY, Decide
+from transforms.decide import CLUSTERS, INDEX, QUARANTINED, TALLY, Decide
 from transforms.caption_templates import CaptionTemplates
 from transforms.layouts import LayoutTemplates
 from transforms.exact_dedup import ExactDedup
@@ -131,5 +131,5 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
     ) | "WrittenFiles" >> beam.Flatten()
 
     records_in = records | "RecordsIn" >> beam.combiners.Count.Globally()
-    return (records_in, decided[TALLY], matched, written) | "Report" >> WriteRunReport(
-        spec.output, spec.manifest, paths)
+    report = (records_in, decided[TALLY], matched, written, decided[CLUSTERS])
+    return report | "Report" >> WriteRunReport(spec.output, spec.manifest, paths)

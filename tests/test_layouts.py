@@ -84,6 +84,13 @@ def test_the_job_holds_face_templates_caps_others_and_leaves_plain_ones(rows, tm
     assert out.summary["flagged"]["template_cluster"] == 3
     assert out.summary["flagged"]["caption_template"] == 13   # 3 mugs + 10 pillows
     assert out.summary["reasons"]["template_face"] == 10
+    # The riskiest cluster first: the mockups around a real person.
+    top = out.summary["top_clusters"][0]
+    assert top["reason"] == "template_face" and top["risk"] >= 0.8 and top["size"] == 10
+    assert top["records"] == top["quarantined"] == 10
+    assert top["examples"] == [f"tee-{i:03d}" for i in range(5)]
+    ranked = [c["risk"] for c in out.summary["top_clusters"]]
+    assert ranked == sorted(ranked, reverse=True)
     assert out.summary["conservation"]["ok"]
 
 

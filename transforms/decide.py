@@ -18,7 +18,7 @@ from apache_beam.metrics import Metrics
 
 from detectors.faces import blur_faces
 from detectors.pii.spans import redact
-from detectors.risk import risk
+from detectors.risk import cluster_of, risk
 from detectors.strings import utf8_safe
 from schemas.reasons import Reason, Stage, primary
 from schemas.records import QUARANTINE, REDACT, Record, Verdict
@@ -29,6 +29,7 @@ CLEANED = "cleaned"
 QUARANTINED = "quarantine"
 TALLY = "tally"
 INDEX = "index"
+CLUSTERS = "clusters"
 
 
 def input_verdict(record: Record) -> Optional[Verdict]:
@@ -145,6 +146,11 @@ class _Decide(beam.DoFn):
             yield beam.pvalue.TaggedOutput(TALLY, ("pii_entity", entity))
         for tally in face_tallies(grouped["verdicts"]):
             yield beam.pvalue.TaggedOutput(TALLY, tally)
+        for v in grouped["verdicts"]:
+            cluster = cluster_of(v.reason, v.evidence)
+            if cluster is not None:
+                yield beam.pvalue.TaggedOutput(CLUSTERS, (cluster, (
+                    v.reason, v.group_size or 0, row["risk"], public_id, destination)))
         if destination == CLEANED:
             self.cleaned.inc()
             yield beam.pvalue.TaggedOutput(record.kind, row)
@@ -169,8 +175,9 @@ class _Decide(beam.DoFn):
 
 
 class Decide(beam.PTransform):
-    """Outputs tagged 'text' and 'image_text' (cleaned rows), 'quarantine', 'tally' and
-    'index' (signatures of the kept texts, for the next run's --index-in)."""
+    """Outputs tagged 'text' and 'image_text' (cleaned rows), 'quarantine', 'tally',
+    'index' (signatures of the kept texts, for the next run's --index-in) and 'clusters'
+    ((cluster id, (reason, size, risk, record id, destination)) per clustered record)."""
 
     def expand(self, inputs):
         records, fingerprints, verdicts = inputs
@@ -180,4 +187,4 @@ class Decide(beam.PTransform):
                  "verdicts": verdicts | "VerdictByUid" >> beam.Map(lambda v: (v.uid, v))}
                 | "ByRecord" >> beam.CoGroupByKey()
                 | "Decide" >> beam.ParDo(_Decide()).with_outputs(
-                    "text", "image_text", QUARANTINED, TALLY, INDEX))
+                    "text", "image_text", QUARANTINED, TALLY, INDEX, CLUSTERS))

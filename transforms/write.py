@@ -33,7 +33,57 @@ class WriteParquet(beam.PTransform):
             codec="zstd", record_batch_size=256, row_group_buffer_size=32 * 1024 * 1024)
 
 
-def summarize(records_in: int, tallies, started_at: str, outputs: dict) -> dict:
+TOP_CLUSTERS = 50      # clusters ranked in summary.json
+CLUSTER_EXAMPLES = 5   # record ids named per cluster
+
+
+class ClusterSummary(beam.CombineFn):
+    """One cluster from its records: reason, size, highest risk, records seen here, held
+    back, and the first few ids. Bounded state, whatever the cluster's size."""
+
+    def create_accumulator(self):
+        return {"reason": None, "size": 0, "risk": 0.0, "records": 0, "quarantined": 0,
+                "examples": []}
+
+    def add_input(self, acc, entry):
+        reason, size, risk, record_id, destination = entry
+        acc["reason"] = min(filter(None, (acc["reason"], reason)))
+        acc["size"] = max(acc["size"], size)
+        acc["risk"] = max(acc["risk"], risk)
+        acc["records"] += 1
+        acc["quarantined"] += destination == "quarantine"
+        acc["examples"] = sorted(set(acc["examples"]) | {record_id})[:CLUSTER_EXAMPLES]
+        return acc
+
+    def merge_accumulators(self, accs):
+        merged = self.create_accumulator()
+        for acc in accs:
+            merged["reason"] = min(filter(None, (merged["reason"], acc["reason"])), default=None)
+            merged["size"] = max(merged["size"], acc["size"])
+            merged["risk"] = max(merged["risk"], acc["risk"])
+            merged["records"] += acc["records"]
+            merged["quarantined"] += acc["quarantined"]
+            merged["examples"] = sorted(set(merged["examples"]) | set(acc["examples"]))[
+                :CLUSTER_EXAMPLES]
+        return merged
+
+    def extract_output(self, acc):
+        return acc
+
+
+def top_clusters(clusters):
+    """The TOP_CLUSTERS riskiest clusters, by combiners (nothing but them is gathered)."""
+    return (clusters
+            | "PerCluster" >> beam.CombinePerKey(ClusterSummary())
+            | "Rank" >> beam.combiners.Top.Of(
+                TOP_CLUSTERS, key=lambda kv: (kv[1]["risk"], kv[1]["records"], kv[0]))
+            | "Rows" >> beam.Map(lambda top: [
+                {"cluster_id": cluster, **summary, "risk": round(summary["risk"], 4)}
+                for cluster, summary in top]))
+
+
+def summarize(records_in: int, tallies, started_at: str, outputs: dict,
+              clusters=()) -> dict:
     """The summary from (kind of count, name) -> count pairs."""
     counts = {}
     for (group, name), count in tallies:
@@ -64,6 +114,8 @@ def summarize(records_in: int, tallies, started_at: str, outputs: dict) -> dict:
             "rule": "records_in == cleaned + quarantined",
             "records_in": records_in, "records_out": n_cleaned + n_quarantined,
         },
+        # The riskiest duplicate groups, templates and repeated people (detectors/risk.py).
+        "top_clusters": list(clusters),
         "started_at": started_at,
         "outputs": outputs,
     }
@@ -91,8 +143,9 @@ class _WriteReport(beam.DoFn):
         self.manifest = manifest
         self.outputs = outputs
 
-    def process(self, records_in, tallies, files, written):
-        summary = summarize(records_in, tallies, self.manifest["started_at"], self.outputs)
+    def process(self, records_in, tallies, files, written, clusters):
+        summary = summarize(records_in, tallies, self.manifest["started_at"], self.outputs,
+                            clusters)
         if not summary["conservation"]["ok"]:
             Metrics.counter("hygiene", "conservation_violations").inc()
             LOG.error("conservation violated: %s", summary["conservation"])
@@ -118,7 +171,7 @@ class WriteRunReport(beam.PTransform):
         self.outputs = outputs
 
     def expand(self, inputs):
-        records_in, tallies, matched_files, written = inputs
+        records_in, tallies, matched_files, written, clusters = inputs
         counted = tallies | "Count" >> beam.combiners.Count.PerElement()
         file_stats = (matched_files
                       | "FileSize" >> beam.Map(lambda m: (1, m.size_in_bytes))
@@ -128,4 +181,6 @@ class WriteRunReport(beam.PTransform):
                     _WriteReport(self.output, self.manifest, self.outputs),
                     tallies=beam.pvalue.AsList(counted),
                     files=beam.pvalue.AsSingleton(file_stats),
-                    written=beam.pvalue.AsList(written)))
+                    written=beam.pvalue.AsList(written),
+                    clusters=beam.pvalue.AsSingleton(top_clusters(clusters),
+                                                     default_value=[])))
