@@ -18,7 +18,7 @@ import tempfile
 import time
 
 from evaluation.template_corpus import mockups
-from evaluation.templates import _tar
+from evaluation.templates import write_shard
 
 
 def job_seconds(shard: pathlib.Path, out: pathlib.Path, stages: bool) -> float:
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     estimate_ms = (time.perf_counter() - started) * 1000
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
-        _tar(tmp / "shop.tar", rows)
+        write_shard(tmp / "shop.tar", rows)
         on, off = [], []
         for _ in range(args.repeats):
             off.append(job_seconds(tmp / "shop.tar", tmp / "off", False))

@@ -19,24 +19,26 @@ import numpy as np
 class HyperplaneLsh:
     def __init__(self, dims: int, bands: int, bits: int, levels: int = 0, seed: int = 1,
                  center: Optional[Sequence[float]] = None):
+        self.args = (dims, bands, bits, levels, seed,
+                     None if center is None else tuple(float(c) for c in center))
         rng = np.random.default_rng(seed)
         # (level, band, bit, dim): drawn once from the seed, so every worker agrees.
         self.planes = rng.standard_normal((levels + 1, bands, bits, dims)).astype(np.float32)
         self.center = (np.zeros(dims, np.float32) if center is None
                        else np.asarray(center, np.float32))
-        self.bands, self.bits = bands, bits
         self._weights = (1 << np.arange(bits, dtype=np.int64))[::-1]
 
-    def codes(self, vector: np.ndarray, level: int = 0) -> List[int]:
-        """One integer of ``bits`` signs per band, at ``level``."""
-        signs = (self.planes[level] @ (vector - self.center)) > 0   # (bands, bits)
-        return [int(code) for code in signs.astype(np.int64) @ self._weights]
+    def __reduce__(self):   # pickled as its arguments: the planes are drawn again
+        return HyperplaneLsh, self.args
 
     def top(self, vector: np.ndarray) -> List[Tuple]:
-        return [(band, code) for band, code in enumerate(self.codes(vector))]
+        signs = (self.planes[0] @ (vector - self.center)) > 0   # (bands, bits)
+        return [(band, int(code)) for band, code in
+                enumerate(signs.astype(np.int64) @ self._weights)]
 
     def below(self, key: Tuple, vector: np.ndarray) -> List[Tuple]:
-        level = (len(key) - 1)   # (band, code at level 0, code at level 1, ...)
+        level = len(key) - 1   # (band, code at level 0, code at level 1, ...)
         if level >= len(self.planes):
             return []
-        return [key + (self.codes(vector, level)[key[0]],)]
+        signs = (self.planes[level, key[0]] @ (vector - self.center)) > 0   # this band only
+        return [key + (int(signs.astype(np.int64) @ self._weights),)]

@@ -104,10 +104,12 @@ def estimate(thumbs: Sequence[np.ndarray], settings: LayoutSettings, group: str)
     shares at least ``min_fixed`` of its pixels with the most others (a mixed group's
     largest layout), is estimated from those images, and the next from what it did not
     match."""
+    if len(thumbs) < settings.min_members:
+        return []
     layouts = []
-    stack = np.stack(thumbs).astype(np.int16) if len(thumbs) else None
+    stack = np.stack(thumbs).astype(np.int16)
     rest = np.arange(len(thumbs))
-    shared = agreement(stack, settings.tolerance) if stack is not None else None
+    shared = agreement(stack, settings.tolerance)
     for index in range(settings.max_layouts):
         if len(rest) < settings.min_members:
             break

@@ -29,7 +29,7 @@ from evaluation.template_corpus import TEMPLATES, mockups, negatives
 from pipeline.launch import run
 
 
-def _tar(path: pathlib.Path, rows) -> None:
+def write_shard(path: pathlib.Path, rows) -> None:
     import io
     import tarfile
     with tarfile.open(path, "w") as tar:
@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     product = {t.name: "<*> " + t.product.lower() for t in TEMPLATES}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
-        _tar(tmp / "shop.tar", rows)
+        write_shard(tmp / "shop.tar", rows)
         started = time.perf_counter()
         run(["--input", str(tmp / "shop.tar"), "--output", str(tmp / "out"), "--no-pii",
              "--no-exact-dedup-images", "--no-near-dedup-images", "--no-identities"])

@@ -131,6 +131,11 @@ class PiiPolicy:
             name_cues=self.name_cues)
 
 
+def _settings(cls, section):
+    """A detector's settings from the policy section that holds the same-named fields."""
+    return cls(**{f.name: getattr(section, f.name) for f in dataclasses.fields(cls)})
+
+
 FACE_ACTIONS = ("blur", "quarantine", "keep")
 IDENTITY_ACTIONS = ("cap", "quarantine", "keep")
 
@@ -150,11 +155,7 @@ class FacesPolicy:
 
     def settings(self):
         from detectors.faces import FaceSettings
-        return FaceSettings(model=self.model, detect_side=self.detect_side,
-                            max_upscale=self.max_upscale, min_face=self.min_face,
-                            encode_min_face=self.encode_min_face,
-                            encode_min_score=self.encode_min_score,
-                            encode_jitters=self.encode_jitters)
+        return _settings(FaceSettings, self)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,9 +184,7 @@ class TemplatesPolicy:
 
     def settings(self):
         from detectors.templates import TemplateSettings
-        return TemplateSettings(max_fixed=self.max_fixed, min_records=self.min_records,
-                                min_fillers=self.min_fillers, max_tokens=self.max_tokens,
-                                specific_share=self.specific_share)
+        return _settings(TemplateSettings, self)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,11 +205,7 @@ class LayoutsPolicy:
 
     def settings(self):
         from detectors.layout import LayoutSettings
-        return LayoutSettings(side=self.side, tolerance=self.tolerance, agree=self.agree,
-                              min_similarity=self.min_similarity, min_fixed=self.min_fixed,
-                              min_information=self.min_information,
-                              min_members=self.min_members, max_sample=self.max_sample,
-                              max_layouts=self.max_layouts)
+        return _settings(LayoutSettings, self)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,9 +229,8 @@ class ClipPolicy:
 
     def settings(self):
         from detectors.clip import ClipSettings
-        return ClipSettings(model=self.model, pretrained=self.pretrained or None,
-                            device=self.device, precision=self.precision,
-                            batch_size=self.batch_size, decode_threads=self.decode_threads)
+        return dataclasses.replace(_settings(ClipSettings, self),
+                                   pretrained=self.pretrained or None)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -104,13 +104,15 @@ class _SplitHot(beam.DoFn):
             yield element
 
 
-class _Pairs(beam.DoFn):
+class _Compare(beam.DoFn):
     def __init__(self, metric, radius, namespace: str, distance_type):
         self.metric = metric
         self.radius = radius
         self.namespace = namespace
         self.distance_type = distance_type
 
+
+class _Pairs(_Compare):
     def setup(self):
         self.compared = Metrics.counter(self.namespace, "pairs_compared")
         self.matched = Metrics.counter(self.namespace, "pairs_within_radius")
@@ -133,15 +135,9 @@ class _Pairs(beam.DoFn):
                 yield ((a, b) if a < b else (b, a)), self.distance_type(distances[j])
 
 
-class _HotStar(beam.DoFn):
+class _HotStar(_Compare):
     """A key still hot after every level: the group is read twice, never held (first the
     smallest member, then a star of verified pairs to it)."""
-
-    def __init__(self, metric, radius, namespace: str, distance_type):
-        self.metric = metric
-        self.radius = radius
-        self.namespace = namespace
-        self.distance_type = distance_type
 
     def setup(self):
         self.far = Metrics.counter(self.namespace, "hot_members_not_compared")

@@ -69,9 +69,6 @@ class CosineKeys:
             self._lsh = HyperplaneLsh(len(vector), self.bands, self.bits, self.levels, self.seed)
         return self._lsh
 
-    def __getstate__(self):
-        return {**self.__dict__, "_lsh": None}
-
     def top(self, vector: bytes):
         array = np.frombuffer(vector, "<f4")
         return self.lsh(array).top(array)

@@ -47,25 +47,20 @@ class ClusterSummary(beam.CombineFn):
 
     def add_input(self, acc, entry):
         reason, size, risk, record_id, destination = entry
-        acc["reason"] = min(filter(None, (acc["reason"], reason)))
-        acc["size"] = max(acc["size"], size)
-        acc["risk"] = max(acc["risk"], risk)
-        acc["records"] += 1
-        acc["quarantined"] += destination == "quarantine"
-        acc["examples"] = sorted(set(acc["examples"]) | {record_id})[:CLUSTER_EXAMPLES]
-        return acc
+        return self.merge_accumulators([acc, {
+            "reason": reason, "size": size, "risk": risk, "records": 1,
+            "quarantined": int(destination == "quarantine"), "examples": [record_id]}])
 
     def merge_accumulators(self, accs):
-        merged = self.create_accumulator()
-        for acc in accs:
-            merged["reason"] = min(filter(None, (merged["reason"], acc["reason"])), default=None)
-            merged["size"] = max(merged["size"], acc["size"])
-            merged["risk"] = max(merged["risk"], acc["risk"])
-            merged["records"] += acc["records"]
-            merged["quarantined"] += acc["quarantined"]
-            merged["examples"] = sorted(set(merged["examples"]) | set(acc["examples"]))[
-                :CLUSTER_EXAMPLES]
-        return merged
+        accs = list(accs)
+        return {
+            "reason": min((a["reason"] for a in accs if a["reason"]), default=None),
+            "size": max(a["size"] for a in accs),
+            "risk": max(a["risk"] for a in accs),
+            "records": sum(a["records"] for a in accs),
+            "quarantined": sum(a["quarantined"] for a in accs),
+            "examples": sorted({i for a in accs for i in a["examples"]})[:CLUSTER_EXAMPLES],
+        }
 
     def extract_output(self, acc):
         return acc
