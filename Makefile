@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 DEMO_OUTPUT ?= output/demo
+# The report's browser test drives Debian's chromium (Playwright never downloads a browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: demo test sample clean
 
@@ -17,8 +20,12 @@ demo: $(STAMP)
 	$(VENV)/bin/hygiene --input 'sample/text/*' 'sample/image_text/*' sample/image_folder/ \
 		--config sample/policy.yaml --output $(DEMO_OUTPUT) --overwrite
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(VENV)/bin/python -m pytest -q tests
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver
 
 # Regenerate the bundled sample (needs scikit-image for its CC0 photos).
 sample: $(STAMP)

@@ -27,11 +27,13 @@ REQUIRES = [
     "dlib-bin==20.0.1.post1",
     "face-recognition-models==0.3.0",
     "setuptools>=77.0.3,<82",
+    "jinja2==3.1.6",       # report/index.html, every string autoescaped
 ]
 
 EXTRAS = {
     "gcp": ["apache-beam[gcp]==2.77.0", "build==1.6.1"],  # build: the sdist Dataflow stages
-    "test": ["apache-beam[gcp]==2.77.0", "pytest==9.2.0", "scikit-image==0.26.0"],
+    "test": ["apache-beam[gcp]==2.77.0", "pytest==9.2.0", "scikit-image==0.26.0",
+             "playwright==1.65.2"],   # drives Debian's chromium (`make` installs it)
     "sample": ["scikit-image==0.26.0"],  # scripts/make_sample.py: CC0 photos it ships
     # CLIP embeddings (detectors/clip.py). torch 2.13.0 is the CPU build here (/opt/wheels);
     # the only torchvision 0.28 wheel is a CUDA build, mended at import on CPU torch
@@ -46,12 +48,13 @@ setuptools.setup(
     version="0.1.0",
     description="Deduplicate, check and quarantine a training corpus on Apache Beam.",
     python_requires=">=3.10",
-    package_data={"detectors.pii": ["data/*.txt"]},
+    package_data={"detectors.pii": ["data/*.txt"], "transforms": ["report_page.html"]},
     packages=setuptools.find_packages(
         include=["pipeline", "pipeline.*", "transforms", "transforms.*", "detectors",
                  "detectors.*", "schemas", "schemas.*"]),
     py_modules=["beam_runner"],
     install_requires=REQUIRES,
     extras_require=EXTRAS,
-    entry_points={"console_scripts": ["hygiene=pipeline.launch:main"]},
+    entry_points={"console_scripts": ["hygiene=pipeline.launch:main",
+                                      "hygiene-review=pipeline.review:main"]},
 )

@@ -18,7 +18,7 @@ times or more: Carlini et al. 2023):
   bad input, detector errors               0
   reps(n) = min(1, log10(n) / 2): 0 for one copy, 0.5 for 10, 1 for 100 or more.
 
-A cluster's risk (for ranking clusters) is its members' highest.
+A cluster's risk (for ranking clusters) is its members' highest (detectors/clusters.py).
 """
 
 import json
@@ -57,18 +57,6 @@ def signal(reason: str, action: str, evidence: str, group_size) -> float:
     if reason is Reason.FACE:
         return 0.2
     return 0.0
-
-
-def cluster_of(reason: str, evidence: str):
-    """The cluster a verdict puts its record in (duplicates, templates, a person), or None."""
-    detail = json.loads(evidence or "{}")
-    if "cluster_id" in detail:
-        return detail["cluster_id"]
-    if "identity_id" in detail:
-        return detail["identity_id"]
-    if Reason(reason) in _DUPLICATES and "key" in detail:   # an exact-duplicate group
-        return "exact-" + str(detail["key"])[:16]
-    return None
 
 
 def risk(verdicts: Iterable[Tuple[str, str, str, object]]) -> float:

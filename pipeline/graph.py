@@ -37,6 +37,7 @@ class RunSpec:
     manifest: dict  # what the launcher knows: started_at, config, versions, options
     index_in: List[str] = dataclasses.field(default_factory=list)  # index Parquet files
     index_out: Optional[str] = None
+    decisions: dict = dataclasses.field(default_factory=dict)   # pipeline.review
 
 
 def output_paths(output: str) -> dict:
@@ -45,6 +46,7 @@ def output_paths(output: str) -> dict:
         "cleaned_image_text": join_path(output, "cleaned", "image_text"),
         "quarantine": join_path(output, "quarantine"),
         "summary": join_path(output, "summary.json"),
+        "report": join_path(output, "report", "index.html"),
         "manifest": join_path(output, "manifest.json"),
     }
 
@@ -58,6 +60,8 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
     """Add the whole job to ``pipeline``; returns the PCollection holding the summary dict."""
     policy = spec.policy
     paths = output_paths(spec.output)
+    if not policy.report.enabled:
+        del paths["report"]
 
     records, matched = pipeline | "Read" >> ReadCorpus(
         spec.inputs, policy.input.fields, policy.input.format)
@@ -116,7 +120,7 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
                                                        layouts.cluster_action, layouts.keep))
     verdicts = tuple(verdicts) | "AllVerdicts" >> beam.Flatten()
 
-    decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide()
+    decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide(spec.decisions)
     if spec.index_out and minhash is not None:
         decided[INDEX] | "WriteIndex" >> WriteParquet(
             join_path(spec.index_out, "part"), arrow.index_schema(minhash.signature_format()))
@@ -131,5 +135,8 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
     ) | "WrittenFiles" >> beam.Flatten()
 
     records_in = records | "RecordsIn" >> beam.combiners.Count.Globally()
-    report = (records_in, decided[TALLY], matched, written, decided[CLUSTERS])
-    return report | "Report" >> WriteRunReport(spec.output, spec.manifest, paths)
+    rows = (decided.text, decided.image_text, decided[QUARANTINED])
+    report = (records_in, decided[TALLY], matched, written, decided[CLUSTERS], rows)
+    checked = {"faces": policy.faces.enabled, "pii": policy.pii.enabled}
+    return report | "Report" >> WriteRunReport(spec.output, spec.manifest, paths,
+                                               policy.report, checked)

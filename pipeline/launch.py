@@ -22,6 +22,7 @@ from pipeline.gates import failed_gates, parse_gate
 from pipeline.graph import RunSpec, build, output_paths
 from pipeline.options import HygieneOptions, help_parser
 from pipeline.policy import PolicyError, load_policy
+from pipeline.review import ReviewError, read_decisions
 from transforms.index import format_problems, index_files
 
 LOG = logging.getLogger("hygiene")
@@ -76,7 +77,8 @@ def _check_inputs(patterns: List[str], runner: str) -> None:
 def _prepare_output(output: str, overwrite: bool, check: bool) -> None:
     paths = output_paths(output)
     earlier = [p for p in (paths["summary"], paths["manifest"],
-                           FileSystems.join(output, "cleaned"), paths["quarantine"])
+                           FileSystems.join(output, "cleaned"), paths["quarantine"],
+                           FileSystems.join(output, "report"))
                if check and FileSystems.exists(p)]
     if earlier and not overwrite:
         raise UsageError(f"--output {output!r} holds an earlier run ({earlier[0]}); "
@@ -144,6 +146,13 @@ def _check_clip(policy, check: bool) -> None:
         raise UsageError(f"clip: {problem}")
 
 
+def _read_decisions(paths: List[str]) -> dict:
+    try:
+        return read_decisions(paths)
+    except (ReviewError, OSError) as err:
+        raise UsageError(f"--review-decisions: {err}") from None
+
+
 def _prepare_index_out(index_out: str, overwrite: bool, check: bool) -> None:
     if not check:
         return
@@ -207,8 +216,10 @@ def run(argv: List[str]) -> RunResult:
     if hygiene.index_out:
         _prepare_index_out(hygiene.index_out, hygiene.overwrite, check=not dry_run)
     manifest["index"] = {"in": index_in, "out": hygiene.index_out}
+    decisions = _read_decisions(hygiene.review_decisions or [])
+    manifest["review"] = {"files": hygiene.review_decisions or [], "decisions": len(decisions)}
     spec = RunSpec(inputs=inputs, output=hygiene.output, policy=policy, manifest=manifest,
-                   index_in=index_in, index_out=hygiene.index_out)
+                   index_in=index_in, index_out=hygiene.index_out, decisions=decisions)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, spec)
     LOG.info("running on %s: %s -> %s", runner, " ".join(inputs), hygiene.output)

@@ -59,6 +59,8 @@ POLICY_FLAGS = {
     "semantic_threshold": ("clip", "threshold"),
     "template_face_action": ("layouts", "face_action"),
     "template_cluster_keep": ("layouts", "keep"),
+    "report": ("report", "enabled"),
+    "report_show_faces": ("report", "show_faces"),
 }
 
 
@@ -84,6 +86,14 @@ def add_arguments(parser) -> None:
                      help="exit with status 3 after writing everything when a bound on "
                           "summary.json holds, e.g. 'quarantine_rate>0.2' or 'reasons.secret>0' "
                           "(repeatable)")
+    run.add_argument("--review-decisions", nargs="+", action="extend", metavar="CSV",
+                     help="decisions files from hygiene-review, filled in by reviewers, oldest "
+                          "first (a later file's decision on the same record or cluster wins): "
+                          "release or reject records and clusters, and clusters' later members")
+    run.add_argument("--report", action=argparse.BooleanOptionalAction, default=None,
+                     help="write report/index.html (default: on)")
+    run.add_argument("--report-show-faces", action=argparse.BooleanOptionalAction, default=None,
+                     help="the report's thumbnails show faces as they are (default: blurred)")
     run.add_argument("--local-workers", type=int, metavar="N",
                      help="DirectRunner only: run N worker processes "
                           "(sets --direct_running_mode=multi_processing --direct_num_workers=N)")

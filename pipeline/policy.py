@@ -234,6 +234,14 @@ class ClipPolicy:
 
 
 @dataclasses.dataclass(frozen=True)
+class ReportPolicy:
+    enabled: bool = True          # report/index.html (summary.json is always written)
+    show_faces: bool = False      # thumbnails with faces as they are (default: blurred)
+    thumbnail_side: int = 128     # px, long side of a thumbnail
+    records: int = 25             # riskiest quarantined records shown
+
+
+@dataclasses.dataclass(frozen=True)
 class Policy:
     input: InputPolicy = InputPolicy()
     exact_dedup: ExactDedupPolicy = ExactDedupPolicy()
@@ -245,6 +253,7 @@ class Policy:
     templates: TemplatesPolicy = TemplatesPolicy()
     layouts: LayoutsPolicy = LayoutsPolicy()
     clip: ClipPolicy = ClipPolicy()
+    report: ReportPolicy = ReportPolicy()
 
     def to_dict(self) -> Dict[str, Dict[str, Any]]:
         """The flat per-section form the YAML file uses (and the manifest records)."""
@@ -263,6 +272,7 @@ class Policy:
             "templates": dataclasses.asdict(self.templates),
             "layouts": dataclasses.asdict(self.layouts),
             "clip": dataclasses.asdict(self.clip),
+            "report": dataclasses.asdict(self.report),
         }
 
 
@@ -472,6 +482,12 @@ _KEYS = {
         "levels": ("clip", _int),
         "rounds": ("clip", _int),
     },
+    "report": {
+        "enabled": ("report", _bool),
+        "show_faces": ("report", _bool),
+        "thumbnail_side": ("report", _int),
+        "records": ("report", _int),
+    },
 }
 FORMATS = ("auto", "jsonl", "parquet", "webdataset", "image-folder")
 
@@ -508,7 +524,7 @@ def _read_yaml(path: str) -> Dict[str, Dict[str, Any]]:
 def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
     parts = {"input": {}, "fields": {}, "limits": {}, "exact_dedup": {}, "near_dedup_text": {},
              "near_dedup_images": {}, "pii": {}, "faces": {}, "identities": {},
-             "templates": {}, "layouts": {}, "clip": {}}
+             "templates": {}, "layouts": {}, "clip": {}, "report": {}}
     for section, values in settings.items():
         if section not in _KEYS:
             raise PolicyError(f"unknown policy section {section!r} (known: {', '.join(_KEYS)})")
@@ -532,7 +548,8 @@ def _build(settings: Dict[str, Dict[str, Any]]) -> Policy:
         pii=PiiPolicy(**parts["pii"]), faces=FacesPolicy(**parts["faces"]),
         identities=IdentitiesPolicy(**parts["identities"]),
         templates=TemplatesPolicy(**parts["templates"]),
-        layouts=LayoutsPolicy(**parts["layouts"]), clip=ClipPolicy(**parts["clip"]))
+        layouts=LayoutsPolicy(**parts["layouts"]), clip=ClipPolicy(**parts["clip"]),
+        report=ReportPolicy(**parts["report"]))
     _check(policy)
     return policy
 
@@ -599,3 +616,6 @@ def _check(policy: Policy) -> None:
             or clip.bands < 1 or clip.max_bucket < 2 or clip.levels < 0 or clip.rounds < 1:
         raise PolicyError("clip: batch_size and decode_threads must be >= 1, bits 1 to 32, "
                           "bands >= 1, max_bucket >= 2, levels >= 0, rounds >= 1")
+    report = policy.report
+    if not 16 <= report.thumbnail_side <= 512 or not 0 <= report.records <= 1000:
+        raise PolicyError("report: thumbnail_side must be 16 to 512, records 0 to 1000")

@@ -68,7 +68,11 @@ QUARANTINE = pa.schema([
     pa.field("height", pa.int32()),
     pa.field("raw", pa.binary()),            # undecoded bytes of a record we could not parse
     *_PROVENANCE,
-    # Empty on write; a reviewer fills them (see the review loop).
+    # The duplicate groups, templates and people it belongs to (detectors/clusters.py):
+    # what a reviewer's cluster decision names.
+    pa.field("clusters", pa.list_(pa.string()), nullable=False),
+    # Filled when a reviewer's decision reached the record (--review-decisions):
+    # review_status "rejected", or "release_refused" for bad input that was released.
     pa.field("review_status", pa.string()),
     pa.field("review_note", pa.string()),
     pa.field("reviewer", pa.string()),

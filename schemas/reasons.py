@@ -16,6 +16,7 @@ class Stage(str, enum.Enum):
     PII = "pii"
     FACES = "faces"
     TEMPLATES = "templates"
+    REVIEW = "review"
 
 
 class Reason(str, enum.Enum):
@@ -38,6 +39,10 @@ class Reason(str, enum.Enum):
     UNSUPPORTED_IMAGE_MODE = "unsupported_image_mode"
     # A detector failed on this record (the record could not be checked).
     DETECTOR_ERROR = "detector_error"
+    # A reviewer's decision (--review-decisions): rejected records stay out for good,
+    # released ones are kept with this flag.
+    REVIEW_REJECTED = "review_rejected"
+    REVIEW_RELEASED = "review_released"
     # Exact duplicates.
     EXACT_DUPLICATE_TEXT = "exact_duplicate_text"
     EXACT_DUPLICATE_IMAGE = "exact_duplicate_image"
@@ -95,6 +100,8 @@ _STAGE_OF = {
     Reason.CAPTION_TEMPLATE: Stage.TEMPLATES,
     Reason.TEMPLATE_FACE: Stage.TEMPLATES,
     Reason.TEMPLATE_CLUSTER: Stage.TEMPLATES,
+    Reason.REVIEW_REJECTED: Stage.REVIEW,
+    Reason.REVIEW_RELEASED: Stage.REVIEW,
 }
 
 _DESCRIPTIONS = {
@@ -115,6 +122,8 @@ _DESCRIPTIONS = {
     Reason.DECOMPRESSION_BOMB: "the image declares more pixels than the configured cap",
     Reason.UNSUPPORTED_IMAGE_MODE: "the image's pixel mode is not one the pipeline accepts",
     Reason.DETECTOR_ERROR: "a detector raised on this record, so it could not be checked (the evidence names the detector and the exception type)",
+    Reason.REVIEW_REJECTED: "a reviewer rejected the record or a cluster it belongs to (--review-decisions): it stays out in every later run",
+    Reason.REVIEW_RELEASED: "a reviewer released the record or its cluster (--review-decisions): kept, redacted and blurred per policy (a flag)",
     Reason.EXACT_DUPLICATE_TEXT: "the same text (after NFKC, case folding and whitespace collapse) as a kept record",
     Reason.EXACT_DUPLICATE_IMAGE: "the same decoded pixels as a kept record's image",
     Reason.NEAR_DUPLICATE_TEXT: "a text whose word 5-grams overlap a kept text's by the Jaccard threshold or more",
@@ -137,6 +146,7 @@ _DESCRIPTIONS = {
 
 _RANK = {reason: index for index, reason in enumerate(Reason)}
 
+# Bad input and detector errors: nothing was checked, so a reviewer cannot release them.
 INPUT_DEFECTS = frozenset(r for r in Reason if r.stage is Stage.INPUT)
 
 

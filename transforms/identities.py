@@ -80,7 +80,11 @@ class _IdentityVerdicts(beam.DoFn):
         self.sizes.update(count)
         first = next(iter(grouped["first"]), [])
         earliest, first = min(first, default=None), set(first)
-        identity = "person-" + digest(root.encode("utf-8", "surrogatepass"), 8)
+        # Named after the person's first face (record id and face number), not the node's
+        # file position: the same records name the same person in another run.
+        _, record_id = parse_node(record_node_of(root))
+        face = root.rsplit("\x1f", 1)[1]
+        identity = "person-" + digest(f"{record_id}/{face}".encode("utf-8", "surrogatepass"), 8)
         for record in grouped["records"]:   # streamed: never held as a list
             uid, _ = parse_node(record)
             kept = self.action == "keep" or (self.action == "cap" and record in first)

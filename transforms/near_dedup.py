@@ -29,7 +29,7 @@ from typing import Optional, Tuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from detectors.hashing import digest
+from detectors.clusters import TEXT, duplicate_cluster
 from detectors.minhash import MinHashParams, band_keys, estimated_jaccard, shingle_jaccard
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Fingerprint, Verdict
@@ -134,7 +134,9 @@ class _ClusterVerdicts(beam.DoFn):
         reason = (Reason.NEAR_DUPLICATE_PREVIOUS_RUN if from_previous_run
                   else Reason.NEAR_DUPLICATE_TEXT)
         _, kept_id = parse_node(root)
-        cluster_id = "text-" + digest(root.encode("utf-8", "surrogatepass"), 8)
+        # Named after the kept document, which the index carries into later runs: a
+        # reviewer's decision on this cluster reaches its later members (pipeline/review.py).
+        cluster_id = duplicate_cluster(TEXT, kept_id)
         for node, best in members:
             uid, _ = parse_node(node)
             if node == root or uid is None:

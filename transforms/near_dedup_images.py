@@ -27,7 +27,7 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
 
-from detectors.hashing import digest
+from detectors.clusters import IMAGE, duplicate_cluster
 from detectors.phash import hamming, level_keys
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Verdict
@@ -80,7 +80,7 @@ class _ClusterVerdicts(beam.DoFn):
         self.clusters.inc()
         self.sizes.update(size)
         _, kept_id = parse_node(root)
-        cluster_id = self.prefix + digest(root.encode("utf-8", "surrogatepass"), 8)
+        cluster_id = duplicate_cluster(self.prefix, kept_id)
         for node, distance in members:
             if node == root:
                 continue
@@ -153,5 +153,5 @@ class NearDuplicateImages(beam.PTransform):
             HammingBlocks(self.radius), HammingMetric(), self.radius, self.max_bucket,
             self.levels, NAMESPACE, distance_type=int)
         return pairs | "Clusters" >> PairClusters(
-            Reason.NEAR_DUPLICATE_IMAGE, NAMESPACE, self.rounds, "image-", "hamming_distance")
+            Reason.NEAR_DUPLICATE_IMAGE, NAMESPACE, self.rounds, IMAGE, "hamming_distance")
 

@@ -20,6 +20,7 @@ import numpy as np
 from apache_beam.metrics import Metrics
 
 from detectors.clip import ClipEncoder
+from detectors.clusters import SEMANTIC
 from detectors.hyperplanes import HyperplaneLsh
 from schemas.reasons import Reason
 from schemas.records import Kind
@@ -122,5 +123,5 @@ class SemanticDuplicates(beam.PTransform):
             CosineKeys(self.bands, self.bits, self.levels, self.seed),
             CosineDistance(), 1.0 - self.threshold, self.max_bucket, self.levels, NAMESPACE)
         return pairs | "Clusters" >> PairClusters(
-            Reason.SEMANTIC_DUPLICATE_IMAGE, NAMESPACE, self.rounds, "semantic-",
+            Reason.SEMANTIC_DUPLICATE_IMAGE, NAMESPACE, self.rounds, SEMANTIC,
             "cosine_similarity", distance_of=lambda d: round(1.0 - d, 4))

@@ -8,10 +8,15 @@ as a side input), so a summary never describes outputs that are not there.
 import datetime
 import json
 import logging
+from typing import List
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
+
+from transforms.decide import RISK_BINS
+from transforms.report import Previews, cluster_sizes, riskiest
+from transforms.report_page import render_report
 
 
 LOG = logging.getLogger("hygiene")
@@ -38,23 +43,26 @@ CLUSTER_EXAMPLES = 5   # record ids named per cluster
 
 
 class ClusterSummary(beam.CombineFn):
-    """One cluster from its records: reason, size, highest risk, records seen here, held
-    back, and the first few ids. Bounded state, whatever the cluster's size."""
+    """One cluster from its records: reason, size, highest risk, records with a verdict in
+    it here, held back, the record kept for a duplicate group, and the first few ids.
+    Bounded state, whatever the cluster's size."""
 
     def create_accumulator(self):
         return {"reason": None, "size": 0, "risk": 0.0, "records": 0, "quarantined": 0,
-                "examples": []}
+                "kept_id": None, "examples": []}
 
     def add_input(self, acc, entry):
-        reason, size, risk, record_id, destination = entry
+        reason, size, risk, record_id, destination, kept_id = entry
         return self.merge_accumulators([acc, {
             "reason": reason, "size": size, "risk": risk, "records": 1,
-            "quarantined": int(destination == "quarantine"), "examples": [record_id]}])
+            "quarantined": int(destination == "quarantine"), "kept_id": kept_id,
+            "examples": [record_id]}])
 
     def merge_accumulators(self, accs):
         accs = list(accs)
         return {
             "reason": min((a["reason"] for a in accs if a["reason"]), default=None),
+            "kept_id": min((a["kept_id"] for a in accs if a["kept_id"]), default=None),
             "size": max(a["size"] for a in accs),
             "risk": max(a["risk"] for a in accs),
             "records": sum(a["records"] for a in accs),
@@ -66,10 +74,9 @@ class ClusterSummary(beam.CombineFn):
         return acc
 
 
-def top_clusters(clusters):
+def top_clusters(per_cluster):
     """The TOP_CLUSTERS riskiest clusters, by combiners (nothing but them is gathered)."""
-    return (clusters
-            | "PerCluster" >> beam.CombinePerKey(ClusterSummary())
+    return (per_cluster
             | "Rank" >> beam.combiners.Top.Of(
                 TOP_CLUSTERS, key=lambda kv: (kv[1]["risk"], kv[1]["records"], kv[0]))
             | "Rows" >> beam.Map(lambda top: [
@@ -77,12 +84,20 @@ def top_clusters(clusters):
                 for cluster, summary in top]))
 
 
+def _histogram(counts: dict) -> List[int]:
+    return [counts.get(b, 0) for b in range(RISK_BINS)]
+
+
 def summarize(records_in: int, tallies, started_at: str, outputs: dict,
-              clusters=()) -> dict:
-    """The summary from (kind of count, name) -> count pairs."""
+              clusters=(), sizes=()) -> dict:
+    """The summary from (kind of count, name) -> count pairs, the top clusters and
+    ((reason, size bucket), clusters) pairs."""
     counts = {}
     for (group, name), count in tallies:
         counts.setdefault(group, {})[name] = count
+    cluster_sizes = {}
+    for (reason, bucket), count in sorted(sizes, key=lambda kv: (kv[0][0], _bucket_order(kv[0][1]))):
+        cluster_sizes.setdefault(reason, {})[bucket] = count
     cleaned = counts.get("cleaned", {})
     quarantined = counts.get("quarantined", {})
     n_cleaned, n_quarantined = sum(cleaned.values()), sum(quarantined.values())
@@ -92,6 +107,8 @@ def summarize(records_in: int, tallies, started_at: str, outputs: dict,
         "quarantined": {"total": n_quarantined, **dict(sorted(quarantined.items()))},
         "quarantine_rate": round(n_quarantined / records_in, 6) if records_in else 0.0,
         "reasons": dict(sorted(counts.get("reason", {}).items())),
+        # Quarantined records with a reason of each stage (a record may count in several).
+        "stages": dict(sorted(counts.get("stage", {}).items())),
         "primary_reasons": dict(sorted(counts.get("primary_reason", {}).items())),
         # Cleaned records a stage flagged, per reason (kept faces, templates under a cap, ...).
         "flagged": dict(sorted(counts.get("flag", {}).items())),
@@ -109,11 +126,23 @@ def summarize(records_in: int, tallies, started_at: str, outputs: dict,
             "rule": "records_in == cleaned + quarantined",
             "records_in": records_in, "records_out": n_cleaned + n_quarantined,
         },
+        # Records per risk score tenth: [0, 0.1), [0.1, 0.2), ... [0.9, 1].
+        "risk_histogram": {"cleaned": _histogram(counts.get("risk_cleaned", {})),
+                           "quarantined": _histogram(counts.get("risk_quarantine", {}))},
+        # Clusters per reason and size (2, 3-4, 5-8, ...), every cluster of the run.
+        "cluster_sizes": cluster_sizes,
+        # Reviewers' decisions that reached a record (--review-decisions).
+        "review": {name: counts.get("review", {}).get(name, 0)
+                   for name in ("released", "rejected", "release_refused")},
         # The riskiest duplicate groups, templates and repeated people (detectors/risk.py).
         "top_clusters": list(clusters),
         "started_at": started_at,
         "outputs": outputs,
     }
+
+
+def _bucket_order(label: str) -> int:
+    return int(label.split("-")[0])
 
 
 def _sum_pairs(pairs):
@@ -133,14 +162,16 @@ def _write_json(path: str, payload: dict) -> None:
 
 
 class _WriteReport(beam.DoFn):
-    def __init__(self, output: str, manifest: dict, outputs: dict):
+    def __init__(self, output: str, manifest: dict, outputs: dict, report):
         self.output = output
         self.manifest = manifest
         self.outputs = outputs
+        self.report = report
 
-    def process(self, records_in, tallies, files, written, clusters):
+    def process(self, records_in, tallies, files, written, clusters, sizes, riskiest,
+                previews):
         summary = summarize(records_in, tallies, self.manifest["started_at"], self.outputs,
-                            clusters)
+                            clusters, sizes)
         if not summary["conservation"]["ok"]:
             Metrics.counter("hygiene", "conservation_violations").inc()
             LOG.error("conservation violated: %s", summary["conservation"])
@@ -152,30 +183,52 @@ class _WriteReport(beam.DoFn):
                                             "reasons", "conservation")},
             files=sorted(written))
         _write_json(join_path(self.output, "summary.json"), summary)
+        if self.report.enabled:
+            page = render_report(summary, manifest, dict(previews), riskiest, self.report,
+                                 self.output)
+            with FileSystems.create(self.outputs["report"], mime_type="text/html") as f:
+                f.write(page.encode("utf-8"))
         _write_json(join_path(self.output, "manifest.json"), manifest)
         yield summary
 
 
 class WriteRunReport(beam.PTransform):
-    """summary.json and manifest.json from the record counts and the written files."""
+    """summary.json, report/index.html and manifest.json from the record counts, the
+    clusters, the decided rows (for the few previews the report shows) and the written
+    files."""
 
-    def __init__(self, output: str, manifest: dict, outputs: dict):
+    def __init__(self, output: str, manifest: dict, outputs: dict, report, checked: dict):
         super().__init__()
         self.output = output
         self.manifest = manifest
         self.outputs = outputs
+        self.report = report      # pipeline.policy.ReportPolicy
+        self.checked = checked    # stage -> whether it ran ({"faces": ..., "pii": ...})
 
     def expand(self, inputs):
-        records_in, tallies, matched_files, written, clusters = inputs
+        records_in, tallies, matched_files, written, clusters, rows = inputs
         counted = tallies | "Count" >> beam.combiners.Count.PerElement()
         file_stats = (matched_files
                       | "FileSize" >> beam.Map(lambda m: (1, m.size_in_bytes))
                       | "FileTotals" >> beam.CombineGlobally(_sum_pairs))
+        per_cluster = clusters | "PerCluster" >> beam.CombinePerKey(ClusterSummary())
+        top = top_clusters(per_cluster)
+        text, image_text, quarantined = rows
+        risky = riskiest(quarantined, self.report.records)
+        if self.report.enabled:
+            previews = ((text, image_text, quarantined, top, risky)
+                        | "Previews" >> Previews(self.report.thumbnail_side,
+                                                 self.report.show_faces,
+                                                 self.checked["faces"], self.checked["pii"]))
+        else:
+            previews = records_in.pipeline | "NoPreviews" >> beam.Create([])
         return (records_in
                 | "Report" >> beam.ParDo(
-                    _WriteReport(self.output, self.manifest, self.outputs),
+                    _WriteReport(self.output, self.manifest, self.outputs, self.report),
                     tallies=beam.pvalue.AsList(counted),
                     files=beam.pvalue.AsSingleton(file_stats),
                     written=beam.pvalue.AsList(written),
-                    clusters=beam.pvalue.AsSingleton(top_clusters(clusters),
-                                                     default_value=[])))
+                    clusters=beam.pvalue.AsSingleton(top, default_value=[]),
+                    sizes=beam.pvalue.AsList(cluster_sizes(per_cluster)),
+                    riskiest=beam.pvalue.AsSingleton(risky, default_value=[]),
+                    previews=beam.pvalue.AsList(previews)))

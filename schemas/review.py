@@ -1,0 +1,33 @@
+"""Review decisions: what a person decided about a record or a cluster, and the decisions
+file (CSV) they are written in. pipeline/review.py reads and writes the files;
+transforms/decide.py applies them."""
+
+from typing import NamedTuple, Optional
+
+import apache_beam as beam
+
+RELEASE, REJECT = "release", "reject"
+RECORD, CLUSTER = "record", "cluster"
+
+# The decisions file. A person fills `decision` (release, reject, or blank: undecided) and
+# may fill `reviewer`, `note` and `reviewed_at`; the other columns help them decide.
+COLUMNS = ("scope", "id", "decision", "reviewer", "note", "reviewed_at",
+           "reason", "risk", "size", "records", "quarantined", "clusters", "examples", "preview")
+REQUIRED = ("scope", "id", "decision")
+
+
+class Decision(NamedTuple):
+    scope: str                  # record or cluster
+    id: str                     # a record's public id or a cluster id (detectors/clusters.py)
+    decision: str               # release or reject
+    reviewer: str
+    note: str
+    reviewed_at: Optional[str]  # ISO 8601, as written in the file
+    source: str                 # file:line it came from
+
+
+def key(scope: str, id: str) -> str:
+    return f"{scope}:{id}"
+
+
+beam.coders.registry.register_coder(Decision, beam.coders.RowCoder)

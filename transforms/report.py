@@ -1,0 +1,137 @@
+"""What the review report shows beyond counts, found without a gather: the riskiest
+quarantined records by Top.Of, cluster sizes by counting, and previews of only the few
+records the report names (the top clusters' examples and the riskiest records), picked
+from the decided rows by a side input of their ids.
+"""
+
+import base64
+import json
+import math
+from typing import List, Optional
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from detectors.clusters import cluster_of
+from detectors.previews import face_boxes, masked_preview, thumbnail
+from schemas.reasons import INPUT_DEFECTS, Reason
+
+# Evidence the report shows per cluster member; the rest (face boxes, PII spans with their
+# offsets, a caption template's raw filler) stays in the quarantine.
+_HIDDEN = {"faces", "spans", "filler"}
+
+
+def size_bucket(size: int) -> str:
+    """Cluster sizes in powers of two: 2, 3-4, 5-8, ... (the report's histogram)."""
+    top = 1 << max(1, math.ceil(math.log2(max(2, size))))
+    return "2" if top == 2 else f"{top // 2 + 1}-{top}"
+
+
+def _evidence(row: dict) -> List[dict]:
+    return list(row.get("evidence") or row.get("flags") or [])
+
+
+def cluster_details(evidence: List[dict], masked_text: Optional[str]) -> dict:
+    """cluster id -> what this member's verdict says about its cluster (no personal data)."""
+    details = {}
+    for item in evidence:
+        detail = json.loads(item["detail"] or "{}")
+        cluster = cluster_of(item["detail"])
+        if cluster is None:
+            continue
+        shown = {k: v for k, v in detail.items() if k not in _HIDDEN}
+        filler = detail.get("filler")
+        if filler and masked_text and filler in masked_text:   # it survived PII masking
+            shown["filler"] = filler
+        details[cluster] = {"reason": item["reason"], "action": item["action"], **shown}
+    return details
+
+
+class _Preview(beam.DoFn):
+    """(destination, row) -> (id, preview) for the ids the report names."""
+
+    def __init__(self, side: int, show_faces: bool, faces_checked: bool, pii_checked: bool):
+        self.side = side
+        self.show_faces = show_faces
+        self.faces_checked = faces_checked
+        self.pii_checked = pii_checked
+
+    def setup(self):
+        self.previews = Metrics.counter("report", "previews")
+        self.failed = Metrics.counter("report", "thumbnails_failed")
+
+    def process(self, element, wanted):
+        destination, row = element
+        if row["id"] not in wanted:
+            return
+        self.previews.inc()
+        evidence = _evidence(row)
+        kind = row.get("kind") or ("image_text" if "image" in row else "text")
+        field = "text" if kind == "text" else "caption"
+        unreadable = any(Reason(r) in INPUT_DEFECTS for r in row.get("reasons") or ())
+        text = None
+        if self.pii_checked and row.get(field) and not unreadable:
+            text = masked_preview(row[field], field, evidence, limit=240)
+        yield row["id"], {
+            "id": row["id"], "destination": destination, "kind": kind, "risk": row["risk"],
+            "reasons": list(row.get("reasons") or ()),
+            "flags": list(dict.fromkeys(f["reason"] for f in row.get("flags") or ())),
+            "source": row["source"], "location": row["location"],
+            "text": text, "thumbnail": None if unreadable else self._thumbnail(row, evidence),
+            "clusters": cluster_details(evidence, text)}
+
+    def _thumbnail(self, row: dict, evidence: List[dict]) -> Optional[str]:
+        if not row.get("image"):
+            return None
+        try:
+            boxes = [] if self.show_faces else self._boxes(row["image"], evidence)
+            return base64.b64encode(thumbnail(row["image"], boxes, self.side)).decode("ascii")
+        except Exception:   # an image no stage could read: the report says "no preview"
+            self.failed.inc()
+            return None
+
+    def _boxes(self, image: bytes, evidence: List[dict]) -> List[List[int]]:
+        if self.faces_checked:
+            return face_boxes(evidence)
+        # The faces stage did not run: find them here, for these few images only.
+        from detectors.faces import FaceSettings, scan_faces
+        return [face.box() for face in scan_faces(image, FaceSettings()).faces]
+
+
+def riskiest(quarantined, count: int):
+    """The ``count`` riskiest quarantined records' ids, riskiest first (Top.Of)."""
+    return (quarantined
+            | "RiskAndId" >> beam.Map(lambda row: (row["risk"], row["id"]))
+            | "Riskiest" >> beam.combiners.Top.Of(count)
+            | "Ids" >> beam.Map(lambda top: [record_id for _, record_id in top]))
+
+
+def cluster_sizes(per_cluster):
+    """(reason, size bucket) -> clusters, as a list of pairs."""
+    return (per_cluster
+            | "ReasonAndSize" >> beam.Map(lambda kv: (kv[1]["reason"], size_bucket(kv[1]["size"])))
+            | "CountSizes" >> beam.combiners.Count.PerElement())
+
+
+class Previews(beam.PTransform):
+    """(cleaned text rows, cleaned image rows, quarantine rows, top clusters, riskiest ids)
+    -> (id, preview) for every id the report names."""
+
+    def __init__(self, side: int, show_faces: bool, faces_checked: bool, pii_checked: bool):
+        super().__init__()
+        self.args = (side, show_faces, faces_checked, pii_checked)
+
+    def expand(self, inputs):
+        text, image_text, quarantined, top, riskiest_ids = inputs
+        wanted = (riskiest_ids
+                  | "Wanted" >> beam.Map(
+                      lambda ids, clusters: set(ids) | {
+                          i for c in clusters for i in [c["kept_id"], *c["examples"]] if i},
+                      clusters=beam.pvalue.AsSingleton(top, default_value=[])))
+        rows = (
+            text | "CleanedText" >> beam.Map(lambda row: ("cleaned", row)),
+            image_text | "CleanedImages" >> beam.Map(lambda row: ("cleaned", row)),
+            quarantined | "Quarantined" >> beam.Map(lambda row: ("quarantine", row)),
+        ) | "Rows" >> beam.Flatten()
+        return rows | "Preview" >> beam.ParDo(
+            _Preview(*self.args), wanted=beam.pvalue.AsSingleton(wanted, default_value=set()))
