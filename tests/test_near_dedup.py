@@ -3,6 +3,7 @@
 import json
 import random
 
+from detectors.clusters import TEXT, duplicate_cluster
 from pipeline.launch import main
 from detectors.minhash import exact_jaccard
 from tests.jobs import run_job
@@ -98,6 +99,11 @@ def test_second_run_removes_near_duplicates_of_what_the_first_kept(tmp_path):
     assert removed["n2-again-3"]["kept_id"] == "n1-3"
     assert removed["n2-again-7"]["kept_id"] == "n1-7"
     assert removed["n2-copy-of-removed"]["kept_id"] == "n1-0"
+    # Night two's copy joins the cluster night one named after n1-0, so a reviewer's
+    # decision on that cluster reaches it (the review loop).
+    night_one_cluster = first.quarantine[0]["clusters"]
+    assert removed["n2-copy-of-removed"]["clusters"] == night_one_cluster == [
+        duplicate_cluster(TEXT, "n1-0")]
     # Night one's documents are never written again; night two's index holds night two only.
     assert {r["id"] for r in second.cleaned_text} == {f"n2-{i}" for i in range(10)}
     assert second.summary["records_in"] == 13

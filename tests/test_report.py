@@ -139,3 +139,35 @@ def test_the_report_opens_in_a_headless_browser(report_run, tmp_path):
             assert Image.open(shot).size[0] == 1280
         finally:
             browser.close()
+
+
+def test_report_show_faces_keeps_the_faces_and_without_the_faces_stage_they_are_found():
+    from transforms.report import _Preview
+    row = {"id": "h", "kind": "image_text", "risk": 0.5, "reasons": ["exact_duplicate_image"],
+           "evidence": [], "image": HOPPER, "caption": "Grace", "source": "s", "location": "l"}
+
+    def preview(**flags):
+        fn = _Preview(128, **flags)
+        fn.setup()
+        (_, found), = fn.process(("quarantine", row), wanted={"h"})
+        return base64.b64decode(found["thumbnail"])
+
+    assert scan_faces(preview(show_faces=True, faces_checked=True, pii_checked=True),
+                      FaceSettings()).faces
+    # No face evidence and no faces stage: the report finds the faces itself.
+    assert scan_faces(preview(show_faces=False, faces_checked=False, pii_checked=True),
+                      FaceSettings()).faces == []
+
+
+def test_caption_words_reach_the_report_only_when_no_pii_was_masked_in_them():
+    from transforms.report import cluster_details
+    detail = {"template_id": "caption-1", "template": "photo by ana silva <*> tee",
+              "filler": "blue", "template_records": 12}
+    evidence = [{"reason": "caption_template", "stage": "templates", "action": "flag",
+                 "detail": json.dumps(detail)}]
+    shown = cluster_details(evidence, "photo by <PERSON> blue tee")["caption-1"]
+    assert shown["filler"] == "blue" and "template" not in shown
+    assert shown["template_records"] == 12
+    shown = cluster_details(evidence, "Photo by Ana Silva, blue tee")["caption-1"]
+    assert shown["template"] == "photo by ana silva <*> tee"
+    assert "filler" not in cluster_details(evidence, None)["caption-1"]

@@ -7,6 +7,7 @@ from the decided rows by a side input of their ids.
 import base64
 import json
 import math
+import re
 from typing import List, Optional
 
 import apache_beam as beam
@@ -17,8 +18,20 @@ from detectors.previews import face_boxes, masked_preview, thumbnail
 from schemas.reasons import INPUT_DEFECTS, Reason
 
 # Evidence the report shows per cluster member; the rest (face boxes, PII spans with their
-# offsets, a caption template's raw filler) stays in the quarantine.
-_HIDDEN = {"faces", "spans", "filler"}
+# offsets, words from captions) stays in the quarantine. A caption template and a member's
+# filler are shown only when every word of theirs survived PII masking in its caption.
+_HIDDEN = {"faces", "spans", "filler", "template", "group"}
+_CAPTION_WORDS = ("template", "filler")
+_WORD = re.compile(r"\w+")
+
+
+def _masked(value: str, masked_text: Optional[str]) -> bool:
+    """Whether every word of ``value`` is in ``masked_text`` (a PII span would be a
+    placeholder there, so its words are not)."""
+    if not masked_text:
+        return False
+    words = set(_WORD.findall(masked_text.lower()))
+    return all(w in words for w in _WORD.findall(value.lower()))
 
 
 def size_bucket(size: int) -> str:
@@ -40,9 +53,8 @@ def cluster_details(evidence: List[dict], masked_text: Optional[str]) -> dict:
         if cluster is None:
             continue
         shown = {k: v for k, v in detail.items() if k not in _HIDDEN}
-        filler = detail.get("filler")
-        if filler and masked_text and filler in masked_text:   # it survived PII masking
-            shown["filler"] = filler
+        shown.update({k: detail[k] for k in _CAPTION_WORDS
+                      if isinstance(detail.get(k), str) and _masked(detail[k], masked_text)})
         details[cluster] = {"reason": item["reason"], "action": item["action"], **shown}
     return details
 

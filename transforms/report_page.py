@@ -13,8 +13,8 @@ import jinja2
 from schemas.reasons import Reason
 
 # Cluster evidence worth a line in the report, in this order (detectors/clusters.py).
-_CLUSTER_FIELDS = ("template", "template_records", "template_fillers", "group",
-                   "fixed_fraction", "information", "face_in_fixed", "identity_records")
+_CLUSTER_FIELDS = ("template", "template_records", "template_fillers", "fixed_fraction",
+                   "information", "face_in_fixed", "identity_records")
 # Per member: how close it is to its cluster, and a caption template's filler.
 _MEMBER_FIELDS = ("hamming_distance", "similarity", "cosine", "filler")
 
