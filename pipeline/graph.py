@@ -88,7 +88,9 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
             images.rounds))
     clip, embeddings = policy.clip, None
     if clip.enabled:
-        embeddings = checked.records | "ClipEmbed" >> Embed(clip.settings())
+        embedded = checked.records | "ClipEmbed" >> Embed(clip.settings())
+        embeddings = embedded.embeddings
+        verdicts.append(embedded.errors)
     if clip.enabled and clip.semantic_dedup:
         verdicts.append(embeddings | "SemanticDedup" >> SemanticDuplicates(
             clip.threshold, clip.bands, clip.bits, clip.levels, clip.seed, clip.max_bucket,

@@ -23,12 +23,20 @@ from detectors.hashing import digest
 from detectors.templates import TemplateSettings, candidates, choose, template_id
 from schemas.reasons import Reason
 from schemas.records import FLAG, Kind, Verdict
+from transforms.faults import error_verdict
 
 NAMESPACE = "caption_templates"
+ERRORS = "errors"
 
 
 def _candidates(record, settings):
-    for template, filler in candidates(record.caption, settings):
+    try:
+        found = candidates(record.caption, settings)
+    except Exception as err:   # this caption only: held back, the bundle goes on
+        Metrics.counter(NAMESPACE, "errors").inc()
+        yield beam.pvalue.TaggedOutput(ERRORS, error_verdict(record.uid, "caption_templates", err))
+        return
+    for template, filler in found:
         yield template, (record.uid, filler)
 
 
@@ -75,7 +83,8 @@ class _Verdict(beam.DoFn):
 
 
 class CaptionTemplates(beam.PTransform):
-    """Records in; caption_template verdicts (flags) out."""
+    """Records in; caption_template verdicts (flags) out, and detector_error for a caption
+    the miner raised on."""
 
     def __init__(self, settings: TemplateSettings):
         super().__init__()
@@ -86,7 +95,9 @@ class CaptionTemplates(beam.PTransform):
         keyed = (records
                  | "Captions" >> beam.Filter(
                      lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
-                 | "Candidates" >> beam.FlatMap(_candidates, s))
+                 | "Candidates" >> beam.FlatMap(_candidates, s).with_outputs(
+                     ERRORS, main="candidates"))
+        errors, keyed = keyed[ERRORS], keyed.candidates
         counts = (keyed
                   | "One" >> beam.MapTuple(lambda t, _: (t, 1))
                   | "Records" >> beam.CombinePerKey(sum)
@@ -100,8 +111,9 @@ class CaptionTemplates(beam.PTransform):
         mined = ({"records": counts, "fillers": fillers}
                  | "JoinCounts" >> beam.CoGroupByKey()
                  | "Mined" >> beam.FlatMap(_mined, s.min_fillers))
-        return ({"candidates": keyed, "stats": mined}
-                | "ByTemplate" >> beam.CoGroupByKey()
-                | "Assign" >> beam.ParDo(_Assigned())
-                | "ByRecord" >> beam.GroupByKey()
-                | "Verdicts" >> beam.ParDo(_Verdict(s.specific_share)))
+        verdicts = ({"candidates": keyed, "stats": mined}
+                    | "ByTemplate" >> beam.CoGroupByKey()
+                    | "Assign" >> beam.ParDo(_Assigned())
+                    | "ByRecord" >> beam.GroupByKey()
+                    | "Verdicts" >> beam.ParDo(_Verdict(s.specific_share)))
+        return (verdicts, errors) | "WithErrors" >> beam.Flatten()

@@ -25,7 +25,8 @@ from detectors.strings import utf8_safe
 from schemas.reasons import INPUT_DEFECTS, Reason, Stage, primary
 from schemas.records import FLAG, QUARANTINE, REDACT, Record, Verdict
 from schemas.review import CLUSTER, RECORD, REJECT, RELEASE, Decision, key
-from transforms.faces import BLUR, error_verdict
+from transforms.faces import BLUR
+from transforms.faults import error_verdict
 from transforms.pii import redaction_spans
 
 CLEANED = "cleaned"

@@ -19,6 +19,7 @@ from apache_beam.metrics import Metrics
 from detectors.faces import FaceSettings, scan_faces
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Kind, Verdict
+from transforms.faults import error_verdict
 from transforms.near_dedup import node_of
 
 NAMESPACE = "faces"
@@ -44,13 +45,6 @@ def face_verdict(uid: str, scan, action: str, settings: FaceSettings) -> Verdict
         "model": settings.model, "detector_scale": round(scan.scale, 4),
     }
     return Verdict(uid=uid, reason=Reason.FACE.value, action=ACTIONS[action],
-                   evidence=json.dumps(evidence, sort_keys=True), representative_id=None,
-                   group_size=None)
-
-
-def error_verdict(uid: str, detector: str, err: Exception) -> Verdict:
-    evidence = {"detector": detector, "error": type(err).__name__, "message": str(err)[:200]}
-    return Verdict(uid=uid, reason=Reason.DETECTOR_ERROR.value, action=QUARANTINE,
                    evidence=json.dumps(evidence, sort_keys=True), representative_id=None,
                    group_size=None)
 

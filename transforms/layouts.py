@@ -36,10 +36,12 @@ from detectors.layout import (LayoutSettings, best_layout, border_key, estimate,
                               face_in_fixed, mask_png, thumbnail)
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Kind, Verdict
+from transforms.faults import error_verdict
 from transforms.near_dedup import node_of, parse_node
 from transforms.semantic_dedup import CosineKeys
 
 NAMESPACE = "layouts"
+ERRORS = "errors"
 
 
 class _Thumbnail(beam.DoFn):
@@ -52,8 +54,9 @@ class _Thumbnail(beam.DoFn):
     def process(self, record):
         try:
             thumb, width, height = thumbnail(record.image, self.side)
-        except Exception:   # validation decoded it; count what cannot be shrunk, go on
+        except Exception as err:   # validation decoded it: this record only, held back
             self.failed.inc()
+            yield beam.pvalue.TaggedOutput(ERRORS, error_verdict(record.uid, "layouts", err))
             return
         yield record.uid, (node_of(record), thumb.tobytes(), width, height)
 
@@ -200,7 +203,7 @@ class _Verdicts(beam.DoFn):
 class LayoutTemplates(beam.PTransform):
     """(records, face verdicts, caption-template verdicts, CLIP embeddings as (node,
     vector)) in (any but the records may be empty); template_face and template_cluster
-    verdicts out."""
+    verdicts out, and detector_error for an image that cannot be made a thumbnail."""
 
     def __init__(self, settings: LayoutSettings, face_action: str = "quarantine",
                  cluster_action: str = "cap", keep: int = 3):
@@ -213,15 +216,20 @@ class LayoutTemplates(beam.PTransform):
     def expand(self, inputs):
         records, faces, templates, embeddings = inputs
         s = self.settings
-        thumbs = (records
-                  | "Images" >> beam.Filter(
-                      lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
-                  | "Thumbnails" >> beam.ParDo(_Thumbnail(s.side)))
+        made = (records
+                | "Images" >> beam.Filter(
+                    lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
+                | "Thumbnails" >> beam.ParDo(_Thumbnail(s.side)).with_outputs(
+                    ERRORS, main="thumbs"))
+        thumbs = made.thumbs
         items = ({"thumb": thumbs,
                   "faces": faces
                   | "FaceVerdicts" >> beam.Filter(lambda v: v.reason == Reason.FACE.value)
                   | "FaceByUid" >> beam.Map(lambda v: (v.uid, v)),
-                  "template": templates | "TemplateByUid" >> beam.Map(lambda v: (v.uid, v)),
+                  "template": templates
+                  | "TemplateVerdicts" >> beam.Filter(
+                      lambda v: v.reason == Reason.CAPTION_TEMPLATE.value)
+                  | "TemplateByUid" >> beam.Map(lambda v: (v.uid, v)),
                   "clip": embeddings | "ClipByUid" >> beam.MapTuple(
                       lambda node, vector: (parse_node(node)[0], vector))}
                  | "JoinByRecord" >> beam.CoGroupByKey()
@@ -248,7 +256,8 @@ class LayoutTemplates(beam.PTransform):
         first = (members
                  | "Nodes" >> beam.MapTuple(lambda lid, m: (lid, m[0]))
                  | "First" >> beam.combiners.Top.SmallestPerKey(max(1, self.keep)))
-        return ({"members": members, "count": counts, "first": first, "info": info}
-                | "ByCluster" >> beam.CoGroupByKey()
-                | "Verdicts" >> beam.ParDo(_Verdicts(s, self.face_action, self.cluster_action,
-                                                     self.keep)))
+        verdicts = ({"members": members, "count": counts, "first": first, "info": info}
+                    | "ByCluster" >> beam.CoGroupByKey()
+                    | "Verdicts" >> beam.ParDo(_Verdicts(s, self.face_action,
+                                                         self.cluster_action, self.keep)))
+        return (verdicts, made[ERRORS]) | "WithErrors" >> beam.Flatten()

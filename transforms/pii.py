@@ -19,6 +19,7 @@ from detectors.pii.scanner import ENTITY_KINDS
 from detectors.pii.spans import Finding, mask
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Record, Verdict
+from transforms.faults import error_verdict, isolate
 
 FIELDS = ("text", "caption")
 KIND_REASONS = {"contact": Reason.PII_CONTACT, "name": Reason.PII_NAME,
@@ -104,15 +105,23 @@ class ScanPii(beam.DoFn):
         jobs = [(i, field, getattr(record, field)) for i, record in enumerate(batch)
                 for field in FIELDS if getattr(record, field)]
         with self.lock:
-            findings = self.scanner.scan([text for _, _, text in jobs])
+            scanned = isolate(jobs, lambda part: self.scanner.scan([t for _, _, t in part]))
         found: List[Dict[str, List[Finding]]] = [{} for _ in batch]
-        for (i, field, text), fs in zip(jobs, findings):
+        failed = {}
+        for (i, field, text), fs, err in scanned:
+            if err is not None:
+                failed.setdefault(i, err)
+                continue
             found[i][field] = fs
             self.characters.inc(len(text))
             for finding in fs:
                 Metrics.counter("pii", finding.entity_type).inc()
-        for record, per_field in zip(batch, found):
+        for i, (record, per_field) in enumerate(zip(batch, found)):
             self.scanned.inc()
+            if i in failed:
+                Metrics.counter("pii", "scan_errors").inc()
+                yield error_verdict(record.uid, "pii", failed[i])
+                continue
             for verdict in pii_verdicts(record, per_field, self.policy):
                 Metrics.counter("pii", f"{verdict.reason}:{verdict.action}").inc()
                 yield verdict

@@ -16,7 +16,7 @@ from schemas.reasons import Reason
 _CLUSTER_FIELDS = ("template", "template_records", "template_fillers", "fixed_fraction",
                    "information", "face_in_fixed", "identity_records")
 # Per member: how close it is to its cluster, and a caption template's filler.
-_MEMBER_FIELDS = ("hamming_distance", "similarity", "cosine", "filler")
+_MEMBER_FIELDS = ("hamming_distance", "similarity", "cosine_similarity", "filler")
 
 
 @functools.lru_cache(maxsize=1)

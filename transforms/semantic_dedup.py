@@ -25,10 +25,12 @@ from detectors.hyperplanes import HyperplaneLsh
 from schemas.reasons import Reason
 from schemas.records import Kind
 from transforms.buckets import BucketPairs
+from transforms.faults import error_verdict, isolate
 from transforms.near_dedup import node_of
 from transforms.near_dedup_images import PairClusters
 
 NAMESPACE = "semantic_dedup"
+ERRORS = "errors"
 
 
 class _Embed(beam.DoFn):
@@ -41,20 +43,15 @@ class _Embed(beam.DoFn):
         self.failed = Metrics.counter(NAMESPACE, "embed_errors")
 
     def process(self, batch):
-        try:
-            vectors = self.encoder.embed_images([r.image for r in batch])
-        except Exception:   # one bad image: embed the batch one by one, skip what fails
-            vectors = []
-            for record in batch:
-                try:
-                    vectors.append(self.encoder.embed_images([record.image])[0])
-                except Exception:
-                    self.failed.inc()
-                    vectors.append(None)
-        for record, vector in zip(batch, vectors):
-            if vector is not None:
-                self.embedded.inc()
-                yield node_of(record), np.asarray(vector, "<f4").tobytes()
+        embedded = isolate(batch, lambda part: self.encoder.embed_images(
+            [r.image for r in part]))
+        for record, vector, err in embedded:
+            if err is not None:   # this image only: held back, the batch goes on
+                self.failed.inc()
+                yield beam.pvalue.TaggedOutput(ERRORS, error_verdict(record.uid, "clip", err))
+                continue
+            self.embedded.inc()
+            yield node_of(record), np.asarray(vector, "<f4").tobytes()
 
 
 class CosineKeys:
@@ -93,7 +90,8 @@ class CosineDistance:
 
 
 class Embed(beam.PTransform):
-    """Records in; (node, embedding bytes) out for every valid image."""
+    """Records in; (node, embedding bytes) for every valid image on 'embeddings', and
+    detector_error verdicts for images the model could not embed on 'errors'."""
 
     def __init__(self, settings):
         super().__init__()
@@ -105,7 +103,8 @@ class Embed(beam.PTransform):
                     lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
                 | "Batch" >> beam.BatchElements(min_batch_size=1,
                                                 max_batch_size=self.settings.batch_size)
-                | "Embed" >> beam.ParDo(_Embed(self.settings)))
+                | "Embed" >> beam.ParDo(_Embed(self.settings)).with_outputs(
+                    ERRORS, main="embeddings"))
 
 
 class SemanticDuplicates(beam.PTransform):

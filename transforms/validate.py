@@ -12,7 +12,9 @@ from apache_beam.metrics import Metrics
 from detectors.minhash import MinHashParams, sketches, to_bytes
 from detectors.phash import PHashSettings
 from detectors.validate import InputLimits, validate
+from schemas.reasons import Reason
 from schemas.records import Kind
+from transforms.faults import isolate
 
 
 class ValidateBatch(beam.DoFn):
@@ -28,11 +30,16 @@ class ValidateBatch(beam.DoFn):
         self.phash = phash
 
     def process(self, batch):
-        checked = [validate(record, self.limits, self.phash) for record in batch]
+        checked = [self._validate(record) for record in batch]
         texts = [i for i, (r, _) in enumerate(checked)
                  if self.minhash and r.defect is None and r.kind == Kind.TEXT.value]
-        found = sketches([checked[i][0].text for i in texts], self.minhash) if texts else []
-        for i, (signature, shingles) in zip(texts, found):
+        found = isolate(texts, lambda part: sketches([checked[i][0].text for i in part],
+                                                     self.minhash))
+        for i, sketch, err in found:
+            if err is not None:
+                checked[i] = _failed(checked[i][0], "minhash", err)
+                continue
+            signature, shingles = sketch
             if signature is not None:
                 record, fingerprint = checked[i]
                 checked[i] = (record, fingerprint._replace(
@@ -43,6 +50,20 @@ class ValidateBatch(beam.DoFn):
                 Metrics.counter("input", record.defect).inc()
             yield record
             yield beam.pvalue.TaggedOutput(self.FINGERPRINTS, fingerprint)
+
+
+    def _validate(self, record):
+        try:
+            return validate(record, self.limits, self.phash)
+        except Exception as err:   # a checker's bug or a decoder's crash: this record only
+            return _failed(record, "validate", err)
+
+
+def _failed(record, detector: str, err: Exception):
+    """The record held back as detector_error (with a fingerprint without keys)."""
+    record = record._replace(defect=Reason.DETECTOR_ERROR.value,
+                             defect_detail=f"{detector}: {type(err).__name__}: {str(err)[:200]}")
+    return validate(record, None)
 
 
 class ValidateRecords(beam.PTransform):
