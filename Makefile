@@ -6,8 +6,11 @@ DEMO_OUTPUT ?= output/demo
 # The report's browser test drives Debian's chromium (Playwright never downloads a browser).
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# Airflow in its own virtualenv (dags/requirements.txt), for the nightly DAG and its test.
+AIRFLOW_VENV ?= .airflow-venv
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 
-.PHONY: demo test sample clean
+.PHONY: demo test sample clean airflow
 
 $(STAMP): setup.py requirements/no-deps.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +23,15 @@ demo: $(STAMP)
 	$(VENV)/bin/hygiene --input 'sample/text/*' 'sample/image_text/*' sample/image_folder/ \
 		--config sample/policy.yaml --output $(DEMO_OUTPUT) --overwrite
 
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(AIRFLOW_STAMP)
 	$(VENV)/bin/python -m pytest -q tests
+
+airflow: $(AIRFLOW_STAMP)
+
+$(AIRFLOW_STAMP): dags/requirements.txt
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install -q -r dags/requirements.txt
+	touch $@
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
@@ -33,4 +43,4 @@ sample: $(STAMP)
 	$(VENV)/bin/python scripts/make_sample.py
 
 clean:
-	rm -rf $(VENV) output build *.egg-info
+	rm -rf $(VENV) $(AIRFLOW_VENV) output build *.egg-info

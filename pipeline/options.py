@@ -73,11 +73,11 @@ def _entity_action(value: str):
 
 def add_arguments(parser) -> None:
     run = parser.add_argument_group("inputs and outputs")
-    run.add_argument("--input", nargs="+", metavar="GLOB",
+    run.add_argument("--input", nargs="+", action="extend", metavar="GLOB",
                      help="files, glob patterns or image folders (local, gs://, s3://, hdfs://); "
                           "text and image-text inputs may be mixed")
     run.add_argument("--output", metavar="DIR_OR_PREFIX",
-                     help="where cleaned/, quarantine/, manifest.json and summary.json go")
+                     help="where cleaned/, quarantine/, report/, manifest.json and summary.json go")
     run.add_argument("--overwrite", action="store_true",
                      help="replace the outputs of an earlier run in --output")
     run.add_argument("--config", metavar="POLICY_YAML",
@@ -139,7 +139,7 @@ def add_arguments(parser) -> None:
     near.add_argument("--index-out", metavar="DIR",
                       help="write the signatures of the texts this run keeps (Parquet), "
                            "for a later run's --index-in")
-    near.add_argument("--index-in", nargs="+", metavar="DIR_OR_GLOB",
+    near.add_argument("--index-in", nargs="+", action="extend", metavar="DIR_OR_GLOB",
                       help="earlier runs' indexes: tonight's texts that near-duplicate a text "
                            "they kept are quarantined as near_duplicate_previous_run")
 

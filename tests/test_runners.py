@@ -1,5 +1,7 @@
 """Runners other than the local one, built offline."""
 
+import pytest
+
 from pipeline.launch import run
 from tests.jobs import SAMPLE
 
@@ -19,3 +21,57 @@ def test_dataflow_job_graph_builds_offline_with_dry_run(tmp_path):
                  "WriteImageText", "WriteQuarantine", "Report"):
         assert step in names, step
     assert job.proto.name  # a job name was derived
+
+
+# What Flink's and Spark's job servers execute themselves; every other leaf must be a ParDo,
+# which they hand to the Python SDK harness in the pipeline's environment.
+PORTABLE_URNS = {
+    "beam:transform:pardo:v1", "beam:transform:group_by_key:v1", "beam:transform:flatten:v1",
+    "beam:transform:impulse:v1", "beam:transform:window_into:v1",
+    "beam:transform:reshuffle:v1", "beam:transform:combine_per_key_precombine:v1",
+    "beam:transform:combine_per_key_merge_accumulators:v1",
+    "beam:transform:combine_per_key_extract_outputs:v1",
+}
+
+
+@pytest.mark.parametrize("runner", [
+    ["--runner=FlinkRunner", "--flink_master=flink-jobmanager:8081"],
+    ["--runner=SparkRunner", "--spark_master_url=spark://spark-master:7077"],
+])
+def test_the_pipeline_translates_to_a_portable_pipeline_without_a_job_server(runner):
+    import apache_beam as beam
+    from apache_beam.internal import pickler
+    from apache_beam.portability import python_urns
+    from apache_beam.portability.api import beam_runner_api_pb2
+    from apache_beam.runners.portability.portable_runner import PortableRunner
+
+    from pipeline.graph import RunSpec, build
+    from pipeline.launch import parse
+
+    image = "europe-docker.pkg.dev/example/hygiene/worker:0.1.0"
+    options, hygiene, policy = parse([
+        "--input", str(SAMPLE / "text" / "*"), str(SAMPLE / "image_folder"),
+        "--output", "gs://example-bucket/hygiene/2026-11-22", *runner,
+        "--environment_type=DOCKER", f"--environment_config={image}"])
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, RunSpec(inputs=hygiene.input, output=hygiene.output, policy=policy,
+                            manifest={"started_at": "", "inputs": {}}))
+    # What the portable runner submits to the job server (its own translation phases).
+    proto = PortableRunner.get_proto_pipeline(pipeline, options)
+    transforms = proto.components.transforms
+    leaves = [t for t in transforms.values() if not t.subtransforms]
+    assert {t.spec.urn for t in leaves} <= PORTABLE_URNS
+    environments = proto.components.environments
+    assert [(e.urn, image.encode() in e.payload) for e in environments.values()] == [
+        ("beam:env:docker:v1", True)]
+    pardos = [t for t in leaves if t.spec.urn == "beam:transform:pardo:v1"]
+    assert pardos and all(t.environment_id in environments for t in pardos)
+    names = {t.unique_name for t in transforms.values()}
+    for step in ("Read", "Validate", "Pii", "Faces", "Decide", "WriteQuarantine", "Report"):
+        assert step in names, step
+    # The SDK harness rebuilds every DoFn from its pickled payload.
+    payloads = [beam_runner_api_pb2.ParDoPayload.FromString(t.spec.payload).do_fn
+                for t in pardos]
+    pickled = [p.payload for p in payloads if p.urn == python_urns.PICKLED_DOFN_INFO]
+    assert len(pickled) > 0.9 * len(payloads)   # the rest: the SDK's own key-with-none
+    assert all(pickler.loads(payload) for payload in pickled)

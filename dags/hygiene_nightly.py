@@ -1,0 +1,115 @@
+"""Nightly data hygiene: plan the night's paths, run the Beam job, gate on its summary.
+
+    plan   the night's inputs (params.input, "{ds}" replaced by the logical date), its output
+           and index folders under params.output_root, every earlier night's index (for
+           near duplicates of what earlier nights kept) and every review decisions file
+           (params.decisions, oldest first by name)
+    clean  BeamRunPythonPipelineOperator: beam_runner.py with the pipeline's own interpreter
+           (HYGIENE_PYTHON, default the project's .venv), params.runner and params.beam_options
+           (Dataflow: project, region, temp_location, setup_file, ...); --overwrite, so a rerun
+           of the night replaces that night's outputs
+    gate   reads the night's summary.json and fails the DAG run when a params.fail_on bound
+           holds (pipeline/gates.py, the same rules as the job's --fail-on)
+
+Paths are local folders or any Beam filesystem URI (gs://, s3://). Run one night offline:
+    AIRFLOW_HOME=/tmp/af airflow dags test hygiene_nightly 2026-11-20
+"""
+
+import os
+import pathlib
+import sys
+
+import pendulum
+from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.apache.beam.operators.beam import BeamRunPythonPipelineOperator
+from airflow.sdk import DAG, Param, task
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+PYTHON = os.environ.get("HYGIENE_PYTHON", str(REPO / ".venv" / "bin" / "python"))
+
+
+def _absolute(path: str) -> str:
+    """Remote URIs as they are; local paths against the repository."""
+    return path if "://" in path or os.path.isabs(path) else str(REPO / path)
+
+
+def _join(*parts: str) -> str:
+    return "/".join(part.rstrip("/") for part in parts)
+
+
+with DAG(
+    dag_id="hygiene_nightly",
+    description="Deduplicate, check and quarantine the night's scraped data",
+    schedule="0 2 * * *",
+    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    render_template_as_native_obj=True,   # the plan's lists reach the operator as lists
+    params={
+        "input": Param(["sample/text/*", "sample/image_text/*", "sample/image_folder/"],
+                       type="array", description='globs; "{ds}" is the logical date'),
+        "output_root": Param("output/nightly", type="string"),
+        "config": Param("sample/policy.yaml", type=["string", "null"]),
+        "decisions": Param("output/nightly/review/*.csv", type=["string", "null"],
+                           description="review decisions files, applied oldest first by name"),
+        "runner": Param("DirectRunner", type="string"),
+        "beam_options": Param({}, type="object",
+                              description="runner options, e.g. project, region, temp_location"),
+        "fail_on": Param(["quarantine_rate>0.5"], type="array",
+                         description="bounds on summary.json that fail the run"),
+    },
+    tags=["data-hygiene"],
+) as dag:
+
+    @task
+    def plan(params=None, ds=None):
+        from apache_beam.io.filesystems import FileSystems
+
+        root = _absolute(params["output_root"])
+        earlier = FileSystems.match([_join(root, "index", "*", "*.parquet")])[0].metadata_list
+        nights = sorted({m.path.rsplit("/", 2)[-2] for m in earlier})
+        decisions = []
+        if params["decisions"]:
+            pattern = _absolute(params["decisions"])
+            decisions = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+        options = {
+            "input": [_absolute(p.replace("{ds}", ds)) for p in params["input"]],
+            "output": _join(root, "runs", ds),
+            "index-out": _join(root, "index", ds),
+            "index-in": [_join(root, "index", night) for night in nights if night < ds],
+            "review-decisions": decisions,
+            "config": _absolute(params["config"]) if params["config"] else None,
+            "overwrite": True,
+            **params["beam_options"],
+        }
+        return {k: v for k, v in options.items() if v not in (None, [])}
+
+    planned = plan()
+
+    clean = BeamRunPythonPipelineOperator(
+        task_id="clean",
+        py_file=str(REPO / "beam_runner.py"),
+        py_interpreter=PYTHON,
+        runner="{{ params.runner }}",
+        pipeline_options="{{ ti.xcom_pull(task_ids='plan') }}",
+    )
+
+    @task
+    def gate(options: dict, params=None):
+        from apache_beam.io.filesystems import FileSystems
+        if str(REPO) not in sys.path:
+            sys.path.insert(0, str(REPO))
+        import json
+        from pipeline.gates import failed_gates, parse_gate
+
+        with FileSystems.open(_join(options["output"], "summary.json")) as f:
+            summary = json.loads(f.read())
+        failures = failed_gates(summary, [parse_gate(g) for g in params["fail_on"]])
+        if not summary["conservation"]["ok"]:
+            failures.insert(0, f"conservation violated: {summary['conservation']}")
+        if failures:
+            raise AirflowFailException("; ".join(failures))
+        return {"records_in": summary["records_in"],
+                "quarantine_rate": summary["quarantine_rate"]}
+
+    planned >> clean >> gate(planned)

@@ -1,0 +1,64 @@
+"""The nightly DAG, run by Airflow itself (`airflow dags test`, offline, sqlite) from its own
+virtualenv (`make airflow`), on the DirectRunner against the bundled sample: one night
+succeeds; the next, fed the first night's index, fails at its gate."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pyarrow.dataset as ds
+import pytest
+
+from tests.jobs import ROOT
+
+AIRFLOW = ROOT / ".airflow-venv" / "bin" / "airflow"
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory):
+    assert AIRFLOW.exists(), "make test builds the Airflow virtualenv (make airflow)"
+    home = tmp_path_factory.mktemp("airflow")
+    env = {**os.environ, "AIRFLOW_HOME": str(home),
+           "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "HYGIENE_PYTHON": sys.executable}
+    subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, check=True, capture_output=True)
+
+    def dags_test(night: str, **conf):
+        return subprocess.run([str(AIRFLOW), "dags", "test", "hygiene_nightly", night,
+                               "-c", json.dumps(conf)],
+                              env=env, capture_output=True, text=True, timeout=900)
+    return dags_test
+
+
+def test_two_nights_the_second_fails_its_gate(airflow, tmp_path):
+    root = tmp_path / "nightly"
+    conf = {"output_root": str(root), "decisions": None}
+    first = airflow("2026-11-20", **conf)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "state=success" in first.stdout + first.stderr
+    night = root / "runs" / "2026-11-20"
+    summary = json.loads((night / "summary.json").read_text())
+    assert summary["records_in"] == 121 and summary["conservation"]["ok"]
+    assert (night / "report" / "index.html").exists()
+    assert list((root / "index" / "2026-11-20").glob("*.parquet"))
+
+    # The same corpus the next night: everything kept the night before is now a near
+    # duplicate of it (the plan feeds night one's index in), so the rate bound fails.
+    second = airflow("2026-11-21", **conf, fail_on=["quarantine_rate>0.5"])
+    log = second.stdout + second.stderr
+    assert second.returncode != 0 and "state=failed" in log
+    assert "quarantine_rate > 0.5: the run has quarantine_rate" in log
+    manifest = json.loads((root / "runs" / "2026-11-21" / "manifest.json").read_text())
+    assert manifest["index"]["in"] and "2026-11-20" in manifest["index"]["in"][0]
+    summary = json.loads((root / "runs" / "2026-11-21" / "summary.json").read_text())
+    assert summary["reasons"]["near_duplicate_previous_run"] > 0
+
+    # A rerun of the first night replaces its outputs: the files hold each record once.
+    again = airflow("2026-11-20", **conf)
+    assert again.returncode == 0
+    rerun = json.loads((night / "summary.json").read_text())
+    rows = lambda *parts: ds.dataset(str(night.joinpath(*parts)), format="parquet").count_rows()  # noqa: E731
+    assert rows("cleaned", "text") + rows("cleaned", "image_text") == rerun["cleaned"]["total"]
+    assert rows("quarantine") == rerun["quarantined"]["total"] == 31
