@@ -75,3 +75,27 @@ def test_the_pipeline_translates_to_a_portable_pipeline_without_a_job_server(run
     pickled = [p.payload for p in payloads if p.urn == python_urns.PICKLED_DOFN_INFO]
     assert len(pickled) > 0.9 * len(payloads)   # the rest: the SDK's own key-with-none
     assert all(pickler.loads(payload) for payload in pickled)
+
+
+def test_a_gpu_dataflow_job_for_the_clip_stage_builds_offline():
+    from apache_beam.options.pipeline_options import GoogleCloudOptions, WorkerOptions
+    result = run([
+        "--input", str(SAMPLE / "image_folder"),
+        "--output", "gs://example-bucket/hygiene/2026-11-22",
+        "--runner", "DataflowRunner", "--project", "example-project",
+        "--region", "us-central1", "--temp_location", "gs://example-bucket/tmp",
+        "--dry_run=True", "--no_auth", "--sdk_location=container",
+        "--sdk_container_image=us-docker.pkg.dev/example/hygiene/worker:0.1.0",
+        "--dataflow_service_options=worker_accelerator=type:nvidia-l4;count:1;"
+        "install-nvidia-driver",
+        "--machine_type=g2-standard-8", "--experiments=use_runner_v2",
+        "--clip", "--clip-device", "cuda", "--clip-precision", "fp16",
+        "--clip-pretrained", "/opt/hygiene/weights/open_clip_model.safetensors",
+    ])
+    job = result.pipeline_result.job
+    names = {t.unique_name for t in job.proto_pipeline.components.transforms.values()}
+    assert {"ClipEmbed", "SemanticDedup"} <= names
+    options = result.pipeline_result.job.options
+    assert options.view_as(GoogleCloudOptions).dataflow_service_options == [
+        "worker_accelerator=type:nvidia-l4;count:1;install-nvidia-driver"]
+    assert options.view_as(WorkerOptions).machine_type == "g2-standard-8"
