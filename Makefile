@@ -10,7 +10,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 AIRFLOW_VENV ?= .airflow-venv
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 
-.PHONY: demo test sample clean airflow
+.PHONY: demo test eval sample clean airflow
 
 $(STAMP): setup.py requirements/no-deps.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(STAMP) $(CHROMIUM) $(AIRFLOW_STAMP)
 	$(VENV)/bin/python -m pytest -q tests
 
 airflow: $(AIRFLOW_STAMP)
+
+# Every evaluation script, then one table of precision, recall and F1 (docs/BENCHMARKS.md).
+# Labelled sets come from ../shared/eval-data where present; EVAL_ARGS=--quick for a short run.
+eval: $(STAMP)
+	$(VENV)/bin/python -m evaluation $(EVAL_ARGS)
 
 $(AIRFLOW_STAMP): dags/requirements.txt
 	$(PYTHON) -m venv $(AIRFLOW_VENV)

@@ -29,6 +29,7 @@ from detectors.face_center import FACE_CENTER
 from detectors.faces import FaceSettings, encoding_array, scan_faces
 from detectors.hyperplanes import HyperplaneLsh
 from pipeline.policy import FacesPolicy, IdentitiesPolicy
+from evaluation.scores import record
 
 IOU = 0.4
 SIZES = ((0, 50), (50, 80), (80, 10_000))
@@ -118,6 +119,7 @@ def detection_table(folder: str, settings):
         recall = tp / labelled
         f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
         per_size = " | ".join(f"{hit}/{total}" for hit, total in by_size.values())
+        record(f"faces ({name})", "eval-data/faces", precision, recall, f"{labelled} faces")
         print(f"| {name} | {tp + fp} | {precision:.3f} | {recall:.3f} | {f1:.3f} | {per_size} | "
               f"{statistics.median(seconds):.2f} |")
     print()
@@ -174,6 +176,11 @@ def identity_table(folder: str):
         wrong = sum(distance[a, b] <= radius for a, b in pairs if people[a] != people[b])
         print(f"| {radius} | {hit}/{len(same)} ({hit / len(same):.3f}) | {wrong}/"
               f"{len(pairs) - len(same)} | {hit / max(hit + wrong, 1):.3f} |")
+    hit = sum(distance[a, b] <= identities.max_distance for a, b in same)
+    wrong = sum(distance[a, b] <= identities.max_distance
+                for a, b in pairs if people[a] != people[b])
+    record("repeated_identity (pairs)", "dlib collage + others", hit / max(hit + wrong, 1),
+           hit / len(same), f"{len(same)} same / {len(pairs) - len(same)} other pairs")
     for radius in (0.55, identities.max_distance):
         edges = [(a, b) for a, b in pairs if distance[a, b] <= radius]
         print(f"\nComponents at {radius}: " + composition(people, components(len(people), edges)))

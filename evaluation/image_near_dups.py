@@ -37,6 +37,8 @@ from typing import Callable, Dict, List, NamedTuple
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from detectors.phash import block_bounds, blocks, hamming, phash
+from evaluation.scores import record
+from pipeline.policy import NearDedupImagesPolicy
 
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "image-dups"
 
@@ -247,6 +249,13 @@ def report(items, positives, negatives, hash_size: int) -> None:
           + (f"all recalled at {safe}, margin {safe - worst} bits." if worst <= safe else
              "beyond the closest negative, so no radius recalls every upright edit without a "
              "false match on this set."))
+    policy = NearDedupImagesPolicy()
+    if hash_size == policy.hash_size:   # the pipeline's hash at its radius
+        radius = policy.max_distance
+        true, false = sum(d <= radius for d in everything), sum(d <= radius for d in negative)
+        record("near_duplicate_image (pHash)", f"edited photos + image-dups, r<={radius}",
+               true / (true + false) if true + false else 1.0, true / len(everything),
+               f"{len(everything):,} pos / {len(negative):,} neg pairs")
     safe_dihedral = dihedral_report(items, hashes, positives, negatives, hash_size, safe)
     # This set holds 3e4 negative pairs; a corpus of a million images holds 5e11, so the
     # ceiling measured here is capped where even ideal random hashes would collide too often.
@@ -308,11 +317,11 @@ def _seconds(work, repeats: int = 20) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hash-size", type=int, nargs="+", default=[8, 16],
                         help="pHash side: 8 gives 64 bits, 16 gives 256 bits")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     photos = photo_items()
     shared = shared_items() if SHARED.is_dir() else []
     items = photos + shared

@@ -27,6 +27,7 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 
 from detectors.pii.scanner import PiiScanner
 from pipeline.policy import Policy
+from evaluation.scores import record
 
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "pii"
 SYNTH_LABELS = {"GPE": "LOCATION", "STREET_ADDRESS": "LOCATION", "DOMAIN_NAME": "URL"}
@@ -127,6 +128,11 @@ def main(argv=None) -> int:
         elapsed = time.perf_counter() - started
         counts = score(docs, found, settings.entities)
         print("\n".join(report(name, counts, len(docs) / elapsed)))
+        for entity, c in counts.items():
+            if c["labelled"]:
+                record(f"pii {entity}", name.split(" (")[0], c["correct"] / c["predicted"]
+                       if c["predicted"] else None, c["recalled"] / c["labelled"],
+                       f"{c['labelled']:,} spans")
         missed += sum(1 for e, t in RECALL_TARGETS.items()
                       if counts[e]["labelled"] and counts[e]["recalled"] / counts[e]["labelled"] < t)
     return 1 if missed else 0

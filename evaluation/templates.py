@@ -27,6 +27,7 @@ import time
 from detectors.layout import LayoutSettings, estimate, thumbnail
 from evaluation.template_corpus import TEMPLATES, mockups, negatives
 from pipeline.launch import run
+from evaluation.scores import record
 
 
 def write_shard(path: pathlib.Path, rows) -> None:
@@ -107,6 +108,10 @@ def main(argv=None) -> int:
     negatives_flagged = [k for k, t in truth.items() if t is None and k in flagged]
     precision = len(hit) / len(flagged) if flagged else 1.0
     recall = len(hit) / len(positives) if positives else 1.0
+    record("layout templates", "rendered mockups + products", precision, recall,
+           f"{len(positives)} members, {len(truth) - len(positives)} others")
+    record("caption templates", "rendered mockups", None, len(caption_hit) / len(members),
+           f"{len(members)} members")
     print(f"\nlayout template recall {recall:.3f} (target 0.95), precision {precision:.3f}; "
           f"negatives flagged: {len(negatives_flagged)}")
     print(f"false merges: {wrong}/{pairs} pairs in found clusters "

@@ -31,6 +31,7 @@ from typing import Dict, List
 
 import pyarrow.dataset as ds
 
+from evaluation.scores import record
 from evaluation.corpora import lee_documents, plant, unrelated, wiki_documents
 from pipeline.launch import run
 
@@ -145,13 +146,13 @@ def evaluate_data_juicer(name, texts, survivors, threshold) -> dict:
     return result
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=0.8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verify", choices=("estimate", "exact"), default="exact",
                         help="how candidates are verified (the pipeline's --minhash-verify)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     global FLAGS
     FLAGS = ("--minhash-verify", args.verify)
 
@@ -163,6 +164,8 @@ def main() -> None:
     print(f"| planted (Lee news + Wikipedia) | {planted['documents']} | "
           f"{planted['should_remove']} | {planted['precision']:.3f} | {planted['recall']:.3f} | "
           f"{planted['f1']:.3f} | {planted['ari']:.3f} |")
+    record("near_duplicate_text", "planted (Lee news + Wikipedia)", planted["precision"],
+           planted["recall"], f"{planted['should_remove']:,} of {planted['documents']:,} docs")
     print(f"| planted, copies within 0.05 under the threshold not counted as errors | | | "
           f"{planted['precision_zone']:.3f} | | | |")
     for name, texts, survivors in data_juicer_sets():
@@ -171,6 +174,9 @@ def main() -> None:
             print(f"| data-juicer {name} (threshold {threshold}) | {r['documents']} | "
                   f"{r['should_remove']} | {r['precision']:.3f} | {r['recall']:.3f} | "
                   f"{r['f1']:.3f} | n/a |")
+            record("near_duplicate_text", f"data-juicer {name} (threshold {threshold})",
+                   r["precision"], r["recall"],
+                   f"{r['should_remove']:,} of {r['documents']:,} docs")
     print(f"\n(The planted set starts from documents with no pair above Jaccard 0.5: "
           f"{planted['natural_duplicates']} near duplicates the Lee corpus holds were set aside.)")
     print(f"\nTargets on the planted set: recall on copies with true Jaccard >= 0.85: "
