@@ -252,10 +252,12 @@ def report(items, positives, negatives, hash_size: int) -> None:
     policy = NearDedupImagesPolicy()
     if hash_size == policy.hash_size:   # the pipeline's hash at its radius
         radius = policy.max_distance
-        true, false = sum(d <= radius for d in everything), sum(d <= radius for d in negative)
-        record("near_duplicate_image (pHash)", f"edited photos + image-dups, r<={radius}",
-               true / (true + false) if true + false else 1.0, true / len(everything),
-               f"{len(everything):,} pos / {len(negative):,} neg pairs")
+        # Upright edits: what the default (orientations 1) is for; turned and mirrored
+        # copies need orientations 8 (the dihedral table).
+        true, false = sum(d <= radius for d in flat), sum(d <= radius for d in negative)
+        record("near_duplicate_image (pHash)", f"upright edits + image-dups, r<={radius}",
+               true / (true + false) if true + false else 1.0, true / len(flat),
+               f"{len(flat):,} pos / {len(negative):,} neg pairs")
     safe_dihedral = dihedral_report(items, hashes, positives, negatives, hash_size, safe)
     # This set holds 3e4 negative pairs; a corpus of a million images holds 5e11, so the
     # ceiling measured here is capped where even ideal random hashes would collide too often.
