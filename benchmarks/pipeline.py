@@ -67,7 +67,8 @@ def build(folder: pathlib.Path, records: int, image_share: float, seed: int = 0)
 
 def run_job(corpus: pathlib.Path, out: pathlib.Path, workers: int) -> dict:
     import sys
-    cmd = [sys.executable, str(ROOT / "beam_runner.py"), "--input", str(corpus / "text" / "corpus.jsonl"),
+    cmd = [sys.executable, str(ROOT / "beam_runner.py"),
+           "--input", str(corpus / "text" / "corpus.jsonl"),
            str(corpus / "pairs.tar"), "--output", str(out), "--overwrite"]
     if workers > 1:
         cmd += ["--local-workers", str(workers)]
@@ -94,8 +95,9 @@ def main(argv=None) -> int:
         for (size, workers) in runs:
             runs[size, workers].append(
                 run_job(corpora[size], WORK / f"out-{size}-{workers}", workers))
-    print(f"\nEnd to end, default policy, DirectRunner; {platform.processor() or platform.machine()}"
-          f", median of {args.repeats}; images {args.image_share:.0%} of records\n")
+    machine = platform.processor() or platform.machine()
+    print(f"\nEnd to end, default policy, DirectRunner; {machine}, median of {args.repeats}; "
+          f"images {args.image_share:.0%} of records\n")
     print("| records | local workers | wall s | records/s | CPU s | records/s per core "
           "| peak RSS MiB (largest process) |")
     print("|---|---|---|---|---|---|---|")

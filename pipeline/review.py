@@ -40,7 +40,8 @@ def read_decisions(paths: Iterable[str]) -> Dict[str, Decision]:
         rows = csv.DictReader(io.StringIO(text, newline=""))
         missing = [c for c in REQUIRED if c not in (rows.fieldnames or ())]
         if missing:
-            raise ReviewError(f"{path}: no column {', '.join(missing)} (needs {', '.join(REQUIRED)})")
+            raise ReviewError(f"{path}: no column {', '.join(missing)} "
+                              f"(needs {', '.join(REQUIRED)})")
         for line, row in enumerate(rows, start=2):
             decision = _decision(row, f"{path}:{line}")
             if decision is not None:

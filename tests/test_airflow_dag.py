@@ -59,6 +59,7 @@ def test_two_nights_the_second_fails_its_gate(airflow, tmp_path):
     again = airflow("2026-11-20", **conf)
     assert again.returncode == 0
     rerun = json.loads((night / "summary.json").read_text())
-    rows = lambda *parts: ds.dataset(str(night.joinpath(*parts)), format="parquet").count_rows()  # noqa: E731
+    def rows(*parts):
+        return ds.dataset(str(night.joinpath(*parts)), format="parquet").count_rows()
     assert rows("cleaned", "text") + rows("cleaned", "image_text") == rerun["cleaned"]["total"]
     assert rows("quarantine") == rerun["quarantined"]["total"] == 31

@@ -114,7 +114,8 @@ def test_the_report_opens_in_a_headless_browser(report_run, tmp_path):
             page.wait_for_load_state("load")
             for section in ("totals", "reasons", "charts", "clusters", "records", "review"):
                 assert page.locator(f"section#{section}").is_visible(), section
-            count = lambda name: page.inner_text(f'[data-count="{name}"]').replace(",", "")  # noqa: E731
+            def count(name):
+                return page.inner_text(f'[data-count="{name}"]').replace(",", "")
             assert count("records_in") == str(summary["records_in"])
             assert count("cleaned") == str(summary["cleaned"]["total"])
             assert count("quarantined") == str(summary["quarantined"]["total"])

@@ -1,13 +1,15 @@
 """Merge every stage's verdicts per record into keep or quarantine, and build output rows.
 
-A record is quarantined when any verdict says so (bad input is a verdict of
-the input stage); its reasons are those of the verdicts that held it back, the
-first in schemas.reasons order its primary reason, and the evidence of every
-verdict travels with it; every row gets a risk score (detectors/risk.py). A kept record with "redact" verdicts is written with
-those spans replaced by typed placeholders, one with a "blur" verdict with the face
-boxes blurred in its image; "flag" and "blur" verdicts travel with the cleaned row
-(its ``flags`` column). A blur that fails holds the record back (detector_error): a
-face the policy says to blur is never written as it is.
+A record is quarantined when any verdict says so (bad input is a verdict of the input
+stage); its reasons are those of the verdicts that held it back, the first in
+schemas.reasons order its primary reason, and the evidence of every verdict travels with
+it; every row gets a risk score (detectors/risk.py). A kept record with "redact" verdicts is
+written with those spans replaced by typed placeholders, one with a "blur" verdict with the
+face boxes blurred in its image; "flag" and "blur" verdicts travel with the cleaned row (its
+``flags`` column). A blur that fails holds the record back (detector_error): a face the
+policy says to blur is never written as it is. A reviewer's decision (schemas/review.py)
+is applied first: reject adds a quarantine verdict, release turns held-back verdicts into
+redactions, blurs and flags.
 """
 
 import datetime

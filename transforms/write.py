@@ -96,7 +96,8 @@ def summarize(records_in: int, tallies, started_at: str, outputs: dict,
     for (group, name), count in tallies:
         counts.setdefault(group, {})[name] = count
     cluster_sizes = {}
-    for (reason, bucket), count in sorted(sizes, key=lambda kv: (kv[0][0], _bucket_order(kv[0][1]))):
+    for (reason, bucket), count in sorted(sizes, key=lambda kv: (kv[0][0],
+                                                                 _bucket_order(kv[0][1]))):
         cluster_sizes.setdefault(reason, {})[bucket] = count
     cleaned = counts.get("cleaned", {})
     quarantined = counts.get("quarantined", {})
