@@ -21,11 +21,11 @@ import pathlib
 import platform
 import random
 import statistics
-import tarfile
 
 from PIL import Image
 
 from benchmarks.text_near_dups import BENCH, ROOT, build_corpus, measured
+from evaluation.templates import write_shard
 
 WORK = BENCH / "pipeline"
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "hubble_deep_field", "cat")
@@ -45,23 +45,19 @@ def build(folder: pathlib.Path, records: int, image_share: float, seed: int = 0)
     rng = random.Random(seed)
     images = int(records * image_share)
     texts = build_corpus(records - images, seed, folder / "text")
-    shard = folder / "pairs.tar"
     photos = _photos()
-    with tarfile.open(shard, "w") as tar:
-        for i in range(images):
-            photo = rng.choice(photos)
-            side = rng.randint(256, 640)
-            left, top = rng.randint(0, photo.width // 4), rng.randint(0, photo.height // 4)
-            crop = photo.crop((left, top, left + photo.width * 3 // 4,
-                               top + photo.height * 3 // 4)).resize((side, side))
-            buffer = io.BytesIO()
-            crop.save(buffer, "JPEG", quality=rng.randint(60, 92))
-            caption = rng.choice(CAPTIONS).format(rng.choice(WORDS))
-            for name, payload in ((f"img{i:06d}.jpg", buffer.getvalue()),
-                                  (f"img{i:06d}.txt", caption.encode())):
-                info = tarfile.TarInfo(name)
-                info.size = len(payload)
-                tar.addfile(info, io.BytesIO(payload))
+    rows = []
+    for i in range(images):
+        photo = rng.choice(photos)
+        side = rng.randint(256, 640)
+        left, top = rng.randint(0, photo.width // 4), rng.randint(0, photo.height // 4)
+        crop = photo.crop((left, top, left + photo.width * 3 // 4,
+                           top + photo.height * 3 // 4)).resize((side, side))
+        buffer = io.BytesIO()
+        crop.save(buffer, "JPEG", quality=rng.randint(60, 92))
+        caption = rng.choice(CAPTIONS).format(rng.choice(WORDS))
+        rows.append((f"img{i:06d}", buffer.getvalue(), caption, None))
+    write_shard(folder / "pairs.tar", rows)
     return {"records": records, "texts": texts["docs"], "images": images}
 
 

@@ -15,6 +15,7 @@ Paths are local folders or any Beam filesystem URI (gs://, s3://). Run one night
     AIRFLOW_HOME=/tmp/af airflow dags test hygiene_nightly 2026-11-20
 """
 
+import json
 import os
 import pathlib
 import sys
@@ -97,9 +98,8 @@ with DAG(
     @task
     def gate(options: dict, params=None):
         from apache_beam.io.filesystems import FileSystems
-        if str(REPO) not in sys.path:
+        if str(REPO) not in sys.path:   # pipeline/gates.py is plain Python
             sys.path.insert(0, str(REPO))
-        import json
         from pipeline.gates import failed_gates, parse_gate
 
         with FileSystems.open(_join(options["output"], "summary.json")) as f:

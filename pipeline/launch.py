@@ -23,7 +23,7 @@ from pipeline.graph import RunSpec, build, output_paths
 from pipeline.options import HygieneOptions, help_parser
 from pipeline.policy import PolicyError, load_policy
 from pipeline.review import ReviewError, read_decisions
-from transforms.index import format_problems, index_files
+from transforms.index import format_problems, parquet_files
 
 LOG = logging.getLogger("hygiene")
 VERSIONED_PACKAGES = ("pre-training-data-hygiene", "apache-beam", "pyarrow", "pillow", "numpy",
@@ -96,7 +96,7 @@ def _check_index(patterns: Optional[List[str]], policy, check: bool) -> List[str
         raise UsageError("--index-in needs the near-duplicate text stage (--near-dedup-text)")
     if not check:
         return list(patterns)
-    files = index_files(patterns)
+    files = parquet_files(patterns)
     if not files:
         raise UsageError(f"--index-in {' '.join(patterns)}: no index files found")
     problems = format_problems(files, minhash.signature_format())

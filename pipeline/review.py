@@ -24,6 +24,7 @@ from detectors.previews import masked_preview
 from schemas.reasons import INPUT_DEFECTS, Reason
 from schemas.review import (CLUSTER, COLUMNS, RECORD, REJECT, RELEASE, REQUIRED, Decision,
                             key)
+from transforms.index import parquet_files
 
 
 class ReviewError(ValueError):
@@ -74,40 +75,25 @@ def _decision(row: dict, where: str) -> Optional[Decision]:
 
 # --- the file a reviewer fills -------------------------------------------------------------
 
-def _quarantine_files(output: str) -> List[str]:
-    pattern = FileSystems.join(output, "quarantine", "*.parquet")
-    return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
-
-
 def riskiest_records(output: str, limit: int) -> List[dict]:
-    """The ``limit`` riskiest quarantined records a reviewer could release, streamed batch by
-    batch (memory holds ``limit`` rows, whatever the quarantine's size)."""
-    heap: List[tuple] = []
-    columns = ["id", "primary_reason", "reasons", "risk", "clusters", "kind", "text",
-               "caption", "evidence", "group_size", "review_status"]
-    for path in _quarantine_files(output):
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-            for batch in pq.ParquetFile(f).iter_batches(batch_size=1024, columns=columns):
-                for row in batch.to_pylist():
-                    if row["review_status"] == "rejected" or any(
-                            Reason(r) in INPUT_DEFECTS for r in row["reasons"]):
-                        continue   # decided already, or nothing a reviewer could release
-                    entry = (row["risk"], _Desc(row["id"]))
-                    if len(heap) < limit:
-                        heapq.heappush(heap, (*entry, _record_row(row)))
-                    elif entry > heap[0][:2]:
-                        heapq.heapreplace(heap, (*entry, _record_row(row)))
-    return [row for *_, row in sorted(heap, key=lambda e: e[:2], reverse=True)]
+    """The ``limit`` riskiest quarantined records a reviewer could release (among equal
+    risks, the first in the files), streamed batch by batch: memory holds ``limit`` rows,
+    whatever the quarantine's size, and only they get a preview."""
+    columns = ["id", "reasons", "risk", "clusters", "kind", "text", "caption", "evidence",
+               "group_size", "review_status"]
 
+    def releasable():
+        for path in parquet_files([FileSystems.join(output, "quarantine")]):
+            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+                for batch in pq.ParquetFile(f).iter_batches(batch_size=1024, columns=columns):
+                    for row in batch.to_pylist():
+                        # Decided already, or nothing a reviewer could release.
+                        if row["review_status"] != "rejected" and not any(
+                                Reason(r) in INPUT_DEFECTS for r in row["reasons"]):
+                            yield row
 
-class _Desc(str):
-    """Ids in reverse order: among equal risks the heap keeps the smallest ids."""
-
-    def __lt__(self, other):
-        return str.__gt__(self, other)
-
-    def __gt__(self, other):
-        return str.__lt__(self, other)
+    top = heapq.nlargest(limit, releasable(), key=lambda row: row["risk"])
+    return [_record_row(row) for row in top]
 
 
 def _record_row(row: dict) -> dict:

@@ -15,9 +15,9 @@ import transforms.validate
 from detectors.clip import ClipEncoder
 from detectors.pii.scanner import PiiScanner
 from tests.jobs import run_job
+from tests.broken_corpus import _tar
 from tests.test_clip import TINY, jpeg
 from tests.test_near_dedup import write_jsonl
-from tests.test_report import _tar
 
 
 class Injected(RuntimeError):

@@ -6,7 +6,6 @@ import io
 import json
 import pathlib
 import re
-import tarfile
 
 import pytest
 from PIL import Image
@@ -14,6 +13,7 @@ from skimage import data
 
 from detectors.faces import FaceSettings, scan_faces
 from detectors.previews import masked_preview, thumbnail
+from tests.broken_corpus import _tar
 from tests.jobs import run_job
 from tests.test_faces import HOPPER, astronaut_variants, encode
 from tests.test_near_dedup import write_jsonl
@@ -52,15 +52,6 @@ def test_text_previews_mask_every_span_before_cutting():
 def test_cluster_sizes_fall_in_powers_of_two():
     assert [size_bucket(n) for n in (2, 3, 4, 5, 8, 9, 100)] == [
         "2", "3-4", "3-4", "5-8", "5-8", "9-16", "65-128"]
-
-
-def _tar(path, members):
-    with tarfile.open(path, "w") as tar:
-        for name, payload in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -222,12 +222,13 @@ class _Decide(beam.DoFn):
         record = records[0]
         fingerprint = fingerprints[0] if fingerprints else None
         public_id = fingerprint.id if fingerprint else record.id
+        # (verdict, cluster it names), its evidence parsed once for the review and the report.
+        named = [(v, c) for v in grouped["verdicts"] for c in [cluster_of(v.evidence)] if c]
         decision = None
         if decisions:
             keys = (fingerprint.text_key, fingerprint.pixel_key) if fingerprint else ()
-            clusters = [cluster_of(v.evidence) for v in grouped["verdicts"]]
-            decision = review_of(public_id, [c for c in clusters if c]
-                                 + headed_by(public_id, keys), decisions)
+            decision = review_of(public_id, [c for _, c in named] + headed_by(public_id, keys),
+                                 decisions)
         destination, row = decide(record, public_id, grouped["verdicts"], decision)
         if decision is not None:
             yield from self._review_tally(decision, destination, row)
@@ -235,12 +236,10 @@ class _Decide(beam.DoFn):
             yield beam.pvalue.TaggedOutput(TALLY, ("pii_entity", entity))
         for tally in face_tallies(grouped["verdicts"]):
             yield beam.pvalue.TaggedOutput(TALLY, tally)
-        for v in grouped["verdicts"]:
-            cluster = cluster_of(v.evidence)
-            if cluster is not None:
-                yield beam.pvalue.TaggedOutput(CLUSTERS, (cluster, (
-                    v.reason, v.group_size or 0, row["risk"], public_id, destination,
-                    v.representative_id)))
+        for v, cluster in named:
+            yield beam.pvalue.TaggedOutput(CLUSTERS, (cluster, (
+                v.reason, v.group_size or 0, row["risk"], public_id, destination,
+                v.representative_id)))
         yield beam.pvalue.TaggedOutput(TALLY, (f"risk_{destination}", risk_bin(row["risk"])))
         if destination == CLEANED:
             self.cleaned.inc()

@@ -12,8 +12,8 @@ from schemas.arrow import INDEX_FORMAT_KEY, INDEX_VERSION
 from transforms.near_dedup import previous_node
 
 
-def index_files(patterns: List[str]) -> List[str]:
-    """The Parquet files of one or several index locations (a folder or a glob each)."""
+def parquet_files(patterns: List[str]) -> List[str]:
+    """The Parquet files of one or several locations (a folder or a glob each)."""
     files = []
     for pattern in patterns:
         if not any(c in pattern for c in "*?[") and not pattern.endswith(".parquet"):

@@ -8,12 +8,14 @@ import base64
 import json
 import math
 import re
+import threading
 from typing import List, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from detectors.clusters import cluster_of
+from detectors.faces import FaceSettings, face_api, scan_faces
 from detectors.previews import face_boxes, masked_preview, thumbnail
 from schemas.reasons import INPUT_DEFECTS, Reason
 
@@ -23,6 +25,7 @@ from schemas.reasons import INPUT_DEFECTS, Reason
 _HIDDEN = {"faces", "spans", "filler", "template", "group"}
 _CAPTION_WORDS = ("template", "filler")
 _WORD = re.compile(r"\w+")
+_DLIB = threading.Lock()   # the report's own face search (faces stage off)
 
 
 def _masked(value: str, masked_text: Optional[str]) -> bool:
@@ -71,6 +74,9 @@ class _Preview(beam.DoFn):
     def setup(self):
         self.previews = Metrics.counter("report", "previews")
         self.failed = Metrics.counter("report", "thumbnails_failed")
+        self.find_faces = not (self.show_faces or self.faces_checked)
+        if self.find_faces:   # the faces stage did not run: the report finds them itself
+            face_api()        # models loaded once per worker, before the first element
 
     def process(self, element, wanted):
         destination, row = element
@@ -96,18 +102,19 @@ class _Preview(beam.DoFn):
         if not row.get("image"):
             return None
         try:
-            boxes = [] if self.show_faces else self._boxes(row["image"], evidence)
+            boxes = self._boxes(row["image"], evidence)
             return base64.b64encode(thumbnail(row["image"], boxes, self.side)).decode("ascii")
         except Exception:   # an image no stage could read: the report says "no preview"
             self.failed.inc()
             return None
 
     def _boxes(self, image: bytes, evidence: List[dict]) -> List[List[int]]:
-        if self.faces_checked:
+        if self.show_faces:
+            return []
+        if not self.find_faces:
             return face_boxes(evidence)
-        # The faces stage did not run: find them here, for these few images only.
-        from detectors.faces import FaceSettings, scan_faces
-        return [face.box() for face in scan_faces(image, FaceSettings()).faces]
+        with _DLIB:   # dlib's detector is not documented as thread-safe
+            return [face.box() for face in scan_faces(image, FaceSettings()).faces]
 
 
 def riskiest(quarantined, count: int):
