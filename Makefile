@@ -10,7 +10,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 AIRFLOW_VENV ?= .airflow-venv
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 
-.PHONY: demo test eval sample clean airflow
+.PHONY: demo test eval bench sample clean airflow
 
 $(STAMP): setup.py requirements/no-deps.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ airflow: $(AIRFLOW_STAMP)
 # Labelled sets come from ../shared/eval-data where present; EVAL_ARGS=--quick for a short run.
 eval: $(STAMP)
 	$(VENV)/bin/python -m evaluation $(EVAL_ARGS)
+
+# Every stage's benchmark and the whole job, then one table (docs/BENCHMARKS.md); the peers
+# (datatrove, imagededup) get virtualenvs of their own in .bench/. BENCH_ARGS=--quick: short.
+bench: $(STAMP)
+	$(VENV)/bin/python -m benchmarks $(BENCH_ARGS)
 
 $(AIRFLOW_STAMP): dags/requirements.txt
 	$(PYTHON) -m venv $(AIRFLOW_VENV)

@@ -28,6 +28,8 @@ import time
 import numpy as np
 from PIL import Image
 
+from benchmarks.results import record
+
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry")
 
 
@@ -108,6 +110,11 @@ def main(argv=None) -> int:
     print("\n| device | what | images/s |\n|---|---|---:|")
     for device, what, rate in rows:
         print(f"| {device} | {what} | {rate:,.1f} |")
+        if what == "end to end":
+            one_core = device.startswith("CPU, 1 ")
+            record("CLIP embeddings", f"ours: ClipEncoder from JPEG bytes, {device}",
+                   args.images if device.startswith("GPU") else args.cpu_images, "images",
+                   rate, rate if one_core else None, note=f"{args.model}, batch {args.batch}")
     cpu = {w: r for d, w, r in rows if d.startswith("CPU, 1 ")}
     gpu = {w: r for d, w, r in rows if d.startswith("GPU") and d.endswith("fp16")}
     for what in ("encode", "end to end", "end to end, open_clip's transform"):

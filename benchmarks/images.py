@@ -28,17 +28,13 @@ each a whole number of passes over the set lasting at least --min-seconds; the t
 the median images/s, and for the hashes the mean Hamming distance to plain imagehash's
 hash (ours decodes a JPEG at 1/2 to 1/8 scale, imagededup resizes before going grey).
 
-imagededup 0.3.3 is not a project dependency: it runs in its own virtualenv, in a worker
-process of this script (`--imagededup-worker`) that stays up so its passes interleave with
-ours. Its import needs two workarounds, in the worker only: the torchvision schemas of
-DESIGN.md when torchvision's C ops fail to load, and a stand-in for imagededup.methods.cnn,
-which downloads MobileNet weights at import time (PHash never uses it). Setup (from the
-repository root; torch 2.13.0 is the CPU wheel on disk, an unpinned torch pulls GBs of CUDA):
-
-    python3 -m venv .bench/imagededup-venv
-    .bench/imagededup-venv/bin/pip install torch==2.13.0 torchvision==0.28.0 \\
-        pillow==12.3.0 numpy==2.4.6 scipy==1.17.1 PyWavelets matplotlib tqdm scikit-learn
-    .bench/imagededup-venv/bin/pip install --no-deps imagededup==0.3.3
+imagededup 0.3.3 is not a project dependency: it runs in its own virtualenv
+(.bench/imagededup-venv, built by benchmarks/peers.py from benchmarks/requirements/ when
+missing; --no-imagededup leaves it out), in a worker process of this script
+(`--imagededup-worker`) that stays up so its passes interleave with ours. Its import needs
+two workarounds, in the worker only: the torchvision schemas of DESIGN.md when torchvision's
+C ops fail to load, and a stand-in for imagededup.methods.cnn, which downloads MobileNet
+weights at import time (PHash never uses it).
 """
 
 import argparse
@@ -53,6 +49,9 @@ import tempfile
 import time
 import types
 
+from benchmarks import peers
+from benchmarks.results import record
+
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 for _variable in THREAD_VARIABLES:   # before numpy (imported lazily below) reads them
@@ -63,7 +62,6 @@ EVAL_DATA = ROOT.parent / "shared" / "eval-data"
 EVAL_FOLDERS = ("faces", "image-dups", "products/saleor")
 SKIMAGE_PHOTOS = ("astronaut", "camera", "coffee", "chelsea", "rocket", "retina",
                   "hubble_deep_field", "immunohistochemistry")
-IMAGEDEDUP_PYTHON = ROOT / ".bench" / "imagededup-venv" / "bin" / "python"
 LONG_SIDE = 2000
 
 
@@ -223,7 +221,7 @@ class Imagededup:
         self.log = folder / "worker.log"
         self.stderr = self.log.open("w")
         self.process = subprocess.Popen(
-            [str(IMAGEDEDUP_PYTHON), "-m", "benchmarks.images", "--imagededup-worker"],
+            [str(peers.python("imagededup")), "-m", "benchmarks.images", "--imagededup-worker"],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
             text=True)
         self.ask({"sets": paths, "min_seconds": min_seconds})
@@ -265,6 +263,14 @@ def mean_bits_from(hashes, reference) -> str:
     return f"{statistics.mean((a ^ b).bit_count() for a, b in pairs):.2f}{failed}"
 
 
+# What each method is in `python -m benchmarks`' table: (stage, method).
+SUMMARY_NAMES = {"ours": ("image pHash", "ours: validate + decode (draft) + pHash"),
+                 "ours + bytes_key": ("image pHash", "ours + BLAKE2b of the file"),
+                 "plain imagehash": ("image pHash", "plain imagehash.phash (full decode)"),
+                 "imagededup PHash": ("image pHash", "peer: imagededup 0.3.3 PHash"),
+                 "faces": ("faces", "ours: HOG at 1200 px + encodings")}
+
+
 def set_rows(set_name, timed):
     rates = {}
     for name, (times, results) in timed.items():
@@ -274,6 +280,11 @@ def set_rows(set_name, timed):
             extra = f"{sum(results)} faces in {count} images"
         else:
             extra = mean_bits_from(results, timed["plain imagehash"][1])
+        stage, method = SUMMARY_NAMES[name]
+        ratio = (f"; ours / peer {rates['ours'] / rates[name]:.2f}x"
+                 if name == "imagededup PHash" else "")
+        record(stage, method, count, "images", rates[name], rates[name],
+               note=f"{set_name} set, one core{ratio}")
         print(f"| {set_name} | {name} | {count} | {rates[name]:,.1f} | "
               f"{1000 / rates[name]:.2f} | {extra} |")
     return rates
@@ -294,6 +305,8 @@ def main(argv=None) -> int:
                         help="each repetition passes over the set until this long")
     parser.add_argument("--face-images", type=int, default=40,
                         help="files of each set that faces runs on (0: all)")
+    parser.add_argument("--imagededup", action=argparse.BooleanOptionalAction, default=True,
+                        help="run imagededup's PHash beside ours (its venv is built if missing)")
     parser.add_argument("--imagededup-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.imagededup_worker:
@@ -305,7 +318,8 @@ def main(argv=None) -> int:
     methods = our_methods(sets, args.min_seconds, args.face_images)
     with tempfile.TemporaryDirectory() as tmp:
         theirs = None
-        if IMAGEDEDUP_PYTHON.exists():
+        if args.imagededup:
+            peers.ensure("imagededup")
             theirs = methods["imagededup PHash"] = Imagededup(sets, args.min_seconds,
                                                               pathlib.Path(tmp))
             methods["faces"] = methods.pop("faces")   # hashes first in the table
@@ -325,7 +339,7 @@ def main(argv=None) -> int:
     rates = {name: set_rows(name, timed[name]) for name in sets}
     print()
     if theirs is None:
-        print("imagededup: not installed (see docstring for the setup command)")
+        print("imagededup: left out (--no-imagededup)")
     for name, rate in rates.items():
         ratios = [f"ours / plain imagehash {rate['ours'] / rate['plain imagehash']:.2f}x"]
         if "imagededup PHash" in rate:

@@ -6,12 +6,13 @@ Prints one markdown table, for a small and a large corpus built the same way:
 
   ours, signatures only   detectors.minhash.signatures(texts, MinHashParams()) in batches of
                           512, in a child process pinned to one core (median of 3 passes)
-  ours, pipeline          `hygiene --no-exact-dedup-text` end to end, DirectRunner, one process,
-                          in a subprocess, with the near-duplicate stage on and (baseline) off;
+  ours, pipeline          `hygiene --no-exact-dedup-text --no-pii` end to end, DirectRunner,
+                          one process, in a subprocess, with the near-duplicate stage on and
+                          (baseline) off;
                           the stage's own rate is docs / (t_on - t_off)
   datatrove MinHash       datatrove 0.10's four stages (signature, buckets, cluster, filter)
                           with LocalPipelineExecutor(workers=1), in a subprocess of its own
-                          virtualenv (.bench/datatrove-venv, created here when missing)
+                          virtualenv (.bench/datatrove-venv, benchmarks/peers.py builds it)
 
 Corpus: documents of 160-180 words (about 1 KB) made of real sentences drawn at random
 (seeded) from evaluation.corpora (the Lee corpus and a Wikipedia sample), so they are mostly
@@ -45,16 +46,12 @@ import tempfile
 import time
 from typing import Dict, List, Optional
 
+from benchmarks import peers
+from benchmarks.results import record
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BENCH = ROOT / ".bench"
 WORK = BENCH / "text_near_dups"
-DT_VENV = BENCH / "datatrove-venv"
-DT_SPEC = "datatrove==0.10.*"
-# datatrove imports these beyond its base install; installed by name because the extra that
-# holds spacy also pulls tensorflow (DESIGN.md). xxhash<4 is datatrove's own pin (in its
-# "processing" extra): xxhash 4 refuses str, and MinhashDedupSignature hashes str shingles
-# ("TypeError: Strings must be encoded before hashing").
-DT_IMPORTS_BEYOND_BASE = ("regex", "tokenizers", "orjson", "xxhash<4", "spacy")
 DT_DRIVER = ROOT / "benchmarks" / "datatrove_minhash.py"
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
@@ -238,8 +235,10 @@ def run_signatures(corpus: pathlib.Path, passes: int) -> dict:
 
 def hygiene_command(corpus: pathlib.Path, out: pathlib.Path, near: bool) -> List[str]:
     hygiene = pathlib.Path(sys.executable).parent / "hygiene"
+    # The PII stage off: the job is then the near-duplicate step datatrove's four stages are
+    # (read, signatures, buckets, clusters, filter, write), plus validation and the report.
     cmd = [str(hygiene), "--input", str(corpus), "--output", str(out), "--overwrite",
-           "--no-exact-dedup-text"]
+           "--no-exact-dedup-text", "--no-pii"]
     return cmd + ([] if near else ["--no-near-dedup-text"])
 
 
@@ -275,34 +274,18 @@ def pipeline_quality(out: pathlib.Path, truth: set) -> dict:
 
 # ----------------------------------------------------------------------------- datatrove
 
-def dt_python() -> pathlib.Path:
-    return DT_VENV / "bin" / "python"
-
-
-def ensure_datatrove() -> str:
-    """datatrove's own virtualenv; returns the installed datatrove version."""
-    check = [str(dt_python()), "-c", "import importlib.metadata as m, datatrove, spacy, regex, "
-             "tokenizers, orjson, xxhash; assert int(xxhash.VERSION.split('.')[0]) < 4; "
-             "print(m.version('datatrove'))"]
-    if dt_python().exists():
-        done = subprocess.run(check, capture_output=True, text=True)
-        if done.returncode == 0:
-            return done.stdout.strip()
-    available = subprocess.run(["python3", "-m", "pip", "index", "versions", "datatrove"],
-                               capture_output=True, text=True)
-    log("pip index versions datatrove: " + " ".join(available.stdout.split()[:12]))
-    if not dt_python().exists():
-        log("creating " + str(DT_VENV))
-        subprocess.run(["python3", "-m", "venv", str(DT_VENV)], check=True)
-    subprocess.run([str(dt_python()), "-m", "pip", "install", "--quiet", DT_SPEC,
-                    *DT_IMPORTS_BEYOND_BASE], check=True)
+def datatrove_version() -> str:
+    """datatrove's own virtualenv (built when missing); returns the installed version."""
+    check = [str(peers.ensure("datatrove")), "-c", "import importlib.metadata as m, datatrove, "
+             "spacy, regex, tokenizers, orjson, xxhash; "
+             "assert int(xxhash.VERSION.split('.')[0]) < 4; print(m.version('datatrove'))"]
     return subprocess.run(check, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def run_datatrove(corpus: pathlib.Path, size_dir: pathlib.Path, config: dict, k: int) -> dict:
     result_path = size_dir / "datatrove-result.json"
-    cmd = [str(dt_python()), str(DT_DRIVER), str(corpus.parent), str(size_dir / "datatrove"),
-           str(result_path), "--config", json.dumps(config)]
+    cmd = [str(peers.python("datatrove")), str(DT_DRIVER), str(corpus.parent),
+           str(size_dir / "datatrove"), str(result_path), "--config", json.dumps(config)]
     run = measured(cmd, env=OFFLINE, label=f"datatrove #{k + 1}")
     run["result"] = json.loads(result_path.read_text())
     return run
@@ -465,7 +448,7 @@ def report(sizes: Dict[int, dict], args, dt_version: str, started_load, ended_lo
                f"permutations, {s['bands']} bands x {s['rows']} rows; the pipeline's default "
                f"policy verifies candidates at Jaccard {near.threshold} by {near.verify!r} "
                "(exact: on the shingle sets; estimate: on the signatures); run with "
-               "--no-exact-dedup-text.")
+               "--no-exact-dedup-text --no-pii.")
     for n, mm in sizes.items():
         c = mm["corpus"]
         out.append(f"- corpus {n:,}: {c['originals']:,} originals + {c['copies']:,} copies "
@@ -485,6 +468,29 @@ def report(sizes: Dict[int, dict], args, dt_version: str, started_load, ended_lo
     command = f".venv/bin/python -m benchmarks.text_near_dups {shlex.join(sys.argv[1:])}".strip()
     out.append(f"- command: `{command}`")
     return "\n".join(out)
+
+
+def record_results(sizes: Dict[int, dict], dt_version: str) -> None:
+    """The headline rows for `python -m benchmarks`."""
+    stage = "near-duplicate text"
+    for n, m in sizes.items():
+        s, p, d = m["signatures"], m["pipeline"], m["datatrove"]
+        record(stage, f"ours: MinHash signatures alone (batches of {BATCH}, 1 core)", s["docs"],
+               "docs", s["rate"], s["rate_per_core"], s["rss_mib"])
+        on_wall, off_wall = median_of(p["on"], "wall"), median_of(p["off"], "wall")
+        on_cpu, off_cpu = median_of(p["on"], "cpu"), median_of(p["off"], "cpu")
+        f1 = f"F1 {p['quality']['f1']:.3f}"
+        record(stage, "ours: whole job on the text, stage on (1 process)", n, "docs",
+               n / on_wall, n / on_cpu, median_of(p["on"], "rss_mib"), f1)
+        record(stage, "ours: the stage alone = docs / (t_on − t_off)", n, "docs",
+               n / (on_wall - off_wall) if on_wall > off_wall else None,
+               n / (on_cpu - off_cpu) if on_cpu > off_cpu else None, None,
+               f"job without it: {median_of(p['off'], 'rss_mib'):,.0f} MiB")
+        theirs = n / median_of(d["runs"], "wall")
+        record(stage, f"peer: datatrove {dt_version} MinHash, 4 stages (workers=1)", n, "docs",
+               theirs, n / median_of(d["runs"], "cpu"), median_of(d["runs"], "rss_mib"),
+               f"F1 {d['quality']['f1']:.3f}; ours whole job / datatrove "
+               f"{n / on_wall / theirs:.2f}x")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -508,7 +514,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     started_load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     code = code_version()
-    dt_version = ensure_datatrove()
+    dt_version = datatrove_version()
     sizes = {}
     for n, repeats in sorted({args.small: args.repeats, args.docs: args.large_repeats}.items()):
         log(f"corpus of {n:,} documents")
@@ -525,6 +531,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ended_load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     text = report(sizes, args, dt_version, started_load, ended_load, code)
     print(text)
+    record_results(sizes, dt_version)
     (WORK / f"report-{args.small}-{args.docs}.md").write_text(text + "\n")
     raw = {n: {"corpus": m["corpus"], "signatures": m["signatures"],
                "pipeline": {"quality": m["pipeline"]["quality"],
