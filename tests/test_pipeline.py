@@ -183,3 +183,24 @@ def test_help_groups_options_by_stage(capsys):
     text = capsys.readouterr().out
     for group in ("inputs and outputs:", "input format:", "input checks", "exact deduplication:"):
         assert group in text
+
+
+def test_a_job_without_pii_never_imports_presidio(tmp_path):
+    """presidio, with the spaCy and torch it imports, costs ~2 s and ~250 MB per process: a job
+    without the PII stage must not import it (the DirectRunner runs the DoFns in the child,
+    so its modules are the job's)."""
+    import subprocess
+    import sys
+    from tests.jobs import ROOT
+    corpus = tmp_path / "docs.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"d{i}", "text": f"document {i} " * 20}) + "\n"
+                              for i in range(20)))
+    script = ("import sys; from pipeline.launch import main; "
+              f"main(['--input', {str(corpus)!r}, '--output', {str(tmp_path / 'out')!r}, "
+              "'--no-pii']); print(sorted(m for m in ('presidio_analyzer', 'spacy', 'torch') "
+              "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["records_in"] == 20

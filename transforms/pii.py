@@ -15,7 +15,6 @@ from typing import Dict, List, Tuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from detectors.pii.scanner import ENTITY_KINDS
 from detectors.pii.spans import Finding, mask
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Record, Verdict
@@ -28,6 +27,9 @@ KIND_REASONS = {"contact": Reason.PII_CONTACT, "name": Reason.PII_NAME,
 
 
 def reason_for(entity_type: str) -> Reason:
+    # Imported here: presidio (and the torch it imports) costs ~2 s and ~250 MB per process,
+    # which a job without the PII stage, importing this module through decide, never needs.
+    from detectors.pii.scanner import ENTITY_KINDS
     return KIND_REASONS.get(ENTITY_KINDS.get(entity_type, ""), Reason.PII_OTHER)
 
 
