@@ -16,7 +16,7 @@ import threading
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from detectors.faces import FaceSettings, face_api, scan_faces
+from detectors.faces import FaceSettings, scan_faces
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Kind, Verdict
 from transforms.faults import error_verdict
@@ -59,6 +59,8 @@ class _ScanFaces(beam.DoFn):
         self.encodings = encodings
 
     def setup(self):
+        from detectors.faces import face_api
+        face_api()   # load the models once per worker, before the first element
         self.scanned = Metrics.counter(NAMESPACE, "images_scanned")
         self.with_faces = Metrics.counter(NAMESPACE, "images_with_faces")
         self.found = Metrics.counter(NAMESPACE, "faces_found")
@@ -66,9 +68,6 @@ class _ScanFaces(beam.DoFn):
         self.errors = Metrics.counter(NAMESPACE, "scan_errors")
 
     def process(self, record):
-        # Models load once per process with the first image (a text-only corpus never loads
-        # them); outside the try, so a worker without them fails rather than quarantining.
-        face_api()
         self.scanned.inc()
         try:
             with _LOCK:

@@ -8,6 +8,7 @@ entity types, offsets, scores, recognizers and masked previews, never a raw valu
 """
 
 import collections
+import functools
 import json
 import threading
 from typing import Dict, List, Tuple
@@ -26,6 +27,7 @@ KIND_REASONS = {"contact": Reason.PII_CONTACT, "name": Reason.PII_NAME,
                 "secret": Reason.SECRET}
 
 
+@functools.lru_cache(maxsize=None)   # a few entity types: the import runs once per type
 def reason_for(entity_type: str) -> Reason:
     # Imported here: presidio (and the torch it imports) costs ~2 s and ~250 MB per process,
     # which a job without the PII stage, importing this module through decide, never needs.
