@@ -48,7 +48,7 @@ setuptools.setup(
     version="0.1.0",
     description="Deduplicate, check and quarantine a training corpus on Apache Beam.",
     python_requires=">=3.10",
-    package_data={"detectors.pii": ["data/*.txt"], "transforms": ["report_page.html"]},
+    package_data={"detectors.pii": ["data/*.txt"], "transforms.report": ["page.html"]},
     packages=setuptools.find_packages(
         include=["pipeline", "pipeline.*", "transforms", "transforms.*", "detectors",
                  "detectors.*", "schemas", "schemas.*"]),

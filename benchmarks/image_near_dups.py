@@ -20,7 +20,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from benchmarks.results import record
 from detectors.phash import PHashSettings, phashes
 from schemas.records import Fingerprint
-from transforms.near_dedup_images import NearDuplicateImages
+from transforms.dedup.near_images import NearDuplicateImages
 
 
 def planted(count: int, seed: int = 0):

@@ -5,7 +5,7 @@ E-commerce mockups come with captions made from one pattern: "<design> Unisex T-
 tokens anyone would vary (colours, sizes, numbers with units, quoted titles) are masked,
 and every way to keep a prefix of up to ``max_fixed`` tokens and a suffix of up to
 ``max_fixed`` tokens fixed, with the rest as the filler, is a candidate template. Mining
-(transforms/caption_templates.py) counts records and distinct fillers per candidate over
+(transforms/templates/captions.py) counts records and distinct fillers per candidate over
 the whole corpus: nothing is listed in advance, so templates nobody knew about are found.
 A record's template is the most specific (most fixed tokens) mined candidate it has.
 """

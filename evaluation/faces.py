@@ -13,7 +13,7 @@ looking). Encodings of faces the default settings encode are compared: same-pers
 recalled within distance 0.6, different-person pairs within it (the photos' other faces,
 all different people from the four, are added as negatives), the connected components
 this makes, and the share of within-0.6 pairs that the default LSH (bands x bits, centred;
-transforms/identities.py) proposes as candidates.
+transforms/people/identities.py) proposes as candidates.
 """
 
 import argparse

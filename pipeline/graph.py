@@ -12,21 +12,21 @@ from apache_beam.metrics import Metrics
 
 from pipeline.policy import Policy
 from schemas import arrow
-from transforms.decide import CLUSTERS, INDEX, QUARANTINED, TALLY, Decide
-from transforms.caption_templates import CaptionTemplates
-from transforms.layouts import LayoutTemplates
-from transforms.exact_dedup import ExactDedup
-from transforms.faces import DetectFaces
-from transforms.identities import RepeatedIdentities
-from transforms.ids import AssignIds
-from transforms.index import ReadIndex
-from transforms.near_dedup import NearDuplicateText
-from transforms.near_dedup_images import NearDuplicateImages
+from transforms.decide.decide import CLUSTERS, INDEX, QUARANTINED, TALLY, Decide
+from transforms.templates.captions import CaptionTemplates
+from transforms.templates.layouts import LayoutTemplates
+from transforms.dedup.exact import ExactDedup
+from transforms.people.faces import DetectFaces
+from transforms.people.identities import RepeatedIdentities
+from transforms.io.ids import AssignIds
+from transforms.io.index import ReadIndex
+from transforms.dedup.near_text import NearDuplicateText
+from transforms.dedup.near_images import NearDuplicateImages
 from transforms.pii import DetectPii
-from transforms.read import ReadCorpus
-from transforms.semantic_dedup import Embed, SemanticDuplicates
-from transforms.validate import ValidateRecords
-from transforms.write import WriteParquet, WriteRunReport, join_path
+from transforms.io.read import ReadCorpus
+from transforms.dedup.semantic import Embed, SemanticDuplicates
+from transforms.io.validate import ValidateRecords
+from transforms.report.summary import WriteParquet, WriteRunReport, join_path
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,7 +23,7 @@ from pipeline.graph import RunSpec, build, output_paths
 from pipeline.options import HygieneOptions, help_parser
 from pipeline.policy import PolicyError, load_policy
 from pipeline.review import ReviewError, read_decisions
-from transforms.index import format_problems, parquet_files
+from transforms.io.index import format_problems, parquet_files
 
 LOG = logging.getLogger("hygiene")
 VERSIONED_PACKAGES = ("pre-training-data-hygiene", "apache-beam", "pyarrow", "pillow", "numpy",

@@ -26,7 +26,7 @@ from detectors.faces import MODELS
 from detectors.minhash import MinHashParams
 from detectors.phash import PHashSettings
 from detectors.validate import InputLimits
-from transforms.sources.common import SourceFields
+from transforms.io.sources.common import SourceFields
 
 
 class PolicyError(ValueError):

@@ -24,7 +24,7 @@ from detectors.previews import masked_preview
 from schemas.reasons import INPUT_DEFECTS, Reason
 from schemas.review import (CLUSTER, COLUMNS, RECORD, REJECT, RELEASE, REQUIRED, Decision,
                             key)
-from transforms.index import parquet_files
+from transforms.io.index import parquet_files
 
 
 class ReviewError(ValueError):

@@ -7,7 +7,7 @@ Two identities per record:
   when the source has one (an ``id`` field, a WebDataset key, an image's path
   in its folder), else a content hash (``c`` + 24 hex digits of BLAKE2b over
   the text, or the image bytes and caption, or the raw bytes of a broken
-  record). Public ids are made unique per run by ``transforms.ids``: when
+  record). Public ids are made unique per run by ``transforms.io.ids``: when
   several records claim one id, the first in input order keeps it and the
   others get ``~2``, ``~3``, ... appended.
 """

@@ -1,6 +1,6 @@
 """Review decisions: what a person decided about a record or a cluster, and the decisions
 file (CSV) they are written in. pipeline/review.py reads and writes the files;
-transforms/decide.py applies them."""
+transforms/decide/decide.py applies them."""
 
 from typing import NamedTuple, Optional
 

@@ -7,7 +7,7 @@ import apache_beam as beam
 
 from detectors.templates import TemplateSettings, candidates, choose, slot, tokens
 from schemas.records import FLAG, Verdict, make_record
-from transforms.caption_templates import CaptionTemplates
+from transforms.templates.captions import CaptionTemplates
 
 DESIGNS = ["Floral Pattern", "Retro Sunset", "Mountain Lake", "Abstract Waves", "Geometric Fox",
            "Vintage Rose", "Neon Cat", "Tropical Leaves", "Galaxy Swirl", "Pixel Heart",

@@ -7,7 +7,7 @@ import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.util import assert_that, equal_to
 
-from transforms.components import ConnectedComponents
+from transforms.common.components import ConnectedComponents
 
 
 def union_find_labels(edges):

@@ -24,8 +24,8 @@ from pipeline.policy import IdentitiesPolicy
 from schemas.records import FLAG, QUARANTINE, Verdict, make_record
 from tests.broken_corpus import _tar
 from tests.jobs import run_job
-from transforms.faces import ENCODINGS, _ScanFaces
-from transforms.identities import RepeatedIdentities
+from transforms.people.faces import ENCODINGS, _ScanFaces
+from transforms.people.identities import RepeatedIdentities
 
 HOPPER = (pathlib.Path(__file__).parent / "data" / "grace_hopper.jpg").read_bytes()
 SETTINGS = FaceSettings()

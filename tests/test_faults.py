@@ -8,10 +8,10 @@ import json
 import pytest
 
 import detectors.validate
-import transforms.caption_templates
-import transforms.faces
-import transforms.layouts
-import transforms.validate
+import transforms.templates.captions
+import transforms.people.faces
+import transforms.templates.layouts
+import transforms.io.validate
 from detectors.clip import ClipEncoder
 from detectors.pii.scanner import PiiScanner
 from tests.jobs import run_job
@@ -43,17 +43,17 @@ def faulty(monkeypatch):
     texts = lambda word: lambda self, texts, *a, **k: any(word in t for t in texts)  # noqa: E731
     monkeypatch.setattr(detectors.validate, "inspect_image", _raising(
         detectors.validate.inspect_image, image("validate")))
-    monkeypatch.setattr(transforms.faces, "scan_faces", _raising(
-        transforms.faces.scan_faces, image("faces")))
-    monkeypatch.setattr(transforms.layouts, "thumbnail", _raising(
-        transforms.layouts.thumbnail, image("layouts")))
+    monkeypatch.setattr(transforms.people.faces, "scan_faces", _raising(
+        transforms.people.faces.scan_faces, image("faces")))
+    monkeypatch.setattr(transforms.templates.layouts, "thumbnail", _raising(
+        transforms.templates.layouts.thumbnail, image("layouts")))
     monkeypatch.setattr(ClipEncoder, "embed_images", _raising(
         ClipEncoder.embed_images, lambda self, images: IMAGES["clip"] in images))
     monkeypatch.setattr(PiiScanner, "scan", _raising(PiiScanner.scan, texts("BOOM-PII")))
-    monkeypatch.setattr(transforms.validate, "sketches", _raising(
-        transforms.validate.sketches, lambda texts, *a: any("BOOM-MINHASH" in t for t in texts)))
-    monkeypatch.setattr(transforms.caption_templates, "candidates", _raising(
-        transforms.caption_templates.candidates, lambda caption, *a: "BOOM" in caption))
+    monkeypatch.setattr(transforms.io.validate, "sketches", _raising(
+        transforms.io.validate.sketches, lambda texts, *a: any("BOOM-MINHASH" in t for t in texts)))
+    monkeypatch.setattr(transforms.templates.captions, "candidates", _raising(
+        transforms.templates.captions.candidates, lambda caption, *a: "BOOM" in caption))
 
 
 def test_a_detector_that_raises_holds_back_that_record_only(faulty, tmp_path):

@@ -95,7 +95,7 @@ def test_the_job_holds_face_templates_caps_others_and_leaves_plain_ones(rows, tm
 
 
 def test_clip_embeddings_propose_groups_of_their_own():
-    from transforms.layouts import CLIP_KEYS, _groups
+    from transforms.templates.layouts import CLIP_KEYS, _groups
     vector = np.random.default_rng(0).standard_normal(32).astype("<f4")
     vector /= np.linalg.norm(vector)
     keys = CLIP_KEYS.top(vector.tobytes())

@@ -16,7 +16,7 @@ from schemas.records import Fingerprint
 from tests.broken_corpus import _tar
 from tests.jobs import run_job
 from tests.test_components import union_find_labels
-from transforms.near_dedup_images import NearDuplicateImages
+from transforms.dedup.near_images import NearDuplicateImages
 
 
 def fingerprint(i: int, hash_bytes: bytes) -> Fingerprint:

@@ -11,7 +11,7 @@ from detectors.validate import InputLimits
 from pipeline.options import POLICY_FLAGS, HygieneOptions
 from pipeline.policy import (FORMATS, ExactDedupPolicy, InputPolicy, Policy, PolicyError,
                              load_policy)
-from transforms.sources.common import SourceFields
+from transforms.io.sources.common import SourceFields
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 

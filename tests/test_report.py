@@ -17,7 +17,7 @@ from tests.broken_corpus import _tar
 from tests.jobs import run_job
 from tests.test_faces import HOPPER, astronaut_variants, encode
 from tests.test_near_dedup import write_jsonl
-from transforms.report import size_bucket
+from transforms.report.previews import size_bucket
 
 CHROMIUM = "/usr/bin/chromium"
 # As the machine's probe starts it: no sandbox as root, nothing reaching the network.
@@ -134,7 +134,7 @@ def test_the_report_opens_in_a_headless_browser(report_run, tmp_path):
 
 
 def test_report_show_faces_keeps_the_faces_and_without_the_faces_stage_they_are_found():
-    from transforms.report import _Preview
+    from transforms.report.previews import _Preview
     row = {"id": "h", "kind": "image_text", "risk": 0.5, "reasons": ["exact_duplicate_image"],
            "evidence": [], "image": HOPPER, "caption": "Grace", "source": "s", "location": "l"}
 
@@ -152,7 +152,7 @@ def test_report_show_faces_keeps_the_faces_and_without_the_faces_stage_they_are_
 
 
 def test_caption_words_reach_the_report_only_when_no_pii_was_masked_in_them():
-    from transforms.report import cluster_details
+    from transforms.report.previews import cluster_details
     detail = {"template_id": "caption-1", "template": "photo by ana silva <*> tee",
               "filler": "blue", "template_records": 12}
     evidence = [{"reason": "caption_template", "stage": "templates", "action": "flag",

@@ -13,7 +13,7 @@ from tests.broken_corpus import _tar
 from tests.jobs import run_job
 from tests.test_clip import TINY, jpeg
 from tests.test_components import union_find_labels
-from transforms.semantic_dedup import SemanticDuplicates
+from transforms.dedup.semantic import SemanticDuplicates
 
 
 def planted(seed=0, originals=60, dims=32):

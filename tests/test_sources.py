@@ -1,4 +1,4 @@
-"""Beam-free parsers in transforms/sources: one Record per line, row or sample, or a counted skip.
+"""Beam-free parsers in transforms/io/sources: one Record per line, row or sample, or a counted skip.
 
 Every input is built in memory (PIL, pyarrow, tarfile, gzip); no Beam pipeline runs here.
 """
@@ -21,12 +21,12 @@ from schemas.reasons import Reason
 from schemas.records import Kind, Record
 from detectors.strings import utf8_clean
 from detectors.validate import InputLimits, validate
-from transforms.sources.common import SourceFields, defect, file_defect, public_id, to_metadata
-from transforms.sources.image_folder import (CaptionRow, caption_file_rows, join_image,
+from transforms.io.sources.common import SourceFields, defect, file_defect, public_id, to_metadata
+from transforms.io.sources.image_folder import (CaptionRow, caption_file_rows, join_image,
                                              normalize_relpath)
-from transforms.sources.jsonl import parse_jsonl
-from transforms.sources.parquet_rows import BATCH_ROWS, image_column, parse_parquet
-from transforms.sources.webdataset import parse_webdataset, split_member_name
+from transforms.io.sources.jsonl import parse_jsonl
+from transforms.io.sources.parquet_rows import BATCH_ROWS, image_column, parse_parquet
+from transforms.io.sources.webdataset import parse_webdataset, split_member_name
 
 FIELDS = SourceFields()
 

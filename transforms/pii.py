@@ -19,7 +19,7 @@ from apache_beam.metrics import Metrics
 from detectors.pii.spans import Finding, mask
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Record, Verdict
-from transforms.faults import error_verdict, isolate
+from transforms.common.faults import error_verdict, isolate
 
 FIELDS = ("text", "caption")
 KIND_REASONS = {"contact": Reason.PII_CONTACT, "name": Reason.PII_NAME,

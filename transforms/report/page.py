@@ -23,7 +23,7 @@ _MEMBER_FIELDS = ("hamming_distance", "similarity", "cosine_similarity", "filler
 def _template() -> jinja2.Template:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=False, lstrip_blocks=False)
-    source = (pathlib.Path(__file__).with_name("report_page.html")).read_text("utf-8")
+    source = (pathlib.Path(__file__).with_name("page.html")).read_text("utf-8")
     return env.from_string(source)
 
 
@@ -58,7 +58,7 @@ def _cluster(cluster: dict, previews: Dict[str, dict]) -> dict:
 
 def render_report(summary: dict, manifest: dict, previews: Dict[str, dict],
                   riskiest: List[str], report, output: str) -> str:
-    """The page. ``previews``: id -> transforms.report preview; ``riskiest``: quarantined
+    """The page. ``previews``: id -> transforms.report.previews preview; ``riskiest``: quarantined
     ids, riskiest first; ``report``: pipeline.policy.ReportPolicy."""
     primary = summary["primary_reasons"]
     reasons = [{"reason": reason, "count": count, "primary": primary.get(reason, 0),

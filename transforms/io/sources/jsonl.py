@@ -6,7 +6,7 @@ from typing import Iterable, Iterator
 from detectors.hashing import record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
-from transforms.sources.common import SourceFields, Stats, defect, public_id, to_metadata
+from transforms.io.sources.common import SourceFields, Stats, defect, public_id, to_metadata
 
 
 def parse_jsonl(lines: Iterable[bytes], source: str, fields: SourceFields,

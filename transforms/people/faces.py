@@ -4,7 +4,7 @@ One face verdict per image with faces: its action is the policy's (blur: Decide 
 the image back with the boxes blurred; quarantine; keep: a flag on the cleaned row).
 Evidence: the boxes (displayed pixels of the original), each face's size, the count and
 the largest face's share of the image. Faces large enough to identify also leave as
-(face node, encoding) on the 'encodings' output, for transforms.identities.
+(face node, encoding) on the 'encodings' output, for transforms.people.identities.
 
 Counters (namespace faces): images_scanned, images_with_faces, faces_found,
 faces_encoded, scan_errors.
@@ -19,8 +19,8 @@ from apache_beam.metrics import Metrics
 from detectors.faces import FaceSettings, scan_faces
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Kind, Verdict
-from transforms.faults import error_verdict
-from transforms.near_dedup import node_of
+from transforms.common.faults import error_verdict
+from transforms.dedup.near_text import node_of
 
 NAMESPACE = "faces"
 ENCODINGS = "encodings"

@@ -36,9 +36,9 @@ from detectors.layout import (LayoutSettings, best_layout, border_key, estimate,
                               face_in_fixed, mask_png, thumbnail)
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Kind, Verdict
-from transforms.faults import error_verdict
-from transforms.near_dedup import node_of, parse_node
-from transforms.semantic_dedup import CosineKeys
+from transforms.common.faults import error_verdict
+from transforms.dedup.near_text import node_of, parse_node
+from transforms.dedup.semantic import CosineKeys
 
 NAMESPACE = "layouts"
 ERRORS = "errors"

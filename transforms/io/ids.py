@@ -3,7 +3,7 @@
 The first claimant of an id in input order (smallest source, position) keeps
 it; every other claimant gets ``~`` and 8 hex digits of its uid appended, so
 its id is stable across runs that read the same file at the same place. One
-GroupByKey by id, its values read twice (transforms.groups): a hot id costs
+GroupByKey by id, its values read twice (transforms.common.groups): a hot id costs
 linear work and no sort.
 """
 
@@ -11,7 +11,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import Fingerprint
-from transforms.groups import first_and_size
+from transforms.common.groups import first_and_size
 
 
 def _order(fp: Fingerprint):

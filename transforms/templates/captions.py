@@ -23,7 +23,7 @@ from detectors.hashing import digest
 from detectors.templates import TemplateSettings, candidates, choose, template_id
 from schemas.reasons import Reason
 from schemas.records import FLAG, Kind, Verdict
-from transforms.faults import error_verdict
+from transforms.common.faults import error_verdict
 
 NAMESPACE = "caption_templates"
 ERRORS = "errors"

@@ -14,9 +14,9 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from transforms.decide import RISK_BINS
-from transforms.report import Previews, cluster_sizes, riskiest
-from transforms.report_page import render_report
+from transforms.decide.decide import RISK_BINS
+from transforms.report.previews import Previews, cluster_sizes, riskiest
+from transforms.report.page import render_report
 
 
 LOG = logging.getLogger("hygiene")

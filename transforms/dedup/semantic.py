@@ -4,7 +4,7 @@ Steps (counters in namespace semantic_dedup):
   Embed       batches of valid images embedded by detectors/clip.py (one model per
               worker process, on its GPU when it has one), unit length, float32.
   Pairs       random-hyperplane LSH keys (detectors/hyperplanes.py: ``bands`` keys of
-              ``bits`` signs), buckets compared in numpy (transforms.buckets.BucketPairs,
+              ``bits`` signs), buckets compared in numpy (transforms.common.buckets.BucketPairs,
               hot buckets split by more signs, never gathered); a pair counts when its
               cosine similarity is at least ``threshold``.
   Clusters    connected components; every member but the first in input order is
@@ -24,10 +24,10 @@ from detectors.clusters import SEMANTIC
 from detectors.hyperplanes import HyperplaneLsh
 from schemas.reasons import Reason
 from schemas.records import Kind
-from transforms.buckets import BucketPairs
-from transforms.faults import error_verdict, isolate
-from transforms.near_dedup import node_of
-from transforms.near_dedup_images import PairClusters
+from transforms.common.buckets import BucketPairs
+from transforms.common.faults import error_verdict, isolate
+from transforms.dedup.near_text import node_of
+from transforms.dedup.near_images import PairClusters
 
 NAMESPACE = "semantic_dedup"
 ERRORS = "errors"

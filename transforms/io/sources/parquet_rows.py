@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from detectors.hashing import record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
-from transforms.sources.common import (IMAGE_COLUMN_CANDIDATES, SourceFields, Stats, defect,
+from transforms.io.sources.common import (IMAGE_COLUMN_CANDIDATES, SourceFields, Stats, defect,
                                        file_defect, public_id, to_metadata)
 
 BATCH_ROWS = 256  # image rows can be ~100 KB each: keep a batch small

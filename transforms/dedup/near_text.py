@@ -6,7 +6,7 @@ Steps (each a named transform with its own counters, namespace near_dedup_text):
   Candidates  in each bucket, a star edge from every member to the bucket's
               smallest node, never all pairs: a bucket of 100k copies of a
               boilerplate page costs 100k edges. The grouped members are read
-              twice (transforms.groups: smallest, then edges).
+              twice (transforms.common.groups: smallest, then edges).
   Verify      an edge counts when the two signatures agree on at least
               `threshold` of their positions (estimated Jaccard), or, with
               verify="exact", when the shingle sets themselves overlap that
@@ -33,8 +33,8 @@ from detectors.clusters import TEXT, duplicate_cluster
 from detectors.minhash import MinHashParams, band_keys, estimated_jaccard, shingle_jaccard
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Fingerprint, Verdict
-from transforms.components import ConnectedComponents
-from transforms.groups import first_and_size
+from transforms.common.components import ConnectedComponents
+from transforms.common.groups import first_and_size
 
 NAMESPACE = "near_dedup_text"
 PREVIOUS, TONIGHT = "0", "1"  # node prefixes: an earlier run's documents sort first

@@ -16,7 +16,7 @@ from detectors.hashing import record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
 from detectors.strings import utf8_clean
-from transforms.sources.common import SourceFields, Stats, defect, to_metadata
+from transforms.io.sources.common import SourceFields, Stats, defect, to_metadata
 
 CAPTION_FILES = ("captions.jsonl", "captions.csv", "metadata.jsonl", "metadata.csv")
 

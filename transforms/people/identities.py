@@ -4,7 +4,7 @@ Steps (counters in namespace identities):
   Pairs       face encodings keyed by random-hyperplane LSH (detectors/hyperplanes.py,
               centred on a typical encoding), buckets compared in numpy, pairs within
               ``max_distance`` (0.6: face_recognition's same person) kept
-              (transforms.buckets.BucketPairs: hot buckets split, never gathered).
+              (transforms.common.buckets.BucketPairs: hot buckets split, never gathered).
   Components  ConnectedComponents over face pairs: an identity is a component.
   Records     an identity's records (a record with the person twice counts once),
               counted by a combiner; its first ``cap`` records (input order) by
@@ -27,10 +27,10 @@ from detectors.hashing import digest
 from detectors.hyperplanes import HyperplaneLsh
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Verdict
-from transforms.buckets import BucketPairs
-from transforms.components import ConnectedComponents
-from transforms.faces import record_node_of
-from transforms.near_dedup import parse_node
+from transforms.common.buckets import BucketPairs
+from transforms.common.components import ConnectedComponents
+from transforms.people.faces import record_node_of
+from transforms.dedup.near_text import parse_node
 
 NAMESPACE = "identities"
 

@@ -27,7 +27,7 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
 
-from transforms.groups import first_and_size
+from transforms.common.groups import first_and_size
 
 
 class BucketPairs(beam.PTransform):

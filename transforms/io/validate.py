@@ -14,7 +14,7 @@ from detectors.phash import PHashSettings
 from detectors.validate import InputLimits, validate
 from schemas.reasons import Reason
 from schemas.records import Kind
-from transforms.faults import isolate
+from transforms.common.faults import isolate
 
 
 class ValidateBatch(beam.DoFn):

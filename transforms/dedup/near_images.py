@@ -4,14 +4,14 @@ Steps (counters in namespace near_dedup_images):
   Blocks      each hash is cut into r + 1 blocks (detectors.phash); two hashes within
               Hamming distance r agree on at least one, so (block, value) keys find
               every such pair.
-  Pairs       transforms.buckets.BucketPairs: buckets compared pairwise in numpy, pairs
+  Pairs       transforms.common.buckets.BucketPairs: buckets compared pairwise in numpy, pairs
               within r kept. A key held by more than ``max_bucket`` images (near-blank
               pictures share most blocks) is keyed again by the r + 1 blocks of the bits
               outside the shared block, which keeps the guarantee (the pair's
               differences all lie there), up to ``levels`` times; a key still hot after
               that holds (nearly) one picture many times (a meme, a blank frame) and is
               streamed as a star around its first member.
-  Components  ConnectedComponents over the pairs (transforms.components).
+  Components  ConnectedComponents over the pairs (transforms.common.components).
   Verdicts    every member but the root (first in input order) is quarantined with
               the cluster id, its size, the kept image and the smallest distance to a
               cluster neighbour.
@@ -31,9 +31,9 @@ from detectors.clusters import IMAGE, duplicate_cluster
 from detectors.phash import hamming, level_keys
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Verdict
-from transforms.buckets import BucketPairs
-from transforms.components import ConnectedComponents
-from transforms.near_dedup import node_of, parse_node
+from transforms.common.buckets import BucketPairs
+from transforms.common.components import ConnectedComponents
+from transforms.dedup.near_text import node_of, parse_node
 
 NAMESPACE = "near_dedup_images"
 

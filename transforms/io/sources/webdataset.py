@@ -13,7 +13,7 @@ from typing import BinaryIO, Dict, Iterator, Optional, Tuple
 from detectors.hashing import record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
-from transforms.sources.common import (IMAGE_EXTENSIONS, SourceFields, Stats, defect,
+from transforms.io.sources.common import (IMAGE_EXTENSIONS, SourceFields, Stats, defect,
                                        file_defect, public_id, to_metadata)
 
 

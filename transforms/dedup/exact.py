@@ -6,7 +6,7 @@ position in file, id), is kept; every other member is quarantined with the
 kept record's id and the group size. A caption does not make an image unique:
 image-text pairs with the same pixels and different captions are duplicates.
 
-Steps: one GroupByKey per key, its members read twice (transforms.groups):
+Steps: one GroupByKey per key, its members read twice (transforms.common.groups):
 the representative, then verdicts for everyone else.
 """
 
@@ -17,7 +17,7 @@ from apache_beam.metrics import Metrics
 
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Fingerprint, Verdict
-from transforms.groups import first_and_size
+from transforms.common.groups import first_and_size
 
 
 def _order(fp: Fingerprint):

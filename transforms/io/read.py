@@ -20,13 +20,13 @@ from apache_beam.metrics import Metrics
 
 from schemas.reasons import Reason
 from schemas.records import Kind, Record
-from transforms.progress import ProgressLog
-from transforms.sources.compressed import iter_lines
-from transforms.sources.common import IMAGE_EXTENSIONS, SourceFields, file_defect
-from transforms.sources.image_folder import CAPTION_FILES, CaptionRow, caption_file_rows, join_image
-from transforms.sources.jsonl import parse_jsonl
-from transforms.sources.parquet_rows import parse_parquet
-from transforms.sources.webdataset import parse_webdataset
+from transforms.common.progress import ProgressLog
+from transforms.io.sources.compressed import iter_lines
+from transforms.io.sources.common import IMAGE_EXTENSIONS, SourceFields, file_defect
+from transforms.io.sources.image_folder import CAPTION_FILES, CaptionRow, caption_file_rows, join_image
+from transforms.io.sources.jsonl import parse_jsonl
+from transforms.io.sources.parquet_rows import parse_parquet
+from transforms.io.sources.webdataset import parse_webdataset
 
 LOG = logging.getLogger("hygiene")
 FORMATS = ("jsonl", "parquet", "webdataset", "image-folder")

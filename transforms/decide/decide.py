@@ -27,8 +27,8 @@ from detectors.strings import utf8_safe
 from schemas.reasons import INPUT_DEFECTS, Reason, Stage, primary
 from schemas.records import FLAG, QUARANTINE, REDACT, Record, Verdict
 from schemas.review import CLUSTER, RECORD, REJECT, RELEASE, Decision, key
-from transforms.faces import BLUR
-from transforms.faults import error_verdict
+from transforms.people.faces import BLUR
+from transforms.common.faults import error_verdict
 from transforms.pii import redaction_spans
 
 CLEANED = "cleaned"

@@ -1,0 +1,2 @@
+"""Duplicates: exact (text and pixels), near-duplicate text (MinHash LSH), near-duplicate
+images (pHash), semantic duplicates (CLIP embeddings)."""

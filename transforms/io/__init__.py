@@ -1,0 +1,2 @@
+"""Reading the corpus (sources/ holds the Beam-free parsers), input checks, unique ids,
+the near-duplicate index of earlier runs."""

@@ -1,0 +1,1 @@
+"""Faces in images, and the same person repeated across records."""
