@@ -87,7 +87,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-cpu", action="store_true")
     args = parser.parse_args(argv)
     import torch
-    from detectors.clip import ClipEncoder, ClipSettings
+    from detectors.clip import ClipEncoder
+    from schemas.settings import ClipSettings
     rows = []
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if not args.no_cpu:

@@ -18,8 +18,9 @@ import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 
 from benchmarks.results import record
-from detectors.phash import PHashSettings, phashes
+from detectors.phash import phashes
 from schemas.records import Fingerprint
+from schemas.settings import NearImageSettings
 from transforms.dedup.near_images import NearDuplicateImages
 
 
@@ -43,7 +44,7 @@ def planted(count: int, seed: int = 0):
 def run_stage(fps, max_bucket: int):
     started, cpu = time.perf_counter(), time.process_time()
     pipeline = beam.Pipeline("DirectRunner")
-    _ = pipeline | beam.Create(fps) | NearDuplicateImages(8, max_bucket=max_bucket)
+    _ = pipeline | beam.Create(fps) | NearDuplicateImages(NearImageSettings(max_bucket=max_bucket))
     result = pipeline.run()
     result.wait_until_finish()
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -81,7 +82,7 @@ def main(argv=None) -> int:
     photo = Image.fromarray(data.astronaut())
     print("\n| orientations | ms per 512 x 512 photo (median of 200) |\n|---:|---:|")
     for orientations in (1, 8):
-        settings = PHashSettings(8, orientations)
+        settings = NearImageSettings(8, orientations)
         phashes(photo, settings)
         times = []
         for _ in range(200):

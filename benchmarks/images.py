@@ -4,7 +4,7 @@
 
 Methods, each on the same encoded files, each call starting from the file's bytes:
 
-  ours              detectors.images.inspect_image(data, phash=PHashSettings()): header,
+  ours              detectors.images.inspect_image(data, phash=NearImageSettings()): header,
                     bomb and mode checks, the JPEG stream key (or a pixel key), a decode in
                     Pillow's draft mode at the pHash's size, the 64-bit pHash
   ours + bytes_key  the same and detectors.hashing.bytes_key(data) (BLAKE2b of the file)
@@ -117,11 +117,12 @@ def our_methods(sets, min_seconds: float, face_images: int):
     """{name: method} for the methods that run in this process."""
     from PIL import Image
     import imagehash
-    from detectors.faces import FaceSettings, scan_faces
+    from detectors.faces import scan_faces
+    from schemas.settings import FaceSettings
     from detectors.hashing import bytes_key
     from detectors.images import inspect_image
-    from detectors.phash import PHashSettings
-    phash, faces = PHashSettings(), FaceSettings()
+    from schemas.settings import NearImageSettings
+    phash, faces = NearImageSettings(), FaceSettings()
 
     def ours(data):
         return int.from_bytes(inspect_image(data, phash=phash).phash, "big")

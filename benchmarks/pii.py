@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    settings = Policy().pii.scan_settings()
+    settings = Policy().pii
     news = lee_documents()[: args.docs // 2]
     labelled = faker_set(args.docs - len(news))
     docs = [text for pair in zip(news, (t for t, _ in labelled)) for text in pair]
@@ -112,7 +112,7 @@ def main(argv=None) -> int:
         return found
 
     def plain():
-        return [analyzer.analyze(text, settings.language, entities=list(settings.entities),
+        return [analyzer.analyze(text, settings.language, entities=list(scanner.entities),
                                  score_threshold=settings.score_threshold,
                                  allow_list=list(settings.allow_list) or None)
                 for text in docs]
@@ -134,7 +134,7 @@ def main(argv=None) -> int:
     def labelled_recall(found):
         picked = [(labelled[faker_index[text]], f) for text, f in zip(docs, found)
                   if text in faker_index]
-        return score([d for d, _ in picked], [f for _, f in picked], settings.entities)
+        return score([d for d, _ in picked], [f for _, f in picked], scanner.entities)
 
     counts = {name: labelled_recall(found) for name, found in results.items()}
     chars = sum(map(len, docs))
@@ -167,7 +167,7 @@ def main(argv=None) -> int:
     print(f"ratio (our stage / plain loop): {rates['our stage'] / rates['plain loop']:.2f}x")
     per_entity = ", ".join(
         f"{e} {counts['our stage'][e]['recalled']}/{counts['plain loop'][e]['recalled']}"
-        for e in settings.entities if counts["plain loop"][e]["labelled"]
+        for e in scanner.entities if counts["plain loop"][e]["labelled"]
         and counts["our stage"][e]["recalled"] != counts["plain loop"][e]["recalled"])
     print("entities found differently (ours/plain): " + (per_entity or "none"))
     return 0

@@ -44,7 +44,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    from detectors.layout import LayoutSettings, estimate, thumbnail
+    from detectors.layout import estimate, thumbnail
+    from schemas.settings import LayoutSettings
     rows = mockups(designs=args.designs)
     settings = LayoutSettings()
     started = time.perf_counter()

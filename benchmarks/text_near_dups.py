@@ -4,7 +4,7 @@
 
 Prints one markdown table, for a small and a large corpus built the same way:
 
-  ours, signatures only   detectors.minhash.signatures(texts, MinHashParams()) in batches of
+  ours, signatures only   detectors.minhash.signatures(texts, NearTextSettings()) in batches of
                           512, in a child process pinned to one core (median of 3 passes)
   ours, pipeline          `hygiene --no-exact-dedup-text --no-pii` end to end, DirectRunner,
                           one process, in a subprocess, with the near-duplicate stage on and
@@ -199,8 +199,9 @@ def signatures_child(corpus: str, passes: int) -> None:
     """In a child pinned to one core: time passes of signatures() over the corpus texts."""
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    from detectors.minhash import MinHashParams, signatures
-    params = MinHashParams()
+    from detectors.minhash import banding, signatures
+    from schemas.settings import NearTextSettings
+    params = NearTextSettings()
     with open(corpus, encoding="utf-8") as f:
         texts = [json.loads(line)["text"] for line in f]
     probe = texts[:4 * BATCH]
@@ -219,7 +220,7 @@ def signatures_child(corpus: str, passes: int) -> None:
         cpu.append(time.process_time() - c0)
     print(json.dumps({"docs": len(texts), "seconds": seconds, "cpu": cpu,
                       "params": {"num_perm": params.num_perm, "ngram": params.ngram,
-                                 "bands": params.bands, "rows": params.rows}}))
+                                 "bands": banding(params)[0], "rows": banding(params)[1]}}))
 
 
 def run_signatures(corpus: pathlib.Path, passes: int) -> dict:
@@ -444,7 +445,7 @@ def report(sizes: Dict[int, dict], args, dt_version: str, started_load, ended_lo
     s = m["signatures"]["params"]
     from pipeline.policy import load_policy
     near = load_policy(None, {}).near_dedup_text
-    out.append(f"- ours: MinHashParams() = {s['ngram']}-word shingles, {s['num_perm']} "
+    out.append(f"- ours: NearTextSettings() = {s['ngram']}-word shingles, {s['num_perm']} "
                f"permutations, {s['bands']} bands x {s['rows']} rows; the pipeline's default "
                f"policy verifies candidates at Jaccard {near.threshold} by {near.verify!r} "
                "(exact: on the shingle sets; estimate: on the signatures); run with "

@@ -19,7 +19,6 @@ the centre" go through open_clip's transform as it is.
 """
 
 import concurrent.futures
-import dataclasses
 import os
 import threading
 from typing import List, Optional, Sequence
@@ -29,20 +28,11 @@ import numpy as np
 from PIL import Image
 
 from detectors.images import load_displayed, on_white, open_image
+from schemas.settings import ClipSettings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")   # before huggingface_hub is first imported
 
 PRECISIONS = ("fp32", "fp16", "bf16")
-
-
-@dataclasses.dataclass(frozen=True)
-class ClipSettings:
-    model: str = "ViT-B-32"
-    pretrained: Optional[str] = "laion2b_s34b_b79k"   # tag in the local cache, or a file
-    device: str = "auto"        # auto (cuda when there is one) | cpu | cuda | cuda:N
-    precision: str = "fp32"     # fp32 | fp16 | bf16 (half precisions on a GPU)
-    batch_size: int = 64
-    decode_threads: int = 4     # images decoded and resized in parallel (Pillow frees the GIL)
 
 
 class ClipWeightsMissing(RuntimeError):

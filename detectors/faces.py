@@ -14,7 +14,6 @@ distance 0.6) are computed for faces at least ``encode_min_face`` pixels across 
 the original: smaller faces carry too little of a face to identify it reliably.
 """
 
-import dataclasses
 import io
 import threading
 import warnings
@@ -24,20 +23,9 @@ import numpy as np
 from PIL import Image, ImageFile, ImageFilter
 
 from detectors.images import displayed_size, eight_bit, load_displayed, on_white, open_image
+from schemas.settings import FaceSettings
 
-MODELS = ("hog", "cnn")
 ENCODING_DIMS = 128
-
-
-@dataclasses.dataclass(frozen=True)
-class FaceSettings:
-    model: str = "hog"            # "cnn": dlib's CNN detector, more faces, ~50x slower on CPU
-    detect_side: int = 1200       # long side of the copy the detector sees
-    max_upscale: float = 4.0      # enlarge small images at most this much
-    min_face: int = 16            # faces smaller than this (px, short side) are ignored
-    encode_min_face: int = 80     # faces at least this large get an encoding (README)
-    encode_min_score: float = 0.5 # ... and at least this detector score (HOG: SVM margin)
-    encode_jitters: int = 1       # face_recognition's num_jitters (re-samples per encoding)
 
 
 class Face(NamedTuple):

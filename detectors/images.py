@@ -25,18 +25,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from detectors.defects import InputDefect
 from detectors.hashing import digest
-from detectors.phash import PHashSettings, phashes
+from detectors.phash import phashes
 from schemas.reasons import Reason
+from schemas.settings import DEFAULT_ACCEPTED_MODES, DEFAULT_MAX_PIXELS, NearImageSettings
 
-# Photo-like modes we can turn into RGB without guessing a value range.
-# 32-bit integer ("I") and float ("F") images are depth maps and scientific
-# data, not pictures: quarantined unless a policy accepts them.
-DEFAULT_ACCEPTED_MODES = (
-    "1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK",
-    "YCbCr", "LAB", "HSV", "I;16", "I;16L", "I;16B", "I;16N",
-)
 SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
-DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own default bomb limit
 
 
 # What a pHash needs: its 4 x hash_size square, from at least twice that many pixels.
@@ -54,7 +47,7 @@ class ImageInfo(NamedTuple):
 
 def inspect_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
                   accepted_modes=DEFAULT_ACCEPTED_MODES,
-                  phash: Optional[PHashSettings] = None) -> ImageInfo:
+                  phash: Optional[NearImageSettings] = None) -> ImageInfo:
     """Decode ``data`` fully; raise InputDefect with the specific reason if it is bad.
 
     Width and height are those displayed, after EXIF orientation; so are the pHashes,

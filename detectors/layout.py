@@ -18,7 +18,6 @@ fixed area, away from its edge. A catalogue shot on plain white has a large fixe
 no information there: nothing to memorize, so no layout template.
 """
 
-import dataclasses
 import io
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
@@ -27,19 +26,7 @@ from PIL import Image
 
 from detectors.hashing import digest
 from detectors.images import displayed_size, load_displayed, on_white, open_image
-
-
-@dataclasses.dataclass(frozen=True)
-class LayoutSettings:
-    side: int = 64                 # thumbnail side
-    tolerance: int = 24            # 0-255, per channel: "the same pixel" after re-encoding
-    agree: float = 0.8             # share of the sample that makes a pixel fixed
-    min_similarity: float = 0.9    # share of the fixed area a member must match
-    min_fixed: float = 0.25        # fixed share of the image a layout needs
-    min_information: float = 2.0   # mean gradient inside the fixed area (plain: ~0)
-    min_members: int = 5           # a layout holds at least this many images
-    max_sample: int = 64           # images per group the layout is estimated from
-    max_layouts: int = 3           # layouts tried per group
+from schemas.settings import LayoutSettings
 
 
 class Layout(NamedTuple):

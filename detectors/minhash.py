@@ -11,7 +11,7 @@ hangul syllable is a token of its own (those scripts do not separate words
 with spaces). Text is normalized first (NFKC, case folding), as in exact dedup.
 """
 
-import dataclasses
+import functools
 import hashlib
 import re
 import unicodedata
@@ -22,6 +22,8 @@ import numpy as np
 from datasketch import MinHash
 from datasketch.lsh import _false_negative_probability, _false_positive_probability, _optimal_param
 
+from schemas.settings import NearTextSettings
+
 
 SCHEME = "affine32"
 SHINGLING = "words+cjk-chars/crc32/poly64-v1"  # changes here invalidate earlier indexes
@@ -29,36 +31,21 @@ _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf90
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant: the polynomial base
 
 
-@dataclasses.dataclass(frozen=True)
-class MinHashParams:
-    ngram: int = 5
-    threshold: float = 0.8
-    num_perm: int = 256
-    bands: Optional[int] = None   # None: datasketch's optimum for threshold and num_perm
-    rows: Optional[int] = None
-    seed: int = 1
-    # Candidates are verified, so a false positive only costs time while a false
-    # negative loses a duplicate: weigh misses heavily when choosing bands x rows.
-    false_negative_weight: float = 0.95
+@functools.lru_cache(maxsize=None)
+def banding(settings: NearTextSettings) -> Tuple[int, int]:
+    """(bands, rows): the settings' own, else datasketch's optimum for the threshold and
+    num_perm. Candidates are verified, so a false positive only costs time while a false
+    negative loses a duplicate: false_negative_weight weighs misses when choosing."""
+    if settings.bands is not None:
+        return settings.bands, settings.rows
+    return _optimal_param(settings.threshold, settings.num_perm,
+                          1.0 - settings.false_negative_weight, settings.false_negative_weight)
 
-    def __post_init__(self):
-        if (self.bands is None) != (self.rows is None):
-            raise ValueError("give both bands and rows, or neither")
-        if self.bands is None:
-            bands, rows = _optimal_param(self.threshold, self.num_perm,
-                                         1.0 - self.false_negative_weight,
-                                         self.false_negative_weight)
-            object.__setattr__(self, "bands", bands)
-            object.__setattr__(self, "rows", rows)
-        if self.bands * self.rows > self.num_perm:
-            raise ValueError(f"bands x rows = {self.bands * self.rows} > num_perm {self.num_perm}")
-        if not 0.0 < self.threshold <= 1.0 or self.ngram < 1:
-            raise ValueError("threshold must be in (0, 1] and ngram >= 1")
 
-    def signature_format(self) -> dict:
-        """What two signatures must share to be comparable (kept in every index)."""
-        return {"scheme": SCHEME, "shingling": SHINGLING, "ngram": self.ngram,
-                "num_perm": self.num_perm, "seed": self.seed}
+def signature_format(settings: NearTextSettings) -> dict:
+    """What two signatures must share to be comparable (kept in every index)."""
+    return {"scheme": SCHEME, "shingling": SHINGLING, "ngram": settings.ngram,
+            "num_perm": settings.num_perm, "seed": settings.seed}
 
 
 def candidate_probability(similarity, bands: int, rows: int):
@@ -66,10 +53,11 @@ def candidate_probability(similarity, bands: int, rows: int):
     return 1.0 - (1.0 - np.asarray(similarity, dtype=float) ** rows) ** bands
 
 
-def error_rates(params: MinHashParams) -> Tuple[float, float]:
+def error_rates(params: NearTextSettings) -> Tuple[float, float]:
     """datasketch's weighted false-positive and false-negative areas under the S-curve."""
-    return (_false_positive_probability(params.threshold, params.bands, params.rows),
-            _false_negative_probability(params.threshold, params.bands, params.rows))
+    bands, rows = banding(params)
+    return (_false_positive_probability(params.threshold, bands, rows),
+            _false_negative_probability(params.threshold, bands, rows))
 
 
 def tokens(text: str) -> List[str]:
@@ -97,7 +85,7 @@ def _identity(value):
     return value
 
 
-def sketches(texts: Sequence[str], params: MinHashParams):
+def sketches(texts: Sequence[str], params: NearTextSettings):
     """(uint32[num_perm] signature, sorted distinct shingle hashes) per text; the signature is
     None for a text without any token."""
     shingles = [shingle_hashes(t, params.ngram) for t in texts]
@@ -108,7 +96,7 @@ def sketches(texts: Sequence[str], params: MinHashParams):
             for s in shingles]
 
 
-def signatures(texts: Sequence[str], params: MinHashParams) -> List[Optional[np.ndarray]]:
+def signatures(texts: Sequence[str], params: NearTextSettings) -> List[Optional[np.ndarray]]:
     """One uint32[num_perm] signature per text (None for a text without any token)."""
     return [signature for signature, _ in sketches(texts, params)]
 
@@ -121,10 +109,11 @@ def from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<u4")
 
 
-def band_keys(signature: bytes, params: MinHashParams) -> Iterable[bytes]:
+def band_keys(signature: bytes, params: NearTextSettings) -> Iterable[bytes]:
     """One key per band: the band's index (2 bytes) and 8 bytes of hash of its rows."""
-    width = params.rows * 4
-    for band in range(params.bands):
+    bands, rows = banding(params)
+    width = rows * 4
+    for band in range(bands):
         rows = signature[band * width:(band + 1) * width]
         yield band.to_bytes(2, "big") + hashlib.blake2b(rows, digest_size=8).digest()
 

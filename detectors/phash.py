@@ -10,7 +10,6 @@ within Hamming distance r agree exactly on at least one block (pigeonhole), so g
 by (block number, block value) finds every such pair without comparing all pairs.
 """
 
-import dataclasses
 import itertools
 from typing import List, Tuple
 
@@ -18,15 +17,7 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-
-@dataclasses.dataclass(frozen=True)
-class PHashSettings:
-    hash_size: int = 8      # hash_size² bits
-    orientations: int = 1   # 8: one hash per rotation and flip, so turned copies match
-
-    @property
-    def hash_bytes(self) -> int:
-        return self.hash_size * self.hash_size // 8
+from schemas.settings import NearImageSettings
 
 
 def phash(image: Image.Image, hash_size: int = 8) -> bytes:
@@ -41,7 +32,7 @@ ORIENTATIONS = (None, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180,
                 Image.Transpose.TRANSVERSE)
 
 
-def phashes(image: Image.Image, settings: PHashSettings) -> bytes:
+def phashes(image: Image.Image, settings: NearImageSettings) -> bytes:
     """The pHash; with ``settings.orientations`` 8, the pHashes of the image under each
     rotation and flip, concatenated (the first is the plain one). The image is shrunk
     once, as pHash shrinks it (to 4 x hash_size pixels), then that small copy is turned."""

@@ -10,12 +10,12 @@ the whole corpus: nothing is listed in advance, so templates nobody knew about a
 A record's template is the most specific (most fixed tokens) mined candidate it has.
 """
 
-import dataclasses
 import re
 import unicodedata
 from typing import Iterator, List, Tuple
 
 from detectors.hashing import digest
+from schemas.settings import TemplateSettings
 
 FILLER = "<*>"
 
@@ -37,18 +37,6 @@ _QUOTED = re.compile(r"[\"“”«»„]([^\"“”«»„]{1,80})[\"“”«»�
 _NUMBER = re.compile(r"^[#x×]?\d+([.,x×]\d+)*(\"|'|%|cm|mm|m|in|inch|inches|oz|ml|l|g|kg|lb"
                      r"|lbs|pcs|pack|px|k)?$")
 _TOKEN = re.compile(r"[\w][\w'’&+\-./]*")
-
-
-@dataclasses.dataclass(frozen=True)
-class TemplateSettings:
-    max_fixed: int = 4        # tokens kept fixed at each end
-    min_records: int = 10     # a template holds at least this many records ...
-    min_fillers: int = 5      # ... with at least this many distinct fillers
-    max_tokens: int = 40      # longer captions are prose, not templates: not mined
-    # A record's template: the most specific of its mined candidates that still has this
-    # share of the most distinct fillers any of its candidates has ("<*> unisex t-shirt"
-    # over "<*> t-shirt", but not "floral <*> unisex t-shirt", a design word's subset).
-    specific_share: float = 0.5
 
 
 def tokens(caption: str) -> List[str]:

@@ -1,27 +1,18 @@
 """Content checks every parsed record goes through before any stage sees it."""
 
-import dataclasses
 from typing import Optional, Tuple
 
 from detectors.defects import InputDefect
 from detectors.hashing import bytes_key, text_key
 from detectors.strings import utf8_clean
-from detectors.images import DEFAULT_ACCEPTED_MODES, DEFAULT_MAX_PIXELS, inspect_image
-from detectors.phash import PHashSettings
+from detectors.images import inspect_image
 from schemas.reasons import Reason
 from schemas.records import Fingerprint, Kind, Record
+from schemas.settings import InputSettings, NearImageSettings
 
 
-@dataclasses.dataclass(frozen=True)
-class InputLimits:
-    max_text_chars: int = 1_000_000
-    max_caption_chars: int = 10_000
-    max_image_pixels: int = DEFAULT_MAX_PIXELS
-    accepted_image_modes: Tuple[str, ...] = DEFAULT_ACCEPTED_MODES
-
-
-def validate(record: Record, limits: InputLimits,
-             phash: Optional[PHashSettings] = None) -> Tuple[Record, Fingerprint]:
+def validate(record: Record, limits: InputSettings,
+             phash: Optional[NearImageSettings] = None) -> Tuple[Record, Fingerprint]:
     """The record (with ``defect`` set if it is bad) and its fingerprint.
 
     A bad record's fingerprint has no keys: it still needs a public id, but no

@@ -26,9 +26,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 
 from detectors.face_center import FACE_CENTER
-from detectors.faces import FaceSettings, encoding_array, scan_faces
+from detectors.faces import encoding_array, scan_faces
+from schemas.settings import FaceSettings, IdentitySettings
 from detectors.hyperplanes import HyperplaneLsh
-from pipeline.policy import FacesPolicy, IdentitiesPolicy
 from evaluation.scores import record
 
 IOU = 0.4
@@ -36,7 +36,7 @@ SIZES = ((0, 50), (50, 80), (80, 10_000))
 HUGE = 100_000   # a detect_side that never shrinks: the photo at its own size (times upscale)
 
 SETTINGS = [
-    ("default: HOG, long side 1200", FacesPolicy().settings()),
+    ("default: HOG, long side 1200", FaceSettings()),
     ("HOG, long side 800", FaceSettings(detect_side=800)),
     ("HOG, long side 1024", FaceSettings(detect_side=1024)),
     ("HOG, original size (no upsample)", FaceSettings(detect_side=HUGE, max_upscale=1.0)),
@@ -158,7 +158,7 @@ def components(count, edges):
 
 
 def identity_table(folder: str):
-    faces, identities = FacesPolicy().settings(), IdentitiesPolicy()
+    faces, identities = FaceSettings(), IdentitySettings()
     labelled, others = collage_faces(folder, faces)
     people = [who for who, _ in labelled] + [f"other{i}" for i in range(len(others))]
     vectors = np.array([v for _, v in labelled] + others)

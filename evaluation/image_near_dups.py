@@ -38,7 +38,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from detectors.phash import block_bounds, blocks, hamming, phash
 from evaluation.scores import record
-from pipeline.policy import NearDedupImagesPolicy
+from schemas.settings import NearImageSettings
 
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "image-dups"
 
@@ -249,7 +249,7 @@ def report(items, positives, negatives, hash_size: int) -> None:
           + (f"all recalled at {safe}, margin {safe - worst} bits." if worst <= safe else
              "beyond the closest negative, so no radius recalls every upright edit without a "
              "false match on this set."))
-    policy = NearDedupImagesPolicy()
+    policy = NearImageSettings()
     if hash_size == policy.hash_size:   # the pipeline's hash at its radius
         radius = policy.max_distance
         # Upright edits: what the default (orientations 1) is for; turned and mirrored

@@ -11,13 +11,15 @@ import math
 
 from scipy.stats import binom
 
-from detectors.minhash import MinHashParams, candidate_probability, error_rates
+from detectors.minhash import banding, candidate_probability, error_rates
+from schemas.settings import NearTextSettings
 
 
-def curve(params: MinHashParams, similarities):
+def curve(params: NearTextSettings, similarities):
     need = math.ceil(params.threshold * params.num_perm)
+    bands, rows = banding(params)
     for s in similarities:
-        shared = float(candidate_probability(s, params.bands, params.rows))
+        shared = float(candidate_probability(s, bands, rows))
         verified = float(binom.sf(need - 1, params.num_perm, s))
         yield s, shared, verified, shared * verified
 
@@ -30,10 +32,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int)
     parser.add_argument("--false-negative-weight", type=float, default=0.95)
     args = parser.parse_args()
-    params = MinHashParams(threshold=args.threshold, num_perm=args.num_perm, bands=args.bands,
-                           rows=args.rows, false_negative_weight=args.false_negative_weight)
+    params = NearTextSettings(threshold=args.threshold, num_perm=args.num_perm, bands=args.bands,
+                              rows=args.rows, false_negative_weight=args.false_negative_weight)
     fp, fn = error_rates(params)
-    print(f"num_perm {params.num_perm}, {params.bands} bands x {params.rows} rows, "
+    bands, rows = banding(params)
+    print(f"num_perm {params.num_perm}, {bands} bands x {rows} rows, "
           f"threshold {params.threshold}; datasketch's banding error areas: "
           f"false positive {fp:.4f}, false negative {fn:.4f}\n")
     print("| Jaccard | share a band | estimate >= threshold | removed |")

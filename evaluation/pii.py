@@ -106,13 +106,12 @@ def main(argv=None) -> int:
     parser.add_argument("--score-threshold", type=float, help="default: the policy's")
     parser.add_argument("--faker-docs", type=int, default=1000)
     args = parser.parse_args(argv)
-    policy = Policy().pii
-    settings = policy.scan_settings(all_entities=True)
+    settings = Policy().pii
     if args.model:
         settings = dataclasses.replace(settings, model=args.model)
     if args.score_threshold is not None:
         settings = dataclasses.replace(settings, score_threshold=args.score_threshold)
-    scanner = PiiScanner(settings)
+    scanner = PiiScanner(settings, settings.scanned_entities(all_entities=True))
     scanner.scan(["warm up"])
     print(f"model {settings.model}, score threshold {settings.score_threshold}, "
           f"chunks of {settings.chunk_chars} characters")
@@ -126,7 +125,7 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         found = scanner.scan([text for text, _ in docs])
         elapsed = time.perf_counter() - started
-        counts = score(docs, found, settings.entities)
+        counts = score(docs, found, scanner.entities)
         print("\n".join(report(name, counts, len(docs) / elapsed)))
         for entity, c in counts.items():
             if c["labelled"]:

@@ -18,7 +18,8 @@ import time
 import spacy
 from thinc.api import use_ops
 
-from detectors.pii.scanner import DEFAULT_MODEL, PiiScanner, ScanSettings
+from detectors.pii.scanner import PiiScanner
+from schemas.settings import PiiSettings
 from evaluation.corpora import lee_documents, wiki_documents
 from evaluation.pii import synth_set
 
@@ -34,8 +35,8 @@ def main() -> int:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     synth = [text for text, _ in synth_set()]
     if synth:
-        full = spacy.load(DEFAULT_MODEL)
-        slim = spacy.load(DEFAULT_MODEL, exclude=SLIM)
+        full = spacy.load(PiiSettings().model)
+        slim = spacy.load(PiiSettings().model, exclude=SLIM)
         differ = sum(a != b for a, b in zip(entities(full, synth), entities(slim, synth)))
         print(f"1. NER without {', '.join(SLIM)}: entities differ in {differ} of "
               f"{len(synth)} synth sentences")
@@ -43,7 +44,7 @@ def main() -> int:
     rates, found = {}, {}
     for name, kwargs in (("blis", {"use_blis": True}), ("numpy BLAS", {"use_blis": False})):
         with use_ops("numpy", **kwargs):
-            nlp = spacy.load(DEFAULT_MODEL, exclude=SLIM)
+            nlp = spacy.load(PiiSettings().model, exclude=SLIM)
         found[name] = entities(nlp, news)
         times = []
         for _ in range(3):
@@ -54,7 +55,7 @@ def main() -> int:
     print(f"2. NER on {len(news)} Lee articles: blis {rates['blis']:.1f} docs/s, numpy BLAS "
           f"{rates['numpy BLAS']:.1f} docs/s ({rates['numpy BLAS'] / rates['blis']:.2f}x); "
           f"identical entities: {found['blis'] == found['numpy BLAS']}")
-    scanner = PiiScanner(ScanSettings(entities=("PERSON",)))
+    scanner = PiiScanner(PiiSettings(), entities=("PERSON",))
     for name, docs in (("Wikipedia", wiki_documents()[:60]), ("Lee news", lee_documents()[:100])):
         results = scanner.scan(docs)
         cues = [d[f.start:f.end] for d, fs in zip(docs, results) for f in fs

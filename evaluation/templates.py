@@ -24,7 +24,8 @@ import pathlib
 import tempfile
 import time
 
-from detectors.layout import LayoutSettings, estimate, thumbnail
+from detectors.layout import estimate, thumbnail
+from schemas.settings import LayoutSettings
 from evaluation.template_corpus import TEMPLATES, mockups, negatives
 from pipeline.launch import run
 from evaluation.scores import record

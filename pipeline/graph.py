@@ -1,7 +1,10 @@
 """The graph: read -> validate -> unique ids -> stages -> decide -> write -> report.
 
-The stages (exact and near dedup on fingerprints; PII, faces and identities on the
-records) run side by side; each emits verdicts keyed by record uid, and Decide merges them.
+The stages run side by side, each with its policy section: exact and near-duplicate text
+and images on the fingerprints; CLIP embeddings and semantic duplicates, PII, faces and
+repeated identities, caption templates on the records; layout templates on the records
+with the faces, caption templates and embeddings found. Each emits verdicts keyed by
+record uid, and Decide merges them.
 """
 
 import dataclasses
@@ -10,8 +13,9 @@ from typing import List, Optional
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from pipeline.policy import Policy
+from detectors.minhash import signature_format
 from schemas import arrow
+from schemas.settings import Policy
 from transforms.decide.decide import CLUSTERS, INDEX, QUARANTINED, TALLY, Decide
 from transforms.templates.captions import CaptionTemplates
 from transforms.templates.layouts import LayoutTemplates
@@ -63,69 +67,58 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
     if not policy.report.enabled:
         del paths["report"]
 
-    records, matched = pipeline | "Read" >> ReadCorpus(
-        spec.inputs, policy.input.fields, policy.input.format)
-    minhash = policy.near_dedup_text.minhash()
+    records, matched = pipeline | "Read" >> ReadCorpus(spec.inputs, policy.input)
     checked = (records
                | "CountIn" >> beam.Map(_count_in)
-               | "Validate" >> ValidateRecords(
-                   policy.input.limits, minhash,
-                   keep_shingles=policy.near_dedup_text.verify == "exact",
-                   phash=policy.near_dedup_images.phash()))
+               | "Validate" >> ValidateRecords(policy.input, policy.near_dedup_text,
+                                               policy.near_dedup_images))
     fingerprints = checked.fingerprints | "UniqueIds" >> AssignIds()
 
-    verdicts = [fingerprints | "ExactDedup" >> ExactDedup(
-        text=policy.exact_dedup.text, images=policy.exact_dedup.images)]
-    if minhash is not None:
+    verdicts = [fingerprints | "ExactDedup" >> ExactDedup(policy.exact_dedup)]
+    if policy.near_dedup_text.enabled:
         previous = (pipeline | "PreviousRuns" >> ReadIndex(spec.index_in)
                     if spec.index_in else None)
         verdicts.append(fingerprints | "NearDedupText" >> NearDuplicateText(
-            minhash, rounds=policy.near_dedup_text.rounds, previous=previous))
-    images = policy.near_dedup_images
-    if images.enabled:
+            policy.near_dedup_text, previous=previous))
+    if policy.near_dedup_images.enabled:
         verdicts.append(fingerprints | "NearDedupImages" >> NearDuplicateImages(
-            images.max_distance, images.phash().hash_bytes, images.max_bucket, images.levels,
-            images.rounds))
+            policy.near_dedup_images))
     clip, embeddings = policy.clip, None
     if clip.enabled:
-        embedded = checked.records | "ClipEmbed" >> Embed(clip.settings())
+        embedded = checked.records | "ClipEmbed" >> Embed(clip)
         embeddings = embedded.embeddings
         verdicts.append(embedded.errors)
-    if clip.enabled and clip.semantic_dedup:
-        verdicts.append(embeddings | "SemanticDedup" >> SemanticDuplicates(
-            clip.threshold, clip.bands, clip.bits, clip.levels, clip.seed, clip.max_bucket,
-            clip.rounds))
+        if clip.semantic_dedup:
+            verdicts.append(embeddings | "SemanticDedup" >> SemanticDuplicates(clip))
     if policy.pii.enabled:
         verdicts.append(checked.records | "Pii" >> DetectPii(policy.pii))
     face_verdicts = templates = None
     if policy.faces.enabled:
         identities = policy.identities.enabled
-        faces = checked.records | "Faces" >> DetectFaces(
-            policy.faces.settings(), policy.faces.action, encodings=identities)
+        faces = checked.records | "Faces" >> DetectFaces(policy.faces, encodings=identities)
         face_verdicts = faces.verdicts
         verdicts.append(face_verdicts)
         if identities:
             verdicts.append(faces.encodings | "Identities" >> RepeatedIdentities(
                 policy.identities))
     if policy.templates.enabled:
-        templates = checked.records | "CaptionTemplates" >> CaptionTemplates(
-            policy.templates.settings())
+        templates = checked.records | "CaptionTemplates" >> CaptionTemplates(policy.templates)
         verdicts.append(templates)
-    layouts = policy.layouts
-    if layouts.enabled:
+    if policy.layouts.enabled:
         nothing = lambda label: pipeline | label >> beam.Create([])   # noqa: E731
         verdicts.append((checked.records,
                          face_verdicts if face_verdicts is not None else nothing("NoFaces"),
                          templates if templates is not None else nothing("NoTemplates"),
                          embeddings if embeddings is not None else nothing("NoEmbeddings"))
-                        | "Layouts" >> LayoutTemplates(layouts.settings(), layouts.face_action,
-                                                       layouts.cluster_action, layouts.keep))
+                        | "Layouts" >> LayoutTemplates(policy.layouts))
     verdicts = tuple(verdicts) | "AllVerdicts" >> beam.Flatten()
 
-    decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide(spec.decisions)
-    if spec.index_out and minhash is not None:
+    decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide(
+        spec.decisions, policy.faces)
+    if spec.index_out and policy.near_dedup_text.enabled:
         decided[INDEX] | "WriteIndex" >> WriteParquet(
-            join_path(spec.index_out, "part"), arrow.index_schema(minhash.signature_format()))
+            join_path(spec.index_out, "part"),
+            arrow.index_schema(signature_format(policy.near_dedup_text)))
 
     written = (
         decided.text | "WriteText" >> WriteParquet(

@@ -18,6 +18,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions,
                                                   StandardOptions, TestOptions)
 
+from detectors.minhash import signature_format
 from pipeline.gates import failed_gates, parse_gate
 from pipeline.graph import RunSpec, build, output_paths
 from pipeline.options import HygieneOptions, help_parser
@@ -91,15 +92,14 @@ def _check_index(patterns: Optional[List[str]], policy, check: bool) -> List[str
     """The index files to read, after checking their signatures compare with ours."""
     if not patterns:
         return []
-    minhash = policy.near_dedup_text.minhash()
-    if minhash is None:
+    if not policy.near_dedup_text.enabled:
         raise UsageError("--index-in needs the near-duplicate text stage (--near-dedup-text)")
     if not check:
         return list(patterns)
     files = parquet_files(patterns)
     if not files:
         raise UsageError(f"--index-in {' '.join(patterns)}: no index files found")
-    problems = format_problems(files, minhash.signature_format())
+    problems = format_problems(files, signature_format(policy.near_dedup_text))
     if problems:
         raise UsageError("--index-in was written with other signature settings, so its "
                          "signatures cannot be compared with this run's:\n  "
@@ -116,7 +116,7 @@ def _check_pii(policy, check: bool) -> None:
     problem = model_problem(pii.model)
     if problem:
         raise UsageError(f"pii.model: {problem}")
-    named = {entity for entity, action in pii.entities if action != "ignore"}
+    named = set(pii.scanned_entities())
     unknown = named - set(ENTITY_KINDS)
     if not unknown:
         return
@@ -141,7 +141,7 @@ def _check_clip(policy, check: bool) -> None:
     if not policy.clip.enabled or not check:
         return
     from detectors.clip import model_problem
-    problem = model_problem(policy.clip.settings())
+    problem = model_problem(policy.clip)
     if problem:
         raise UsageError(f"clip: {problem}")
 

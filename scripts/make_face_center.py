@@ -15,7 +15,8 @@ import sys
 
 import numpy as np
 
-from detectors.faces import FaceSettings, encoding_array, scan_faces
+from detectors.faces import encoding_array, scan_faces
+from schemas.settings import FaceSettings
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "detectors", "face_center.py")
 

@@ -5,7 +5,8 @@ import json
 
 import apache_beam as beam
 
-from detectors.templates import TemplateSettings, candidates, choose, slot, tokens
+from detectors.templates import candidates, choose, slot, tokens
+from schemas.settings import TemplateSettings
 from schemas.records import FLAG, Verdict, make_record
 from transforms.templates.captions import CaptionTemplates
 

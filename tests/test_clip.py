@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from detectors.clip import ClipEncoder, ClipSettings, model_problem
+from detectors.clip import ClipEncoder, model_problem
+from schemas.settings import ClipSettings
 
 TINY = str(pathlib.Path(__file__).parent / "data" / "tiny-clip.json")
 SETTINGS = ClipSettings(model=TINY, pretrained=None, device="cpu", batch_size=3,

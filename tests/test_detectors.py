@@ -14,8 +14,9 @@ from detectors.hashing import (bytes_key, content_id, digest, normalize_text, re
                                text_key)
 from detectors.images import (DEFAULT_MAX_PIXELS, inspect_image, jpeg_stream_key, load_displayed,
                               open_image)
-from detectors.phash import PHashSettings, hamming, phash
-from detectors.validate import InputLimits, validate
+from detectors.phash import hamming, phash
+from schemas.settings import InputSettings, NearImageSettings
+from detectors.validate import validate
 from schemas.reasons import Reason
 from schemas.records import Fingerprint, make_record
 
@@ -159,8 +160,8 @@ def test_jpeg_key_ignores_metadata_but_not_pixels():
     assert inspect_image(encode(image, "JPEG", quality=81)).pixel_key != a.pixel_key
     as_png = encode(Image.open(io.BytesIO(plain)).convert("RGB"), "PNG")
     assert inspect_image(as_png).pixel_key != a.pixel_key
-    assert hamming(inspect_image(plain, phash=PHashSettings()).phash,
-                   inspect_image(as_png, phash=PHashSettings()).phash) <= 2
+    assert hamming(inspect_image(plain, phash=NearImageSettings()).phash,
+                   inspect_image(as_png, phash=NearImageSettings()).phash) <= 2
 
 
 def test_jpeg_stream_key_falls_back_to_pixels_when_markers_cannot_be_walked():
@@ -209,14 +210,14 @@ def test_exif_orientation_is_applied(fmt):
     exif[0x0112] = 6  # "rotate 90 CW to display"
     options = {"quality": 95} if fmt == "JPEG" else {}
     oriented = encode(image, fmt, exif=exif.tobytes(), **options)
-    info = inspect_image(oriented, phash=PHashSettings())
+    info = inspect_image(oriented, phash=NearImageSettings())
     # Width and height are the displayed ones.
     assert (info.width, info.height) == (image.height, image.width)
     # The same stored pixels without the tag are another picture.
     assert info.pixel_key != inspect_image(encode(image, fmt, **options)).pixel_key
     stored = Image.open(io.BytesIO(oriented)).convert("RGB")
     displayed = encode(stored.transpose(Image.Transpose.ROTATE_270), "PNG")
-    assert hamming(info.phash, inspect_image(displayed, phash=PHashSettings()).phash) <= 2
+    assert hamming(info.phash, inspect_image(displayed, phash=NearImageSettings()).phash) <= 2
     if fmt == "PNG":   # lossless: the displayed pixels give the same key
         assert info.pixel_key == inspect_image(displayed).pixel_key
 
@@ -320,7 +321,7 @@ def test_mode_not_in_a_narrowed_list_is_unsupported():
 
 # ---------------------------------------------------------------- validate
 
-LIMITS = InputLimits(max_text_chars=20, max_caption_chars=10, max_image_pixels=10_000)
+LIMITS = InputSettings(max_text_chars=20, max_caption_chars=10, max_image_pixels=10_000)
 GOOD_IMAGE = encode(picture(12), "PNG")
 
 

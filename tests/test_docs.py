@@ -24,4 +24,4 @@ def test_readme_lists_every_reason():
 
 def test_bundled_sample_policy_loads():
     policy = load_policy(str(ROOT / "sample" / "policy.yaml"))
-    assert policy.input.limits.max_text_chars == 20000
+    assert policy.input.max_text_chars == 20000

@@ -17,14 +17,13 @@ import pytest
 from PIL import Image, ImageEnhance
 from skimage import data
 
-from detectors.faces import (FaceSettings, blur_faces, detector_copy, encoding_array,
-                             scan_faces)
+from detectors.faces import blur_faces, detector_copy, encoding_array, scan_faces
+from schemas.settings import FaceSettings, IdentitySettings
 from detectors.hyperplanes import HyperplaneLsh
-from pipeline.policy import IdentitiesPolicy
 from schemas.records import FLAG, QUARANTINE, Verdict, make_record
 from tests.broken_corpus import _tar
 from tests.jobs import run_job
-from transforms.people.faces import ENCODINGS, _ScanFaces
+from transforms.people.faces import _ScanFaces
 from transforms.people.identities import RepeatedIdentities
 
 HOPPER = (pathlib.Path(__file__).parent / "data" / "grace_hopper.jpg").read_bytes()
@@ -154,6 +153,27 @@ def test_blur_keeps_transparency_and_applies_exif_orientation():
     assert image.size == (512, 600) and image.getexif().get(0x0112) is None
 
 
+def test_kept_images_are_blurred_with_the_policys_margin():
+    """faces.blur_margin reaches the blur in the cleaned row (it once stayed at 0.25)."""
+    from transforms.decide.decide import cleaned_row
+    from transforms.people.faces import face_verdict
+    original = encode(Image.open(io.BytesIO(HOPPER)))
+    scan = scan_faces(original, SETTINGS)
+    record = make_record(uid="u", id="hopper", kind="image_text", source="s", position=0,
+                         location="member 0", image=original, caption="a portrait")
+    verdict = face_verdict("u", scan, SETTINGS)
+
+    def blurred(margin):
+        row = cleaned_row(record, "hopper", [verdict], FaceSettings(blur_margin=margin))
+        return np.asarray(Image.open(io.BytesIO(row["image"])).convert("L"), "int16")
+
+    top, left, bottom, right = scan.faces[0].box()
+    ring = (slice(max(0, top - (bottom - top) // 3), top), slice(left, right))  # above the box
+    before = np.asarray(Image.open(io.BytesIO(original)).convert("L"), "int16")[ring]
+    assert np.abs(blurred(0.0)[ring] - before).mean() < 3      # the box only
+    assert np.abs(blurred(0.5)[ring] - before).mean() > 10     # widened by half its size
+
+
 # ----------------------------------------------------------------------- identities
 
 def face_encodings():
@@ -221,7 +241,7 @@ def test_repeated_identity_is_capped_in_input_order(encodings, max_bucket, bits,
     # Records 0-6: the astronaut; record 3 holds her face twice; 7 and 8: Hopper.
     items = [(node(i), e) for i, e in enumerate(same)] + [(node(3, 1), same[0])]
     items += [(node(7), hopper), (node(8), hopper)]
-    policy = IdentitiesPolicy(min_records=5, cap=4, max_bucket=max_bucket, bits=bits,
+    policy = IdentitySettings(min_records=5, cap=4, max_bucket=max_bucket, bits=bits,
                               levels=levels)
     verdicts = identity_verdicts(items, policy, tmp_path)
     assert [v.uid for v in verdicts] == [f"u{i:03d}" for i in range(7)]
@@ -232,17 +252,17 @@ def test_repeated_identity_is_capped_in_input_order(encodings, max_bucket, bits,
     assert [d["first_record"] for d in details] == [True] + [False] * 6
     # Hopper's two records are one identity, under min_records: nothing said.
     # Quarantine holds all; keep flags all; a higher bar says nothing.
-    held = identity_verdicts(items, IdentitiesPolicy(action="quarantine"), tmp_path)
+    held = identity_verdicts(items, IdentitySettings(action="quarantine"), tmp_path)
     assert {v.action for v in held} == {QUARANTINE} and len(held) == 7
-    kept = identity_verdicts(items, IdentitiesPolicy(action="keep"), tmp_path)
+    kept = identity_verdicts(items, IdentitySettings(action="keep"), tmp_path)
     assert {v.action for v in kept} == {FLAG} and len(kept) == 7
-    assert identity_verdicts(items, IdentitiesPolicy(min_records=8), tmp_path) == []
+    assert identity_verdicts(items, IdentitySettings(min_records=8), tmp_path) == []
 
 
 def test_a_detector_error_quarantines_the_record_not_the_bundle():
     record = make_record(uid="u1", id="r1", kind="image_text", source="s", position=0,
                          location="member 1", caption="c", image=b"not an image")
-    scan = _ScanFaces(SETTINGS, "blur", encodings=True)
+    scan = _ScanFaces(SETTINGS, encodings=True)
     scan.setup()
     [verdict] = list(scan.process(record))
     assert verdict.reason == "detector_error" and verdict.action == QUARANTINE

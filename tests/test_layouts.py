@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from detectors.layout import (LayoutSettings, best_layout, estimate, face_in_fixed, information,
-                              mask_png, thumbnail)
+from detectors.layout import best_layout, estimate, face_in_fixed, information, mask_png, thumbnail
+from schemas.settings import LayoutSettings
 from evaluation.template_corpus import TEMPLATES, mockups
 from tests.broken_corpus import _tar
 from tests.jobs import run_job

@@ -3,11 +3,11 @@
 import random
 
 import numpy as np
-import pytest
 
-from detectors.minhash import (MinHashParams, band_keys, candidate_probability, estimated_jaccard,
+from detectors.minhash import (band_keys, banding, candidate_probability, estimated_jaccard,
                                exact_jaccard, from_bytes, shingle_hashes, signatures, to_bytes,
                                tokens)
+from schemas.settings import NearTextSettings
 
 WORDS = [f"w{i}" for i in range(5000)]
 
@@ -24,17 +24,18 @@ def edit(rng, text, changes):
 
 
 def test_default_banding_is_datasketchs_optimum_weighted_to_recall():
-    params = MinHashParams()
-    assert (params.num_perm, params.bands, params.rows) == (256, 25, 10)
-    assert candidate_probability(0.85, params.bands, params.rows) > 0.99
-    assert candidate_probability(0.5, params.bands, params.rows) < 0.03
+    params = NearTextSettings()
+    bands, rows = banding(params)
+    assert (params.num_perm, bands, rows) == (256, 25, 10)
+    assert candidate_probability(0.85, bands, rows) > 0.99
+    assert candidate_probability(0.5, bands, rows) < 0.03
+    assert banding(NearTextSettings(bands=16, rows=8)) == (16, 8)
 
 
 def test_explicit_bands_must_fit_the_signature():
-    with pytest.raises(ValueError):
-        MinHashParams(num_perm=64, bands=10, rows=10)
-    with pytest.raises(ValueError):
-        MinHashParams(bands=10)
+    assert list(NearTextSettings(num_perm=64, bands=10, rows=10).problems())
+    assert list(NearTextSettings(bands=10).problems())
+    assert not list(NearTextSettings(num_perm=64, bands=8, rows=8).problems())
 
 
 def test_tokens_normalize_and_split_cjk_into_characters():
@@ -50,7 +51,7 @@ def test_shingles_are_distinct_and_short_texts_get_one():
 
 
 def test_signature_is_deterministic_and_none_without_tokens():
-    params = MinHashParams()
+    params = NearTextSettings()
     first, empty = signatures(["the same text every time", "..."], params)
     again, = signatures(["the same text every time"], params)
     assert empty is None
@@ -61,7 +62,7 @@ def test_signature_is_deterministic_and_none_without_tokens():
 
 def test_estimate_tracks_exact_jaccard():
     rng = random.Random(1)
-    params = MinHashParams()
+    params = NearTextSettings()
     errors = []
     for changes in (0, 2, 5, 10, 20, 40):
         a = document(rng)
@@ -73,10 +74,10 @@ def test_estimate_tracks_exact_jaccard():
 
 def test_near_duplicates_share_a_band_and_strangers_do_not():
     rng = random.Random(2)
-    params = MinHashParams()
+    params = NearTextSettings()
     a = document(rng)
     near, stranger = edit(rng, a, 3), document(rng)
     keys = [set(band_keys(to_bytes(s), params)) for s in signatures([a, near, stranger], params)]
-    assert len(keys[0]) == params.bands
+    assert len(keys[0]) == banding(params)[0]
     assert keys[0] & keys[1]
     assert not keys[0] & keys[2]

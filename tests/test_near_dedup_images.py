@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 
 from detectors.phash import hamming
 from schemas.records import Fingerprint
+from schemas.settings import NearImageSettings
 from tests.broken_corpus import _tar
 from tests.jobs import run_job
 from tests.test_components import union_find_labels
@@ -44,7 +45,8 @@ def brute_force_removed(fps, radius):
 def run_stage(fps, radius, max_bucket, levels):
     pipeline = beam.Pipeline("DirectRunner")
     verdicts = (pipeline | beam.Create(fps)
-                | NearDuplicateImages(radius, max_bucket=max_bucket, levels=levels))
+                | NearDuplicateImages(NearImageSettings(
+                    max_distance=radius, max_bucket=max_bucket, levels=levels)))
     removed = verdicts | beam.Map(lambda v: v.uid)
     assert_that(removed, equal_to(brute_force_removed(fps, radius)))
     result = pipeline.run()

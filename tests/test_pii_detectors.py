@@ -10,7 +10,8 @@ import pytest
 from detectors.pii.cards import LuhnCardRecognizer, luhn_valid
 from detectors.pii.names import NameRecognizer, person_span
 from detectors.pii.contact import BoundedUrlRecognizer, GatedPhoneRecognizer
-from detectors.pii.scanner import PiiScanner, ScanSettings, chunk_bounds
+from detectors.pii.scanner import PiiScanner, chunk_bounds
+from schemas.settings import PiiSettings
 from detectors.pii.secrets import (AwsAccessKeyIdRecognizer, AwsSecretAccessKeyRecognizer,
                                    GenericApiKeyRecognizer, GitHubTokenRecognizer,
                                    GitLabTokenRecognizer, JwtRecognizer, PrivateKeyRecognizer,
@@ -307,8 +308,8 @@ def test_chunk_bounds():
 
 @pytest.fixture(scope="module")
 def scanner():
-    return PiiScanner(ScanSettings(entities=("EMAIL_ADDRESS", "PERSON", "URL", "CREDIT_CARD",
-                                             "GITHUB_TOKEN", "API_KEY", "PHONE_NUMBER")))
+    return PiiScanner(PiiSettings(), entities=("EMAIL_ADDRESS", "PERSON", "URL", "CREDIT_CARD",
+                                               "GITHUB_TOKEN", "API_KEY", "PHONE_NUMBER"))
 
 
 def test_scanner(scanner):
@@ -342,5 +343,5 @@ def test_capitalised_words_at_a_sentence_start_are_not_names():
 def test_name_cues_are_a_setting(scanner):
     text = "My name is Rubija."
     assert [text[f.start:f.end] for f in scanner.scan([text])[0]] == ["Rubija"]
-    without = PiiScanner(ScanSettings(entities=("PERSON",), name_cues=False))
+    without = PiiScanner(PiiSettings(name_cues=False), entities=("PERSON",))
     assert without.scan([text]) == [[]]

@@ -6,12 +6,11 @@ import pathlib
 import pytest
 import yaml
 
-from detectors.images import DEFAULT_ACCEPTED_MODES, DEFAULT_MAX_PIXELS
-from detectors.validate import InputLimits
-from pipeline.options import POLICY_FLAGS, HygieneOptions
-from pipeline.policy import (FORMATS, ExactDedupPolicy, InputPolicy, Policy, PolicyError,
-                             load_policy)
-from transforms.io.sources.common import SourceFields
+from pipeline.options import POLICY_FLAGS, HygieneOptions, help_parser
+from pipeline.policy import PolicyError, load_policy, policy_yaml
+from schemas import settings
+from schemas.settings import (DEFAULT_ACCEPTED_MODES, DEFAULT_MAX_PIXELS, INPUT_FORMATS,
+                              ExactDedupSettings, InputSettings, Policy)
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -27,10 +26,10 @@ def write(tmp_path, text: str) -> str:
 def test_defaults():
     policy = load_policy()
     assert policy == Policy()
-    assert policy.input == InputPolicy(format="auto", fields=SourceFields(), limits=InputLimits())
-    assert policy.input.limits.max_image_pixels == DEFAULT_MAX_PIXELS
-    assert policy.input.limits.accepted_image_modes == DEFAULT_ACCEPTED_MODES
-    assert policy.exact_dedup == ExactDedupPolicy(text=True, images=True)
+    assert policy.input == InputSettings(format="auto")
+    assert policy.input.max_image_pixels == DEFAULT_MAX_PIXELS
+    assert policy.input.accepted_image_modes == DEFAULT_ACCEPTED_MODES
+    assert policy.exact_dedup == ExactDedupSettings(text=True, images=True)
 
 
 @pytest.mark.parametrize("text", ["", "# only a comment\n", "{}\n"])
@@ -55,23 +54,23 @@ exact_dedup:
 """)
     policy = load_policy(path)
     assert policy.input.format == "jsonl"
-    assert policy.input.fields == SourceFields(text_field="body", id_field="doc_id",
-                                               image_field="pixels", file_field=("img", "path"))
-    assert policy.input.limits == InputLimits(max_text_chars=500, max_caption_chars=80,
-                                              accepted_image_modes=("RGB", "L"))
-    assert policy.exact_dedup == ExactDedupPolicy(text=False, images=True)
+    assert policy.input == InputSettings(
+        format="jsonl", text_field="body", id_field="doc_id", image_field="pixels",
+        file_field=("img", "path"), max_text_chars=500, max_caption_chars=80,
+        accepted_image_modes=("RGB", "L"))
+    assert policy.exact_dedup == ExactDedupSettings(text=False, images=True)
 
 
 def test_single_string_for_a_tuple_setting_is_a_one_element_tuple(tmp_path):
     policy = load_policy(write(tmp_path, "input:\n  file_field: name\n"))
-    assert policy.input.fields.file_field == ("name",)
+    assert policy.input.file_field == ("name",)
 
 
 def test_the_bundled_sample_policy_loads():
     policy = load_policy(str(REPO / "sample" / "policy.yaml"))
-    assert policy.input.limits.max_text_chars == 20000
-    assert policy.input.limits.max_image_pixels == 50_000_000
-    assert policy.exact_dedup == ExactDedupPolicy(True, True)
+    assert policy.input.max_text_chars == 20000
+    assert policy.input.max_image_pixels == 50_000_000
+    assert policy.exact_dedup == ExactDedupSettings(True, True)
 
 
 # ---------------------------------------------------------------- errors
@@ -80,13 +79,17 @@ def test_the_bundled_sample_policy_loads():
     ("watermarks:\n  threshold: 1\n", "unknown policy section 'watermarks'"),
     ("pii:\n  entities: {EMAIL_ADDRESS: blur}\n", "pii.entities: cannot use"),
     ("pii:\n  score_threshold: 1.5\n", "pii.score_threshold: cannot use"),
-    ("pii:\n  chunk_chars: 5000000\n", "pii.chunk_chars must be"),
+    ("pii:\n  chunk_chars: 5000000\n", "pii.chunk_chars: cannot use 5000000: must be >= 1000, <= 1000000"),
+    ("pii:\n  chunk_overlap: 10000\n", "pii: chunk_overlap must be under half of chunk_chars"),
     ("input:\n  formatt: jsonl\n", "unknown key input.formatt"),
     ("exact_dedup:\n  fuzzy: true\n", "unknown key exact_dedup.fuzzy"),
-    ("input:\n  format: csv\n", "input.format must be one of"),
+    ("input:\n  format: csv\n", "input.format: cannot use 'csv': must be one of auto | jsonl"),
     ("input:\n  max_text_chars: many\n", "input.max_text_chars: cannot use 'many'"),
-    ("input:\n  max_text_chars: 0\n", "input.max_text_chars must be positive"),
-    ("input:\n  max_caption_chars: -5\n", "input.max_caption_chars must be positive"),
+    ("input:\n  max_text_chars: 0\n", "input.max_text_chars: cannot use 0: must be >= 1"),
+    ("input:\n  max_caption_chars: -5\n", "input.max_caption_chars: cannot use -5"),
+    ("layouts:\n  side: 30\n", "layouts: side must be a multiple of 4"),
+    ("near_dedup_text:\n  bands: 4\n", "near_dedup_text: give both bands and rows"),
+    ("faces:\n  model: mtcnn\n", "faces.model: cannot use 'mtcnn': must be one of hog | cnn"),
     ("input:\n  max_image_pixels: null\n", "input.max_image_pixels: cannot use None"),
     ("exact_dedup:\n  text: maybe\n", "exact_dedup.text: cannot use 'maybe'"),
     ("exact_dedup:\n  images: 2\n", "exact_dedup.images: cannot use 2"),
@@ -120,10 +123,10 @@ def test_policy_error_is_a_value_error():
     ({"watermarks": {"x": 1}}, "unknown policy section 'watermarks'"),
     ({"pii": {"x": 1}}, "unknown key pii.x"),
     ({"pii": {"entities": {"email": "redact"}}}, "pii.entities: cannot use"),
-    ({"pii": {"max_spans": 0}}, "pii.max_spans and pii.batch_size must be >= 1"),
+    ({"pii": {"max_spans": 0}}, "pii.max_spans: cannot use 0: must be >= 1"),
     ({"input": {"colour": "red"}}, "unknown key input.colour"),
-    ({"input": {"format": "tsv"}}, "input.format must be one of"),
-    ({"input": {"max_image_pixels": -1}}, "input.max_image_pixels must be positive"),
+    ({"input": {"format": "tsv"}}, "input.format: cannot use 'tsv': must be one of"),
+    ({"input": {"max_image_pixels": -1}}, "input.max_image_pixels: cannot use -1: must be >= 1"),
 ])
 def test_bad_override_is_a_policy_error(overrides, message):
     with pytest.raises(PolicyError) as caught:
@@ -158,18 +161,18 @@ exact_dedup:
         "input": {"max_text_chars": 7, "text_field": None, "caption_field": "alt"},
         "exact_dedup": {"images": False},
     })
-    assert policy.input.limits.max_text_chars == 7          # override beats file
-    assert policy.input.fields.text_field == "body"         # None override: the file stays
-    assert policy.input.fields.caption_field == "alt"       # override beats default
-    assert policy.input.format == "parquet"                 # file beats default
-    assert policy.input.limits.max_caption_chars == 10_000  # default
-    assert policy.exact_dedup == ExactDedupPolicy(text=False, images=False)
+    assert policy.input.max_text_chars == 7          # override beats file
+    assert policy.input.text_field == "body"         # None override: the file stays
+    assert policy.input.caption_field == "alt"       # override beats default
+    assert policy.input.format == "parquet"          # file beats default
+    assert policy.input.max_caption_chars == 10_000  # default
+    assert policy.exact_dedup == ExactDedupSettings(text=False, images=False)
 
 
 def test_overrides_without_a_file():
     policy = load_policy(overrides={"input": {"format": "webdataset"}, "exact_dedup": {}})
     assert policy.input.format == "webdataset"
-    assert policy.exact_dedup == ExactDedupPolicy()
+    assert policy.exact_dedup == ExactDedupSettings()
 
 
 def test_load_policy_does_not_modify_the_overrides():
@@ -254,19 +257,21 @@ def test_flags_override_the_config_file(tmp_path):
     options = HygieneOptions(["--config", path, "--max-text-chars", "5",
                               "--exact-dedup-images"])
     policy = load_policy(options.get_all_options()["config"], options.policy_overrides())
-    assert policy.input.limits.max_text_chars == 5
-    assert policy.input.fields.text_field == "body"
+    assert policy.input.max_text_chars == 5
+    assert policy.input.text_field == "body"
     assert policy.exact_dedup.images is True
 
 
 def test_flag_values_are_checked_by_the_policy():
     options = HygieneOptions(["--max-image-pixels", "0"])
-    with pytest.raises(PolicyError, match="input.max_image_pixels must be positive"):
+    with pytest.raises(PolicyError, match="input.max_image_pixels: cannot use 0: must be >= 1"):
         load_policy(overrides=options.policy_overrides())
 
 
 def test_input_format_choices_are_the_policy_formats():
-    assert set(FORMATS) == {"auto", "jsonl", "parquet", "webdataset", "image-folder"}
+    assert set(INPUT_FORMATS) == {"jsonl", "parquet", "webdataset", "image-folder"}
+    with pytest.raises(SystemExit):
+        HygieneOptions(["--input-format", "csv"]).get_all_options()
     assert HygieneOptions(["--input-format", "image-folder"]).policy_overrides() == {
         "input": {"format": "image-folder"}}
 
@@ -292,21 +297,66 @@ def test_pii_action_flags_go_on_top_of_the_file(tmp_path):
 
 def test_ignored_entities_are_not_scanned_for():
     policy = load_policy(overrides={"pii": {"entities": {"PERSON": "ignore"}}}).pii
-    settings = policy.scan_settings()
-    assert "PERSON" not in settings.entities and "URL" not in settings.entities
-    assert "EMAIL_ADDRESS" in settings.entities
-    assert "URL" in policy.scan_settings(all_entities=True).entities
+    scanned = policy.scanned_entities()
+    assert "PERSON" not in scanned and "URL" not in scanned
+    assert "EMAIL_ADDRESS" in scanned
+    assert "URL" in policy.scanned_entities(all_entities=True)
 
 
 def test_name_cues_can_be_turned_off():
     policy = load_policy(overrides={"pii": {"name_cues": "false"}}).pii
-    assert policy.scan_settings().name_cues is False
-    assert Policy().pii.scan_settings().name_cues is True
+    assert policy.name_cues is False
+    assert Policy().pii.name_cues is True
 
 
 def test_near_dedup_images_settings_are_checked():
     assert Policy().near_dedup_images.max_distance == 8
     assert load_policy(overrides={"near_dedup_images": {"enabled": False}}
-                       ).near_dedup_images.phash() is None
+                       ).near_dedup_images.enabled is False
     with pytest.raises(PolicyError, match="max_distance"):
         load_policy(overrides={"near_dedup_images": {"max_distance": 40}})
+
+
+# ---------------------------------------------------------------- one declaration per setting
+
+def test_every_setting_is_declared_with_help():
+    for name, section in Policy().sections():
+        assert settings.title(section), name
+        for field in settings.fields(section):
+            assert settings.declaration(field).help, f"{name}.{field.name}"
+
+
+def test_the_readme_policy_block_is_the_declaration():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- policy-yaml: python -m pipeline.policy -->\n```yaml\n", 1)[1]
+    assert block.split("```", 1)[0] == policy_yaml()
+
+
+def test_the_readme_policy_block_loads_as_the_defaults(tmp_path):
+    assert load_policy(write(tmp_path, policy_yaml())) == Policy()
+
+
+def test_every_flag_is_in_help_with_its_default():
+    text = help_parser("hygiene").format_help()
+    for name, section in Policy().sections():
+        assert settings.title(section) in text
+        for field in settings.fields(section):
+            flag = settings.declaration(field).flag
+            if flag:
+                option = help_parser("hygiene")._option_string_actions[flag]
+                assert "(default: " in option.help, flag
+    assert "--face-detect-side PX" in text and "(default: 1200; >= 64, <= 8192)" in text
+
+
+@pytest.mark.parametrize("flag, value, section, key, expected", [
+    ("--face-detect-side", "800", "faces", "detect_side", 800),
+    ("--minhash-threshold", "0.7", "near_dedup_text", "threshold", 0.7),
+    ("--phash-orientations", "8", "near_dedup_images", "orientations", 8),
+    ("--face-action", "keep", "faces", "action", "keep"),
+    ("--no-layouts", None, "layouts", "enabled", False),
+    ("--pii-allow", "a@b.org", "pii", "allow_list", ("a@b.org",)),
+])
+def test_a_flag_reaches_its_setting(flag, value, section, key, expected):
+    options = HygieneOptions([flag] + ([value] if value is not None else []))
+    policy = load_policy(overrides=options.policy_overrides())
+    assert getattr(getattr(policy, section), key) == expected

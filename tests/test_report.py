@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from detectors.faces import FaceSettings, scan_faces
+from detectors.faces import scan_faces
+from schemas.settings import FaceSettings
 from detectors.previews import masked_preview, thumbnail
 from tests.broken_corpus import _tar
 from tests.jobs import run_job

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
+from schemas.settings import ClipSettings
 from tests.broken_corpus import _tar
 from tests.jobs import run_job
 from tests.test_clip import TINY, jpeg
@@ -45,8 +46,8 @@ def test_clusters_match_brute_force(bits, max_bucket):
     assert expected   # copies exist on both sides of the threshold
     pipeline = beam.Pipeline("DirectRunner")
     verdicts = (pipeline | beam.Create(items)
-                | SemanticDuplicates(0.95, bands=32, bits=bits, levels=2, seed=1,
-                                     max_bucket=max_bucket, rounds=10))
+                | SemanticDuplicates(ClipSettings(threshold=0.95, bands=32, bits=bits, levels=2,
+                                                seed=1, max_bucket=max_bucket, rounds=10)))
     assert_that(verdicts | beam.Map(lambda v: v.uid), equal_to(expected))
     pipeline.run().wait_until_finish()
 

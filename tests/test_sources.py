@@ -20,15 +20,16 @@ from detectors.hashing import content_id, record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record
 from detectors.strings import utf8_clean
-from detectors.validate import InputLimits, validate
-from transforms.io.sources.common import SourceFields, defect, file_defect, public_id, to_metadata
+from detectors.validate import validate
+from transforms.io.sources.common import defect, file_defect, public_id, to_metadata
 from transforms.io.sources.image_folder import (CaptionRow, caption_file_rows, join_image,
                                              normalize_relpath)
 from transforms.io.sources.jsonl import parse_jsonl
 from transforms.io.sources.parquet_rows import BATCH_ROWS, image_column, parse_parquet
 from transforms.io.sources.webdataset import parse_webdataset, split_member_name
+from schemas.settings import InputSettings
 
-FIELDS = SourceFields()
+FIELDS = InputSettings()
 
 
 # ---------------------------------------------------------------- helpers
@@ -170,7 +171,7 @@ def test_jsonl_missing_id_gets_a_content_id_of_the_text():
 
 
 def test_jsonl_custom_field_names():
-    fields = SourceFields(text_field="body", id_field="uid")
+    fields = InputSettings(text_field="body", id_field="uid")
     (record,), _ = jsonl([b'{"uid": "u1", "body": "b", "text": "kept as metadata"}'],
                          fields=fields)
     assert (record.id, record.text) == ("u1", "b")
@@ -337,8 +338,8 @@ def test_parquet_non_string_caption_becomes_a_string():
     (["key", "caption", "jpg", "png"], FIELDS, "jpg"),
     (["key", "caption", "image"], FIELDS, "image"),
     (["id", "text"], FIELDS, None),
-    (["id", "text", "pixels"], SourceFields(image_field="pixels"), "pixels"),
-    (["id", "text", "jpg"], SourceFields(image_field="pixels"), None),
+    (["id", "text", "pixels"], InputSettings(image_field="pixels"), "pixels"),
+    (["id", "text", "jpg"], InputSettings(image_field="pixels"), None),
 ])
 def test_parquet_kind_is_decided_by_the_schema(names, fields, expected):
     assert image_column(names, fields) == expected
@@ -347,7 +348,7 @@ def test_parquet_kind_is_decided_by_the_schema(names, fields, expected):
 def test_parquet_explicit_image_field_overrides_the_candidates():
     table = pa.table({"key": ["k"], "caption": ["c"], "jpg": pa.array([b"thumb"], pa.binary()),
                       "full": pa.array([b"full size"], pa.binary())})
-    (record,), _ = parquet(parquet_bytes(table), fields=SourceFields(image_field="full"))
+    (record,), _ = parquet(parquet_bytes(table), fields=InputSettings(image_field="full"))
     assert record.image == b"full size"
     assert json.loads(record.metadata) == {"jpg": "<5 bytes>"}
 
@@ -613,7 +614,7 @@ def test_split_member_name_bad(name, why):
 
 def test_webdataset_json_caption_with_lone_surrogate_fails_validation():
     (record,), _ = wds(tar_bytes([("k.jpg", png()), ("k.json", b'{"caption": "x \\ud800"}')]))
-    checked, _ = validate(record, InputLimits())
+    checked, _ = validate(record, InputSettings())
     assert checked.defect == "invalid_utf8"
 
 
@@ -684,7 +685,7 @@ def test_caption_jsonl_rows():
 
 
 def test_caption_custom_file_field():
-    fields = SourceFields(file_field=("img",), caption_field="alt")
+    fields = InputSettings(file_field=("img",), caption_field="alt")
     (row,), _ = captions(b'{"img": "x.jpg", "alt": "alt text", "file_name": "y"}\n',
                          "captions.jsonl", fields)
     assert (row.relpath, row.caption, json.loads(row.metadata)) == (
@@ -704,7 +705,7 @@ def test_caption_file_blank_lines_are_counted(source, data):
 def test_caption_jsonl_lone_surrogate_fails_validation():
     (row,), _ = captions(b'{"file_name": "a.jpg", "caption": "x \\ud800"}\n', "captions.jsonl")
     (record,) = join_image("f", row.relpath, ["f/a.jpg"], [png()], [row])
-    checked, _ = validate(record, InputLimits())
+    checked, _ = validate(record, InputSettings())
     assert checked.defect == "invalid_utf8"
 
 

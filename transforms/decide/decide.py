@@ -27,6 +27,7 @@ from detectors.strings import utf8_safe
 from schemas.reasons import INPUT_DEFECTS, Reason, Stage, primary
 from schemas.records import FLAG, QUARANTINE, REDACT, Record, Verdict
 from schemas.review import CLUSTER, RECORD, REJECT, RELEASE, Decision, key
+from schemas.settings import FaceSettings
 from transforms.people.faces import BLUR
 from transforms.common.faults import error_verdict
 from transforms.pii import redaction_spans
@@ -93,8 +94,10 @@ def _review_verdict(record: Record, reason: Reason, action: str, evidence: dict)
 
 
 def decide(record: Record, public_id: str, verdicts: Iterable[Verdict],
-           decision: Optional[Decision] = None) -> Tuple[str, dict]:
-    """(destination, row) for one record, after a reviewer's decision if there is one."""
+           decision: Optional[Decision] = None,
+           faces: FaceSettings = FaceSettings()) -> Tuple[str, dict]:
+    """(destination, row) for one record, after a reviewer's decision if there is one;
+    ``faces``: how kept faces are blurred."""
     verdicts = sorted(verdicts, key=lambda v: (Reason(v.reason).rank, v.evidence))
     own = input_verdict(record)
     if own is not None:
@@ -105,7 +108,7 @@ def decide(record: Record, public_id: str, verdicts: Iterable[Verdict],
     score = risk((v.reason, v.action, v.evidence, v.group_size) for v in verdicts)
     if not held:
         try:
-            return CLEANED, {**cleaned_row(record, public_id, verdicts), "risk": score}
+            return CLEANED, {**cleaned_row(record, public_id, verdicts, faces), "risk": score}
         except Exception as err:   # a blur that fails: the face must not be written
             verdicts.append(error_verdict(record.uid, "blur", err))
     return QUARANTINED, {**quarantine_row(record, public_id, verdicts, decision), "risk": score}
@@ -116,7 +119,8 @@ def evidence_item(v: Verdict) -> dict:
             "detail": v.evidence}
 
 
-def cleaned_row(record: Record, public_id: str, verdicts: List[Verdict] = ()) -> dict:
+def cleaned_row(record: Record, public_id: str, verdicts: List[Verdict] = (),
+                faces: FaceSettings = FaceSettings()) -> dict:
     redactions = [v for v in verdicts if v.action == REDACT]
     row = {"id": public_id, "source": utf8_safe(record.source),
            "location": utf8_safe(record.location), "metadata": record.metadata,
@@ -133,7 +137,8 @@ def cleaned_row(record: Record, public_id: str, verdicts: List[Verdict] = ()) ->
         boxes = [face["box"] for v in verdicts if v.action == BLUR
                  for face in json.loads(v.evidence)["faces"]]
         if boxes:
-            row["image"], row["image_format"] = blur_faces(record.image, boxes)
+            row["image"], row["image_format"] = blur_faces(record.image, boxes,
+                                                           faces.blur_margin)
     return row
 
 
@@ -208,6 +213,9 @@ def risk_bin(score: float) -> int:
 
 
 class _Decide(beam.DoFn):
+    def __init__(self, faces: FaceSettings):
+        self.faces = faces
+
     def setup(self):
         self.cleaned = Metrics.counter("hygiene", "records_cleaned")
         self.quarantined = Metrics.counter("hygiene", "records_quarantined")
@@ -229,7 +237,8 @@ class _Decide(beam.DoFn):
             keys = (fingerprint.text_key, fingerprint.pixel_key) if fingerprint else ()
             decision = review_of(public_id, [c for _, c in named] + headed_by(public_id, keys),
                                  decisions)
-        destination, row = decide(record, public_id, grouped["verdicts"], decision)
+        destination, row = decide(record, public_id, grouped["verdicts"], decision,
+                                   self.faces)
         if decision is not None:
             yield from self._review_tally(decision, destination, row)
         for entity in pii_entities(grouped["verdicts"]):
@@ -288,8 +297,9 @@ class Decide(beam.PTransform):
     ``decisions``: reviewers' decisions by schemas.review.key (a small dict: what people
     decided), applied to the records and clusters they name."""
 
-    def __init__(self, decisions: Optional[dict] = None):
+    def __init__(self, decisions: Optional[dict] = None, faces: FaceSettings = FaceSettings()):
         super().__init__()
+        self.faces = faces
         self.decisions = sorted((decisions or {}).items())
 
     def expand(self, inputs):
@@ -301,5 +311,5 @@ class Decide(beam.PTransform):
                      lambda fp: (fp.uid, fp)),
                  "verdicts": verdicts | "VerdictByUid" >> beam.Map(lambda v: (v.uid, v))}
                 | "ByRecord" >> beam.CoGroupByKey()
-                | "Decide" >> beam.ParDo(_Decide(), beam.pvalue.AsDict(decisions)).with_outputs(
+                | "Decide" >> beam.ParDo(_Decide(self.faces), beam.pvalue.AsDict(decisions)).with_outputs(
                     "text", "image_text", QUARANTINED, TALLY, INDEX, CLUSTERS))

@@ -17,6 +17,7 @@ from apache_beam.metrics import Metrics
 
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Fingerprint, Verdict
+from schemas.settings import ExactDedupSettings
 from transforms.common.groups import first_and_size
 
 
@@ -70,17 +71,18 @@ class DuplicateGroups(beam.PTransform):
 
 
 class ExactDedup(beam.PTransform):
-    def __init__(self, text: bool = True, images: bool = True):
+    """Fingerprints in; exact-duplicate verdicts for texts and images, as ``settings`` say."""
+
+    def __init__(self, settings: ExactDedupSettings):
         super().__init__()
-        self.text = text
-        self.images = images
+        self.settings = settings
 
     def expand(self, fingerprints):
         parts = []
-        if self.text:
+        if self.settings.text:
             parts.append(fingerprints
                          | "Text" >> DuplicateGroups("text_key", Reason.EXACT_DUPLICATE_TEXT))
-        if self.images:
+        if self.settings.images:
             parts.append(fingerprints
                          | "Images" >> DuplicateGroups("pixel_key", Reason.EXACT_DUPLICATE_IMAGE))
         if not parts:

@@ -31,6 +31,7 @@ from detectors.clusters import IMAGE, duplicate_cluster
 from detectors.phash import hamming, level_keys
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Verdict
+from schemas.settings import NearImageSettings
 from transforms.common.buckets import BucketPairs
 from transforms.common.components import ConnectedComponents
 from transforms.dedup.near_text import node_of, parse_node
@@ -131,17 +132,13 @@ class PairClusters(beam.PTransform):
 class NearDuplicateImages(beam.PTransform):
     """Fingerprints with pHashes in, near_duplicate_image verdicts out."""
 
-    def __init__(self, radius: int, hash_bytes: int = 8, max_bucket: int = 256, levels: int = 3,
-                 rounds: int = 10):
+    def __init__(self, settings: NearImageSettings):
         super().__init__()
-        self.radius = radius
-        self.hash_bytes = hash_bytes
-        self.max_bucket = max_bucket
-        self.levels = levels
-        self.rounds = rounds
+        self.settings = settings
 
     def expand(self, fingerprints):
-        size = self.hash_bytes
+        s = self.settings
+        size = s.hash_bytes
         # One item per hash: an image hashed under its 8 rotations and flips is 8 items of
         # one node, so a turned copy meets it in a block of the matching orientation.
         hashed = (fingerprints
@@ -150,8 +147,8 @@ class NearDuplicateImages(beam.PTransform):
                       (node_of(fp), fp.phash[i:i + size])
                       for i in range(0, len(fp.phash), size))))
         pairs = hashed | "Pairs" >> BucketPairs(
-            HammingBlocks(self.radius), HammingMetric(), self.radius, self.max_bucket,
-            self.levels, NAMESPACE, distance_type=int)
+            HammingBlocks(s.max_distance), HammingMetric(), s.max_distance, s.max_bucket,
+            s.levels, NAMESPACE, distance_type=int)
         return pairs | "Clusters" >> PairClusters(
-            Reason.NEAR_DUPLICATE_IMAGE, NAMESPACE, self.rounds, IMAGE, "hamming_distance")
+            Reason.NEAR_DUPLICATE_IMAGE, NAMESPACE, s.rounds, IMAGE, "hamming_distance")
 

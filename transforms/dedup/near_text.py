@@ -30,7 +30,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from detectors.clusters import TEXT, duplicate_cluster
-from detectors.minhash import MinHashParams, band_keys, estimated_jaccard, shingle_jaccard
+from detectors.minhash import band_keys, estimated_jaccard, shingle_jaccard
+from schemas.settings import NearTextSettings
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Fingerprint, Verdict
 from transforms.common.components import ConnectedComponents
@@ -155,14 +156,13 @@ class NearDuplicateText(beam.PTransform):
     ``previous``: an optional PCollection of (node, (signature, None)) an earlier run kept.
     """
 
-    def __init__(self, params: MinHashParams, rounds: int = 10, previous=None):
+    def __init__(self, settings: NearTextSettings, previous=None):
         super().__init__()
-        self.params = params
-        self.rounds = rounds
+        self.settings = settings
         self.previous = previous
 
     def expand(self, fingerprints):
-        params = self.params
+        params = self.settings
         sketches = (fingerprints
                     | "HasSignature" >> beam.Filter(lambda fp: fp.minhash is not None)
                     | "ByNode" >> beam.Map(lambda fp: (node_of(fp), (fp.minhash, fp.shingles))))
@@ -185,7 +185,7 @@ class NearDuplicateText(beam.PTransform):
 
         roots = (verified
                  | "Edges" >> beam.MapTuple(lambda a, b, _: (a, b))
-                 | "Components" >> ConnectedComponents(self.rounds, namespace=NAMESPACE))
+                 | "Components" >> ConnectedComponents(params.rounds, namespace=NAMESPACE))
         best = (verified
                 | "BothEnds" >> beam.FlatMapTuple(lambda a, b, s: ((a, s), (b, s)))
                 | "BestSimilarity" >> beam.CombinePerKey(max))

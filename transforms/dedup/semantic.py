@@ -24,6 +24,7 @@ from detectors.clusters import SEMANTIC
 from detectors.hyperplanes import HyperplaneLsh
 from schemas.reasons import Reason
 from schemas.records import Kind
+from schemas.settings import ClipSettings
 from transforms.common.buckets import BucketPairs
 from transforms.common.faults import error_verdict, isolate
 from transforms.dedup.near_text import node_of
@@ -110,17 +111,15 @@ class Embed(beam.PTransform):
 class SemanticDuplicates(beam.PTransform):
     """(node, embedding) in; semantic_duplicate_image verdicts out."""
 
-    def __init__(self, threshold: float, bands: int, bits: int, levels: int, seed: int,
-                 max_bucket: int, rounds: int):
+    def __init__(self, settings: ClipSettings):
         super().__init__()
-        self.threshold = threshold
-        self.bands, self.bits, self.levels, self.seed = bands, bits, levels, seed
-        self.max_bucket, self.rounds = max_bucket, rounds
+        self.settings = settings
 
     def expand(self, embeddings):
+        s = self.settings
         pairs = embeddings | "Pairs" >> BucketPairs(
-            CosineKeys(self.bands, self.bits, self.levels, self.seed),
-            CosineDistance(), 1.0 - self.threshold, self.max_bucket, self.levels, NAMESPACE)
+            CosineKeys(s.bands, s.bits, s.levels, s.seed),
+            CosineDistance(), 1.0 - s.threshold, s.max_bucket, s.levels, NAMESPACE)
         return pairs | "Clusters" >> PairClusters(
-            Reason.SEMANTIC_DUPLICATE_IMAGE, NAMESPACE, self.rounds, SEMANTIC,
+            Reason.SEMANTIC_DUPLICATE_IMAGE, NAMESPACE, s.rounds, SEMANTIC,
             "cosine_similarity", distance_of=lambda d: round(1.0 - d, 4))

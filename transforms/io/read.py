@@ -22,14 +22,14 @@ from schemas.reasons import Reason
 from schemas.records import Kind, Record
 from transforms.common.progress import ProgressLog
 from transforms.io.sources.compressed import iter_lines
-from transforms.io.sources.common import IMAGE_EXTENSIONS, SourceFields, file_defect
+from transforms.io.sources.common import IMAGE_EXTENSIONS, file_defect
 from transforms.io.sources.image_folder import CAPTION_FILES, CaptionRow, caption_file_rows, join_image
 from transforms.io.sources.jsonl import parse_jsonl
 from transforms.io.sources.parquet_rows import parse_parquet
 from transforms.io.sources.webdataset import parse_webdataset
+from schemas.settings import INPUT_FORMATS, InputSettings
 
 LOG = logging.getLogger("hygiene")
-FORMATS = ("jsonl", "parquet", "webdataset", "image-folder")
 _SUFFIXES = {
     "jsonl": (".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".jsonl.bz2",
               ".ndjson", ".ndjson.gz", ".ndjson.zst"),
@@ -56,7 +56,7 @@ def _open(path: str):
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
-def _parse(stream, path: str, fmt: str, fields: SourceFields, stats) -> Iterator[Record]:
+def _parse(stream, path: str, fmt: str, fields: InputSettings, stats) -> Iterator[Record]:
     if fmt == "jsonl":
         return parse_jsonl(iter_lines(stream, path), path, fields, stats)
     if fmt == "parquet":
@@ -79,9 +79,8 @@ def guarded(records: Iterable[Record], path: str, kind: Kind) -> Iterator[Record
 
 
 class ParseFile(beam.DoFn):
-    def __init__(self, fields: SourceFields, input_format: str):
-        self.fields = fields
-        self.input_format = input_format
+    def __init__(self, settings: InputSettings):
+        self.settings = settings
 
     def setup(self):
         self.progress = ProgressLog("read")
@@ -89,12 +88,12 @@ class ParseFile(beam.DoFn):
 
     def process(self, metadata: FileMetadata) -> Iterator[Record]:
         path = metadata.path
-        fmt = self.input_format if self.input_format != "auto" else detect_format(path)
+        fmt = self.settings.format if self.settings.format != "auto" else detect_format(path)
         kind = _KIND_OF_FORMAT.get(fmt, Kind.UNKNOWN)
         self.files.inc()
         if fmt not in _KIND_OF_FORMAT:
             yield file_defect(kind, path, Reason.UNSUPPORTED_FILE,
-                              f"no reader for this file name (formats: {', '.join(FORMATS)})")
+                              f"no reader for this file name (formats: {', '.join(INPUT_FORMATS)})")
             return
         if metadata.size_in_bytes == 0:
             yield file_defect(kind, path, Reason.EMPTY_FILE, "zero bytes")
@@ -107,7 +106,7 @@ class ParseFile(beam.DoFn):
             return
         started, count = time.monotonic(), 0
         with stream:
-            for record in guarded(_parse(stream, path, fmt, self.fields, stats), path, kind):
+            for record in guarded(_parse(stream, path, fmt, self.settings, stats), path, kind):
                 self.progress.tick()
                 count += 1
                 yield record
@@ -119,14 +118,14 @@ class ParseFile(beam.DoFn):
 
 
 @beam.ptransform_fn
-def ReadFiles(pbegin, patterns, fields: SourceFields, input_format: str = "auto"):
+def ReadFiles(pbegin, patterns, settings: InputSettings):
     """Files by format: (Records, FileMetadata of every matched file)."""
     matched = (pbegin
                | "Patterns" >> beam.Create(list(patterns))
                | "Match" >> fileio.MatchAll())
     records = (matched
                | "Spread" >> beam.Reshuffle()
-               | "Parse" >> beam.ParDo(ParseFile(fields, input_format)))
+               | "Parse" >> beam.ParDo(ParseFile(settings)))
     return records, matched
 
 
@@ -135,7 +134,7 @@ def _folder_prefix(folder: str) -> str:
 
 
 class _ReadCaptionFile(beam.DoFn):
-    def __init__(self, fields: SourceFields):
+    def __init__(self, fields: InputSettings):
         self.fields = fields
 
     def process(self, metadata: FileMetadata):
@@ -176,7 +175,7 @@ class _JoinImage(beam.DoFn):
 class ReadImageFolder(beam.PTransform):
     """Images under a folder joined with its captions file by relative path."""
 
-    def __init__(self, folder: str, fields: SourceFields):
+    def __init__(self, folder: str, fields: InputSettings):
         super().__init__()
         self.prefix = _folder_prefix(folder)
         self.fields = fields
@@ -218,20 +217,19 @@ def _is_image(path: str) -> bool:
 class ReadCorpus(beam.PTransform):
     """Every input pattern, whatever its format: (Records, FileMetadata of every matched file)."""
 
-    def __init__(self, patterns, fields: SourceFields, input_format: str = "auto"):
+    def __init__(self, patterns, settings: InputSettings):
         super().__init__()
         self.patterns = list(patterns)
-        self.fields = fields
-        self.input_format = input_format
+        self.settings = settings
 
     def expand(self, pbegin):
-        folders = [p for p in self.patterns if is_folder_input(p, self.input_format)]
+        folders = [p for p in self.patterns if is_folder_input(p, self.settings.format)]
         files = [p for p in self.patterns if p not in folders]
         parts = []
         if files:
-            parts.append(pbegin | "Files" >> ReadFiles(files, self.fields, self.input_format))
+            parts.append(pbegin | "Files" >> ReadFiles(files, self.settings))
         for index, folder in enumerate(folders):
-            parts.append(pbegin | f"Folder{index}" >> ReadImageFolder(folder, self.fields))
+            parts.append(pbegin | f"Folder{index}" >> ReadImageFolder(folder, self.settings))
         records = tuple(r for r, _ in parts) | "AllRecords" >> beam.Flatten()
         matched = tuple(m for _, m in parts) | "AllFiles" >> beam.Flatten()
         return records, matched

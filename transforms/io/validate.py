@@ -4,16 +4,14 @@ Records are validated in batches so the per-record detectors that gain from
 batching (MinHash signatures: one datasketch bulk call per batch) get them.
 """
 
-from typing import Optional
-
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from detectors.minhash import MinHashParams, sketches, to_bytes
-from detectors.phash import PHashSettings
-from detectors.validate import InputLimits, validate
+from detectors.minhash import sketches, to_bytes
+from detectors.validate import validate
 from schemas.reasons import Reason
 from schemas.records import Kind
+from schemas.settings import InputSettings, NearImageSettings, NearTextSettings
 from transforms.common.faults import isolate
 
 
@@ -22,12 +20,13 @@ class ValidateBatch(beam.DoFn):
 
     FINGERPRINTS = "fingerprints"
 
-    def __init__(self, limits: InputLimits, minhash: Optional[MinHashParams],
-                 keep_shingles: bool = False, phash: Optional[PHashSettings] = None):
+    def __init__(self, limits: InputSettings, near_text: NearTextSettings,
+                 near_images: NearImageSettings):
         self.limits = limits
-        self.minhash = minhash
-        self.keep_shingles = keep_shingles
-        self.phash = phash
+        # Signatures and pHashes only for the stages that compare them.
+        self.minhash = near_text if near_text.enabled else None
+        self.keep_shingles = near_text.verify == "exact"
+        self.phash = near_images if near_images.enabled else None
 
     def process(self, batch):
         checked = [self._validate(record) for record in batch]
@@ -67,18 +66,18 @@ def _failed(record, detector: str, err: Exception):
 
 
 class ValidateRecords(beam.PTransform):
-    def __init__(self, limits: InputLimits, minhash: Optional[MinHashParams] = None,
-                 keep_shingles: bool = False, phash: Optional[PHashSettings] = None):
+    """Records in; checked records (main) and their fingerprints ('fingerprints') out."""
+
+    def __init__(self, limits: InputSettings, near_text: NearTextSettings = NearTextSettings(),
+                 near_images: NearImageSettings = NearImageSettings()):
         super().__init__()
         self.limits = limits
-        self.minhash = minhash
-        self.keep_shingles = keep_shingles
-        self.phash = phash
+        self.near_text = near_text
+        self.near_images = near_images
 
     def expand(self, records):
         return (records
                 | "Batch" >> beam.BatchElements(min_batch_size=8, max_batch_size=512)
-                | "Check" >> beam.ParDo(ValidateBatch(self.limits, self.minhash,
-                                                     self.keep_shingles,
-                                                     self.phash)).with_outputs(
+                | "Check" >> beam.ParDo(ValidateBatch(self.limits, self.near_text,
+                                                     self.near_images)).with_outputs(
                     ValidateBatch.FINGERPRINTS, main="records"))

@@ -16,9 +16,10 @@ import threading
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from detectors.faces import FaceSettings, scan_faces
+from detectors.faces import scan_faces
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Kind, Verdict
+from schemas.settings import FaceSettings
 from transforms.common.faults import error_verdict
 from transforms.dedup.near_text import node_of
 
@@ -36,7 +37,7 @@ def record_node_of(face: str) -> str:
     return face.rsplit("\x1f", 1)[0]
 
 
-def face_verdict(uid: str, scan, action: str, settings: FaceSettings) -> Verdict:
+def face_verdict(uid: str, scan, settings: FaceSettings) -> Verdict:
     evidence = {
         "count": len(scan.faces),
         "faces": [{"box": face.box(), "size": face.size, "score": face.score,
@@ -44,7 +45,7 @@ def face_verdict(uid: str, scan, action: str, settings: FaceSettings) -> Verdict
         "largest_area_fraction": round(scan.largest_area_fraction(), 4),
         "model": settings.model, "detector_scale": round(scan.scale, 4),
     }
-    return Verdict(uid=uid, reason=Reason.FACE.value, action=ACTIONS[action],
+    return Verdict(uid=uid, reason=Reason.FACE.value, action=ACTIONS[settings.action],
                    evidence=json.dumps(evidence, sort_keys=True), representative_id=None,
                    group_size=None)
 
@@ -53,9 +54,8 @@ _LOCK = threading.Lock()   # dlib's detectors are not documented as thread-safe
 
 
 class _ScanFaces(beam.DoFn):
-    def __init__(self, settings: FaceSettings, action: str, encodings: bool):
+    def __init__(self, settings: FaceSettings, encodings: bool):
         self.settings = settings
-        self.action = action
         self.encodings = encodings
 
     def setup(self):
@@ -80,7 +80,7 @@ class _ScanFaces(beam.DoFn):
             return
         self.with_faces.inc()
         self.found.inc(len(scan.faces))
-        yield face_verdict(record.uid, scan, self.action, self.settings)
+        yield face_verdict(record.uid, scan, self.settings)
         if not self.encodings:
             return
         node = node_of(record)
@@ -93,16 +93,14 @@ class _ScanFaces(beam.DoFn):
 class DetectFaces(beam.PTransform):
     """Records in; face verdicts out (main), and (face node, encoding) on 'encodings'."""
 
-    def __init__(self, settings: FaceSettings, action: str = "blur", encodings: bool = True):
+    def __init__(self, settings: FaceSettings, encodings: bool = True):
         super().__init__()
         self.settings = settings
-        self.action = action
         self.encodings = encodings
 
     def expand(self, records):
         return (records
                 | "Images" >> beam.Filter(
                     lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
-                | "Scan" >> beam.ParDo(_ScanFaces(self.settings, self.action,
-                                                  self.encodings)).with_outputs(
+                | "Scan" >> beam.ParDo(_ScanFaces(self.settings, self.encodings)).with_outputs(
                     ENCODINGS, main="verdicts"))

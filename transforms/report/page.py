@@ -59,7 +59,7 @@ def _cluster(cluster: dict, previews: Dict[str, dict]) -> dict:
 def render_report(summary: dict, manifest: dict, previews: Dict[str, dict],
                   riskiest: List[str], report, output: str) -> str:
     """The page. ``previews``: id -> transforms.report.previews preview; ``riskiest``: quarantined
-    ids, riskiest first; ``report``: pipeline.policy.ReportPolicy."""
+    ids, riskiest first; ``report``: ReportSettings."""
     primary = summary["primary_reasons"]
     reasons = [{"reason": reason, "count": count, "primary": primary.get(reason, 0),
                 "stage": Reason(reason).stage.value, "description": Reason(reason).description}

@@ -15,7 +15,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from detectors.clusters import cluster_of
-from detectors.faces import FaceSettings, face_api, scan_faces
+from detectors.faces import face_api, scan_faces
+from schemas.settings import FaceSettings
 from detectors.previews import face_boxes, masked_preview, thumbnail
 from schemas.reasons import INPUT_DEFECTS, Reason
 

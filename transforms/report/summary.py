@@ -203,7 +203,7 @@ class WriteRunReport(beam.PTransform):
         self.output = output
         self.manifest = manifest
         self.outputs = outputs
-        self.report = report      # pipeline.policy.ReportPolicy
+        self.report = report      # ReportSettings
         self.checked = checked    # stage -> whether it ran ({"faces": ..., "pii": ...})
 
     def expand(self, inputs):

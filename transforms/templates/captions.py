@@ -20,7 +20,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from detectors.hashing import digest
-from detectors.templates import TemplateSettings, candidates, choose, template_id
+from detectors.templates import candidates, choose, template_id
+from schemas.settings import TemplateSettings
 from schemas.reasons import Reason
 from schemas.records import FLAG, Kind, Verdict
 from transforms.common.faults import error_verdict

@@ -32,8 +32,8 @@ import numpy as np
 from apache_beam.metrics import Metrics
 
 from detectors.hashing import digest
-from detectors.layout import (LayoutSettings, best_layout, border_key, estimate,
-                              face_in_fixed, mask_png, thumbnail)
+from detectors.layout import best_layout, border_key, estimate, face_in_fixed, mask_png, thumbnail
+from schemas.settings import LayoutSettings
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Kind, Verdict
 from transforms.common.faults import error_verdict
@@ -159,12 +159,8 @@ class _Match(beam.DoFn):
 
 
 class _Verdicts(beam.DoFn):
-    def __init__(self, settings: LayoutSettings, face_action: str, cluster_action: str,
-                 keep: int):
+    def __init__(self, settings: LayoutSettings):
         self.settings = settings
-        self.face_action = face_action
-        self.cluster_action = cluster_action
-        self.keep = keep
 
     def setup(self):
         self.clusters = Metrics.counter(NAMESPACE, "template_clusters")
@@ -184,7 +180,7 @@ class _Verdicts(beam.DoFn):
         face = info["face_in_fixed"]
         (self.face_clusters if face else self.clusters).inc()
         reason = Reason.TEMPLATE_FACE if face else Reason.TEMPLATE_CLUSTER
-        action = self.face_action if face else self.cluster_action
+        action = self.settings.face_action if face else self.settings.cluster_action
         first = set(next(iter(grouped["first"]), []))
         for node, score in grouped["members"]:   # streamed
             uid, _ = parse_node(node)
@@ -205,13 +201,9 @@ class LayoutTemplates(beam.PTransform):
     vector)) in (any but the records may be empty); template_face and template_cluster
     verdicts out, and detector_error for an image that cannot be made a thumbnail."""
 
-    def __init__(self, settings: LayoutSettings, face_action: str = "quarantine",
-                 cluster_action: str = "cap", keep: int = 3):
+    def __init__(self, settings: LayoutSettings):
         super().__init__()
         self.settings = settings
-        self.face_action = face_action
-        self.cluster_action = cluster_action
-        self.keep = keep
 
     def expand(self, inputs):
         records, faces, templates, embeddings = inputs
@@ -255,9 +247,8 @@ class LayoutTemplates(beam.PTransform):
         counts = members | "Count" >> beam.combiners.Count.PerKey()
         first = (members
                  | "Nodes" >> beam.MapTuple(lambda lid, m: (lid, m[0]))
-                 | "First" >> beam.combiners.Top.SmallestPerKey(max(1, self.keep)))
+                 | "First" >> beam.combiners.Top.SmallestPerKey(s.keep))
         verdicts = ({"members": members, "count": counts, "first": first, "info": info}
                     | "ByCluster" >> beam.CoGroupByKey()
-                    | "Verdicts" >> beam.ParDo(_Verdicts(s, self.face_action,
-                                                         self.cluster_action, self.keep)))
+                    | "Verdicts" >> beam.ParDo(_Verdicts(s)))
         return (verdicts, made[ERRORS]) | "WithErrors" >> beam.Flatten()

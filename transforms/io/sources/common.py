@@ -1,9 +1,8 @@
 """What every parser shares: field names, record construction, metadata encoding."""
 
 import collections
-import dataclasses
 import json
-from typing import Optional, Tuple
+from typing import Optional
 
 from detectors.hashing import content_id, record_uid
 from detectors.strings import json_safe, utf8_safe
@@ -13,17 +12,6 @@ from schemas.records import Kind, Record, make_record
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff")
 # Where img2dataset and Hugging Face datasets keep image bytes, in order of preference.
 IMAGE_COLUMN_CANDIDATES = ("jpg", "png", "webp", "image", "image_bytes", "img")
-
-
-@dataclasses.dataclass(frozen=True)
-class SourceFields:
-    """Names of the fields parsers read; everything else is kept as metadata."""
-    text_field: str = "text"
-    id_field: str = "id"
-    caption_field: str = "caption"
-    image_id_field: str = "key"
-    image_field: Optional[str] = None         # None: first of IMAGE_COLUMN_CANDIDATES present
-    file_field: Tuple[str, ...] = ("file_name", "file", "filename", "image", "path")
 
 
 Stats = collections.Counter  # parsers count what they skip on purpose (blank lines, directories)

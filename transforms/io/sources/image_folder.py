@@ -1,7 +1,7 @@
 """A folder of images with one captions file (JSONL or CSV) naming each image.
 
 The captions file is found at the folder's top by name (CAPTION_FILES) and maps
-a path relative to the folder (the first of SourceFields.file_field present) to
+a path relative to the folder (the first of InputSettings.file_field present) to
 a caption. Images are joined to caption rows by that relative path; the
 relative path without extension is the record id.
 """
@@ -16,7 +16,8 @@ from detectors.hashing import record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
 from detectors.strings import utf8_clean
-from transforms.io.sources.common import SourceFields, Stats, defect, to_metadata
+from transforms.io.sources.common import Stats, defect, to_metadata
+from schemas.settings import InputSettings
 
 CAPTION_FILES = ("captions.jsonl", "captions.csv", "metadata.jsonl", "metadata.csv")
 
@@ -29,7 +30,7 @@ class CaptionRow(NamedTuple):
     metadata: str
 
 
-def caption_file_rows(stream: BinaryIO, source: str, fields: SourceFields,
+def caption_file_rows(stream: BinaryIO, source: str, fields: InputSettings,
                       stats: Stats) -> Iterator[Union[CaptionRow, Record]]:
     """Rows of a captions file; a row that names no image is a defect record."""
     if source.lower().endswith(".csv"):

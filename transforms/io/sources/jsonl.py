@@ -6,10 +6,11 @@ from typing import Iterable, Iterator
 from detectors.hashing import record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
-from transforms.io.sources.common import SourceFields, Stats, defect, public_id, to_metadata
+from transforms.io.sources.common import Stats, defect, public_id, to_metadata
+from schemas.settings import InputSettings
 
 
-def parse_jsonl(lines: Iterable[bytes], source: str, fields: SourceFields,
+def parse_jsonl(lines: Iterable[bytes], source: str, fields: InputSettings,
                 stats: Stats) -> Iterator[Record]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():

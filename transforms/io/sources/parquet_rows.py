@@ -11,19 +11,20 @@ import pyarrow.parquet as pq
 from detectors.hashing import record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
-from transforms.io.sources.common import (IMAGE_COLUMN_CANDIDATES, SourceFields, Stats, defect,
+from transforms.io.sources.common import (IMAGE_COLUMN_CANDIDATES, Stats, defect,
                                        file_defect, public_id, to_metadata)
+from schemas.settings import InputSettings
 
 BATCH_ROWS = 256  # image rows can be ~100 KB each: keep a batch small
 
 
-def image_column(names, fields: SourceFields) -> Optional[str]:
+def image_column(names, fields: InputSettings) -> Optional[str]:
     if fields.image_field:
         return fields.image_field if fields.image_field in names else None
     return next((c for c in IMAGE_COLUMN_CANDIDATES if c in names), None)
 
 
-def parse_parquet(stream: BinaryIO, source: str, fields: SourceFields,
+def parse_parquet(stream: BinaryIO, source: str, fields: InputSettings,
                   stats: Stats) -> Iterator[Record]:
     try:
         parquet = pq.ParquetFile(stream)
@@ -75,7 +76,7 @@ def _rows(batch):
             yield err
 
 
-def _text_row(row: dict, source: str, position: int, fields: SourceFields, _) -> Record:
+def _text_row(row: dict, source: str, position: int, fields: InputSettings, _) -> Record:
     location = f"row {position}"
     text = row.pop(fields.text_field, None)
     key = row.pop(fields.id_field, None)
@@ -89,7 +90,7 @@ def _text_row(row: dict, source: str, position: int, fields: SourceFields, _) ->
                        text=text, metadata=metadata)
 
 
-def _image_row(row: dict, source: str, position: int, fields: SourceFields,
+def _image_row(row: dict, source: str, position: int, fields: InputSettings,
                image_field: str) -> Record:
     location = f"row {position}"
     image = row.pop(image_field, None)

@@ -13,8 +13,9 @@ from typing import BinaryIO, Dict, Iterator, Optional, Tuple
 from detectors.hashing import record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
-from transforms.io.sources.common import (IMAGE_EXTENSIONS, SourceFields, Stats, defect,
+from transforms.io.sources.common import (IMAGE_EXTENSIONS, Stats, defect,
                                        file_defect, public_id, to_metadata)
+from schemas.settings import InputSettings
 
 
 def split_member_name(name: str) -> Tuple[Optional[Tuple[str, str]], Optional[str]]:
@@ -61,7 +62,7 @@ class _LastRead:
         return getattr(self._inner, name)
 
 
-def parse_webdataset(stream: BinaryIO, source: str, fields: SourceFields,
+def parse_webdataset(stream: BinaryIO, source: str, fields: InputSettings,
                      stats: Stats) -> Iterator[Record]:
     sample: Optional[_Sample] = None
     done = -1  # index of the last member fully handled
@@ -119,7 +120,7 @@ class _Sample:
             extension = f"{extension}#{sum(e.startswith(extension) for e in self.members) + 1}"
         self.members[extension] = data
 
-    def record(self, source: str, fields: SourceFields) -> Record:
+    def record(self, source: str, fields: InputSettings) -> Record:
         location = f"key {self.key!r} (member {self.first_index})"
         image_ext = next((e for e in self.members if e in IMAGE_EXTENSIONS), None)
         image = self.members.get(image_ext) if image_ext else None
