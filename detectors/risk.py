@@ -18,7 +18,7 @@ times or more: Carlini et al. 2023):
   bad input, detector errors               0
   reps(n) = min(1, log10(n) / 2): 0 for one copy, 0.5 for 10, 1 for 100 or more.
 
-A cluster's risk (for ranking clusters) is its members' highest (detectors/clusters.py).
+A cluster's risk (for ranking clusters) is its members' highest (the report's ClusterSummary).
 """
 
 import json

@@ -79,8 +79,6 @@ QUARANTINE = pa.schema([
     pa.field("reviewed_at", pa.timestamp("us", tz="UTC")),
 ])
 
-CLEANED = {"text": CLEANED_TEXT, "image_text": CLEANED_IMAGE_TEXT}
-
 INDEX_FORMAT_KEY = b"hygiene.index"
 INDEX_VERSION = 1
 

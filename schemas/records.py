@@ -8,8 +8,8 @@ Two identities per record:
   in its folder), else a content hash (``c`` + 24 hex digits of BLAKE2b over
   the text, or the image bytes and caption, or the raw bytes of a broken
   record). Public ids are made unique per run by ``transforms.io.ids``: when
-  several records claim one id, the first in input order keeps it and the
-  others get ``~2``, ``~3``, ... appended.
+  several records claim one id, the first in input order keeps it and each
+  other gets ``~`` and 8 hex digits of its uid appended (stable across runs).
 """
 
 import enum

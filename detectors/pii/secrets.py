@@ -13,7 +13,7 @@ import binascii
 import json
 import math
 from collections import Counter
-from typing import List, Optional
+from typing import List
 
 import regex as re
 from presidio_analyzer import LocalRecognizer, RecognizerResult
@@ -173,6 +173,3 @@ SECRET_RECOGNIZERS = (AwsAccessKeyIdRecognizer, AwsSecretAccessKeyRecognizer,
                       PrivateKeyRecognizer, JwtRecognizer, GenericApiKeyRecognizer)
 SECRET_ENTITIES = tuple(r.ENTITY for r in SECRET_RECOGNIZERS)
 
-
-def secret_recognizer(entity: str) -> Optional[type]:
-    return next((r for r in SECRET_RECOGNIZERS if r.ENTITY == entity), None)

@@ -70,7 +70,7 @@ class _Label(beam.DoFn):
 class ConnectedComponents(beam.PTransform):
     """(a, b) edges in; (node, root) out for every node on an edge, root included."""
 
-    def __init__(self, rounds: int = 8, namespace: str = "components"):
+    def __init__(self, rounds: int = 10, namespace: str = "components"):
         super().__init__()
         self.rounds = rounds
         self.namespace = namespace
