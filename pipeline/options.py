@@ -28,16 +28,15 @@ POLICY_FLAGS: Dict[str, Tuple[str, str]] = {
 
 def _flag_help(section, field) -> str:
     declared = settings.declaration(field)
-    default = getattr(section, field.name)
-    if isinstance(default, bool):
-        shown = "on" if default else "off"
-    elif field.name == "entities":
-        shown = "the policy's actions"
-    elif default is None or default == ():
+    shown = settings.shown(getattr(section, field.name))
+    if isinstance(shown, bool):
+        shown = "on" if shown else "off"
+    elif isinstance(shown, dict):     # pii.entities: README "Policy" lists them
+        shown = "as in the policy"
+    elif shown is None or shown == []:
         shown = "none"
-    else:
-        shown = settings.shown(default)
-        shown = ", ".join(map(str, shown)) if isinstance(shown, list) else shown
+    elif isinstance(shown, list):
+        shown = ", ".join(map(str, shown))
     limits = "" if declared.choices else settings.bounds(field)
     return f"{declared.help} (default: {shown}{'; ' + limits if limits else ''})"
 
