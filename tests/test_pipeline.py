@@ -181,7 +181,8 @@ def test_help_groups_options_by_stage(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for group in ("inputs and outputs:", "input format:", "input checks", "exact deduplication:"):
+    for group in ("inputs and outputs:", "Input format and checks", "Exact deduplication:",
+                  "Faces (face_recognition):", "Layout templates"):
         assert group in text
 
 
