@@ -259,10 +259,17 @@ def print_report(result: RunResult, out=None) -> None:
     print(f"cleaned          {summary['cleaned']['total']:>10,}", file=out)
     print(f"quarantined      {summary['quarantined']['total']:>10,}"
           f"   ({summary['quarantine_rate']:.1%})", file=out)
+    flagged = summary.get("flagged") or {}
+    width = max(map(len, [*summary["reasons"], *flagged]), default=0)
     if summary["reasons"]:
         print("\nquarantined by reason (a record may have several):", file=out)
-        width = max(len(r) for r in summary["reasons"])
         for reason, count in sorted(summary["reasons"].items(), key=lambda kv: (-kv[1], kv[0])):
+            print(f"  {reason:<{width}}  {count:>8,}", file=out)
+    if flagged:
+        # What stages flag in records they keep (caption templates, blurred faces, the
+        # kept members of a layout template or of a repeated identity).
+        print("\ncleaned but flagged, by reason:", file=out)
+        for reason, count in sorted(flagged.items(), key=lambda kv: (-kv[1], kv[0])):
             print(f"  {reason:<{width}}  {count:>8,}", file=out)
     pii = summary.get("pii", {})
     if pii.get("entities_found"):
@@ -276,7 +283,8 @@ def print_report(result: RunResult, out=None) -> None:
         print(f"\nfaces: {faces['faces_found']:,} in {faces['records_with_faces']:,} images; "
               f"kept images blurred: {faces['cleaned_images_blurred']:,}", file=out)
     if faces.get("repeated_identities"):
-        print(f"repeated identities: {faces['repeated_identities']:,} people in "
+        people = faces["repeated_identities"]
+        print(f"repeated identities: {people:,} {'person' if people == 1 else 'people'} in "
               f"{faces['repeated_identity_records']:,} records", file=out)
     verdict = "ok" if conservation["ok"] else "VIOLATED"
     print(f"\nconservation {verdict}: {conservation['records_in']:,} in = "

@@ -1,10 +1,14 @@
 """Build the bundled sample corpus under sample/ (deterministic; rerun to regenerate).
 
-Material: text this script writes itself, and photos that scikit-image ships
-under CC0 or in the public domain (astronaut, rocket: NASA/SpaceX public
-domain; camera, coffee, chelsea, clock, brick, grass, gravel: CC0). The corpus
-holds every input format, exact duplicates, and broken records, so the demo
-shows each stage at work.
+Material: text this script writes itself, photos that scikit-image ships under
+CC0 or in the public domain (astronaut, rocket: NASA/SpaceX public domain;
+camera, coffee, chelsea, clock, brick, grass, gravel: CC0), and Grace Hopper's
+official US Navy portrait (tests/data/grace_hopper.jpg, from Wikimedia Commons
+File:Grace_Hopper.jpg: a work of the US federal government, public domain). The
+corpus holds every input format, exact duplicates, broken records, and a small
+shop of T-shirt mockups (one fixed photo of a real person, one flat-lay without
+anyone, one caption template, one person in many records), so the demo shows
+each stage at work.
 
     pip install -e '.[sample]' && python scripts/make_sample.py
 """
@@ -16,6 +20,7 @@ import io
 import json
 import random
 import shutil
+import sys
 import tarfile
 from pathlib import Path
 
@@ -23,7 +28,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
-from PIL import Image
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the mockups' designs come from evaluation/template_corpus.py
 
 PHOTOS = ("astronaut", "rocket", "camera", "coffee", "chelsea", "clock", "brick", "grass", "gravel")
 
@@ -179,11 +187,7 @@ def write_image_text(root: Path) -> None:
                 ("000000102.txt", b"What the server sent instead of an image")]
     members += [("000000103.jpg", jpeg["grass"])]  # no caption
     members += [("../000000104.jpg", jpeg["brick"]), ("README", b"not a sample")]  # odd names
-    with tarfile.open(shards / "shard-00000.tar", "w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime, info.mode = len(data), 0, 0o644
-            tar.addfile(info, io.BytesIO(data))
+    write_tar(shards / "shard-00000.tar", members)
 
     # img2dataset's parquet output: the image bytes in a "jpg" column.
     rows = [("000001000", CAPTIONS["gravel"], jpeg["gravel"], "success"),
@@ -197,6 +201,96 @@ def write_image_text(root: Path) -> None:
         shards / "pairs-000.parquet")
 
 
+# The mockup shop: one T-shirt line rendered into two fixed photos, captioned from one
+# template ("<design> Unisex T-Shirt"), the risk the template stages exist for (README,
+# "Caption templates"). Polygons are fractions of the width and height.
+HOPPER = ROOT / "tests" / "data" / "grace_hopper.jpg"
+MODEL_SIZE = (320, 375)    # her face ~117 px: at least faces.encode_min_face (80), so encoded
+MODEL_SHIRT = [(0.0, 0.74), (0.16, 0.62), (0.36, 0.57), (0.5, 0.66), (0.64, 0.57),
+               (0.84, 0.62), (1.0, 0.74), (1.0, 1.0), (0.0, 1.0)]
+FLAT_SIZE = (320, 320)     # a shirt laid on a brick floor: no face in the fixed area
+FLAT_SHIRT = [(0.40, 0.14), (0.27, 0.19), (0.08, 0.36), (0.18, 0.47), (0.30, 0.38),
+              (0.30, 0.90), (0.70, 0.90), (0.70, 0.38), (0.82, 0.47), (0.92, 0.36),
+              (0.73, 0.19), (0.60, 0.14), (0.50, 0.21)]
+MODEL_DESIGNS, FLAT_DESIGNS = 8, 6
+
+
+def hopper(size) -> Image.Image:
+    return Image.open(HOPPER).convert("RGB").resize(size, Image.Resampling.LANCZOS)
+
+
+def wear(base: Image.Image, shirt, pattern: Image.Image) -> Image.Image:
+    """The base photo with the shirt polygon filled by the pattern."""
+    w, h = base.size
+    mask = Image.new("L", base.size, 0)
+    ImageDraw.Draw(mask).polygon([(x * w, y * h) for x, y in shirt], 255)
+    image = base.copy()
+    image.paste(pattern.resize(base.size, Image.Resampling.LANCZOS), (0, 0), mask)
+    return image
+
+
+def shop_designs(model: Image.Image, flat: Image.Image, count: int):
+    """[(name, pattern)]: bold designs (evaluation/template_corpus.py's patterns drawn at 96
+    px, enlarged) whose mockups are pairwise more than pHash's near-duplicate radius (8 of
+    64 bits) apart, on both photos. With fine patterns over a fixed photo that fills most of
+    the picture, pHash links mockups too; these show the layout stage finding what pHash
+    does not (README, "Layout templates")."""
+    from detectors.phash import hamming, phash
+    from evaluation.template_corpus import ADJECTIVES, NOUNS, design
+
+    def hashes(pattern):
+        return [phash(Image.open(io.BytesIO(encode(wear(base, shirt, pattern), "JPEG",
+                                                   quality=80))))
+                for base, shirt in ((model, MODEL_SHIRT), (flat, FLAT_SHIRT))]
+
+    names = random.Random(20261122).sample([f"{a} {n}" for a in ADJECTIVES for n in NOUNS], count)
+    chosen, seen = [], []
+    for seed in range(1000):
+        pattern = design(random.Random(seed), (96, 96))
+        mine = hashes(pattern)
+        if all(hamming(a, b) > 8 for other in seen for a, b in zip(mine, other)):
+            chosen.append(pattern)
+            seen.append(mine)
+            if len(chosen) == count:
+                return list(zip(names, chosen))
+    raise RuntimeError("not enough distinct designs")
+
+
+def slug(name: str) -> str:
+    return name.lower().replace(" ", "-")
+
+
+def write_mockups(root: Path) -> None:
+    """A WebDataset shard of the shop's mockups: every design on a real person (Grace
+    Hopper's portrait: template_face, and her face in 8 records: repeated_identity) and most
+    on a flat-lay (template_cluster: the first 3 kept, flagged), all captioned "<design>
+    Unisex T-Shirt" (caption_template, a flag)."""
+    model, flat = hopper(MODEL_SIZE), photo("brick", 512).resize(FLAT_SIZE, Image.Resampling.LANCZOS)
+    members = []
+    for index, (name, pattern) in enumerate(shop_designs(model, flat, MODEL_DESIGNS)):
+        caption = f"{name} Unisex T-Shirt"
+        for shot, base, shirt, designs in (("model", model, MODEL_SHIRT, MODEL_DESIGNS),
+                                           ("flat", flat, FLAT_SHIRT, FLAT_DESIGNS)):
+            if index >= designs:
+                continue
+            key = f"tee-{shot}-{slug(name)}"
+            members += [(f"{key}.jpg", encode(wear(base, shirt, pattern), "JPEG", quality=80)),
+                        (f"{key}.txt", caption.encode()),
+                        (f"{key}.json", json.dumps({
+                            "key": key, "caption": caption,
+                            "url": f"https://shop.example.com/{slug(name)}/unisex-t-shirt-{shot}.jpg"
+                        }).encode())]
+    write_tar(root / "image_text" / "shard-00001.tar", members)
+
+
+def write_tar(path: Path, members) -> None:
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            tar.addfile(info, io.BytesIO(data))
+
+
 def write_image_folder(root: Path) -> None:
     folder = root / "image_folder"
     (folder / "shop").mkdir(parents=True)
@@ -208,12 +302,18 @@ def write_image_folder(root: Path) -> None:
         encode(Image.fromarray(np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64)), "TIFF"))
     (folder / "bomb.png").write_bytes(encode(Image.new("1", (12_000, 12_000)), "PNG", optimize=True))
     (folder / "uncaptioned.jpg").write_bytes(encode(photo("rocket"), "JPEG", quality=85))
+    # The shop's model in a press photo too: one person in a plain photo and in the mockups.
+    (folder / "press").mkdir()
+    (folder / "press" / "grace-hopper.jpg").write_bytes(
+        encode(hopper((273, 320)), "JPEG", quality=85))
     with open(folder / "captions.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["file_name", "caption", "license"])
         writer.writerow(["shop/cat.png", "A tabby cat, product shot by Ana Silva "
                                          "(ana.silva@example.com)", "CC0"])
         writer.writerow(["shop/camera.webp", "A photographer with a camera,\non two lines", "CC0"])
+        writer.writerow(["press/grace-hopper.jpg", "Rear Admiral Grace Hopper in uniform, "
+                                                   "official US Navy portrait", "public domain"])
         writer.writerow(["shop/empty.jpg", "An image that never finished uploading", "CC0"])
         writer.writerow(["depth.tif", "A depth map, not a photo", "CC0"])
         writer.writerow(["bomb.png", "A tiny file that decodes to 144 million pixels", "CC0"])
@@ -230,6 +330,7 @@ def main() -> None:
     write_text(dest, rng)
     write_pii(dest)
     write_image_text(dest)
+    write_mockups(dest)
     write_image_folder(dest)
     (dest / "policy.yaml").write_text(POLICY)
     print(f"sample written to {dest}")

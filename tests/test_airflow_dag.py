@@ -40,7 +40,7 @@ def test_two_nights_the_second_fails_its_gate(airflow, tmp_path):
     assert "state=success" in first.stdout + first.stderr
     night = root / "runs" / "2026-11-20"
     summary = json.loads((night / "summary.json").read_text())
-    assert summary["records_in"] == 121 and summary["conservation"]["ok"]
+    assert summary["records_in"] == 136 and summary["conservation"]["ok"]
     assert (night / "report" / "index.html").exists()
     assert list((root / "index" / "2026-11-20").glob("*.parquet"))
 
@@ -62,4 +62,4 @@ def test_two_nights_the_second_fails_its_gate(airflow, tmp_path):
     def rows(*parts):
         return ds.dataset(str(night.joinpath(*parts)), format="parquet").count_rows()
     assert rows("cleaned", "text") + rows("cleaned", "image_text") == rerun["cleaned"]["total"]
-    assert rows("quarantine") == rerun["quarantined"]["total"] == 31
+    assert rows("quarantine") == rerun["quarantined"]["total"] == 42

@@ -102,6 +102,57 @@ def test_sample_run_writes_every_output(sample_runs):
     assert all(f.startswith(str(out.path)) for f in manifest["files"])
 
 
+def test_sample_shows_the_mockup_risk(sample_runs):
+    """The bundled shop (scripts/make_sample.py): T-shirt mockups around a real person's
+    photo, a flat-lay without anyone, captions from one template, and the person in a press
+    photo too. The demo's table and the report show each of the four verdicts."""
+    import io
+
+    from pipeline.launch import RunResult, print_report
+
+    out, _ = sample_runs
+    summary = out.summary
+    cleaned = {r["id"]: r for r in out.cleaned_image_text}
+    held = {r["id"]: r for r in out.quarantine}
+    model = sorted(i for i in [*cleaned, *held] if i.startswith("tee-model-"))
+    flat = sorted(i for i in [*cleaned, *held] if i.startswith("tee-flat-"))
+    assert len(model) == 8 and len(flat) == 6
+    # Her face lies in the fixed area: every mockup around it is held back.
+    assert all("template_face" in held[i]["reasons"] for i in model)
+    # No face: the first 3 in input order are kept, flagged, with their caption template.
+    assert sorted(i for i in flat if i in cleaned) == [
+        "tee-flat-floral-dots", "tee-flat-pastel-checks", "tee-flat-solar-bloom"]
+    for i in flat:
+        if i in cleaned:
+            assert {f["reason"] for f in cleaned[i]["flags"]} >= {"template_cluster",
+                                                                  "caption_template"}
+        else:
+            assert "template_cluster" in held[i]["reasons"]
+    # One person in 9 records: the first 4 in input order kept (the press photo, blurred),
+    # the other 5 held back; no person is in 5 or more cleaned records.
+    portrait = cleaned["press/grace-hopper"]
+    assert {f["reason"] for f in portrait["flags"]} >= {"repeated_identity", "face"}
+    assert summary["faces"]["repeated_identities"] == 1
+    assert summary["faces"]["repeated_identity_records"] == 9
+    assert summary["reasons"]["repeated_identity"] == 5
+    assert summary["reasons"]["template_face"] == 8
+    assert summary["reasons"]["template_cluster"] == 3
+    assert summary["flagged"]["caption_template"] == 3
+    kinds = {c["reason"] for c in summary["top_clusters"]}
+    assert {"template_face", "template_cluster", "caption_template", "repeated_identity"} <= kinds
+    # What `make demo` prints.
+    printed = io.StringIO()
+    print_report(RunResult(str(out.path), summary, "DONE", counters=out.counters, seconds=1.0),
+                 printed)
+    table = printed.getvalue()
+    for reason in ("template_face", "template_cluster", "caption_template", "repeated_identity"):
+        assert f"  {reason} " in table, reason
+    assert "repeated identities: 1 person in 9 records" in table
+    page = (out.path / "report" / "index.html").read_text()
+    for reason in ("template_face", "template_cluster", "caption_template", "repeated_identity"):
+        assert reason in page
+
+
 def test_exact_duplicates_keep_the_first_in_input_order(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
