@@ -26,7 +26,8 @@ from transforms.pii import DetectPii
 from transforms.io.read import ReadCorpus
 from transforms.dedup.semantic import Embed, SemanticDuplicates
 from transforms.io.validate import ValidateRecords
-from transforms.report.summary import WriteParquet, WriteRunReport, join_path
+from transforms.io.outputs import WriteParquet, join_path
+from transforms.report.write import WriteRunReport
 
 
 @dataclasses.dataclass(frozen=True)
