@@ -15,7 +15,8 @@ from schemas.review import CLUSTER, RECORD, REJECT, RELEASE, Decision, key
 from tests.jobs import run_job
 from tests.test_minhash import document, edit
 from tests.test_near_dedup import write_jsonl
-from transforms.decide.decide import decide, review_of
+from transforms.decide.decide import decide
+from transforms.decide.review import review_of
 
 NO_IMAGES = ("--no-faces", "--no-caption-templates", "--no-layouts")
 

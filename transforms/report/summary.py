@@ -6,7 +6,7 @@ from typing import List
 
 import apache_beam as beam
 
-from transforms.decide.decide import RISK_BINS
+from transforms.decide.tallies import RISK_BINS
 
 
 TOP_CLUSTERS = 50      # clusters ranked in summary.json
