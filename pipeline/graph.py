@@ -18,6 +18,7 @@ from transforms.templates.layouts import LayoutTemplates
 from transforms.dedup.exact import ExactDedup
 from transforms.people.faces import DetectFaces
 from transforms.people.identities import RepeatedIdentities
+from transforms.common.nodes import Nodes
 from transforms.io.ids import AssignIds
 from transforms.io.index import ReadIndex
 from transforms.dedup.near_text import NearDuplicateText
@@ -74,6 +75,7 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
                    keep_shingles=policy.near_dedup_text.verify == "exact",
                    phash=policy.near_dedup_images.phash()))
     fingerprints = checked.fingerprints | "UniqueIds" >> AssignIds()
+    nodes = fingerprints | "Nodes" >> Nodes()   # for the stages that work on records
 
     verdicts = [fingerprints | "ExactDedup" >> ExactDedup(
         text=policy.exact_dedup.text, images=policy.exact_dedup.images)]
@@ -93,7 +95,7 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         embeddings = embedded.embeddings
         verdicts.append(embedded.errors)
     if clip.enabled and clip.semantic_dedup:
-        verdicts.append(embeddings | "SemanticDedup" >> SemanticDuplicates(
+        verdicts.append((embeddings, nodes) | "SemanticDedup" >> SemanticDuplicates(
             clip.threshold, clip.bands, clip.bits, clip.levels, clip.seed, clip.max_bucket,
             clip.rounds))
     if policy.pii.enabled:
@@ -106,7 +108,7 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         face_verdicts = faces.verdicts
         verdicts.append(face_verdicts)
         if identities:
-            verdicts.append(faces.encodings | "Identities" >> RepeatedIdentities(
+            verdicts.append((faces.encodings, nodes) | "Identities" >> RepeatedIdentities(
                 policy.identities))
     if policy.templates.enabled:
         templates = checked.records | "CaptionTemplates" >> CaptionTemplates(
@@ -115,7 +117,7 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
     layouts = policy.layouts
     if layouts.enabled:
         nothing = lambda label: pipeline | label >> beam.Create([])   # noqa: E731
-        verdicts.append((checked.records,
+        verdicts.append((checked.records, nodes,
                          face_verdicts if face_verdicts is not None else nothing("NoFaces"),
                          templates if templates is not None else nothing("NoTemplates"),
                          embeddings if embeddings is not None else nothing("NoEmbeddings"))

@@ -33,7 +33,7 @@ from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Verdict
 from transforms.common.buckets import BucketPairs
 from transforms.common.components import ConnectedComponents
-from transforms.dedup.near_text import node_of, parse_node
+from transforms.common.nodes import id_of, node_of, uid_of
 
 NAMESPACE = "near_dedup_images"
 
@@ -79,12 +79,12 @@ class _ClusterVerdicts(beam.DoFn):
         size = sum(1 for _ in members)   # counted, then read again: never held
         self.clusters.inc()
         self.sizes.update(size)
-        _, kept_id = parse_node(root)
+        kept_id = id_of(root)
         cluster_id = duplicate_cluster(self.prefix, kept_id)
         for node, distance in members:
             if node == root:
                 continue
-            uid, _ = parse_node(node)
+            uid = uid_of(node)
             self.removed.inc()
             evidence = {"cluster_id": cluster_id, "cluster_size": size, "kept_id": kept_id,
                         self.distance: distance}

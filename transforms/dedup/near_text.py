@@ -17,14 +17,13 @@ Steps (each a named transform with its own counters, namespace near_dedup_text):
   Verdicts    every member but the root of a component is quarantined, with its
               best verified similarity to a cluster neighbour.
 
-A node is a string that sorts in input order and carries what the verdict
-needs: "1", source, position, uid and public id, NUL-separated; an earlier
-run's document (--index-in) is "0" and its id, so it sorts first and is the
-one kept. No step gathers documents, signatures or edges onto one worker.
+Documents are nodes (transforms/common/nodes.py): they sort in input order and carry
+the uid and public id the verdicts need; an earlier run's document (--index-in) sorts
+first, so it is the one kept. No step gathers documents, signatures or edges onto one
+worker.
 """
 
 import json
-from typing import Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -32,29 +31,12 @@ from apache_beam.metrics import Metrics
 from detectors.clusters import TEXT, duplicate_cluster
 from detectors.minhash import MinHashParams, band_keys, estimated_jaccard, shingle_jaccard
 from schemas.reasons import Reason
-from schemas.records import QUARANTINE, Fingerprint, Verdict
+from schemas.records import QUARANTINE, Verdict
 from transforms.common.components import ConnectedComponents
 from transforms.common.groups import first_and_size
+from transforms.common.nodes import id_of, is_previous, node_of, uid_of
 
 NAMESPACE = "near_dedup_text"
-PREVIOUS, TONIGHT = "0", "1"  # node prefixes: an earlier run's documents sort first
-_SEP = "\x00"
-
-
-def node_of(fp: Fingerprint) -> str:
-    return _SEP.join((TONIGHT, fp.source, f"{fp.position:012d}", fp.uid, fp.id))
-
-
-def previous_node(record_id: str) -> str:
-    return _SEP.join((PREVIOUS, record_id))
-
-
-def parse_node(node: str) -> Tuple[Optional[str], str]:
-    """(uid or None for an earlier run's document, public id)."""
-    if node.startswith(PREVIOUS + _SEP):
-        return None, node[2:]
-    _, _, _, uid, record_id = node.split(_SEP, 4)
-    return uid, record_id
 
 
 class _StarEdges(beam.DoFn):
@@ -64,7 +46,7 @@ class _StarEdges(beam.DoFn):
 
     def process(self, element):
         _, nodes = element
-        smallest, size = first_and_size(nodes, str)
+        smallest, size = first_and_size(nodes, lambda node: node)
         if size > 1:  # most buckets hold one document: nothing to do
             for node in nodes:
                 if node != smallest:
@@ -130,15 +112,15 @@ class _ClusterVerdicts(beam.DoFn):
         size = sum(1 for _ in members)  # the root is a member of its own cluster
         self.clusters.inc()
         self.sizes.update(size)
-        from_previous_run = root.startswith(PREVIOUS + _SEP)
+        from_previous_run = is_previous(root)
         reason = (Reason.NEAR_DUPLICATE_PREVIOUS_RUN if from_previous_run
                   else Reason.NEAR_DUPLICATE_TEXT)
-        _, kept_id = parse_node(root)
+        kept_id = id_of(root)
         # Named after the kept document, which the index carries into later runs: a
         # reviewer's decision on this cluster reaches its later members (pipeline/review.py).
         cluster_id = duplicate_cluster(TEXT, kept_id)
         for node, best in members:
-            uid, _ = parse_node(node)
+            uid = uid_of(node)
             if node == root or uid is None:
                 continue  # the kept one, or an earlier run's document: never re-emitted
             (self.previous if from_previous_run else self.removed).inc()

@@ -26,7 +26,7 @@ from schemas.reasons import Reason
 from schemas.records import Kind
 from transforms.common.buckets import BucketPairs
 from transforms.common.faults import error_verdict, isolate
-from transforms.dedup.near_text import node_of
+from transforms.common.nodes import WithNodes
 from transforms.dedup.near_images import PairClusters
 
 NAMESPACE = "semantic_dedup"
@@ -51,7 +51,7 @@ class _Embed(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(ERRORS, error_verdict(record.uid, "clip", err))
                 continue
             self.embedded.inc()
-            yield node_of(record), np.asarray(vector, "<f4").tobytes()
+            yield record.uid, np.asarray(vector, "<f4").tobytes()
 
 
 class CosineKeys:
@@ -90,7 +90,7 @@ class CosineDistance:
 
 
 class Embed(beam.PTransform):
-    """Records in; (node, embedding bytes) for every valid image on 'embeddings', and
+    """Records in; (uid, embedding bytes) for every valid image on 'embeddings', and
     detector_error verdicts for images the model could not embed on 'errors'."""
 
     def __init__(self, settings):
@@ -108,7 +108,8 @@ class Embed(beam.PTransform):
 
 
 class SemanticDuplicates(beam.PTransform):
-    """(node, embedding) in; semantic_duplicate_image verdicts out."""
+    """((uid, embedding) pairs, (uid, node) pairs) in; semantic_duplicate_image verdicts
+    out."""
 
     def __init__(self, threshold: float, bands: int, bits: int, levels: int, seed: int,
                  max_bucket: int, rounds: int):
@@ -117,7 +118,8 @@ class SemanticDuplicates(beam.PTransform):
         self.bands, self.bits, self.levels, self.seed = bands, bits, levels, seed
         self.max_bucket, self.rounds = max_bucket, rounds
 
-    def expand(self, embeddings):
+    def expand(self, inputs):
+        embeddings = inputs | "WithNodes" >> WithNodes()
         pairs = embeddings | "Pairs" >> BucketPairs(
             CosineKeys(self.bands, self.bits, self.levels, self.seed),
             CosineDistance(), 1.0 - self.threshold, self.max_bucket, self.levels, NAMESPACE)

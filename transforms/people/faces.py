@@ -4,7 +4,7 @@ One face verdict per image with faces: its action is the policy's (blur: Decide 
 the image back with the boxes blurred; quarantine; keep: a flag on the cleaned row).
 Evidence: the boxes (displayed pixels of the original), each face's size, the count and
 the largest face's share of the image. Faces large enough to identify also leave as
-(face node, encoding) on the 'encodings' output, for transforms.people.identities.
+(uid, (face number, encoding)) on the 'encodings' output, for transforms.people.identities.
 
 Counters (namespace faces): images_scanned, images_with_faces, faces_found,
 faces_encoded, scan_errors.
@@ -20,20 +20,11 @@ from detectors.faces import FaceSettings, scan_faces
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Kind, Verdict
 from transforms.common.faults import error_verdict
-from transforms.dedup.near_text import node_of
 
 NAMESPACE = "faces"
 ENCODINGS = "encodings"
 BLUR = "blur"
 ACTIONS = {"blur": BLUR, "quarantine": QUARANTINE, "keep": FLAG}
-
-
-def face_node(record_node: str, index: int) -> str:
-    return f"{record_node}\x1f{index:03d}"
-
-
-def record_node_of(face: str) -> str:
-    return face.rsplit("\x1f", 1)[0]
 
 
 def face_verdict(uid: str, scan, action: str, settings: FaceSettings) -> Verdict:
@@ -83,15 +74,15 @@ class _ScanFaces(beam.DoFn):
         yield face_verdict(record.uid, scan, self.action, self.settings)
         if not self.encodings:
             return
-        node = node_of(record)
-        for index, face in enumerate(scan.faces):
+        for number, face in enumerate(scan.faces):
             if face.encoding is not None:
                 self.encoded.inc()
-                yield beam.pvalue.TaggedOutput(ENCODINGS, (face_node(node, index), face.encoding))
+                yield beam.pvalue.TaggedOutput(ENCODINGS, (record.uid, (number, face.encoding)))
 
 
 class DetectFaces(beam.PTransform):
-    """Records in; face verdicts out (main), and (face node, encoding) on 'encodings'."""
+    """Records in; face verdicts out (main), and (uid, (face number, encoding)) on
+    'encodings'."""
 
     def __init__(self, settings: FaceSettings, action: str = "blur", encodings: bool = True):
         super().__init__()

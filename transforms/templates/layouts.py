@@ -2,8 +2,9 @@
 
 Steps (counters in namespace layouts):
   Thumbnails  every valid image shrunk to side x side (detectors/layout.py), joined by
-              record with its caption template (caption_template verdicts) and its face
-              boxes (face verdicts), as fractions of the image.
+              record with its node (transforms/common/nodes.py), its caption template
+              (caption_template verdicts) and its face boxes (face verdicts), as fractions
+              of the image.
   Groups      candidates share a key: (caption template, width, height), (width,
               height, border signature), and with CLIP on, (width, height, one of 4
               coarse LSH keys of the embedding): CLIP proposes images whose captions
@@ -37,7 +38,7 @@ from detectors.layout import (LayoutSettings, best_layout, border_key, estimate,
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Kind, Verdict
 from transforms.common.faults import error_verdict
-from transforms.dedup.near_text import node_of, parse_node
+from transforms.common.nodes import spelled, uid_of
 from transforms.dedup.semantic import CosineKeys
 
 NAMESPACE = "layouts"
@@ -58,7 +59,7 @@ class _Thumbnail(beam.DoFn):
             self.failed.inc()
             yield beam.pvalue.TaggedOutput(ERRORS, error_verdict(record.uid, "layouts", err))
             return
-        yield record.uid, (node_of(record), thumb.tobytes(), width, height)
+        yield record.uid, (thumb.tobytes(), width, height)
 
 
 # CLIP proposals: a few coarse LSH keys of the embedding (images of one layout with other
@@ -72,7 +73,8 @@ def _item(element, clip_keys):
     uid, joined = element
     if not joined["thumb"]:
         return
-    node, thumb, width, height = joined["thumb"][0]
+    [node] = joined["node"]
+    thumb, width, height = joined["thumb"][0]
     template = next((json.loads(v.evidence)["template_id"] for v in joined["template"]), None)
     boxes = [[top / height, left / width, bottom / height, right / width]
              for v in joined["faces"]
@@ -187,7 +189,7 @@ class _Verdicts(beam.DoFn):
         action = self.face_action if face else self.cluster_action
         first = set(next(iter(grouped["first"]), []))
         for node, score in grouped["members"]:   # streamed
-            uid, _ = parse_node(node)
+            uid = uid_of(node)
             kept = action == "keep" or (action == "cap" and node in first)
             if not kept:
                 self.held.inc()
@@ -201,9 +203,10 @@ class _Verdicts(beam.DoFn):
 
 
 class LayoutTemplates(beam.PTransform):
-    """(records, face verdicts, caption-template verdicts, CLIP embeddings as (node,
-    vector)) in (any but the records may be empty); template_face and template_cluster
-    verdicts out, and detector_error for an image that cannot be made a thumbnail."""
+    """(records, (uid, node) pairs, face verdicts, caption-template verdicts, CLIP
+    embeddings as (uid, vector)) in (the last three may be empty); template_face and
+    template_cluster verdicts out, and detector_error for an image that cannot be made a
+    thumbnail."""
 
     def __init__(self, settings: LayoutSettings, face_action: str = "quarantine",
                  cluster_action: str = "cap", keep: int = 3):
@@ -214,7 +217,7 @@ class LayoutTemplates(beam.PTransform):
         self.keep = keep
 
     def expand(self, inputs):
-        records, faces, templates, embeddings = inputs
+        records, nodes, faces, templates, embeddings = inputs
         s = self.settings
         made = (records
                 | "Images" >> beam.Filter(
@@ -222,7 +225,7 @@ class LayoutTemplates(beam.PTransform):
                 | "Thumbnails" >> beam.ParDo(_Thumbnail(s.side)).with_outputs(
                     ERRORS, main="thumbs"))
         thumbs = made.thumbs
-        items = ({"thumb": thumbs,
+        items = ({"thumb": thumbs, "node": nodes,
                   "faces": faces
                   | "FaceVerdicts" >> beam.Filter(lambda v: v.reason == Reason.FACE.value)
                   | "FaceByUid" >> beam.Map(lambda v: (v.uid, v)),
@@ -230,14 +233,13 @@ class LayoutTemplates(beam.PTransform):
                   | "TemplateVerdicts" >> beam.Filter(
                       lambda v: v.reason == Reason.CAPTION_TEMPLATE.value)
                   | "TemplateByUid" >> beam.Map(lambda v: (v.uid, v)),
-                  "clip": embeddings | "ClipByUid" >> beam.MapTuple(
-                      lambda node, vector: (parse_node(node)[0], vector))}
+                  "clip": embeddings}
                  | "JoinByRecord" >> beam.CoGroupByKey()
                  | "Items" >> beam.FlatMap(_item, CLIP_KEYS))
         grouped = items | "Groups" >> beam.FlatMap(_groups, s.side)
         layouts = (grouped
                    | "Sample" >> beam.combiners.Top.PerKey(
-                       s.max_sample, key=lambda item: digest(item[0].encode(
+                       s.max_sample, key=lambda item: digest(spelled(item[0]).encode(
                            "utf-8", "surrogatepass")), reverse=True)
                    | "Estimate" >> beam.ParDo(_Estimate(s)))
         matched = ({"members": grouped, "layouts": layouts}
