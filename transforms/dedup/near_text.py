@@ -13,8 +13,8 @@ Steps (each a named transform with its own counters, namespace near_dedup_text):
               much (for an earlier run's document, whose shingles the index
               does not keep, the estimate decides). The signatures meet the
               edge by two joins, so no signature is copied once per band.
-  Components  ConnectedComponents over verified edges.
-  Verdicts    every member but the root of a component is quarantined, with its
+  Clusters    transforms.common.pair_clusters: connected components of the verified
+              edges; every member but the root of a component is quarantined, with its
               best verified similarity to a cluster neighbour.
 
 Documents are nodes (transforms/common/nodes.py): they sort in input order and carry
@@ -23,18 +23,15 @@ first, so it is the one kept. No step gathers documents, signatures or edges ont
 worker.
 """
 
-import json
-
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from detectors.clusters import TEXT, duplicate_cluster
+from detectors.clusters import TEXT
 from detectors.minhash import MinHashParams, band_keys, estimated_jaccard, shingle_jaccard
 from schemas.reasons import Reason
-from schemas.records import QUARANTINE, Verdict
-from transforms.common.components import ConnectedComponents
 from transforms.common.groups import first_and_size
-from transforms.common.nodes import id_of, is_previous, node_of, uid_of
+from transforms.common.nodes import node_of
+from transforms.common.pair_clusters import PairClusters
 
 NAMESPACE = "near_dedup_text"
 
@@ -88,47 +85,9 @@ class _Verify(beam.DoFn):
             value = similarity(other, sketch)
             if value >= self.threshold:
                 self.kept.inc()
-                yield (a, b, value)
+                yield (a, b), value
             else:
                 self.rejected.inc()
-
-
-def _with_similarity(element):
-    """(node, {root, similarity}) to (root, (node, best similarity to a neighbour))."""
-    node, grouped = element
-    if grouped["root"]:
-        yield (grouped["root"][0], (node, max(grouped["similarity"], default=1.0)))
-
-
-class _ClusterVerdicts(beam.DoFn):
-    def setup(self):
-        self.clusters = Metrics.counter(NAMESPACE, "clusters")
-        self.removed = Metrics.counter(NAMESPACE, "removed")
-        self.previous = Metrics.counter(NAMESPACE, "removed_as_previous_run")
-        self.sizes = Metrics.distribution(NAMESPACE, "cluster_size")
-
-    def process(self, element):
-        root, members = element
-        size = sum(1 for _ in members)  # the root is a member of its own cluster
-        self.clusters.inc()
-        self.sizes.update(size)
-        from_previous_run = is_previous(root)
-        reason = (Reason.NEAR_DUPLICATE_PREVIOUS_RUN if from_previous_run
-                  else Reason.NEAR_DUPLICATE_TEXT)
-        kept_id = id_of(root)
-        # Named after the kept document, which the index carries into later runs: a
-        # reviewer's decision on this cluster reaches its later members (pipeline/review.py).
-        cluster_id = duplicate_cluster(TEXT, kept_id)
-        for node, best in members:
-            uid = uid_of(node)
-            if node == root or uid is None:
-                continue  # the kept one, or an earlier run's document: never re-emitted
-            (self.previous if from_previous_run else self.removed).inc()
-            evidence = {"cluster_id": cluster_id, "cluster_size": size, "kept_id": kept_id,
-                        "similarity": round(best, 4)}
-            yield Verdict(uid=uid, reason=reason.value, action=QUARANTINE,
-                          evidence=json.dumps(evidence, sort_keys=True),
-                          representative_id=kept_id, group_size=size)
 
 
 class NearDuplicateText(beam.PTransform):
@@ -165,14 +124,6 @@ class NearDuplicateText(beam.PTransform):
                     | "JoinSecond" >> beam.CoGroupByKey()
                     | "Verify" >> beam.ParDo(_Verify(params.threshold)))
 
-        roots = (verified
-                 | "Edges" >> beam.MapTuple(lambda a, b, _: (a, b))
-                 | "Components" >> ConnectedComponents(self.rounds, namespace=NAMESPACE))
-        best = (verified
-                | "BothEnds" >> beam.FlatMapTuple(lambda a, b, s: ((a, s), (b, s)))
-                | "BestSimilarity" >> beam.CombinePerKey(max))
-        return ({"root": roots, "similarity": best}
-                | "JoinSimilarity" >> beam.CoGroupByKey()
-                | "ByRoot" >> beam.FlatMap(_with_similarity)
-                | "Clusters" >> beam.GroupByKey()
-                | "Verdicts" >> beam.ParDo(_ClusterVerdicts()))
+        return verified | "Clusters" >> PairClusters(
+            Reason.NEAR_DUPLICATE_TEXT, NAMESPACE, self.rounds, TEXT, "similarity", best=max,
+            shown=lambda s: round(s, 4), previous_reason=Reason.NEAR_DUPLICATE_PREVIOUS_RUN)

@@ -7,9 +7,9 @@ Steps (counters in namespace semantic_dedup):
               ``bits`` signs), buckets compared in numpy (transforms.common.buckets.BucketPairs,
               hot buckets split by more signs, never gathered); a pair counts when its
               cosine similarity is at least ``threshold``.
-  Clusters    connected components; every member but the first in input order is
-              quarantined as semantic_duplicate_image with the cluster, the kept image
-              and its best cosine similarity to a neighbour.
+  Clusters    connected components (transforms.common.pair_clusters); every member but
+              the first in input order is quarantined as semantic_duplicate_image with
+              the cluster, the kept image and its best cosine similarity to a neighbour.
 What "semantic" means depends on the weights: with real CLIP weights, the same scene or
 object photographed or edited differently; tests use random weights and check only the
 mechanics.
@@ -27,7 +27,7 @@ from schemas.records import Kind
 from transforms.common.buckets import BucketPairs
 from transforms.common.faults import error_verdict, isolate
 from transforms.common.nodes import WithNodes
-from transforms.dedup.near_images import PairClusters
+from transforms.common.pair_clusters import PairClusters
 
 NAMESPACE = "semantic_dedup"
 ERRORS = "errors"
@@ -125,4 +125,4 @@ class SemanticDuplicates(beam.PTransform):
             CosineDistance(), 1.0 - self.threshold, self.max_bucket, self.levels, NAMESPACE)
         return pairs | "Clusters" >> PairClusters(
             Reason.SEMANTIC_DUPLICATE_IMAGE, NAMESPACE, self.rounds, SEMANTIC,
-            "cosine_similarity", distance_of=lambda d: round(1.0 - d, 4))
+            "cosine_similarity", shown=lambda d: round(1.0 - d, 4))
