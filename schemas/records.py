@@ -54,6 +54,11 @@ def make_record(*, uid, id, kind, source, position, location, text=None,
                   defect_detail=defect_detail)
 
 
+def valid_image(record: Record) -> bool:
+    """An image-text record that passed validation: its image decodes."""
+    return record.kind == Kind.IMAGE_TEXT.value and record.defect is None
+
+
 class Fingerprint(NamedTuple):
     """The light per-record keys the global stages group by (no payload)."""
     uid: str

@@ -23,7 +23,7 @@ from detectors.clip import ClipEncoder
 from detectors.clusters import SEMANTIC
 from detectors.hyperplanes import HyperplaneLsh
 from schemas.reasons import Reason
-from schemas.records import Kind
+from schemas.records import valid_image
 from transforms.common.buckets import BucketPairs
 from transforms.common.faults import error_verdict, isolate
 from transforms.common.nodes import WithNodes
@@ -99,8 +99,7 @@ class Embed(beam.PTransform):
 
     def expand(self, records):
         return (records
-                | "Images" >> beam.Filter(
-                    lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
+                | "Images" >> beam.Filter(valid_image)
                 | "Batch" >> beam.BatchElements(min_batch_size=1,
                                                 max_batch_size=self.settings.batch_size)
                 | "Embed" >> beam.ParDo(_Embed(self.settings)).with_outputs(

@@ -18,7 +18,7 @@ from apache_beam.metrics import Metrics
 
 from detectors.faces import FaceSettings, scan_faces
 from schemas.reasons import Reason
-from schemas.records import FLAG, QUARANTINE, Kind, Verdict
+from schemas.records import FLAG, QUARANTINE, Verdict, valid_image
 from transforms.common.faults import error_verdict
 
 NAMESPACE = "faces"
@@ -92,8 +92,7 @@ class DetectFaces(beam.PTransform):
 
     def expand(self, records):
         return (records
-                | "Images" >> beam.Filter(
-                    lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
+                | "Images" >> beam.Filter(valid_image)
                 | "Scan" >> beam.ParDo(_ScanFaces(self.settings, self.action,
                                                   self.encodings)).with_outputs(
                     ENCODINGS, main="verdicts"))

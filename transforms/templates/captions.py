@@ -22,7 +22,7 @@ from apache_beam.metrics import Metrics
 from detectors.hashing import digest
 from detectors.templates import TemplateSettings, candidates, choose, template_id
 from schemas.reasons import Reason
-from schemas.records import FLAG, Kind, Verdict
+from schemas.records import FLAG, Verdict, valid_image
 from transforms.common.faults import error_verdict
 
 NAMESPACE = "caption_templates"
@@ -93,8 +93,7 @@ class CaptionTemplates(beam.PTransform):
     def expand(self, records):
         s = self.settings
         keyed = (records
-                 | "Captions" >> beam.Filter(
-                     lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
+                 | "Captions" >> beam.Filter(valid_image)
                  | "Candidates" >> beam.FlatMap(_candidates, s).with_outputs(
                      ERRORS, main="candidates"))
         errors, keyed = keyed[ERRORS], keyed.candidates

@@ -36,7 +36,7 @@ from detectors.hashing import digest
 from detectors.layout import (LayoutSettings, best_layout, border_key, estimate,
                               face_in_fixed, mask_png, thumbnail)
 from schemas.reasons import Reason
-from schemas.records import FLAG, QUARANTINE, Kind, Verdict
+from schemas.records import FLAG, QUARANTINE, Verdict, valid_image
 from transforms.common.faults import error_verdict
 from transforms.common.nodes import spelled, uid_of
 from transforms.dedup.semantic import CosineKeys
@@ -220,8 +220,7 @@ class LayoutTemplates(beam.PTransform):
         records, nodes, faces, templates, embeddings = inputs
         s = self.settings
         made = (records
-                | "Images" >> beam.Filter(
-                    lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
+                | "Images" >> beam.Filter(valid_image)
                 | "Thumbnails" >> beam.ParDo(_Thumbnail(s.side)).with_outputs(
                     ERRORS, main="thumbs"))
         thumbs = made.thumbs
