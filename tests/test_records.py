@@ -1,9 +1,9 @@
-"""The typed contracts between stages: nodes sort in input order and key a GroupByKey
-with Beam's fast coder."""
+"""The typed contracts between stages: verdicts' typed fields survive their registered
+coder, and nodes sort in input order and key a GroupByKey with Beam's fast coder."""
 
 import apache_beam as beam
 
-from schemas.records import Fingerprint
+from schemas.records import ClusterMember, FaceBox, Fingerprint, Span, Verdict
 from transforms.common.nodes import (face_node, face_number, id_of, is_previous, node_of,
                                      previous_node, record_of, uid_of)
 
@@ -12,6 +12,18 @@ def fingerprint(uid, source, position, id=None):
     return Fingerprint(uid=uid, id=id or uid, kind="text", source=source, position=position,
                        text_key=None, pixel_key=None, bytes_key=None, minhash=None,
                        shingles=None)
+
+
+def test_typed_fields_survive_their_coder():
+    verdict = Verdict(uid="u", reason="face", action="blur", evidence="{}",
+                      representative_id=None, group_size=None, cluster="person-1",
+                      faces=[FaceBox(1, 2, 3, 4)],
+                      spans=[Span("caption", "PERSON", 0, 3, 0.85, "SpacyRecognizer")])
+    member = ClusterMember(record_id="r", destination="cleaned", risk=0.2, reason="face",
+                           action="flag", evidence="{}", size=3, kept_id=None)
+    for value in (verdict, verdict._replace(faces=None, spans=None, cluster=None), member):
+        coder = beam.coders.registry.get_coder(type(value))
+        assert coder.decode(coder.encode(value)) == value
 
 
 def test_nodes_sort_in_input_order_earlier_runs_first():

@@ -68,7 +68,7 @@ class _ClusterVerdicts(beam.DoFn):
                         self.score: self.shown(best)}
             yield Verdict(uid=uid_of(node), reason=reason.value, action=QUARANTINE,
                           evidence=json.dumps(evidence, sort_keys=True),
-                          representative_id=kept_id, group_size=size)
+                          representative_id=kept_id, group_size=size, cluster=cluster_id)
 
 
 class PairClusters(beam.PTransform):

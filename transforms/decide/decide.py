@@ -1,5 +1,5 @@
 """Merge every stage's verdicts per record into keep or quarantine: the DoFn and PTransform
-that emit the output rows (rows.py), the tallies (tallies.py) and the clusters.
+that emit the output rows (rows.py), the tallies (tallies.py) and cluster memberships.
 
 A record is quarantined when any verdict says so (bad input is a verdict of the input
 stage); its reasons are those of the verdicts that held it back, the first in
@@ -10,28 +10,26 @@ face boxes blurred in its image; "flag" and "blur" verdicts travel with the clea
 ``flags`` column). A blur that fails holds the record back (detector_error): a face the
 policy says to blur is never written as it is. A reviewer's decision (schemas/review.py)
 is applied first: reject adds a quarantine verdict, release turns held-back verdicts into
-redactions, blurs and flags.
+redactions, blurs and flags (review.py). Decide reads the verdicts' typed fields, never
+their evidence.
 """
 
 import json
-from typing import Iterable, Optional, Tuple
+from typing import Iterable, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from detectors.clusters import cluster_of, headed_by
+from detectors.clusters import headed_by
 from detectors.risk import risk
 from schemas.reasons import Reason
-from schemas.records import QUARANTINE, Record, Verdict
+from schemas.records import BLUR, QUARANTINE, ClusterMember, Record, Verdict
 from schemas.review import REJECT, Decision
 from transforms.common.faults import error_verdict
 from transforms.decide.review import review_of, reviewed
-from transforms.decide.rows import cleaned_row, quarantine_row
+from transforms.decide.rows import CLEANED, QUARANTINED, Decided, cleaned_row, quarantine_row
 from transforms.decide.tallies import face_tallies, pii_entities, risk_bin
-from transforms.people.faces import BLUR
 
-CLEANED = "cleaned"
-QUARANTINED = "quarantine"
 TALLY = "tally"
 INDEX = "index"
 CLUSTERS = "clusters"
@@ -47,8 +45,8 @@ def input_verdict(record: Record) -> Optional[Verdict]:
 
 
 def decide(record: Record, public_id: str, verdicts: Iterable[Verdict],
-           decision: Optional[Decision] = None) -> Tuple[str, dict]:
-    """(destination, row) for one record, after a reviewer's decision if there is one."""
+           decision: Optional[Decision] = None) -> Decided:
+    """Where one record goes and its row, after a reviewer's decision if there is one."""
     verdicts = sorted(verdicts, key=lambda v: (Reason(v.reason).rank, v.evidence))
     own = input_verdict(record)
     if own is not None:
@@ -59,10 +57,12 @@ def decide(record: Record, public_id: str, verdicts: Iterable[Verdict],
     score = risk((v.reason, v.action, v.evidence, v.group_size) for v in verdicts)
     if not held:
         try:
-            return CLEANED, {**cleaned_row(record, public_id, verdicts), "risk": score}
+            return Decided(CLEANED, {**cleaned_row(record, public_id, verdicts),
+                                     "risk": score}, verdicts)
         except Exception as err:   # a blur that fails: the face must not be written
             verdicts.append(error_verdict(record.uid, "blur", err))
-    return QUARANTINED, {**quarantine_row(record, public_id, verdicts, decision), "risk": score}
+    return Decided(QUARANTINED, {**quarantine_row(record, public_id, verdicts, decision),
+                                 "risk": score}, verdicts)
 
 
 class _Decide(beam.DoFn):
@@ -80,24 +80,24 @@ class _Decide(beam.DoFn):
         record = records[0]
         fingerprint = fingerprints[0] if fingerprints else None
         public_id = fingerprint.id if fingerprint else record.id
-        # (verdict, cluster it names), its evidence parsed once for the review and the report.
-        named = [(v, c) for v in grouped["verdicts"] for c in [cluster_of(v.evidence)] if c]
         decision = None
         if decisions:
             keys = (fingerprint.text_key, fingerprint.pixel_key) if fingerprint else ()
-            decision = review_of(public_id, [c for _, c in named] + headed_by(public_id, keys),
-                                 decisions)
-        destination, row = decide(record, public_id, grouped["verdicts"], decision)
+            clusters = [v.cluster for v in grouped["verdicts"] if v.cluster]
+            decision = review_of(public_id, clusters + headed_by(public_id, keys), decisions)
+        destination, row, verdicts = decide(record, public_id, grouped["verdicts"], decision)
         if decision is not None:
             yield from self._review_tally(decision, destination, row)
         for entity in pii_entities(grouped["verdicts"]):
             yield beam.pvalue.TaggedOutput(TALLY, ("pii_entity", entity))
         for tally in face_tallies(grouped["verdicts"]):
             yield beam.pvalue.TaggedOutput(TALLY, tally)
-        for v, cluster in named:
-            yield beam.pvalue.TaggedOutput(CLUSTERS, (cluster, (
-                v.reason, v.group_size or 0, row["risk"], public_id, destination,
-                v.representative_id)))
+        for v in verdicts:   # after the decision: the report shows what it did
+            if v.cluster:
+                yield beam.pvalue.TaggedOutput(CLUSTERS, (v.cluster, ClusterMember(
+                    record_id=public_id, destination=destination, risk=row["risk"],
+                    reason=v.reason, action=v.action, evidence=v.evidence,
+                    size=v.group_size or 0, kept_id=v.representative_id)))
         yield beam.pvalue.TaggedOutput(TALLY, (f"risk_{destination}", risk_bin(row["risk"])))
         if destination == CLEANED:
             self.cleaned.inc()
@@ -140,8 +140,7 @@ class _Decide(beam.DoFn):
 class Decide(beam.PTransform):
     """Outputs tagged 'text' and 'image_text' (cleaned rows), 'quarantine', 'tally',
     'index' (signatures of the kept texts, for the next run's --index-in) and 'clusters'
-    ((cluster id, (reason, size, risk, record id, destination, kept id or None)) per
-    clustered record).
+    ((cluster id, schemas.records.ClusterMember) per verdict that names a cluster).
 
     ``decisions``: reviewers' decisions by schemas.review.key (a small dict: what people
     decided), applied to the records and clusters they name."""

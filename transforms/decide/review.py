@@ -6,9 +6,8 @@ import json
 from typing import Iterable, List, Optional
 
 from schemas.reasons import INPUT_DEFECTS, Reason, Stage
-from schemas.records import FLAG, QUARANTINE, REDACT, Record, Verdict
+from schemas.records import BLUR, FLAG, QUARANTINE, REDACT, Record, Verdict
 from schemas.review import CLUSTER, RECORD, REJECT, RELEASE, Decision, key
-from transforms.people.faces import BLUR
 
 
 def review_of(public_id: str, clusters: Iterable[str], decisions) -> Optional[Decision]:

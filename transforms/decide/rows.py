@@ -1,19 +1,24 @@
 """The output rows of a decided record: cleaned (redacted, faces blurred, flags) or
 quarantined (reasons, evidence, the record kept in its stead, clusters, review columns)."""
 
-import json
-from typing import List, Optional
+import collections
+from typing import List, NamedTuple, Optional
 
-from detectors.clusters import cluster_of
 from detectors.faces import blur_faces
-from detectors.pii.spans import redact
+from detectors.pii.spans import Finding, redact
 from detectors.strings import utf8_safe
 from schemas.reasons import Reason, primary
-from schemas.records import QUARANTINE, REDACT, Record, Verdict
+from schemas.records import BLUR, QUARANTINE, REDACT, Record, Verdict
 from schemas.review import Decision
 from transforms.decide.review import review_columns
-from transforms.people.faces import BLUR
-from transforms.pii import redaction_spans
+
+CLEANED, QUARANTINED = "cleaned", "quarantine"   # where a decided record goes
+
+
+class Decided(NamedTuple):
+    destination: str          # CLEANED or QUARANTINED
+    row: dict                 # its output row
+    verdicts: List[Verdict]   # the row's verdicts, after a reviewer's decision
 
 
 def evidence_item(v: Verdict) -> dict:
@@ -21,22 +26,31 @@ def evidence_item(v: Verdict) -> dict:
             "detail": v.evidence}
 
 
+def _redactions(verdicts: List[Verdict]):
+    """field -> the findings the "redact" verdicts ask to replace."""
+    findings = collections.defaultdict(list)
+    for v in verdicts:
+        if v.action == REDACT:
+            for s in v.spans or ():
+                findings[s.field].append(Finding(s.entity_type, s.start, s.end, s.score,
+                                                 s.recognizer))
+    return findings
+
+
 def cleaned_row(record: Record, public_id: str, verdicts: List[Verdict] = ()) -> dict:
-    redactions = [v for v in verdicts if v.action == REDACT]
     row = {"id": public_id, "source": utf8_safe(record.source),
            "location": utf8_safe(record.location), "metadata": record.metadata,
            "redactions": [], "flags": [evidence_item(v) for v in verdicts
                                        if v.action not in (QUARANTINE, REDACT)]}
     fields = {"text": record.text} if record.kind == "text" else {"caption": record.caption}
-    for field, findings in redaction_spans(redactions).items():
+    for field, findings in _redactions(verdicts).items():
         fields[field], placed = redact(fields[field], findings)
         row["redactions"].extend({"field": field, **f._asdict()} for f in placed)
     row.update(fields)
     if record.kind != "text":
         row.update(image=record.image, image_format=record.image_format, width=record.width,
                    height=record.height)
-        boxes = [face["box"] for v in verdicts if v.action == BLUR
-                 for face in json.loads(v.evidence)["faces"]]
+        boxes = [box for v in verdicts if v.action == BLUR for box in v.faces]
         if boxes:
             row["image"], row["image_format"] = blur_faces(record.image, boxes)
     return row
@@ -60,6 +74,6 @@ def quarantine_row(record: Record, public_id: str, verdicts: List[Verdict],
         "height": record.height, "raw": record.raw, "source": utf8_safe(record.source),
         "location": utf8_safe(record.location),
         "metadata": record.metadata,
-        "clusters": sorted({c for c in map(cluster_of, (v.evidence for v in verdicts)) if c}),
+        "clusters": sorted({v.cluster for v in verdicts if v.cluster}),
         **review_columns(decision, verdicts),
     }

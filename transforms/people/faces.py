@@ -3,7 +3,8 @@
 One face verdict per image with faces: its action is the policy's (blur: Decide writes
 the image back with the boxes blurred; quarantine; keep: a flag on the cleaned row).
 Evidence: the boxes (displayed pixels of the original), each face's size, the count and
-the largest face's share of the image. Faces large enough to identify also leave as
+the largest face's share of the image; the boxes also travel typed (Verdict.faces), for
+Decide's blur and the layout stage. Faces large enough to identify also leave as
 (uid, (face number, encoding)) on the 'encodings' output, for transforms.people.identities.
 
 Counters (namespace faces): images_scanned, images_with_faces, faces_found,
@@ -18,12 +19,11 @@ from apache_beam.metrics import Metrics
 
 from detectors.faces import FaceSettings, scan_faces
 from schemas.reasons import Reason
-from schemas.records import FLAG, QUARANTINE, Verdict, valid_image
+from schemas.records import BLUR, FLAG, QUARANTINE, FaceBox, Verdict, valid_image
 from transforms.common.faults import error_verdict
 
 NAMESPACE = "faces"
 ENCODINGS = "encodings"
-BLUR = "blur"
 ACTIONS = {"blur": BLUR, "quarantine": QUARANTINE, "keep": FLAG}
 
 
@@ -37,7 +37,8 @@ def face_verdict(uid: str, scan, action: str, settings: FaceSettings) -> Verdict
     }
     return Verdict(uid=uid, reason=Reason.FACE.value, action=ACTIONS[action],
                    evidence=json.dumps(evidence, sort_keys=True), representative_id=None,
-                   group_size=None)
+                   group_size=None,
+                   faces=[FaceBox(f.top, f.left, f.bottom, f.right) for f in scan.faces])
 
 
 _LOCK = threading.Lock()   # dlib's detectors are not documented as thread-safe

@@ -21,9 +21,9 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
 
+from detectors.clusters import person_cluster
 from detectors.face_center import FACE_CENTER
 from detectors.faces import ENCODING_DIMS, encoding_array
-from detectors.hashing import digest
 from detectors.hyperplanes import HyperplaneLsh
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Verdict
@@ -80,11 +80,7 @@ class _IdentityVerdicts(beam.DoFn):
         self.sizes.update(count)
         first = next(iter(grouped["first"]), [])
         earliest, first = min(first, default=None), set(first)
-        # Named after the person's first face (record id and face number), not the node's
-        # file position: the same records name the same person in another run.
-        record_id, face = id_of(record_of(root)), face_number(root)
-        identity = "person-" + digest(f"{record_id}/{face:03d}".encode("utf-8", "surrogatepass"),
-                                      8)
+        identity = person_cluster(id_of(record_of(root)), face_number(root))
         for record in grouped["records"]:   # streamed: never held as a list
             uid = uid_of(record)
             kept = self.action == "keep" or (self.action == "cap" and record in first)
@@ -95,7 +91,7 @@ class _IdentityVerdicts(beam.DoFn):
             yield Verdict(uid=uid, reason=Reason.REPEATED_IDENTITY.value,
                           action=FLAG if kept else QUARANTINE,
                           evidence=json.dumps(evidence, sort_keys=True),
-                          representative_id=None, group_size=count)
+                          representative_id=None, group_size=count, cluster=identity)
 
 
 class RepeatedIdentities(beam.PTransform):

@@ -6,6 +6,9 @@ from typing import List
 
 import apache_beam as beam
 
+from schemas.reasons import Reason
+from schemas.records import ClusterMember
+from transforms.decide.rows import QUARANTINED
 from transforms.decide.tallies import RISK_BINS
 
 
@@ -22,12 +25,11 @@ class ClusterSummary(beam.CombineFn):
         return {"reason": None, "size": 0, "risk": 0.0, "records": 0, "quarantined": 0,
                 "kept_id": None, "examples": []}
 
-    def add_input(self, acc, entry):
-        reason, size, risk, record_id, destination, kept_id = entry
+    def add_input(self, acc, member: ClusterMember):
         return self.merge_accumulators([acc, {
-            "reason": reason, "size": size, "risk": risk, "records": 1,
-            "quarantined": int(destination == "quarantine"), "kept_id": kept_id,
-            "examples": [record_id]}])
+            "reason": member.reason, "size": member.size, "risk": member.risk, "records": 1,
+            "quarantined": int(member.destination == QUARANTINED), "kept_id": member.kept_id,
+            "examples": [member.record_id]}])
 
     def merge_accumulators(self, accs):
         accs = list(accs)
@@ -87,12 +89,13 @@ def summarize(records_in: int, tallies, started_at: str, outputs: dict,
         "pii": {"entities_found": dict(sorted(counts.get("pii_entity", {}).items())),
                 "cleaned_records_redacted": dict(sorted(counts.get("redacted", {}).items()))},
         # Records (cleaned or not) with a face verdict, faces in them, kept images blurred;
-        # records and distinct people under repeated_identity.
+        # records under repeated_identity, and the people repeated (their clusters).
         "faces": {"records_with_faces": counts.get("faces", {}).get("records", 0),
                   "faces_found": counts.get("faces", {}).get("faces", 0),
                   "cleaned_images_blurred": counts.get("faces", {}).get("blurred", 0),
                   "repeated_identity_records": counts.get("identities", {}).get("records", 0),
-                  "repeated_identities": counts.get("identities", {}).get("people", 0)},
+                  "repeated_identities": sum(cluster_sizes.get(
+                      Reason.REPEATED_IDENTITY.value, {}).values())},
         "conservation": {
             "ok": records_in == n_cleaned + n_quarantined,
             "rule": "records_in == cleaned + quarantined",

@@ -42,9 +42,9 @@ class _WriteReport(beam.DoFn):
         self.outputs = outputs
         self.report = report
 
-    def process(self, records_in, tallies, files, written, clusters, sizes, riskiest,
+    def process(self, records_in, counted, files, written, clusters, sizes, riskiest,
                 previews):
-        summary = summarize(records_in, tallies, self.manifest["started_at"], self.outputs,
+        summary = summarize(records_in, counted, self.manifest["started_at"], self.outputs,
                             clusters, sizes)
         if not summary["conservation"]["ok"]:
             Metrics.counter("hygiene", "conservation_violations").inc()
@@ -90,7 +90,7 @@ class WriteRunReport(beam.PTransform):
         text, image_text, quarantined = rows
         risky = riskiest(quarantined, self.report.records)
         if self.report.enabled:
-            previews = ((text, image_text, quarantined, top, risky)
+            previews = ((text, image_text, quarantined, clusters, top, risky)
                         | "Previews" >> Previews(self.report.thumbnail_side,
                                                  self.report.show_faces,
                                                  self.checked["faces"], self.checked["pii"]))
@@ -99,7 +99,7 @@ class WriteRunReport(beam.PTransform):
         return (records_in
                 | "Report" >> beam.ParDo(
                     _WriteReport(self.output, self.manifest, self.outputs, self.report),
-                    tallies=beam.pvalue.AsList(counted),
+                    counted=beam.pvalue.AsList(counted),
                     files=beam.pvalue.AsSingleton(file_stats),
                     written=beam.pvalue.AsList(written),
                     clusters=beam.pvalue.AsSingleton(top, default_value=[]),

@@ -74,12 +74,12 @@ class _Verdict(beam.DoFn):
             return
         template, records, fillers, filler = best
         self.flagged.inc()
-        evidence = {"template": template, "template_id": template_id(template),
-                    "filler": filler, "template_records": records,
-                    "template_fillers": fillers}
+        cluster = template_id(template)
+        evidence = {"template": template, "template_id": cluster, "filler": filler,
+                    "template_records": records, "template_fillers": fillers}
         yield Verdict(uid=uid, reason=Reason.CAPTION_TEMPLATE.value, action=FLAG,
                       evidence=json.dumps(evidence, sort_keys=True),
-                      representative_id=None, group_size=records)
+                      representative_id=None, group_size=records, cluster=cluster)
 
 
 class CaptionTemplates(beam.PTransform):

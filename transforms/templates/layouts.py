@@ -32,6 +32,7 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
 
+from detectors.clusters import layout_cluster
 from detectors.hashing import digest
 from detectors.layout import (LayoutSettings, best_layout, border_key, estimate,
                               face_in_fixed, mask_png, thumbnail)
@@ -75,10 +76,9 @@ def _item(element, clip_keys):
         return
     [node] = joined["node"]
     thumb, width, height = joined["thumb"][0]
-    template = next((json.loads(v.evidence)["template_id"] for v in joined["template"]), None)
+    template = next((v.cluster for v in joined["template"]), None)
     boxes = [[top / height, left / width, bottom / height, right / width]
-             for v in joined["faces"]
-             for top, left, bottom, right in (f["box"] for f in json.loads(v.evidence)["faces"])]
+             for v in joined["faces"] for top, left, bottom, right in v.faces]
     keys = [key for vector in joined["clip"][:1] for key in clip_keys.top(vector)]
     yield node, thumb, width, height, template, boxes, keys
 
@@ -188,18 +188,19 @@ class _Verdicts(beam.DoFn):
         reason = Reason.TEMPLATE_FACE if face else Reason.TEMPLATE_CLUSTER
         action = self.face_action if face else self.cluster_action
         first = set(next(iter(grouped["first"]), []))
+        cluster = layout_cluster(layout_id)
         for node, score in grouped["members"]:   # streamed
             uid = uid_of(node)
             kept = action == "keep" or (action == "cap" and node in first)
             if not kept:
                 self.held.inc()
             evidence = {**{k: v for k, v in info.items() if k != "informative"},
-                        "cluster_id": "template-" + digest(layout_id.encode(), 8),
+                        "cluster_id": cluster,
                         "cluster_size": size, "similarity": score, "action": action,
                         "kept": kept}
             yield Verdict(uid=uid, reason=reason.value, action=FLAG if kept else QUARANTINE,
                           evidence=json.dumps(evidence, sort_keys=True),
-                          representative_id=None, group_size=size)
+                          representative_id=None, group_size=size, cluster=cluster)
 
 
 class LayoutTemplates(beam.PTransform):
