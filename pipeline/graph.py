@@ -22,6 +22,7 @@ from transforms.templates.layouts import LayoutTemplates
 from transforms.dedup.exact import ExactDedup
 from transforms.people.faces import DetectFaces
 from transforms.people.identities import RepeatedIdentities
+from transforms.common.nodes import Nodes
 from transforms.io.ids import AssignIds
 from transforms.io.index import ReadIndex
 from transforms.dedup.near_text import NearDuplicateText
@@ -30,7 +31,8 @@ from transforms.pii import DetectPii
 from transforms.io.read import ReadCorpus
 from transforms.dedup.semantic import Embed, SemanticDuplicates
 from transforms.io.validate import ValidateRecords
-from transforms.report.summary import WriteParquet, WriteRunReport, join_path
+from transforms.io.outputs import WriteParquet, join_path
+from transforms.report.write import WriteRunReport
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +75,7 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
                | "Validate" >> ValidateRecords(policy.input, policy.near_dedup_text,
                                                policy.near_dedup_images))
     fingerprints = checked.fingerprints | "UniqueIds" >> AssignIds()
+    nodes = fingerprints | "Nodes" >> Nodes()   # for the stages that work on records
 
     verdicts = [fingerprints | "ExactDedup" >> ExactDedup(policy.exact_dedup)]
     if policy.near_dedup_text.enabled:
@@ -89,7 +92,7 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         embeddings = embedded.embeddings
         verdicts.append(embedded.errors)
         if clip.semantic_dedup:
-            verdicts.append(embeddings | "SemanticDedup" >> SemanticDuplicates(clip))
+            verdicts.append((embeddings, nodes) | "SemanticDedup" >> SemanticDuplicates(clip))
     if policy.pii.enabled:
         verdicts.append(checked.records | "Pii" >> DetectPii(policy.pii))
     face_verdicts = templates = None
@@ -99,14 +102,14 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         face_verdicts = faces.verdicts
         verdicts.append(face_verdicts)
         if identities:
-            verdicts.append(faces.encodings | "Identities" >> RepeatedIdentities(
+            verdicts.append((faces.encodings, nodes) | "Identities" >> RepeatedIdentities(
                 policy.identities))
     if policy.templates.enabled:
         templates = checked.records | "CaptionTemplates" >> CaptionTemplates(policy.templates)
         verdicts.append(templates)
     if policy.layouts.enabled:
         nothing = lambda label: pipeline | label >> beam.Create([])   # noqa: E731
-        verdicts.append((checked.records,
+        verdicts.append((checked.records, nodes,
                          face_verdicts if face_verdicts is not None else nothing("NoFaces"),
                          templates if templates is not None else nothing("NoTemplates"),
                          embeddings if embeddings is not None else nothing("NoEmbeddings"))

@@ -13,7 +13,7 @@ Two identities per record:
 """
 
 import enum
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Sequence
 
 import apache_beam as beam
 
@@ -54,6 +54,11 @@ def make_record(*, uid, id, kind, source, position, location, text=None,
                   defect_detail=defect_detail)
 
 
+def valid_image(record: Record) -> bool:
+    """An image-text record that passed validation: its image decodes."""
+    return record.kind == Kind.IMAGE_TEXT.value and record.defect is None
+
+
 class Fingerprint(NamedTuple):
     """The light per-record keys the global stages group by (no payload)."""
     uid: str
@@ -69,19 +74,58 @@ class Fingerprint(NamedTuple):
     phash: Optional[bytes] = None  # perceptual hash of the image (detectors.phash), big-endian
 
 
+class FaceBox(NamedTuple):
+    """A face in displayed pixels of the original image; bottom and right exclusive."""
+    top: int
+    left: int
+    bottom: int
+    right: int
+
+
+class Span(NamedTuple):
+    """Personal data found in a record's text or caption."""
+    field: str                 # "text" or "caption"
+    entity_type: str
+    start: int
+    end: int
+    score: float
+    recognizer: str
+
+
 class Verdict(NamedTuple):
-    """One stage's finding about one record."""
+    """One stage's finding about one record.
+
+    The evidence is for people: JSON written to the outputs, read by no other stage. What
+    later steps need travels in the typed fields after it."""
     uid: str
     reason: str                # a schemas.reasons.Reason value
-    action: str                # "quarantine", "redact" (cleaned after redaction) or "flag"
+    action: str                # QUARANTINE, REDACT, BLUR or FLAG (below)
     evidence: str              # JSON object, never raw personal data
     representative_id: Optional[str]
     group_size: Optional[int]
+    cluster: Optional[str] = None              # the cluster it puts the record in
+                                               # (detectors/clusters.py names them)
+    faces: Optional[Sequence[FaceBox]] = None  # face verdicts: the faces found
+    spans: Optional[Sequence[Span]] = None     # PII verdicts but pii_dense: the spans found
+
+
+class ClusterMember(NamedTuple):
+    """A decided record's verdict in a cluster (Decide's 'clusters' output, keyed by the
+    cluster): what the summary ranks clusters by and what the report shows of a member."""
+    record_id: str             # public id
+    destination: str           # "cleaned" or "quarantine"
+    risk: float                # the record's
+    reason: str                # the verdict's
+    action: str
+    evidence: str
+    size: int                  # the cluster's, as the verdict says (0: not given)
+    kept_id: Optional[str]     # the record kept for a duplicate group
 
 
 QUARANTINE = "quarantine"
-REDACT = "redact"
-FLAG = "flag"
+REDACT = "redact"   # cleaned, its spans replaced by placeholders
+BLUR = "blur"       # cleaned, its faces blurred
+FLAG = "flag"       # cleaned, the verdict noted in its flags
 
-for _type in (Record, Fingerprint, Verdict):
+for _type in (Record, Fingerprint, FaceBox, Span, Verdict, ClusterMember):
     beam.coders.registry.register_coder(_type, beam.coders.RowCoder)

@@ -23,6 +23,7 @@ from detectors.hyperplanes import HyperplaneLsh
 from schemas.records import FLAG, QUARANTINE, Verdict, make_record
 from tests.broken_corpus import _tar
 from tests.jobs import run_job
+from tests.test_semantic_dedup import record_node
 from transforms.people.faces import _ScanFaces
 from transforms.people.identities import RepeatedIdentities
 
@@ -155,7 +156,7 @@ def test_blur_keeps_transparency_and_applies_exif_orientation():
 
 def test_kept_images_are_blurred_with_the_policys_margin():
     """faces.blur_margin reaches the blur in the cleaned row (it once stayed at 0.25)."""
-    from transforms.decide.decide import cleaned_row
+    from transforms.decide.rows import cleaned_row
     from transforms.people.faces import face_verdict
     original = encode(Image.open(io.BytesIO(HOPPER)))
     scan = scan_faces(original, SETTINGS)
@@ -218,14 +219,16 @@ def test_hyperplane_keys_are_the_same_on_every_worker_and_favour_close_vectors()
     assert below[:2] == key and len(below) == 3   # the same band, 8 more signs
 
 
-def node(i: int, face: int = 0) -> str:
-    return f"1\x00s.tar\x00{i:012d}\x00u{i:03d}\x00r{i:03d}\x1f{face:03d}"
+def face(i: int, encoding, number: int = 0):
+    """Face ``number`` of record i (uid u0000 ...) on the faces stage's 'encodings' output."""
+    return f"u{i:04d}", (number, encoding)
 
 
 def identity_verdicts(items, policy, folder):
     out = folder / f"verdicts-{len(list(folder.iterdir()))}"
     pipeline = beam.Pipeline("DirectRunner")
-    (pipeline | beam.Create(items) | RepeatedIdentities(policy)
+    nodes = pipeline | "Nodes" >> beam.Create([record_node(i, "s.tar") for i in range(10)])
+    ((pipeline | beam.Create(items), nodes) | RepeatedIdentities(policy)
      | beam.Map(lambda v: json.dumps(v._asdict())) | beam.io.WriteToText(str(out)))
     pipeline.run().wait_until_finish()
     found = [Verdict(**json.loads(line)) for path in folder.glob(out.name + "*")
@@ -239,12 +242,12 @@ def test_repeated_identity_is_capped_in_input_order(encodings, max_bucket, bits,
     same = [e for name, e in encodings if name != "hopper"]
     hopper = dict(encodings)["hopper"]
     # Records 0-6: the astronaut; record 3 holds her face twice; 7 and 8: Hopper.
-    items = [(node(i), e) for i, e in enumerate(same)] + [(node(3, 1), same[0])]
-    items += [(node(7), hopper), (node(8), hopper)]
+    items = [face(i, e) for i, e in enumerate(same)] + [face(3, same[0], 1)]
+    items += [face(7, hopper), face(8, hopper)]
     policy = IdentitySettings(min_records=5, cap=4, max_bucket=max_bucket, bits=bits,
                               levels=levels)
     verdicts = identity_verdicts(items, policy, tmp_path)
-    assert [v.uid for v in verdicts] == [f"u{i:03d}" for i in range(7)]
+    assert [v.uid for v in verdicts] == [f"u{i:04d}" for i in range(7)]
     assert [v.action for v in verdicts] == [FLAG] * 4 + [QUARANTINE] * 3
     details = [json.loads(v.evidence) for v in verdicts]
     assert {d["identity_id"] for d in details} == {details[0]["identity_id"]}

@@ -142,7 +142,7 @@ def test_report_show_faces_keeps_the_faces_and_without_the_faces_stage_they_are_
     def preview(**flags):
         fn = _Preview(128, **flags)
         fn.setup()
-        (_, found), = fn.process(("quarantine", row), wanted={"h"})
+        (_, found), = fn.process(("h", {"row": [("quarantine", row)], "clusters": []}))
         return base64.b64decode(found["thumbnail"])
 
     assert scan_faces(preview(show_faces=True, faces_checked=True, pii_checked=True),
@@ -153,11 +153,13 @@ def test_report_show_faces_keeps_the_faces_and_without_the_faces_stage_they_are_
 
 
 def test_caption_words_reach_the_report_only_when_no_pii_was_masked_in_them():
+    from schemas.records import ClusterMember
     from transforms.report.previews import cluster_details
     detail = {"template_id": "caption-1", "template": "photo by ana silva <*> tee",
               "filler": "blue", "template_records": 12}
-    evidence = [{"reason": "caption_template", "stage": "templates", "action": "flag",
-                 "detail": json.dumps(detail)}]
+    evidence = [("caption-1", ClusterMember(
+        record_id="r", destination="cleaned", risk=0.1, reason="caption_template",
+        action="flag", evidence=json.dumps(detail), size=12, kept_id=None))]
     shown = cluster_details(evidence, "photo by <PERSON> blue tee")["caption-1"]
     assert shown["filler"] == "blue" and "template" not in shown
     assert shown["template_records"] == 12

@@ -10,12 +10,13 @@ import pytest
 from pipeline.launch import main
 from pipeline.review import ReviewError, read_decisions
 from pipeline.review import main as review_main
-from schemas.records import FLAG, QUARANTINE, REDACT, Verdict, make_record
+from schemas.records import FLAG, QUARANTINE, REDACT, Span, Verdict, make_record
 from schemas.review import CLUSTER, RECORD, REJECT, RELEASE, Decision, key
 from tests.jobs import run_job
 from tests.test_minhash import document, edit
 from tests.test_near_dedup import write_jsonl
-from transforms.decide.decide import decide, review_of
+from transforms.decide.decide import decide
+from transforms.decide.review import review_of
 
 NO_IMAGES = ("--no-faces", "--no-caption-templates", "--no-layouts")
 
@@ -67,9 +68,10 @@ def test_a_record_decision_beats_its_clusters_and_reject_beats_release():
     assert review_of("r2", ["c3"], decisions) is None
 
 
-def _verdict(reason, action, evidence, representative=None):
+def _verdict(reason, action, evidence, representative=None, **typed):
     return Verdict(uid="u", reason=reason, action=action, evidence=json.dumps(evidence),
-                   representative_id=representative, group_size=2 if representative else None)
+                   representative_id=representative, group_size=2 if representative else None,
+                   **typed)
 
 
 def test_release_redacts_personal_data_and_keeps_the_rest_as_flags():
@@ -78,21 +80,23 @@ def test_release_redacts_personal_data_and_keeps_the_rest_as_flags():
                          location="line 1", text=text)
     span = {"field": "text", "entity_type": "US_SSN", "start": 4, "end": 15, "score": 1.0,
             "recognizer": "r", "preview": "***-***-***"}
-    verdicts = [_verdict("pii_government_id", QUARANTINE, {"spans": [span]}),
+    verdicts = [_verdict("pii_government_id", QUARANTINE, {"spans": [span]},
+                         spans=[Span("text", "US_SSN", 4, 15, 1.0, "r")]),
                 _verdict("exact_duplicate_text", QUARANTINE,
-                         {"kept_id": "k", "group_size": 2, "key": "ab"}, "k")]
-    assert decide(record, "r", verdicts)[0] == "quarantine"
-    where, row = decide(record, "r", verdicts, decision(RECORD, "r", RELEASE))
+                         {"kept_id": "k", "group_size": 2, "key": "ab"}, "k",
+                         cluster="exact-ab")]
+    assert decide(record, "r", verdicts).destination == "quarantine"
+    where, row, _ = decide(record, "r", verdicts, decision(RECORD, "r", RELEASE))
     assert where == "cleaned" and row["text"] == "SSN <US_SSN> on file"
     assert [(f["reason"], f["action"]) for f in row["flags"]] == [
         ("exact_duplicate_text", FLAG), ("review_released", FLAG)]
-    where, row = decide(record, "r", verdicts[1:], decision(CLUSTER, "exact-ab", REJECT))
+    where, row, _ = decide(record, "r", verdicts[1:], decision(CLUSTER, "exact-ab", REJECT))
     assert where == "quarantine" and row["reasons"] == ["exact_duplicate_text",
                                                         "review_rejected"]
     assert row["review_status"] == "rejected" and row["reviewer"] == "ana"
     assert row["clusters"] == ["exact-ab"]
     broken = record._replace(defect="malformed_json", defect_detail="x")
-    where, row = decide(broken, "r", [], decision(RECORD, "r", RELEASE))
+    where, row, _ = decide(broken, "r", [], decision(RECORD, "r", RELEASE))
     assert where == "quarantine" and row["review_status"] == "release_refused"
     assert REDACT not in {e["action"] for e in row["evidence"]}
 

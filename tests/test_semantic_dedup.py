@@ -9,15 +9,29 @@ import numpy as np
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
+from detectors.clusters import IMAGE, SEMANTIC, duplicate_cluster
+from detectors.hashing import digest
 from schemas.settings import ClipSettings
 from tests.broken_corpus import _tar
 from tests.jobs import run_job
 from tests.test_clip import TINY, jpeg
 from tests.test_components import union_find_labels
+from schemas.records import Fingerprint
+from transforms.common.nodes import node_of
 from transforms.dedup.semantic import SemanticDuplicates
 
 
+def record_node(position: int, source: str = "s"):
+    """(uid, node) of the record at ``position`` in ``source``: uid u0000, id r0, ..."""
+    uid = f"u{position:04d}"
+    return uid, node_of(Fingerprint(uid=uid, id=f"r{position}", kind="image_text",
+                                    source=source, position=position, text_key=None,
+                                    pixel_key=None, bytes_key=None, minhash=None,
+                                    shingles=None))
+
+
 def planted(seed=0, originals=60, dims=32):
+    """(uid, embedding) of 3 close copies of each of ``originals`` random vectors."""
     rng = np.random.default_rng(seed)
     items = []
     for i in range(originals):
@@ -25,18 +39,18 @@ def planted(seed=0, originals=60, dims=32):
         for j in range(3):
             vector = base + (0.15 * rng.standard_normal(dims) if j else 0)
             vector /= np.linalg.norm(vector)
-            items.append((f"1\x00s\x00{len(items):012d}\x00u{len(items):04d}\x00r{len(items)}",
-                          vector.astype("<f4").tobytes()))
+            items.append((f"u{len(items):04d}", vector.astype("<f4").tobytes()))
     return items
 
 
 def brute_force(items, threshold):
+    """The uids a union-find over all similar pairs holds back (uids sort in input order)."""
     vectors = np.stack([np.frombuffer(v, "<f4") for _, v in items])
     similar = vectors @ vectors.T
     edges = [(items[a][0], items[b][0]) for a in range(len(items))
              for b in range(a + 1, len(items)) if similar[a, b] >= threshold]
     labels = union_find_labels(edges)
-    return sorted(node.split("\x00")[3] for node, root in labels.items() if node != root)
+    return sorted(uid for uid, root in labels.items() if uid != root)
 
 
 @pytest.mark.parametrize("bits, max_bucket", [(12, 256), (2, 4)])
@@ -45,7 +59,8 @@ def test_clusters_match_brute_force(bits, max_bucket):
     expected = brute_force(items, 0.95)
     assert expected   # copies exist on both sides of the threshold
     pipeline = beam.Pipeline("DirectRunner")
-    verdicts = (pipeline | beam.Create(items)
+    nodes = pipeline | "Nodes" >> beam.Create([record_node(i) for i in range(len(items))])
+    verdicts = ((pipeline | beam.Create(items), nodes)
                 | SemanticDuplicates(ClipSettings(threshold=0.95, bands=32, bits=bits, levels=2,
                                                 seed=1, max_bucket=max_bucket, rounds=10)))
     assert_that(verdicts | beam.Map(lambda v: v.uid), equal_to(expected))
@@ -77,3 +92,29 @@ def test_missing_weights_stop_the_run_before_it_starts(tmp_path):
     with pytest.raises(UsageError, match="clip: .*not in the Hugging Face cache"):
         run(["--input", str(pathlib.Path(__file__)), "--output", str(tmp_path / "o"),
              "--clip", "--clip-device", "cpu"])
+
+
+def test_a_renamed_record_heads_its_clusters_under_its_public_id(tmp_path):
+    # Two files claim the id "x": the second claimant is written as "x~<8 hex>" and is the
+    # first copy of a picture that "y" repeats. Every stage must name it by that public id.
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f"clip:\n  enabled: true\n  model: {TINY}\n  pretrained: null\n"
+                      "  device: cpu\n  threshold: 0.999\nidentities:\n  min_records: 2\n")
+    _tar(tmp_path / "a.tar", [("x.jpg", jpeg("coffee")), ("x.txt", b"coffee")])
+    _tar(tmp_path / "b.tar", [("x.jpg", jpeg("astronaut", quality=90)), ("x.txt", b"astronaut"),
+                              ("y.jpg", jpeg("astronaut", quality=40)),
+                              ("y.txt", b"astronaut, again")])
+    out = run_job(tmp_path / "out", [tmp_path / "a.tar", tmp_path / "b.tar"], "--config",
+                  str(policy), "--no-pii")
+    kept = {r["id"] for r in out.cleaned_image_text}
+    [renamed] = [i for i in kept if i.startswith("x~")]
+    assert kept == {"x", renamed}
+    [held] = out.quarantine
+    assert held["id"] == "y" and held["kept_id"] == renamed
+    details = {e["reason"]: json.loads(e["detail"]) for e in held["evidence"]}
+    assert {details[r]["kept_id"] for r in ("near_duplicate_image",
+                                            "semantic_duplicate_image")} == {renamed}
+    person = "person-" + digest(f"{renamed}/000".encode(), 8)
+    assert held["clusters"] == sorted([duplicate_cluster(IMAGE, renamed),
+                                       duplicate_cluster(SEMANTIC, renamed), person])
+    assert {c["cluster_id"] for c in out.summary["top_clusters"]} == set(held["clusters"])

@@ -1,6 +1,7 @@
 """Beam PTransforms and DoFns, one folder per stage:
 
-    io/         read the corpus (sources/: Beam-free parsers), input checks, unique ids, index
+    io/         read the corpus (sources/: Beam-free parsers), input checks, unique ids, index,
+                Parquet outputs
     dedup/      exact, near-duplicate text, near-duplicate images, semantic (CLIP)
     pii.py      personal data and secrets in texts and captions
     people/     faces, repeated identities

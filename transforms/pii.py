@@ -2,23 +2,24 @@
 
 One scanner per worker (DoFn.setup loads the spaCy model), fed batches of records
 bounded by their text size. Each record gets at most one verdict per (reason,
-action): "redact" verdicts carry the spans Decide replaces with placeholders when
-the record is kept; "quarantine" verdicts hold the record back. Evidence holds
-entity types, offsets, scores, recognizers and masked previews, never a raw value.
+action): "redact" verdicts carry the spans (Verdict.spans) Decide replaces with
+placeholders when the record is kept; "quarantine" verdicts hold the record back.
+Evidence holds entity types, offsets, scores, recognizers and masked previews, never a
+raw value.
 """
 
 import collections
 import functools
 import json
 import threading
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from detectors.pii.spans import Finding, mask
 from schemas.reasons import Reason
-from schemas.records import QUARANTINE, Record, Verdict
+from schemas.records import QUARANTINE, Record, Span, Verdict
 from transforms.common.faults import error_verdict, isolate
 
 FIELDS = ("text", "caption")
@@ -35,10 +36,8 @@ def reason_for(entity_type: str) -> Reason:
     return KIND_REASONS.get(ENTITY_KINDS.get(entity_type, ""), Reason.PII_OTHER)
 
 
-def span_evidence(field: str, text: str, finding: Finding) -> dict:
-    return {"field": field, "entity_type": finding.entity_type, "start": finding.start,
-            "end": finding.end, "score": finding.score, "recognizer": finding.recognizer,
-            "preview": mask(text[finding.start:finding.end], finding.entity_type)}
+def span_evidence(span: Span, text: str) -> dict:
+    return {**span._asdict(), "preview": mask(text[span.start:span.end], span.entity_type)}
 
 
 def pii_verdicts(record: Record, found: Dict[str, List[Finding]], policy) -> List[Verdict]:
@@ -47,18 +46,19 @@ def pii_verdicts(record: Record, found: Dict[str, List[Finding]], policy) -> Lis
     grouped = collections.defaultdict(list)
     counted = collections.Counter()
     for field, findings in found.items():
-        text = getattr(record, field)
         for finding in findings:
             action = actions.get(finding.entity_type, "ignore")
             if action == "ignore":
                 continue
             grouped[(reason_for(finding.entity_type), action)].append(
-                span_evidence(field, text, finding))
+                Span(field, finding.entity_type, finding.start, finding.end, finding.score,
+                     finding.recognizer))
             if finding.entity_type not in policy.max_spans_exempt:
                 counted[finding.entity_type] += 1
     verdicts = [_verdict(record.uid, reason, action, {
-        "entities": dict(sorted(collections.Counter(s["entity_type"] for s in spans).items())),
-        "spans": spans}) for (reason, action), spans in sorted(grouped.items())]
+        "entities": dict(sorted(collections.Counter(s.entity_type for s in spans).items())),
+        "spans": [span_evidence(s, getattr(record, s.field)) for s in spans]}, spans)
+        for (reason, action), spans in sorted(grouped.items())]
     if sum(counted.values()) > policy.max_spans:
         verdicts.append(_verdict(record.uid, Reason.PII_DENSE, QUARANTINE, {
             "spans": sum(counted.values()), "max_spans": policy.max_spans,
@@ -67,10 +67,11 @@ def pii_verdicts(record: Record, found: Dict[str, List[Finding]], policy) -> Lis
     return verdicts
 
 
-def _verdict(uid: str, reason: Reason, action: str, evidence: dict) -> Verdict:
+def _verdict(uid: str, reason: Reason, action: str, evidence: dict,
+             spans: Optional[List[Span]] = None) -> Verdict:
     return Verdict(uid=uid, reason=reason.value, action=action,
                    evidence=json.dumps(evidence, ensure_ascii=False, sort_keys=True),
-                   representative_id=None, group_size=None)
+                   representative_id=None, group_size=None, spans=spans)
 
 
 _SCANNERS: Dict[object, Tuple[object, threading.Lock]] = {}
@@ -145,13 +146,3 @@ class DetectPii(beam.PTransform):
                 | "Batch" >> beam.BatchElements(min_batch_size=8, max_batch_size=1000,
                                                 element_size_fn=scanned_size)
                 | "Scan" >> beam.ParDo(ScanPii(self.policy)))
-
-
-def redaction_spans(verdicts) -> Dict[str, List[Finding]]:
-    """field -> the findings the kept record's "redact" verdicts ask to replace."""
-    spans = collections.defaultdict(list)
-    for verdict in verdicts:
-        for s in json.loads(verdict.evidence).get("spans", []):
-            spans[s["field"]].append(Finding(s["entity_type"], s["start"], s["end"], s["score"],
-                                             s["recognizer"]))
-    return spans

@@ -1,2 +1,3 @@
-"""Beam building blocks the stages share: bucket pairs, connected components, grouped
-values read twice, per-record fault isolation, progress logs."""
+"""Beam building blocks the stages share: nodes (how global stages refer to records),
+bucket pairs, connected components, pair clusters, grouped values read twice, per-record
+fault isolation, progress logs."""

@@ -15,6 +15,7 @@ import json
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from detectors.clusters import exact_cluster
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Fingerprint, Verdict
 from schemas.settings import ExactDedupSettings
@@ -50,7 +51,7 @@ class _Verdicts(beam.DoFn):
             evidence["match"] = "identical_bytes" if same_bytes else "identical_pixels"
         return Verdict(uid=member.uid, reason=self.reason.value, action=QUARANTINE,
                        evidence=json.dumps(evidence, sort_keys=True),
-                       representative_id=kept.id, group_size=size)
+                       representative_id=kept.id, group_size=size, cluster=exact_cluster(key))
 
 
 class DuplicateGroups(beam.PTransform):

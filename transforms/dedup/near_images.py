@@ -11,30 +11,26 @@ Steps (counters in namespace near_dedup_images):
               differences all lie there), up to ``levels`` times; a key still hot after
               that holds (nearly) one picture many times (a meme, a blank frame) and is
               streamed as a star around its first member.
-  Components  ConnectedComponents over the pairs (transforms.common.components).
-  Verdicts    every member but the root (first in input order) is quarantined with
-              the cluster id, its size, the kept image and the smallest distance to a
-              cluster neighbour.
+  Clusters    transforms.common.pair_clusters: connected components of the pairs; every
+              member but the root (first in input order) is quarantined with the cluster
+              id, its size, the kept image and the smallest distance to a cluster
+              neighbour.
 The caption plays no part: image-text pairs with one image and different captions are
 duplicates of the image. With orientations 8, each image enters as 8 items (its hash under
 every rotation and flip) of one node, and a pair's distance is that of its closest
 orientations.
 """
 
-import json
-
 import apache_beam as beam
 import numpy as np
-from apache_beam.metrics import Metrics
 
-from detectors.clusters import IMAGE, duplicate_cluster
+from detectors.clusters import IMAGE
 from detectors.phash import hamming, level_keys
 from schemas.reasons import Reason
-from schemas.records import QUARANTINE, Verdict
 from schemas.settings import NearImageSettings
 from transforms.common.buckets import BucketPairs
-from transforms.common.components import ConnectedComponents
-from transforms.dedup.near_text import node_of, parse_node
+from transforms.common.nodes import node_of
+from transforms.common.pair_clusters import PairClusters
 
 NAMESPACE = "near_dedup_images"
 
@@ -61,72 +57,6 @@ class HammingMetric:
 
     def distance(self, a, b):
         return hamming(a, b)
-
-
-class _ClusterVerdicts(beam.DoFn):
-    def __init__(self, reason: Reason, namespace: str, prefix: str, distance: str):
-        self.reason = reason
-        self.namespace = namespace
-        self.prefix = prefix
-        self.distance = distance
-
-    def setup(self):
-        self.clusters = Metrics.counter(self.namespace, "clusters")
-        self.removed = Metrics.counter(self.namespace, "removed")
-        self.sizes = Metrics.distribution(self.namespace, "cluster_size")
-
-    def process(self, element):
-        root, members = element
-        size = sum(1 for _ in members)   # counted, then read again: never held
-        self.clusters.inc()
-        self.sizes.update(size)
-        _, kept_id = parse_node(root)
-        cluster_id = duplicate_cluster(self.prefix, kept_id)
-        for node, distance in members:
-            if node == root:
-                continue
-            uid, _ = parse_node(node)
-            self.removed.inc()
-            evidence = {"cluster_id": cluster_id, "cluster_size": size, "kept_id": kept_id,
-                        self.distance: distance}
-            yield Verdict(uid=uid, reason=self.reason.value, action=QUARANTINE,
-                          evidence=json.dumps(evidence, sort_keys=True),
-                          representative_id=kept_id, group_size=size)
-
-
-class PairClusters(beam.PTransform):
-    """((a, b), distance) pairs in; a verdict for every member of a connected component
-    but its root (the first in input order), with the cluster, the kept record and the
-    member's smallest distance to a neighbour (``distance_of`` turns it into the figure
-    the evidence shows under ``distance``)."""
-
-    def __init__(self, reason: Reason, namespace: str, rounds: int, prefix: str,
-                 distance: str, distance_of=lambda d: d):
-        super().__init__()
-        self.reason = reason
-        self.namespace = namespace
-        self.rounds = rounds
-        self.prefix = prefix
-        self.distance = distance
-        self.distance_of = distance_of
-
-    def expand(self, pairs):
-        shown = self.distance_of
-        roots = (pairs
-                 | "Edges" >> beam.Keys()
-                 | "Components" >> ConnectedComponents(self.rounds, namespace=self.namespace))
-        nearest = (pairs
-                   | "BothEnds" >> beam.FlatMap(lambda kv: ((kv[0][0], kv[1]), (kv[0][1], kv[1])))
-                   | "Nearest" >> beam.CombinePerKey(min))
-        return ({"root": roots, "distance": nearest}
-                | "JoinDistance" >> beam.CoGroupByKey()
-                | "ByRoot" >> beam.FlatMap(
-                    lambda kv: [(kv[1]["root"][0],
-                                 (kv[0], shown(min(kv[1]["distance"], default=0))))]
-                    if kv[1]["root"] else [])
-                | "Clusters" >> beam.GroupByKey()
-                | "Verdicts" >> beam.ParDo(_ClusterVerdicts(self.reason, self.namespace,
-                                                            self.prefix, self.distance)))
 
 
 class NearDuplicateImages(beam.PTransform):

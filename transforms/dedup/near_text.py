@@ -13,49 +13,28 @@ Steps (each a named transform with its own counters, namespace near_dedup_text):
               much (for an earlier run's document, whose shingles the index
               does not keep, the estimate decides). The signatures meet the
               edge by two joins, so no signature is copied once per band.
-  Components  ConnectedComponents over verified edges.
-  Verdicts    every member but the root of a component is quarantined, with its
+  Clusters    transforms.common.pair_clusters: connected components of the verified
+              edges; every member but the root of a component is quarantined, with its
               best verified similarity to a cluster neighbour.
 
-A node is a string that sorts in input order and carries what the verdict
-needs: "1", source, position, uid and public id, NUL-separated; an earlier
-run's document (--index-in) is "0" and its id, so it sorts first and is the
-one kept. No step gathers documents, signatures or edges onto one worker.
+Documents are nodes (transforms/common/nodes.py): they sort in input order and carry
+the uid and public id the verdicts need; an earlier run's document (--index-in) sorts
+first, so it is the one kept. No step gathers documents, signatures or edges onto one
+worker.
 """
-
-import json
-from typing import Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from detectors.clusters import TEXT, duplicate_cluster
+from detectors.clusters import TEXT
 from detectors.minhash import band_keys, estimated_jaccard, shingle_jaccard
-from schemas.settings import NearTextSettings
 from schemas.reasons import Reason
-from schemas.records import QUARANTINE, Fingerprint, Verdict
-from transforms.common.components import ConnectedComponents
+from schemas.settings import NearTextSettings
 from transforms.common.groups import first_and_size
+from transforms.common.nodes import node_of
+from transforms.common.pair_clusters import PairClusters
 
 NAMESPACE = "near_dedup_text"
-PREVIOUS, TONIGHT = "0", "1"  # node prefixes: an earlier run's documents sort first
-_SEP = "\x00"
-
-
-def node_of(fp: Fingerprint) -> str:
-    return _SEP.join((TONIGHT, fp.source, f"{fp.position:012d}", fp.uid, fp.id))
-
-
-def previous_node(record_id: str) -> str:
-    return _SEP.join((PREVIOUS, record_id))
-
-
-def parse_node(node: str) -> Tuple[Optional[str], str]:
-    """(uid or None for an earlier run's document, public id)."""
-    if node.startswith(PREVIOUS + _SEP):
-        return None, node[2:]
-    _, _, _, uid, record_id = node.split(_SEP, 4)
-    return uid, record_id
 
 
 class _StarEdges(beam.DoFn):
@@ -65,7 +44,7 @@ class _StarEdges(beam.DoFn):
 
     def process(self, element):
         _, nodes = element
-        smallest, size = first_and_size(nodes, str)
+        smallest, size = first_and_size(nodes, lambda node: node)
         if size > 1:  # most buckets hold one document: nothing to do
             for node in nodes:
                 if node != smallest:
@@ -107,47 +86,9 @@ class _Verify(beam.DoFn):
             value = similarity(other, sketch)
             if value >= self.threshold:
                 self.kept.inc()
-                yield (a, b, value)
+                yield (a, b), value
             else:
                 self.rejected.inc()
-
-
-def _with_similarity(element):
-    """(node, {root, similarity}) to (root, (node, best similarity to a neighbour))."""
-    node, grouped = element
-    if grouped["root"]:
-        yield (grouped["root"][0], (node, max(grouped["similarity"], default=1.0)))
-
-
-class _ClusterVerdicts(beam.DoFn):
-    def setup(self):
-        self.clusters = Metrics.counter(NAMESPACE, "clusters")
-        self.removed = Metrics.counter(NAMESPACE, "removed")
-        self.previous = Metrics.counter(NAMESPACE, "removed_as_previous_run")
-        self.sizes = Metrics.distribution(NAMESPACE, "cluster_size")
-
-    def process(self, element):
-        root, members = element
-        size = sum(1 for _ in members)  # the root is a member of its own cluster
-        self.clusters.inc()
-        self.sizes.update(size)
-        from_previous_run = root.startswith(PREVIOUS + _SEP)
-        reason = (Reason.NEAR_DUPLICATE_PREVIOUS_RUN if from_previous_run
-                  else Reason.NEAR_DUPLICATE_TEXT)
-        _, kept_id = parse_node(root)
-        # Named after the kept document, which the index carries into later runs: a
-        # reviewer's decision on this cluster reaches its later members (pipeline/review.py).
-        cluster_id = duplicate_cluster(TEXT, kept_id)
-        for node, best in members:
-            uid, _ = parse_node(node)
-            if node == root or uid is None:
-                continue  # the kept one, or an earlier run's document: never re-emitted
-            (self.previous if from_previous_run else self.removed).inc()
-            evidence = {"cluster_id": cluster_id, "cluster_size": size, "kept_id": kept_id,
-                        "similarity": round(best, 4)}
-            yield Verdict(uid=uid, reason=reason.value, action=QUARANTINE,
-                          evidence=json.dumps(evidence, sort_keys=True),
-                          representative_id=kept_id, group_size=size)
 
 
 class NearDuplicateText(beam.PTransform):
@@ -183,14 +124,6 @@ class NearDuplicateText(beam.PTransform):
                     | "JoinSecond" >> beam.CoGroupByKey()
                     | "Verify" >> beam.ParDo(_Verify(params.threshold)))
 
-        roots = (verified
-                 | "Edges" >> beam.MapTuple(lambda a, b, _: (a, b))
-                 | "Components" >> ConnectedComponents(params.rounds, namespace=NAMESPACE))
-        best = (verified
-                | "BothEnds" >> beam.FlatMapTuple(lambda a, b, s: ((a, s), (b, s)))
-                | "BestSimilarity" >> beam.CombinePerKey(max))
-        return ({"root": roots, "similarity": best}
-                | "JoinSimilarity" >> beam.CoGroupByKey()
-                | "ByRoot" >> beam.FlatMap(_with_similarity)
-                | "Clusters" >> beam.GroupByKey()
-                | "Verdicts" >> beam.ParDo(_ClusterVerdicts()))
+        return verified | "Clusters" >> PairClusters(
+            Reason.NEAR_DUPLICATE_TEXT, NAMESPACE, params.rounds, TEXT, "similarity", best=max,
+            shown=lambda s: round(s, 4), previous_reason=Reason.NEAR_DUPLICATE_PREVIOUS_RUN)

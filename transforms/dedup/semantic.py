@@ -7,9 +7,9 @@ Steps (counters in namespace semantic_dedup):
               ``bits`` signs), buckets compared in numpy (transforms.common.buckets.BucketPairs,
               hot buckets split by more signs, never gathered); a pair counts when its
               cosine similarity is at least ``threshold``.
-  Clusters    connected components; every member but the first in input order is
-              quarantined as semantic_duplicate_image with the cluster, the kept image
-              and its best cosine similarity to a neighbour.
+  Clusters    connected components (transforms.common.pair_clusters); every member but
+              the first in input order is quarantined as semantic_duplicate_image with
+              the cluster, the kept image and its best cosine similarity to a neighbour.
 What "semantic" means depends on the weights: with real CLIP weights, the same scene or
 object photographed or edited differently; tests use random weights and check only the
 mechanics.
@@ -23,12 +23,12 @@ from detectors.clip import ClipEncoder
 from detectors.clusters import SEMANTIC
 from detectors.hyperplanes import HyperplaneLsh
 from schemas.reasons import Reason
-from schemas.records import Kind
+from schemas.records import valid_image
 from schemas.settings import ClipSettings
 from transforms.common.buckets import BucketPairs
 from transforms.common.faults import error_verdict, isolate
-from transforms.dedup.near_text import node_of
-from transforms.dedup.near_images import PairClusters
+from transforms.common.nodes import WithNodes
+from transforms.common.pair_clusters import PairClusters
 
 NAMESPACE = "semantic_dedup"
 ERRORS = "errors"
@@ -52,7 +52,7 @@ class _Embed(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(ERRORS, error_verdict(record.uid, "clip", err))
                 continue
             self.embedded.inc()
-            yield node_of(record), np.asarray(vector, "<f4").tobytes()
+            yield record.uid, np.asarray(vector, "<f4").tobytes()
 
 
 class CosineKeys:
@@ -91,7 +91,7 @@ class CosineDistance:
 
 
 class Embed(beam.PTransform):
-    """Records in; (node, embedding bytes) for every valid image on 'embeddings', and
+    """Records in; (uid, embedding bytes) for every valid image on 'embeddings', and
     detector_error verdicts for images the model could not embed on 'errors'."""
 
     def __init__(self, settings):
@@ -100,8 +100,7 @@ class Embed(beam.PTransform):
 
     def expand(self, records):
         return (records
-                | "Images" >> beam.Filter(
-                    lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
+                | "Images" >> beam.Filter(valid_image)
                 | "Batch" >> beam.BatchElements(min_batch_size=1,
                                                 max_batch_size=self.settings.batch_size)
                 | "Embed" >> beam.ParDo(_Embed(self.settings)).with_outputs(
@@ -109,17 +108,19 @@ class Embed(beam.PTransform):
 
 
 class SemanticDuplicates(beam.PTransform):
-    """(node, embedding) in; semantic_duplicate_image verdicts out."""
+    """((uid, embedding) pairs, (uid, node) pairs) in; semantic_duplicate_image verdicts
+    out."""
 
     def __init__(self, settings: ClipSettings):
         super().__init__()
         self.settings = settings
 
-    def expand(self, embeddings):
+    def expand(self, inputs):
         s = self.settings
+        embeddings = inputs | "WithNodes" >> WithNodes()
         pairs = embeddings | "Pairs" >> BucketPairs(
             CosineKeys(s.bands, s.bits, s.levels, s.seed),
             CosineDistance(), 1.0 - s.threshold, s.max_bucket, s.levels, NAMESPACE)
         return pairs | "Clusters" >> PairClusters(
             Reason.SEMANTIC_DUPLICATE_IMAGE, NAMESPACE, s.rounds, SEMANTIC,
-            "cosine_similarity", distance_of=lambda d: round(1.0 - d, 4))
+            "cosine_similarity", shown=lambda d: round(1.0 - d, 4))

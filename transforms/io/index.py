@@ -9,7 +9,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.arrow import INDEX_FORMAT_KEY, INDEX_VERSION
-from transforms.dedup.near_text import previous_node
+from transforms.common.nodes import previous_node
 
 
 def parquet_files(patterns: List[str]) -> List[str]:

@@ -3,8 +3,9 @@
 One face verdict per image with faces: its action is the policy's (blur: Decide writes
 the image back with the boxes blurred; quarantine; keep: a flag on the cleaned row).
 Evidence: the boxes (displayed pixels of the original), each face's size, the count and
-the largest face's share of the image. Faces large enough to identify also leave as
-(face node, encoding) on the 'encodings' output, for transforms.people.identities.
+the largest face's share of the image; the boxes also travel typed (Verdict.faces), for
+Decide's blur and the layout stage. Faces large enough to identify also leave as
+(uid, (face number, encoding)) on the 'encodings' output, for transforms.people.identities.
 
 Counters (namespace faces): images_scanned, images_with_faces, faces_found,
 faces_encoded, scan_errors.
@@ -18,23 +19,13 @@ from apache_beam.metrics import Metrics
 
 from detectors.faces import scan_faces
 from schemas.reasons import Reason
-from schemas.records import FLAG, QUARANTINE, Kind, Verdict
+from schemas.records import BLUR, FLAG, QUARANTINE, FaceBox, Verdict, valid_image
 from schemas.settings import FaceSettings
 from transforms.common.faults import error_verdict
-from transforms.dedup.near_text import node_of
 
 NAMESPACE = "faces"
 ENCODINGS = "encodings"
-BLUR = "blur"
 ACTIONS = {"blur": BLUR, "quarantine": QUARANTINE, "keep": FLAG}
-
-
-def face_node(record_node: str, index: int) -> str:
-    return f"{record_node}\x1f{index:03d}"
-
-
-def record_node_of(face: str) -> str:
-    return face.rsplit("\x1f", 1)[0]
 
 
 def face_verdict(uid: str, scan, settings: FaceSettings) -> Verdict:
@@ -47,7 +38,8 @@ def face_verdict(uid: str, scan, settings: FaceSettings) -> Verdict:
     }
     return Verdict(uid=uid, reason=Reason.FACE.value, action=ACTIONS[settings.action],
                    evidence=json.dumps(evidence, sort_keys=True), representative_id=None,
-                   group_size=None)
+                   group_size=None,
+                   faces=[FaceBox(f.top, f.left, f.bottom, f.right) for f in scan.faces])
 
 
 _LOCK = threading.Lock()   # dlib's detectors are not documented as thread-safe
@@ -83,15 +75,15 @@ class _ScanFaces(beam.DoFn):
         yield face_verdict(record.uid, scan, self.settings)
         if not self.encodings:
             return
-        node = node_of(record)
-        for index, face in enumerate(scan.faces):
+        for number, face in enumerate(scan.faces):
             if face.encoding is not None:
                 self.encoded.inc()
-                yield beam.pvalue.TaggedOutput(ENCODINGS, (face_node(node, index), face.encoding))
+                yield beam.pvalue.TaggedOutput(ENCODINGS, (record.uid, (number, face.encoding)))
 
 
 class DetectFaces(beam.PTransform):
-    """Records in; face verdicts out (main), and (face node, encoding) on 'encodings'."""
+    """Records in; face verdicts out (main), and (uid, (face number, encoding)) on
+    'encodings'."""
 
     def __init__(self, settings: FaceSettings, encodings: bool = True):
         super().__init__()
@@ -100,7 +92,6 @@ class DetectFaces(beam.PTransform):
 
     def expand(self, records):
         return (records
-                | "Images" >> beam.Filter(
-                    lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
+                | "Images" >> beam.Filter(valid_image)
                 | "Scan" >> beam.ParDo(_ScanFaces(self.settings, self.encodings)).with_outputs(
                     ENCODINGS, main="verdicts"))

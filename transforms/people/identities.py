@@ -21,16 +21,16 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
 
+from detectors.clusters import person_cluster
 from detectors.face_center import FACE_CENTER
 from detectors.faces import ENCODING_DIMS, encoding_array
-from detectors.hashing import digest
 from detectors.hyperplanes import HyperplaneLsh
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Verdict
 from transforms.common.buckets import BucketPairs
 from transforms.common.components import ConnectedComponents
-from transforms.people.faces import record_node_of
-from transforms.dedup.near_text import parse_node
+from transforms.common.nodes import (WithNodes, face_node, face_number, id_of, record_of,
+                                     uid_of)
 
 NAMESPACE = "identities"
 
@@ -80,13 +80,9 @@ class _IdentityVerdicts(beam.DoFn):
         self.sizes.update(count)
         first = next(iter(grouped["first"]), [])
         earliest, first = min(first, default=None), set(first)
-        # Named after the person's first face (record id and face number), not the node's
-        # file position: the same records name the same person in another run.
-        _, record_id = parse_node(record_node_of(root))
-        face = root.rsplit("\x1f", 1)[1]
-        identity = "person-" + digest(f"{record_id}/{face}".encode("utf-8", "surrogatepass"), 8)
+        identity = person_cluster(id_of(record_of(root)), face_number(root))
         for record in grouped["records"]:   # streamed: never held as a list
-            uid, _ = parse_node(record)
+            uid = uid_of(record)
             kept = self.action == "keep" or (self.action == "cap" and record in first)
             (self.flagged if kept else self.held).inc()
             evidence = {"identity_id": identity, "identity_records": count,
@@ -95,26 +91,30 @@ class _IdentityVerdicts(beam.DoFn):
             yield Verdict(uid=uid, reason=Reason.REPEATED_IDENTITY.value,
                           action=FLAG if kept else QUARANTINE,
                           evidence=json.dumps(evidence, sort_keys=True),
-                          representative_id=None, group_size=count)
+                          representative_id=None, group_size=count, cluster=identity)
 
 
 class RepeatedIdentities(beam.PTransform):
-    """(face node, encoding) in; repeated_identity verdicts out."""
+    """((uid, (face number, encoding)) pairs, (uid, node) pairs) in; repeated_identity
+    verdicts out."""
 
     def __init__(self, policy):
         super().__init__()
         self.policy = policy
 
-    def expand(self, encodings):
+    def expand(self, inputs):
         p = self.policy
+        encodings = (inputs
+                     | "WithNodes" >> WithNodes()
+                     | "FaceNodes" >> beam.MapTuple(
+                         lambda node, face: (face_node(node, face[0]), face[1])))
         pairs = encodings | "Pairs" >> BucketPairs(
             EncodingKeys(p.bands, p.bits, p.levels, p.seed), EuclideanMetric(), p.max_distance,
             p.max_bucket, p.levels, NAMESPACE)
         members = (pairs
                    | "Edges" >> beam.Keys()
                    | "Components" >> ConnectedComponents(p.rounds, namespace=NAMESPACE)
-                   | "RecordOfFace" >> beam.MapTuple(
-                       lambda face, root: (root, record_node_of(face)))
+                   | "RecordOfFace" >> beam.MapTuple(lambda face, root: (root, record_of(face)))
                    | "OncePerRecord" >> beam.Distinct())
         counts = members | "Count" >> beam.combiners.Count.PerKey()
         first = members | "First" >> beam.combiners.Top.SmallestPerKey(p.cap)

@@ -1,7 +1,7 @@
 """What the review report shows beyond counts, found without a gather: the riskiest
 quarantined records by Top.Of, cluster sizes by counting, and previews of only the few
 records the report names (the top clusters' examples and the riskiest records), picked
-from the decided rows by a side input of their ids.
+from the decided rows and cluster memberships by a side input of their ids.
 """
 
 import base64
@@ -9,16 +9,17 @@ import json
 import math
 import re
 import threading
-from typing import List, Optional
+from typing import Iterable, List, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from detectors.clusters import cluster_of
 from detectors.faces import face_api, scan_faces
 from schemas.settings import FaceSettings
 from detectors.previews import face_boxes, masked_preview, thumbnail
 from schemas.reasons import INPUT_DEFECTS, Reason
+from schemas.records import ClusterMember
+from transforms.decide.rows import CLEANED, QUARANTINED
 
 # Evidence the report shows per cluster member; the rest (face boxes, PII spans with their
 # offsets, words from captions) stays in the quarantine. A caption template and a member's
@@ -48,23 +49,22 @@ def _evidence(row: dict) -> List[dict]:
     return list(row.get("evidence") or row.get("flags") or [])
 
 
-def cluster_details(evidence: List[dict], masked_text: Optional[str]) -> dict:
+def cluster_details(memberships: Iterable[Tuple[str, ClusterMember]],
+                    masked_text: Optional[str]) -> dict:
     """cluster id -> what this member's verdict says about its cluster (no personal data)."""
     details = {}
-    for item in evidence:
-        detail = json.loads(item["detail"] or "{}")
-        cluster = cluster_of(item["detail"])
-        if cluster is None:
-            continue
+    for cluster, member in memberships:
+        detail = json.loads(member.evidence or "{}")
         shown = {k: v for k, v in detail.items() if k not in _HIDDEN}
         shown.update({k: detail[k] for k in _CAPTION_WORDS
                       if isinstance(detail.get(k), str) and _masked(detail[k], masked_text)})
-        details[cluster] = {"reason": item["reason"], "action": item["action"], **shown}
+        details[cluster] = {"reason": member.reason, "action": member.action, **shown}
     return details
 
 
 class _Preview(beam.DoFn):
-    """(destination, row) -> (id, preview) for the ids the report names."""
+    """(id, {row: [(destination, row)], clusters: [(cluster, ClusterMember)]}) -> (id,
+    preview)."""
 
     def __init__(self, side: int, show_faces: bool, faces_checked: bool, pii_checked: bool):
         self.side = side
@@ -79,10 +79,9 @@ class _Preview(beam.DoFn):
         if self.find_faces:   # the faces stage did not run: the report finds them itself
             face_api()        # models loaded once per worker, before the first element
 
-    def process(self, element, wanted):
-        destination, row = element
-        if row["id"] not in wanted:
-            return
+    def process(self, element):
+        _, grouped = element
+        [(destination, row)] = grouped["row"]
         self.previews.inc()
         evidence = _evidence(row)
         kind = row.get("kind") or ("image_text" if "image" in row else "text")
@@ -97,7 +96,7 @@ class _Preview(beam.DoFn):
             "flags": list(dict.fromkeys(f["reason"] for f in row.get("flags") or ())),
             "source": row["source"], "location": row["location"],
             "text": text, "thumbnail": None if unreadable else self._thumbnail(row, evidence),
-            "clusters": cluster_details(evidence, text)}
+            "clusters": cluster_details(grouped["clusters"], text)}
 
     def _thumbnail(self, row: dict, evidence: List[dict]) -> Optional[str]:
         if not row.get("image"):
@@ -134,24 +133,35 @@ def cluster_sizes(per_cluster):
 
 
 class Previews(beam.PTransform):
-    """(cleaned text rows, cleaned image rows, quarantine rows, top clusters, riskiest ids)
-    -> (id, preview) for every id the report names."""
+    """(cleaned text rows, cleaned image rows, quarantine rows, cluster memberships, top
+    clusters, riskiest ids) -> (id, preview) for every id the report names."""
 
     def __init__(self, side: int, show_faces: bool, faces_checked: bool, pii_checked: bool):
         super().__init__()
         self.args = (side, show_faces, faces_checked, pii_checked)
 
     def expand(self, inputs):
-        text, image_text, quarantined, top, riskiest_ids = inputs
-        wanted = (riskiest_ids
-                  | "Wanted" >> beam.Map(
-                      lambda ids, clusters: set(ids) | {
-                          i for c in clusters for i in [c["kept_id"], *c["examples"]] if i},
-                      clusters=beam.pvalue.AsSingleton(top, default_value=[])))
+        text, image_text, quarantined, memberships, top, riskiest_ids = inputs
+        wanted = beam.pvalue.AsSingleton(
+            riskiest_ids
+            | "Wanted" >> beam.Map(
+                lambda ids, clusters: set(ids) | {
+                    i for c in clusters for i in [c["kept_id"], *c["examples"]] if i},
+                clusters=beam.pvalue.AsSingleton(top, default_value=[])),
+            default_value=set())
         rows = (
-            text | "CleanedText" >> beam.Map(lambda row: ("cleaned", row)),
-            image_text | "CleanedImages" >> beam.Map(lambda row: ("cleaned", row)),
-            quarantined | "Quarantined" >> beam.Map(lambda row: ("quarantine", row)),
+            text | "CleanedText" >> beam.Map(lambda row: (CLEANED, row)),
+            image_text | "CleanedImages" >> beam.Map(lambda row: (CLEANED, row)),
+            quarantined | "Quarantined" >> beam.Map(lambda row: (QUARANTINED, row)),
         ) | "Rows" >> beam.Flatten()
-        return rows | "Preview" >> beam.ParDo(
-            _Preview(*self.args), wanted=beam.pvalue.AsSingleton(wanted, default_value=set()))
+        named = {
+            "row": rows
+            | "WantedRows" >> beam.Filter(lambda dr, ids: dr[1]["id"] in ids, ids=wanted)
+            | "RowById" >> beam.Map(lambda dr: (dr[1]["id"], dr)),
+            "clusters": memberships
+            | "WantedMembers" >> beam.Filter(lambda cm, ids: cm[1].record_id in ids, ids=wanted)
+            | "MemberById" >> beam.Map(lambda cm: (cm[1].record_id, cm)),
+        }
+        return (named
+                | "ById" >> beam.CoGroupByKey()
+                | "Preview" >> beam.ParDo(_Preview(*self.args)))

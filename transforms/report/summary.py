@@ -1,41 +1,15 @@
-"""Parquet outputs, and the run's summary.json and manifest.json.
-
-Counts come from combiners over the decided records (no gather of data), and
-the report is written after every Parquet file is final (it takes their names
-as a side input), so a summary never describes outputs that are not there.
+"""What summary.json says: counts from combiners over the decided records (no gather of
+data) and the riskiest clusters.
 """
 
-import datetime
-import json
-import logging
 from typing import List
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 
-from transforms.decide.decide import RISK_BINS
-from transforms.report.previews import Previews, cluster_sizes, riskiest
-from transforms.report.page import render_report
-
-
-LOG = logging.getLogger("hygiene")
-
-
-def join_path(base: str, *parts: str) -> str:
-    return FileSystems.join(base, *parts)
-
-
-class WriteParquet(beam.PTransform):
-    def __init__(self, prefix: str, schema):
-        super().__init__()
-        self.prefix = prefix
-        self.schema = schema
-
-    def expand(self, rows):
-        return rows | beam.io.WriteToParquet(
-            file_path_prefix=self.prefix, schema=self.schema, file_name_suffix=".parquet",
-            codec="zstd", record_batch_size=256, row_group_buffer_size=32 * 1024 * 1024)
+from schemas.reasons import Reason
+from schemas.records import ClusterMember
+from transforms.decide.rows import QUARANTINED
+from transforms.decide.tallies import RISK_BINS
 
 
 TOP_CLUSTERS = 50      # clusters ranked in summary.json
@@ -51,12 +25,11 @@ class ClusterSummary(beam.CombineFn):
         return {"reason": None, "size": 0, "risk": 0.0, "records": 0, "quarantined": 0,
                 "kept_id": None, "examples": []}
 
-    def add_input(self, acc, entry):
-        reason, size, risk, record_id, destination, kept_id = entry
+    def add_input(self, acc, member: ClusterMember):
         return self.merge_accumulators([acc, {
-            "reason": reason, "size": size, "risk": risk, "records": 1,
-            "quarantined": int(destination == "quarantine"), "kept_id": kept_id,
-            "examples": [record_id]}])
+            "reason": member.reason, "size": member.size, "risk": member.risk, "records": 1,
+            "quarantined": int(member.destination == QUARANTINED), "kept_id": member.kept_id,
+            "examples": [member.record_id]}])
 
     def merge_accumulators(self, accs):
         accs = list(accs)
@@ -116,12 +89,13 @@ def summarize(records_in: int, tallies, started_at: str, outputs: dict,
         "pii": {"entities_found": dict(sorted(counts.get("pii_entity", {}).items())),
                 "cleaned_records_redacted": dict(sorted(counts.get("redacted", {}).items()))},
         # Records (cleaned or not) with a face verdict, faces in them, kept images blurred;
-        # records and distinct people under repeated_identity.
+        # records under repeated_identity, and the people repeated (their clusters).
         "faces": {"records_with_faces": counts.get("faces", {}).get("records", 0),
                   "faces_found": counts.get("faces", {}).get("faces", 0),
                   "cleaned_images_blurred": counts.get("faces", {}).get("blurred", 0),
                   "repeated_identity_records": counts.get("identities", {}).get("records", 0),
-                  "repeated_identities": counts.get("identities", {}).get("people", 0)},
+                  "repeated_identities": sum(cluster_sizes.get(
+                      Reason.REPEATED_IDENTITY.value, {}).values())},
         "conservation": {
             "ok": records_in == n_cleaned + n_quarantined,
             "rule": "records_in == cleaned + quarantined",
@@ -144,92 +118,3 @@ def summarize(records_in: int, tallies, started_at: str, outputs: dict,
 
 def _bucket_order(label: str) -> int:
     return int(label.split("-")[0])
-
-
-def _sum_pairs(pairs):
-    files = size = 0
-    for f, s in pairs:
-        files, size = files + f, size + s
-    return files, size
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-
-
-def _write_json(path: str, payload: dict) -> None:
-    with FileSystems.create(path, mime_type="application/json") as f:
-        f.write(json.dumps(payload, indent=2, sort_keys=False).encode("utf-8"))
-
-
-class _WriteReport(beam.DoFn):
-    def __init__(self, output: str, manifest: dict, outputs: dict, report):
-        self.output = output
-        self.manifest = manifest
-        self.outputs = outputs
-        self.report = report
-
-    def process(self, records_in, tallies, files, written, clusters, sizes, riskiest,
-                previews):
-        summary = summarize(records_in, tallies, self.manifest["started_at"], self.outputs,
-                            clusters, sizes)
-        if not summary["conservation"]["ok"]:
-            Metrics.counter("hygiene", "conservation_violations").inc()
-            LOG.error("conservation violated: %s", summary["conservation"])
-        manifest = dict(self.manifest)
-        manifest.update(
-            finished_at=_now(),
-            inputs=dict(manifest["inputs"], files=files[0], bytes=files[1]),
-            counts={k: summary[k] for k in ("records_in", "cleaned", "quarantined",
-                                            "reasons", "conservation")},
-            files=sorted(written))
-        _write_json(join_path(self.output, "summary.json"), summary)
-        if self.report.enabled:
-            page = render_report(summary, manifest, dict(previews), riskiest, self.report,
-                                 self.output)
-            with FileSystems.create(self.outputs["report"], mime_type="text/html") as f:
-                f.write(page.encode("utf-8"))
-        _write_json(join_path(self.output, "manifest.json"), manifest)
-        yield summary
-
-
-class WriteRunReport(beam.PTransform):
-    """summary.json, report/index.html and manifest.json from the record counts, the
-    clusters, the decided rows (for the few previews the report shows) and the written
-    files."""
-
-    def __init__(self, output: str, manifest: dict, outputs: dict, report, checked: dict):
-        super().__init__()
-        self.output = output
-        self.manifest = manifest
-        self.outputs = outputs
-        self.report = report      # ReportSettings
-        self.checked = checked    # stage -> whether it ran ({"faces": ..., "pii": ...})
-
-    def expand(self, inputs):
-        records_in, tallies, matched_files, written, clusters, rows = inputs
-        counted = tallies | "Count" >> beam.combiners.Count.PerElement()
-        file_stats = (matched_files
-                      | "FileSize" >> beam.Map(lambda m: (1, m.size_in_bytes))
-                      | "FileTotals" >> beam.CombineGlobally(_sum_pairs))
-        per_cluster = clusters | "PerCluster" >> beam.CombinePerKey(ClusterSummary())
-        top = top_clusters(per_cluster)
-        text, image_text, quarantined = rows
-        risky = riskiest(quarantined, self.report.records)
-        if self.report.enabled:
-            previews = ((text, image_text, quarantined, top, risky)
-                        | "Previews" >> Previews(self.report.thumbnail_side,
-                                                 self.report.show_faces,
-                                                 self.checked["faces"], self.checked["pii"]))
-        else:
-            previews = records_in.pipeline | "NoPreviews" >> beam.Create([])
-        return (records_in
-                | "Report" >> beam.ParDo(
-                    _WriteReport(self.output, self.manifest, self.outputs, self.report),
-                    tallies=beam.pvalue.AsList(counted),
-                    files=beam.pvalue.AsSingleton(file_stats),
-                    written=beam.pvalue.AsList(written),
-                    clusters=beam.pvalue.AsSingleton(top, default_value=[]),
-                    sizes=beam.pvalue.AsList(cluster_sizes(per_cluster)),
-                    riskiest=beam.pvalue.AsSingleton(risky, default_value=[]),
-                    previews=beam.pvalue.AsList(previews)))

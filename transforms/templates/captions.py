@@ -23,7 +23,7 @@ from detectors.hashing import digest
 from detectors.templates import candidates, choose, template_id
 from schemas.settings import TemplateSettings
 from schemas.reasons import Reason
-from schemas.records import FLAG, Kind, Verdict
+from schemas.records import FLAG, Verdict, valid_image
 from transforms.common.faults import error_verdict
 
 NAMESPACE = "caption_templates"
@@ -75,12 +75,12 @@ class _Verdict(beam.DoFn):
             return
         template, records, fillers, filler = best
         self.flagged.inc()
-        evidence = {"template": template, "template_id": template_id(template),
-                    "filler": filler, "template_records": records,
-                    "template_fillers": fillers}
+        cluster = template_id(template)
+        evidence = {"template": template, "template_id": cluster, "filler": filler,
+                    "template_records": records, "template_fillers": fillers}
         yield Verdict(uid=uid, reason=Reason.CAPTION_TEMPLATE.value, action=FLAG,
                       evidence=json.dumps(evidence, sort_keys=True),
-                      representative_id=None, group_size=records)
+                      representative_id=None, group_size=records, cluster=cluster)
 
 
 class CaptionTemplates(beam.PTransform):
@@ -94,8 +94,7 @@ class CaptionTemplates(beam.PTransform):
     def expand(self, records):
         s = self.settings
         keyed = (records
-                 | "Captions" >> beam.Filter(
-                     lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
+                 | "Captions" >> beam.Filter(valid_image)
                  | "Candidates" >> beam.FlatMap(_candidates, s).with_outputs(
                      ERRORS, main="candidates"))
         errors, keyed = keyed[ERRORS], keyed.candidates

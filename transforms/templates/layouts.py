@@ -2,8 +2,9 @@
 
 Steps (counters in namespace layouts):
   Thumbnails  every valid image shrunk to side x side (detectors/layout.py), joined by
-              record with its caption template (caption_template verdicts) and its face
-              boxes (face verdicts), as fractions of the image.
+              record with its node (transforms/common/nodes.py), its caption template
+              (caption_template verdicts) and its face boxes (face verdicts), as fractions
+              of the image.
   Groups      candidates share a key: (caption template, width, height), (width,
               height, border signature), and with CLIP on, (width, height, one of 4
               coarse LSH keys of the embedding): CLIP proposes images whose captions
@@ -31,13 +32,14 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
 
+from detectors.clusters import layout_cluster
 from detectors.hashing import digest
 from detectors.layout import best_layout, border_key, estimate, face_in_fixed, mask_png, thumbnail
 from schemas.settings import LayoutSettings
 from schemas.reasons import Reason
-from schemas.records import FLAG, QUARANTINE, Kind, Verdict
+from schemas.records import FLAG, QUARANTINE, Verdict, valid_image
 from transforms.common.faults import error_verdict
-from transforms.dedup.near_text import node_of, parse_node
+from transforms.common.nodes import spelled, uid_of
 from transforms.dedup.semantic import CosineKeys
 
 NAMESPACE = "layouts"
@@ -58,7 +60,7 @@ class _Thumbnail(beam.DoFn):
             self.failed.inc()
             yield beam.pvalue.TaggedOutput(ERRORS, error_verdict(record.uid, "layouts", err))
             return
-        yield record.uid, (node_of(record), thumb.tobytes(), width, height)
+        yield record.uid, (thumb.tobytes(), width, height)
 
 
 # CLIP proposals: a few coarse LSH keys of the embedding (images of one layout with other
@@ -72,11 +74,11 @@ def _item(element, clip_keys):
     uid, joined = element
     if not joined["thumb"]:
         return
-    node, thumb, width, height = joined["thumb"][0]
-    template = next((json.loads(v.evidence)["template_id"] for v in joined["template"]), None)
+    [node] = joined["node"]
+    thumb, width, height = joined["thumb"][0]
+    template = next((v.cluster for v in joined["template"]), None)
     boxes = [[top / height, left / width, bottom / height, right / width]
-             for v in joined["faces"]
-             for top, left, bottom, right in (f["box"] for f in json.loads(v.evidence)["faces"])]
+             for v in joined["faces"] for top, left, bottom, right in v.faces]
     keys = [key for vector in joined["clip"][:1] for key in clip_keys.top(vector)]
     yield node, thumb, width, height, template, boxes, keys
 
@@ -182,39 +184,40 @@ class _Verdicts(beam.DoFn):
         reason = Reason.TEMPLATE_FACE if face else Reason.TEMPLATE_CLUSTER
         action = self.settings.face_action if face else self.settings.cluster_action
         first = set(next(iter(grouped["first"]), []))
+        cluster = layout_cluster(layout_id)
         for node, score in grouped["members"]:   # streamed
-            uid, _ = parse_node(node)
+            uid = uid_of(node)
             kept = action == "keep" or (action == "cap" and node in first)
             if not kept:
                 self.held.inc()
             evidence = {**{k: v for k, v in info.items() if k != "informative"},
-                        "cluster_id": "template-" + digest(layout_id.encode(), 8),
+                        "cluster_id": cluster,
                         "cluster_size": size, "similarity": score, "action": action,
                         "kept": kept}
             yield Verdict(uid=uid, reason=reason.value, action=FLAG if kept else QUARANTINE,
                           evidence=json.dumps(evidence, sort_keys=True),
-                          representative_id=None, group_size=size)
+                          representative_id=None, group_size=size, cluster=cluster)
 
 
 class LayoutTemplates(beam.PTransform):
-    """(records, face verdicts, caption-template verdicts, CLIP embeddings as (node,
-    vector)) in (any but the records may be empty); template_face and template_cluster
-    verdicts out, and detector_error for an image that cannot be made a thumbnail."""
+    """(records, (uid, node) pairs, face verdicts, caption-template verdicts, CLIP
+    embeddings as (uid, vector)) in (the last three may be empty); template_face and
+    template_cluster verdicts out, and detector_error for an image that cannot be made a
+    thumbnail."""
 
     def __init__(self, settings: LayoutSettings):
         super().__init__()
         self.settings = settings
 
     def expand(self, inputs):
-        records, faces, templates, embeddings = inputs
+        records, nodes, faces, templates, embeddings = inputs
         s = self.settings
         made = (records
-                | "Images" >> beam.Filter(
-                    lambda r: r.kind == Kind.IMAGE_TEXT.value and r.defect is None)
+                | "Images" >> beam.Filter(valid_image)
                 | "Thumbnails" >> beam.ParDo(_Thumbnail(s.side)).with_outputs(
                     ERRORS, main="thumbs"))
         thumbs = made.thumbs
-        items = ({"thumb": thumbs,
+        items = ({"thumb": thumbs, "node": nodes,
                   "faces": faces
                   | "FaceVerdicts" >> beam.Filter(lambda v: v.reason == Reason.FACE.value)
                   | "FaceByUid" >> beam.Map(lambda v: (v.uid, v)),
@@ -222,14 +225,13 @@ class LayoutTemplates(beam.PTransform):
                   | "TemplateVerdicts" >> beam.Filter(
                       lambda v: v.reason == Reason.CAPTION_TEMPLATE.value)
                   | "TemplateByUid" >> beam.Map(lambda v: (v.uid, v)),
-                  "clip": embeddings | "ClipByUid" >> beam.MapTuple(
-                      lambda node, vector: (parse_node(node)[0], vector))}
+                  "clip": embeddings}
                  | "JoinByRecord" >> beam.CoGroupByKey()
                  | "Items" >> beam.FlatMap(_item, CLIP_KEYS))
         grouped = items | "Groups" >> beam.FlatMap(_groups, s.side)
         layouts = (grouped
                    | "Sample" >> beam.combiners.Top.PerKey(
-                       s.max_sample, key=lambda item: digest(item[0].encode(
+                       s.max_sample, key=lambda item: digest(spelled(item[0]).encode(
                            "utf-8", "surrogatepass")), reverse=True)
                    | "Estimate" >> beam.ParDo(_Estimate(s)))
         matched = ({"members": grouped, "layouts": layouts}

@@ -1,0 +1,82 @@
+"""The output rows of a decided record: cleaned (redacted, faces blurred, flags) or
+quarantined (reasons, evidence, the record kept in its stead, clusters, review columns)."""
+
+import collections
+from typing import List, NamedTuple, Optional
+
+from detectors.faces import blur_faces
+from detectors.pii.spans import Finding, redact
+from detectors.strings import utf8_safe
+from schemas.reasons import Reason, primary
+from schemas.records import BLUR, QUARANTINE, REDACT, Record, Verdict
+from schemas.review import Decision
+from schemas.settings import FaceSettings
+from transforms.decide.review import review_columns
+
+CLEANED, QUARANTINED = "cleaned", "quarantine"   # where a decided record goes
+
+
+class Decided(NamedTuple):
+    destination: str          # CLEANED or QUARANTINED
+    row: dict                 # its output row
+    verdicts: List[Verdict]   # the row's verdicts, after a reviewer's decision
+
+
+def evidence_item(v: Verdict) -> dict:
+    return {"reason": v.reason, "stage": Reason(v.reason).stage.value, "action": v.action,
+            "detail": v.evidence}
+
+
+def _redactions(verdicts: List[Verdict]):
+    """field -> the findings the "redact" verdicts ask to replace."""
+    findings = collections.defaultdict(list)
+    for v in verdicts:
+        if v.action == REDACT:
+            for s in v.spans or ():
+                findings[s.field].append(Finding(s.entity_type, s.start, s.end, s.score,
+                                                 s.recognizer))
+    return findings
+
+
+def cleaned_row(record: Record, public_id: str, verdicts: List[Verdict] = (),
+                faces: FaceSettings = FaceSettings()) -> dict:
+    row = {"id": public_id, "source": utf8_safe(record.source),
+           "location": utf8_safe(record.location), "metadata": record.metadata,
+           "redactions": [], "flags": [evidence_item(v) for v in verdicts
+                                       if v.action not in (QUARANTINE, REDACT)]}
+    fields = {"text": record.text} if record.kind == "text" else {"caption": record.caption}
+    for field, findings in _redactions(verdicts).items():
+        fields[field], placed = redact(fields[field], findings)
+        row["redactions"].extend({"field": field, **f._asdict()} for f in placed)
+    row.update(fields)
+    if record.kind != "text":
+        row.update(image=record.image, image_format=record.image_format, width=record.width,
+                   height=record.height)
+        boxes = [box for v in verdicts if v.action == BLUR for box in v.faces]
+        if boxes:
+            row["image"], row["image_format"] = blur_faces(record.image, boxes,
+                                                           faces.blur_margin)
+    return row
+
+
+def quarantine_row(record: Record, public_id: str, verdicts: List[Verdict],
+                   decision: Optional[Decision] = None) -> dict:
+    reasons = list(dict.fromkeys(v.reason for v in verdicts if v.action == QUARANTINE))
+    # The latest stage groups most broadly (a near-duplicate cluster contains the
+    # exact-duplicate group): its representative is the one that is kept.
+    grouped = next((v for v in reversed(verdicts) if v.representative_id is not None), None)
+    return {
+        "id": public_id, "kind": record.kind,
+        "primary_reason": primary(reasons).value, "reasons": reasons,
+        "evidence": [evidence_item(v) for v in verdicts],
+        "kept_id": grouped.representative_id if grouped else None,
+        "group_size": grouped.group_size if grouped else None,
+        # Bad input may hold lone surrogates: spelled out, so the row can be written.
+        "text": utf8_safe(record.text), "caption": utf8_safe(record.caption),
+        "image": record.image, "image_format": record.image_format, "width": record.width,
+        "height": record.height, "raw": record.raw, "source": utf8_safe(record.source),
+        "location": utf8_safe(record.location),
+        "metadata": record.metadata,
+        "clusters": sorted({v.cluster for v in verdicts if v.cluster}),
+        **review_columns(decision, verdicts),
+    }
