@@ -1,6 +1,6 @@
 """Review decisions: what a person decided about a record or a cluster, and the decisions
 file (CSV) they are written in. pipeline/review.py reads and writes the files;
-transforms/decide/decide.py applies them."""
+transforms/decide/review.py applies them."""
 
 from typing import NamedTuple, Optional
 
@@ -8,6 +8,10 @@ import apache_beam as beam
 
 RELEASE, REJECT = "release", "reject"
 RECORD, CLUSTER = "record", "cluster"
+# What a decision did to the record it reached: the quarantine's review_status and the
+# summary's review counts.
+RELEASED, REJECTED, RELEASE_REFUSED = "released", "rejected", "release_refused"
+OUTCOMES = (RELEASED, REJECTED, RELEASE_REFUSED)
 
 # The decisions file. A person fills `decision` (release, reject, or blank: undecided) and
 # may fill `reviewer`, `note` and `reviewed_at`; the other columns help them decide.

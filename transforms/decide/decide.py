@@ -23,13 +23,13 @@ from apache_beam.metrics import Metrics
 from detectors.clusters import headed_by
 from detectors.risk import risk
 from schemas.reasons import Reason
-from schemas.records import BLUR, QUARANTINE, ClusterMember, Record, Verdict
-from schemas.review import REJECT, Decision
+from schemas.records import QUARANTINE, ClusterMember, Record, Verdict
+from schemas.review import Decision
 from schemas.settings import FaceSettings
 from transforms.common.faults import error_verdict
 from transforms.decide.review import review_of, reviewed
 from transforms.decide.rows import CLEANED, QUARANTINED, Decided, cleaned_row, quarantine_row
-from transforms.decide.tallies import face_tallies, pii_entities, risk_bin
+from transforms.decide.tallies import tallies
 
 TALLY = "tally"
 INDEX = "index"
@@ -79,7 +79,8 @@ class _Decide(beam.DoFn):
 
     def process(self, element, decisions):
         uid, grouped = element
-        records, fingerprints = grouped["record"], grouped["fingerprint"]
+        records, fingerprints, found = (grouped["record"], grouped["fingerprint"],
+                                        grouped["verdicts"])
         if not records:
             self.orphans.inc()  # a stage bug: say so, do not invent a record
             return
@@ -89,33 +90,21 @@ class _Decide(beam.DoFn):
         decision = None
         if decisions:
             keys = (fingerprint.text_key, fingerprint.pixel_key) if fingerprint else ()
-            clusters = [v.cluster for v in grouped["verdicts"] if v.cluster]
-            decision = review_of(public_id, clusters + headed_by(public_id, keys), decisions)
-        destination, row, verdicts = decide(record, public_id, grouped["verdicts"], decision,
-                                             self.faces)
-        if decision is not None:
-            yield from self._review_tally(decision, destination, row)
-        for entity in pii_entities(grouped["verdicts"]):
-            yield beam.pvalue.TaggedOutput(TALLY, ("pii_entity", entity))
-        for tally in face_tallies(grouped["verdicts"]):
+            clusters = [v.cluster for v in found if v.cluster] + headed_by(public_id, keys)
+            decision = review_of(public_id, clusters, decisions)
+        decided = decide(record, public_id, found, decision, self.faces)
+        row = decided.row
+        for tally in tallies(record.kind, decided, found, decision):
             yield beam.pvalue.TaggedOutput(TALLY, tally)
-        for v in verdicts:   # after the decision: the report shows what it did
+        for v in decided.verdicts:
             if v.cluster:
                 yield beam.pvalue.TaggedOutput(CLUSTERS, (v.cluster, ClusterMember(
-                    record_id=public_id, destination=destination, risk=row["risk"],
+                    record_id=public_id, destination=decided.destination, risk=row["risk"],
                     reason=v.reason, action=v.action, evidence=v.evidence,
                     size=v.group_size or 0, kept_id=v.representative_id)))
-        yield beam.pvalue.TaggedOutput(TALLY, (f"risk_{destination}", risk_bin(row["risk"])))
-        if destination == CLEANED:
+        if decided.destination == CLEANED:
             self.cleaned.inc()
             yield beam.pvalue.TaggedOutput(record.kind, row)
-            yield beam.pvalue.TaggedOutput(TALLY, ("cleaned", record.kind))
-            if row["redactions"]:
-                yield beam.pvalue.TaggedOutput(TALLY, ("redacted", record.kind))
-            if any(f["action"] == BLUR for f in row["flags"]):
-                yield beam.pvalue.TaggedOutput(TALLY, ("faces", "blurred"))
-            for reason in dict.fromkeys(f["reason"] for f in row["flags"]):
-                yield beam.pvalue.TaggedOutput(TALLY, ("flag", reason))
             if fingerprint is not None and fingerprint.minhash is not None:
                 yield beam.pvalue.TaggedOutput(INDEX, {
                     "id": public_id, "minhash": fingerprint.minhash,
@@ -123,31 +112,13 @@ class _Decide(beam.DoFn):
         else:
             self.quarantined.inc()
             yield beam.pvalue.TaggedOutput(QUARANTINED, row)
-            yield beam.pvalue.TaggedOutput(TALLY, ("quarantined", record.kind))
-            for reason in row["reasons"]:
-                yield beam.pvalue.TaggedOutput(TALLY, ("reason", reason))
-            for stage in dict.fromkeys(Reason(r).stage.value for r in row["reasons"]):
-                yield beam.pvalue.TaggedOutput(TALLY, ("stage", stage))
-            yield beam.pvalue.TaggedOutput(TALLY, ("primary_reason", row["primary_reason"]))
-
-
-    @staticmethod
-    def _review_tally(decision: Decision, destination: str, row: dict):
-        if decision.decision == REJECT:
-            outcome = "rejected"
-        elif destination == QUARANTINED:
-            outcome = "release_refused"
-        elif any(f["reason"] == Reason.REVIEW_RELEASED.value for f in row["flags"]):
-            outcome = "released"
-        else:
-            return   # released, but nothing had held it back
-        yield beam.pvalue.TaggedOutput(TALLY, ("review", outcome))
 
 
 class Decide(beam.PTransform):
-    """Outputs tagged 'text' and 'image_text' (cleaned rows), 'quarantine', 'tally',
-    'index' (signatures of the kept texts, for the next run's --index-in) and 'clusters'
-    ((cluster id, schemas.records.ClusterMember) per verdict that names a cluster).
+    """Outputs tagged 'text' and 'image_text' (cleaned rows), 'quarantine', 'tally'
+    ((group, name) pairs, tallies.py), 'index' (signatures of the kept texts, for the next
+    run's --index-in) and 'clusters' ((cluster id, schemas.records.ClusterMember) per
+    verdict that names a cluster).
 
     ``decisions``: reviewers' decisions by schemas.review.key (a small dict: what people
     decided), applied to the records and clusters they name."""

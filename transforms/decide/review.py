@@ -7,7 +7,8 @@ from typing import Iterable, List, Optional
 
 from schemas.reasons import INPUT_DEFECTS, Reason, Stage
 from schemas.records import BLUR, FLAG, QUARANTINE, REDACT, Record, Verdict
-from schemas.review import CLUSTER, RECORD, REJECT, RELEASE, Decision, key
+from schemas.review import (CLUSTER, RECORD, REJECT, REJECTED, RELEASE, RELEASE_REFUSED,
+                            RELEASED, Decision, key)
 
 
 def review_of(public_id: str, clusters: Iterable[str], decisions) -> Optional[Decision]:
@@ -61,7 +62,7 @@ def review_columns(decision: Optional[Decision], verdicts: List[Verdict]) -> dic
         return {"review_status": None, "review_note": None, "reviewer": None,
                 "reviewed_at": None}
     refused = decision.decision == RELEASE   # a release that still ended here
-    return {"review_status": "release_refused" if refused else "rejected",
+    return {"review_status": RELEASE_REFUSED if refused else REJECTED,
             "review_note": decision.note or None, "reviewer": decision.reviewer or None,
             "reviewed_at": _timestamp(decision.reviewed_at)}
 
@@ -71,3 +72,15 @@ def _timestamp(text: Optional[str]):
         return None
     stamp = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=datetime.timezone.utc)
+
+
+def outcome(decision: Decision, quarantined: bool, verdicts: List[Verdict]) -> Optional[str]:
+    """What the decision did to the record (schemas.review.OUTCOMES), from where it went and
+    its verdicts after the decision; None when released with nothing holding it back."""
+    if decision.decision == REJECT:
+        return REJECTED
+    if quarantined:
+        return RELEASE_REFUSED
+    if any(v.reason == Reason.REVIEW_RELEASED.value for v in verdicts):
+        return RELEASED
+    return None

@@ -1,32 +1,68 @@
-"""The summary's tallies of a decided record."""
+"""The summary's tallies: (group, name) pairs, counted over every decided record. The
+group names are defined here, once; transforms/report/summary.py reads them back."""
 
-from typing import Iterable
+from typing import Iterator, List, Optional, Tuple
 
 from schemas.reasons import Reason
-from schemas.records import Verdict
+from schemas.records import BLUR, Verdict
+from schemas.review import Decision
+from transforms.decide import review
+from transforms.decide.rows import CLEANED, QUARANTINED, Decided
 
-
-def pii_entities(verdicts: Iterable[Verdict]):
-    """The entity type of every PII span found in a record (for the summary's counts)."""
-    for v in verdicts:
-        for span in v.spans or ():
-            yield span.entity_type
-
-
-def face_tallies(verdicts: Iterable[Verdict]):
-    """("faces", records/faces) per face verdict; ("identities", records) per
-    repeated_identity verdict."""
-    for v in verdicts:
-        if v.reason == Reason.FACE.value:
-            yield "faces", "records"
-            for _ in v.faces:
-                yield "faces", "faces"
-        elif v.reason == Reason.REPEATED_IDENTITY.value:
-            yield "identities", "records"
-
+# Groups, and what they are counted by.
+KEPT = "cleaned"                   # kept records, by kind
+HELD = "quarantined"               # quarantined records, by kind
+REASON = "reason"                  # quarantined records per reason ...
+STAGE = "stage"                    # ... per stage with a reason (a record may count in several)
+PRIMARY_REASON = "primary_reason"  # ... per primary reason
+FLAG = "flag"                      # kept records per reason they are flagged for
+REDACTED = "redacted"              # kept records with redactions, by kind
+PII_ENTITY = "pii_entity"          # personal-data spans per entity type
+FACES = "faces"                    # RECORDS with faces, faces FOUND, kept images BLURRED
+IDENTITIES = "identities"          # RECORDS with a repeated person
+REVIEW = "review"                  # records per outcome of a reviewer's decision
+RISK = {CLEANED: "risk_cleaned", QUARANTINED: "risk_quarantine"}   # records per risk bin
+RECORDS, FOUND, BLURRED = "records", "faces", "blurred"
 
 RISK_BINS = 10   # the summary's risk histogram: [0, 0.1), [0.1, 0.2), ... [0.9, 1]
 
 
 def risk_bin(score: float) -> int:
     return min(RISK_BINS - 1, int(score * RISK_BINS))
+
+
+def tallies(kind: str, decided: Decided, found: List[Verdict],
+            decision: Optional[Decision]) -> Iterator[Tuple[str, object]]:
+    """What one decided record adds to the summary: ``found`` are the stages' verdicts,
+    ``decided`` its destination, row and verdicts after a reviewer's ``decision``."""
+    quarantined = decided.destination == QUARANTINED
+    if decision is not None:
+        done = review.outcome(decision, quarantined, decided.verdicts)
+        if done is not None:
+            yield REVIEW, done
+    for v in found:
+        for span in v.spans or ():
+            yield PII_ENTITY, span.entity_type
+        if v.reason == Reason.FACE.value:
+            yield FACES, RECORDS
+            for _ in v.faces:
+                yield FACES, FOUND
+        elif v.reason == Reason.REPEATED_IDENTITY.value:
+            yield IDENTITIES, RECORDS
+    row = decided.row
+    yield RISK[decided.destination], risk_bin(row["risk"])
+    if quarantined:
+        yield HELD, kind
+        for reason in row["reasons"]:
+            yield REASON, reason
+        for stage in dict.fromkeys(Reason(r).stage.value for r in row["reasons"]):
+            yield STAGE, stage
+        yield PRIMARY_REASON, row["primary_reason"]
+    else:
+        yield KEPT, kind
+        if row["redactions"]:
+            yield REDACTED, kind
+        if any(f["action"] == BLUR for f in row["flags"]):
+            yield FACES, BLURRED
+        for reason in dict.fromkeys(f["reason"] for f in row["flags"]):
+            yield FLAG, reason

@@ -8,9 +8,9 @@ import apache_beam as beam
 
 from schemas.reasons import Reason
 from schemas.records import ClusterMember
-from transforms.decide.rows import QUARANTINED
-from transforms.decide.tallies import RISK_BINS
-
+from schemas.review import OUTCOMES
+from transforms.decide import tallies
+from transforms.decide.rows import CLEANED, QUARANTINED
 
 TOP_CLUSTERS = 50      # clusters ranked in summary.json
 CLUSTER_EXAMPLES = 5   # record ids named per cluster
@@ -58,42 +58,47 @@ def top_clusters(per_cluster):
 
 
 def _histogram(counts: dict) -> List[int]:
-    return [counts.get(b, 0) for b in range(RISK_BINS)]
+    return [counts.get(b, 0) for b in range(tallies.RISK_BINS)]
 
 
-def summarize(records_in: int, tallies, started_at: str, outputs: dict,
+def summarize(records_in: int, counted, started_at: str, outputs: dict,
               clusters=(), sizes=()) -> dict:
-    """The summary from (kind of count, name) -> count pairs, the top clusters and
-    ((reason, size bucket), clusters) pairs."""
+    """The summary from ((group, name), count) pairs of the tallies (transforms/decide/
+    tallies.py), the top clusters and ((reason, size bucket), clusters) pairs."""
     counts = {}
-    for (group, name), count in tallies:
+    for (group, name), count in counted:
         counts.setdefault(group, {})[name] = count
     cluster_sizes = {}
     for (reason, bucket), count in sorted(sizes, key=lambda kv: (kv[0][0],
                                                                  _bucket_order(kv[0][1]))):
         cluster_sizes.setdefault(reason, {})[bucket] = count
-    cleaned = counts.get("cleaned", {})
-    quarantined = counts.get("quarantined", {})
+    cleaned = counts.get(tallies.KEPT, {})
+    quarantined = counts.get(tallies.HELD, {})
     n_cleaned, n_quarantined = sum(cleaned.values()), sum(quarantined.values())
+    faces, identities = counts.get(tallies.FACES, {}), counts.get(tallies.IDENTITIES, {})
+
+    def by_name(group: str) -> dict:
+        return dict(sorted(counts.get(group, {}).items()))
+
     return {
         "records_in": records_in,
         "cleaned": {"total": n_cleaned, **dict(sorted(cleaned.items()))},
         "quarantined": {"total": n_quarantined, **dict(sorted(quarantined.items()))},
         "quarantine_rate": round(n_quarantined / records_in, 6) if records_in else 0.0,
-        "reasons": dict(sorted(counts.get("reason", {}).items())),
+        "reasons": by_name(tallies.REASON),
         # Quarantined records with a reason of each stage (a record may count in several).
-        "stages": dict(sorted(counts.get("stage", {}).items())),
-        "primary_reasons": dict(sorted(counts.get("primary_reason", {}).items())),
+        "stages": by_name(tallies.STAGE),
+        "primary_reasons": by_name(tallies.PRIMARY_REASON),
         # Cleaned records a stage flagged, per reason (kept faces, templates under a cap, ...).
-        "flagged": dict(sorted(counts.get("flag", {}).items())),
-        "pii": {"entities_found": dict(sorted(counts.get("pii_entity", {}).items())),
-                "cleaned_records_redacted": dict(sorted(counts.get("redacted", {}).items()))},
+        "flagged": by_name(tallies.FLAG),
+        "pii": {"entities_found": by_name(tallies.PII_ENTITY),
+                "cleaned_records_redacted": by_name(tallies.REDACTED)},
         # Records (cleaned or not) with a face verdict, faces in them, kept images blurred;
         # records under repeated_identity, and the people repeated (their clusters).
-        "faces": {"records_with_faces": counts.get("faces", {}).get("records", 0),
-                  "faces_found": counts.get("faces", {}).get("faces", 0),
-                  "cleaned_images_blurred": counts.get("faces", {}).get("blurred", 0),
-                  "repeated_identity_records": counts.get("identities", {}).get("records", 0),
+        "faces": {"records_with_faces": faces.get(tallies.RECORDS, 0),
+                  "faces_found": faces.get(tallies.FOUND, 0),
+                  "cleaned_images_blurred": faces.get(tallies.BLURRED, 0),
+                  "repeated_identity_records": identities.get(tallies.RECORDS, 0),
                   "repeated_identities": sum(cluster_sizes.get(
                       Reason.REPEATED_IDENTITY.value, {}).values())},
         "conservation": {
@@ -102,13 +107,13 @@ def summarize(records_in: int, tallies, started_at: str, outputs: dict,
             "records_in": records_in, "records_out": n_cleaned + n_quarantined,
         },
         # Records per risk score tenth: [0, 0.1), [0.1, 0.2), ... [0.9, 1].
-        "risk_histogram": {"cleaned": _histogram(counts.get("risk_cleaned", {})),
-                           "quarantined": _histogram(counts.get("risk_quarantine", {}))},
+        "risk_histogram": {
+            "cleaned": _histogram(counts.get(tallies.RISK[CLEANED], {})),
+            "quarantined": _histogram(counts.get(tallies.RISK[QUARANTINED], {}))},
         # Clusters per reason and size (2, 3-4, 5-8, ...), every cluster of the run.
         "cluster_sizes": cluster_sizes,
         # Reviewers' decisions that reached a record (--review-decisions).
-        "review": {name: counts.get("review", {}).get(name, 0)
-                   for name in ("released", "rejected", "release_refused")},
+        "review": {name: counts.get(tallies.REVIEW, {}).get(name, 0) for name in OUTCOMES},
         # The riskiest duplicate groups, templates and repeated people (detectors/risk.py).
         "top_clusters": list(clusters),
         "started_at": started_at,
