@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     photo = Image.fromarray(data.astronaut())
     print("\n| orientations | ms per 512 x 512 photo (median of 200) |\n|---:|---:|")
     for orientations in (1, 8):
-        settings = NearImageSettings(8, orientations)
+        settings = NearImageSettings(hash_size=8, orientations=orientations)
         phashes(photo, settings)
         times = []
         for _ in range(200):
