@@ -9,49 +9,22 @@ evaluation/faces.py measures identities on real different photos of four people.
 
 import io
 import json
-import pathlib
 
-import apache_beam as beam
 import numpy as np
 import pytest
-from PIL import Image, ImageEnhance
-from skimage import data
+from PIL import Image
 
 from detectors.faces import blur_faces, detector_copy, encoding_array, scan_faces
 from schemas.settings import FaceSettings, IdentitySettings
 from detectors.hyperplanes import HyperplaneLsh
-from schemas.records import FLAG, QUARANTINE, Verdict, make_record
-from tests.broken_corpus import _tar
+from schemas.records import FLAG, QUARANTINE, make_record
+from tests.builders import (HOPPER, astronaut_variants, encode, fingerprint, jpeg, node,
+                            run_stage, sample, write_tar)
 from tests.jobs import run_job
-from transforms.people.faces import _ScanFaces
+from transforms.people.faces import _ScanFaces, face_node
 from transforms.people.identities import RepeatedIdentities
 
-HOPPER = (pathlib.Path(__file__).parent / "data" / "grace_hopper.jpg").read_bytes()
 SETTINGS = FaceSettings()
-
-
-def encode(image: Image.Image, fmt="JPEG", **kwargs) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **({"quality": 90} if fmt == "JPEG" else {}) | kwargs)
-    return buffer.getvalue()
-
-
-def astronaut() -> Image.Image:
-    return Image.fromarray(data.astronaut())
-
-
-def astronaut_variants():
-    """Edits of one photo of one person."""
-    a = astronaut()
-    return {
-        "crop": a.crop((60, 0, 400, 340)),
-        "mirror": a.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
-        "dark": ImageEnhance.Brightness(a).enhance(0.6),
-        "grey": a.convert("L").convert("RGB"),
-        "turned": a.rotate(8, resample=Image.Resampling.BICUBIC, fillcolor=(0, 0, 0)),
-        "large": a.resize((700, 700), Image.Resampling.LANCZOS),
-        "rough": a,   # at JPEG quality 25, below
-    }
 
 
 def head_box(scan):
@@ -69,7 +42,7 @@ def test_faces_are_found_with_boxes_in_the_originals_pixels():
     # A copy at twice the size (decoded in JPEG draft mode, shrunk for the detector):
     # the box scales with it.
     big = Image.open(io.BytesIO(HOPPER)).resize((1024, 1200), Image.Resampling.LANCZOS)
-    twice = scan_faces(encode(big), SETTINGS).faces[0]
+    twice = scan_faces(jpeg(big), SETTINGS).faces[0]
     assert np.allclose(np.array(twice.box()) / 2, face.box(), atol=8)
     assert 0.05 < scan.largest_area_fraction() < 0.5
 
@@ -78,7 +51,7 @@ def test_exif_orientation_maps_boxes_to_the_displayed_image():
     stored = Image.open(io.BytesIO(HOPPER)).transpose(Image.Transpose.ROTATE_90)
     exif = Image.Exif()
     exif[0x0112] = 6   # displayed after a quarter turn clockwise: upright again
-    scan = scan_faces(encode(stored, exif=exif.tobytes()), SETTINGS)
+    scan = scan_faces(jpeg(stored, exif=exif.tobytes()), SETTINGS)
     upright = scan_faces(HOPPER, SETTINGS).faces[0]
     assert (scan.width, scan.height) == (512, 600)
     assert len(scan.faces) == 1
@@ -87,15 +60,15 @@ def test_exif_orientation_maps_boxes_to_the_displayed_image():
 
 def test_small_images_are_enlarged_so_small_faces_are_found():
     small = Image.open(io.BytesIO(HOPPER)).resize((128, 150), Image.Resampling.LANCZOS)
-    pixels, scale, width, height = detector_copy(encode(small), SETTINGS)
+    pixels, scale, width, height = detector_copy(jpeg(small), SETTINGS)
     assert scale == 4.0 and pixels.shape == (600, 512, 3) and (width, height) == (128, 150)
-    found = scan_faces(encode(small), SETTINGS).faces
+    found = scan_faces(jpeg(small), SETTINGS).faces
     assert len(found) == 1 and found[0].size < 80
     assert found[0].encoding is None   # too small to identify (encode_min_face 80)
     # Without enlarging, the detector's window is larger than the face.
-    assert scan_faces(encode(small), FaceSettings(max_upscale=1.0)).faces == []
+    assert scan_faces(jpeg(small), FaceSettings(max_upscale=1.0)).faces == []
     # A minimum size drops it.
-    assert scan_faces(encode(small), FaceSettings(min_face=60)).faces == []
+    assert scan_faces(jpeg(small), FaceSettings(min_face=60)).faces == []
 
 
 @pytest.mark.parametrize("mode", ["I;16", "RGBA", "P", "CMYK", "L"])
@@ -109,7 +82,7 @@ def test_faces_are_found_in_every_accepted_mode(mode):
     else:
         image = hopper.convert(mode)
     assert image.mode == mode
-    data = encode(image, "JPEG" if mode == "CMYK" else "PNG")
+    data = jpeg(image) if mode == "CMYK" else encode(image)
     [face] = scan_faces(data, SETTINGS).faces
     blurred, fmt = blur_faces(data, [face.box()])
     assert scan_faces(blurred, SETTINGS).faces == []
@@ -118,7 +91,7 @@ def test_faces_are_found_in_every_accepted_mode(mode):
 
 
 def test_no_faces_in_a_picture_without_people():
-    assert scan_faces(encode(Image.fromarray(data.coffee())), SETTINGS).faces == []
+    assert scan_faces(jpeg(sample("coffee")), SETTINGS).faces == []
 
 
 # ------------------------------------------------------------------------- blurring
@@ -143,12 +116,12 @@ def test_blurred_faces_are_no_longer_found_and_the_rest_is_kept(fmt):
 def test_blur_keeps_transparency_and_applies_exif_orientation():
     rgba = Image.open(io.BytesIO(HOPPER)).convert("RGBA")
     rgba.putpixel((0, 0), (0, 0, 0, 0))
-    blurred, fmt = blur_faces(encode(rgba, "PNG"), [[100, 100, 200, 200]])
+    blurred, fmt = blur_faces(encode(rgba), [[100, 100, 200, 200]])
     assert fmt == "png" and Image.open(io.BytesIO(blurred)).mode == "RGBA"
     stored = Image.open(io.BytesIO(HOPPER)).transpose(Image.Transpose.ROTATE_90)
     exif = Image.Exif()
     exif[0x0112] = 6
-    turned, _ = blur_faces(encode(stored, exif=exif.tobytes()), [[0, 0, 10, 10]])
+    turned, _ = blur_faces(jpeg(stored, exif=exif.tobytes()), [[0, 0, 10, 10]])
     image = Image.open(io.BytesIO(turned))
     assert image.size == (512, 600) and image.getexif().get(0x0112) is None
 
@@ -157,7 +130,7 @@ def test_kept_images_are_blurred_with_the_policys_margin():
     """faces.blur_margin reaches the blur in the cleaned row (it once stayed at 0.25)."""
     from transforms.decide.decide import cleaned_row
     from transforms.people.faces import face_verdict
-    original = encode(Image.open(io.BytesIO(HOPPER)))
+    original = jpeg(Image.open(io.BytesIO(HOPPER)))
     scan = scan_faces(original, SETTINGS)
     record = make_record(uid="u", id="hopper", kind="image_text", source="s", position=0,
                          location="member 0", image=original, caption="a portrait")
@@ -181,7 +154,7 @@ def face_encodings():
     found = []
     for name, image in astronaut_variants().items():
         options = {"quality": 25} if name == "rough" else {}
-        found.append((name, head_box(scan_faces(encode(image, **options), SETTINGS)).encoding))
+        found.append((name, head_box(scan_faces(jpeg(image, **options), SETTINGS)).encoding))
     found.append(("hopper", scan_faces(HOPPER, SETTINGS).faces[0].encoding))
     return found
 
@@ -218,33 +191,27 @@ def test_hyperplane_keys_are_the_same_on_every_worker_and_favour_close_vectors()
     assert below[:2] == key and len(below) == 3   # the same band, 8 more signs
 
 
-def node(i: int, face: int = 0) -> str:
-    return f"1\x00s.tar\x00{i:012d}\x00u{i:03d}\x00r{i:03d}\x1f{face:03d}"
+def face(i: int, index: int = 0):
+    """Face ``index`` of record ``i`` (uid u<i>; records in input order), as DetectFaces
+    names it."""
+    return face_node(node(fingerprint(i, kind="image_text", source="s.tar")), index)
 
 
-def identity_verdicts(items, policy, folder):
-    out = folder / f"verdicts-{len(list(folder.iterdir()))}"
-    pipeline = beam.Pipeline("DirectRunner")
-    (pipeline | beam.Create(items) | RepeatedIdentities(policy)
-     | beam.Map(lambda v: json.dumps(v._asdict())) | beam.io.WriteToText(str(out)))
-    pipeline.run().wait_until_finish()
-    found = [Verdict(**json.loads(line)) for path in folder.glob(out.name + "*")
-             for line in path.read_text().splitlines()]
-    return sorted(found, key=lambda v: v.uid)
+def identity_verdicts(items, policy):
+    return sorted(run_stage(RepeatedIdentities(policy), items).main, key=lambda v: v.uid)
 
 
 @pytest.mark.parametrize("max_bucket, bits, levels", [(256, 8, 2), (2, 1, 1)])
-def test_repeated_identity_is_capped_in_input_order(encodings, max_bucket, bits, levels,
-                                                    tmp_path):
+def test_repeated_identity_is_capped_in_input_order(encodings, max_bucket, bits, levels):
     same = [e for name, e in encodings if name != "hopper"]
     hopper = dict(encodings)["hopper"]
     # Records 0-6: the astronaut; record 3 holds her face twice; 7 and 8: Hopper.
-    items = [(node(i), e) for i, e in enumerate(same)] + [(node(3, 1), same[0])]
-    items += [(node(7), hopper), (node(8), hopper)]
+    items = [(face(i), e) for i, e in enumerate(same)] + [(face(3, 1), same[0])]
+    items += [(face(7), hopper), (face(8), hopper)]
     policy = IdentitySettings(min_records=5, cap=4, max_bucket=max_bucket, bits=bits,
                               levels=levels)
-    verdicts = identity_verdicts(items, policy, tmp_path)
-    assert [v.uid for v in verdicts] == [f"u{i:03d}" for i in range(7)]
+    verdicts = identity_verdicts(items, policy)
+    assert [v.uid for v in verdicts] == [f"u{i:04d}" for i in range(7)]
     assert [v.action for v in verdicts] == [FLAG] * 4 + [QUARANTINE] * 3
     details = [json.loads(v.evidence) for v in verdicts]
     assert {d["identity_id"] for d in details} == {details[0]["identity_id"]}
@@ -252,11 +219,11 @@ def test_repeated_identity_is_capped_in_input_order(encodings, max_bucket, bits,
     assert [d["first_record"] for d in details] == [True] + [False] * 6
     # Hopper's two records are one identity, under min_records: nothing said.
     # Quarantine holds all; keep flags all; a higher bar says nothing.
-    held = identity_verdicts(items, IdentitySettings(action="quarantine"), tmp_path)
+    held = identity_verdicts(items, IdentitySettings(action="quarantine"))
     assert {v.action for v in held} == {QUARANTINE} and len(held) == 7
-    kept = identity_verdicts(items, IdentitySettings(action="keep"), tmp_path)
+    kept = identity_verdicts(items, IdentitySettings(action="keep"))
     assert {v.action for v in kept} == {FLAG} and len(kept) == 7
-    assert identity_verdicts(items, IdentitySettings(min_records=8), tmp_path) == []
+    assert identity_verdicts(items, IdentitySettings(min_records=8)) == []
 
 
 def test_a_detector_error_quarantines_the_record_not_the_bundle():
@@ -277,10 +244,10 @@ def portraits(tmp_path_factory):
     members = []
     for i, (name, image) in enumerate(astronaut_variants().items()):
         options = {"quality": 25} if name == "rough" else {}
-        members += [(f"a{i}.jpg", encode(image, **options)), (f"a{i}.txt", f"astronaut {name}".encode())]
+        members += [(f"a{i}.jpg", jpeg(image, **options)), (f"a{i}.txt", f"astronaut {name}".encode())]
     members += [("h0.jpg", HOPPER), ("h0.txt", b"Grace Hopper"),
-                ("n0.jpg", encode(Image.fromarray(data.coffee()))), ("n0.txt", b"coffee")]
-    _tar(root / "portraits.tar", members)
+                ("n0.jpg", jpeg(sample("coffee"))), ("n0.txt", b"coffee")]
+    write_tar(root / "portraits.tar", members)
     return root / "portraits.tar"
 
 

@@ -9,7 +9,7 @@ import pytest
 from detectors.layout import best_layout, estimate, face_in_fixed, information, mask_png, thumbnail
 from schemas.settings import LayoutSettings
 from evaluation.template_corpus import TEMPLATES, mockups
-from tests.broken_corpus import _tar
+from tests.builders import write_tar
 from tests.jobs import run_job
 
 SETTINGS = LayoutSettings()
@@ -60,7 +60,7 @@ def test_the_job_holds_face_templates_caps_others_and_leaves_plain_ones(rows, tm
     members = []
     for key, data, caption, _ in rows:
         members += [(f"{key}.jpg", data), (f"{key}.txt", caption.encode())]
-    _tar(tmp_path / "shop.tar", members)
+    write_tar(tmp_path / "shop.tar", members)
     out = run_job(tmp_path / "out", [tmp_path / "shop.tar"], "--no-pii",
                   "--no-near-dedup-images", "--no-identities")
     held = {r["id"]: r for r in out.quarantine}

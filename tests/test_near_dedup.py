@@ -7,12 +7,7 @@ from detectors.clusters import TEXT, duplicate_cluster
 from pipeline.launch import main
 from detectors.minhash import exact_jaccard
 from tests.jobs import run_job
-from tests.test_minhash import document, edit
-
-
-def write_jsonl(path, docs):
-    path.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in docs))
-    return path
+from tests.builders import document, edit, write_jsonl
 
 
 def evidence(row):

@@ -5,9 +5,8 @@ import logging
 
 import pytest
 
-from tests.broken_corpus import _tar, encode, picture
-from tests.jobs import run_job
-from tests.test_pipeline import assert_conserved
+from tests.builders import encode, picture, write_tar
+from tests.jobs import assert_conserved, run_job
 
 # Raw values that must never leave the quarantined record itself.
 EMAIL = "maria.lopez@example.com"
@@ -34,7 +33,7 @@ def write_corpus(root):
     with open(root / "docs.jsonl", "w", encoding="utf-8") as f:
         for key, text in DOCS.items():
             f.write(json.dumps({"id": key, "text": text}, ensure_ascii=False) + "\n")
-    _tar(root / "pairs.tar", [
+    write_tar(root / "pairs.tar", [
         ("k1.png", encode(picture(21))),
         ("k1.txt", "A tabby cat, photo by Ana Silva (ana.silva@example.com)".encode()),
         ("k2.png", encode(picture(22))),

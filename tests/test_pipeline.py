@@ -6,22 +6,8 @@ import pytest
 
 from pipeline.launch import main
 from tests.broken_corpus import BROKEN_FLAGS, write_broken_corpus
-from tests.jobs import SAMPLE, SAMPLE_INPUTS, run_job
-
-
-def assert_conserved(out):
-    """records in = cleaned + quarantined, by the summary and by the Parquet files."""
-    summary = out.summary
-    rows_out = len(out.cleaned_text) + len(out.cleaned_image_text) + len(out.quarantine)
-    assert summary["conservation"]["ok"] is True
-    assert summary["records_in"] == rows_out
-    assert summary["cleaned"]["total"] == len(out.cleaned_text) + len(out.cleaned_image_text)
-    assert summary["quarantined"]["total"] == len(out.quarantine)
-    # The same numbers from the job's own Beam counters.
-    assert out.counters["records_in"] == summary["records_in"]
-    assert out.counters["records_cleaned"] == summary["cleaned"]["total"]
-    assert out.counters["records_quarantined"] == summary["quarantined"]["total"]
-    assert "conservation_violations" not in out.counters
+from tests.builders import encode, picture, write_tar
+from tests.jobs import SAMPLE, SAMPLE_INPUTS, assert_conserved, run_job
 
 
 @pytest.fixture(scope="module")
@@ -122,10 +108,9 @@ def test_exact_duplicates_keep_the_first_in_input_order(tmp_path):
 
 
 def test_images_are_duplicates_by_pixels_whatever_the_caption(tmp_path):
-    from tests.broken_corpus import encode, picture, _tar
     png = encode(picture(11))
     lossless = encode(picture(11), "WEBP", lossless=True)
-    _tar(tmp_path / "a.tar", [("k1.png", png), ("k1.txt", b"one caption"),
+    write_tar(tmp_path / "a.tar", [("k1.png", png), ("k1.txt", b"one caption"),
                              ("k2.webp", lossless), ("k2.txt", b"another caption"),
                              ("k3.png", png), ("k3.txt", b"third"),
                              ("k4.png", encode(picture(12))), ("k4.txt", b"unrelated")])

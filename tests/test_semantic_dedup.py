@@ -1,19 +1,18 @@
 """Semantic near-duplicates: the LSH + verification + clusters on planted embeddings, and
 the whole job with a tiny random-weight CLIP (mechanics only: random weights mean nothing)."""
 
+import collections
 import json
 import pathlib
 
-import apache_beam as beam
 import numpy as np
 import pytest
-from apache_beam.testing.util import assert_that, equal_to
 
+from schemas.records import QUARANTINE
 from schemas.settings import ClipSettings
-from tests.broken_corpus import _tar
 from tests.jobs import run_job
-from tests.test_clip import TINY, jpeg
-from tests.test_components import union_find_labels
+from tests.builders import (TINY_CLIP, evidence, fingerprint, jpeg, node, run_stage, sample,
+                            union_find_labels, write_tar)
 from transforms.dedup.semantic import SemanticDuplicates
 
 
@@ -25,18 +24,20 @@ def planted(seed=0, originals=60, dims=32):
         for j in range(3):
             vector = base + (0.15 * rng.standard_normal(dims) if j else 0)
             vector /= np.linalg.norm(vector)
-            items.append((f"1\x00s\x00{len(items):012d}\x00u{len(items):04d}\x00r{len(items)}",
-                          vector.astype("<f4").tobytes()))
+            items.append((node(fingerprint(len(items))), vector.astype("<f4").tobytes()))
     return items
 
 
 def brute_force(items, threshold):
+    """uid -> (kept id, cluster size) of every member but each cluster's first."""
     vectors = np.stack([np.frombuffer(v, "<f4") for _, v in items])
     similar = vectors @ vectors.T
     edges = [(items[a][0], items[b][0]) for a in range(len(items))
              for b in range(a + 1, len(items)) if similar[a, b] >= threshold]
     labels = union_find_labels(edges)
-    return sorted(node.split("\x00")[3] for node, root in labels.items() if node != root)
+    fps = {node(fp): fp for fp in map(fingerprint, range(len(items)))}
+    sizes = collections.Counter(labels.values())
+    return {fps[n].uid: (fps[root].id, sizes[root]) for n, root in labels.items() if n != root}
 
 
 @pytest.mark.parametrize("bits, max_bucket", [(12, 256), (2, 4)])
@@ -44,23 +45,27 @@ def test_clusters_match_brute_force(bits, max_bucket):
     items = planted()
     expected = brute_force(items, 0.95)
     assert expected   # copies exist on both sides of the threshold
-    pipeline = beam.Pipeline("DirectRunner")
-    verdicts = (pipeline | beam.Create(items)
-                | SemanticDuplicates(ClipSettings(threshold=0.95, bands=32, bits=bits, levels=2,
-                                                seed=1, max_bucket=max_bucket, rounds=10)))
-    assert_that(verdicts | beam.Map(lambda v: v.uid), equal_to(expected))
-    pipeline.run().wait_until_finish()
+    verdicts = run_stage(SemanticDuplicates(ClipSettings(
+        threshold=0.95, bands=32, bits=bits, levels=2, seed=1, max_bucket=max_bucket,
+        rounds=10)), items).main
+    assert sorted(v.uid for v in verdicts) == sorted(expected)
+    assert {v.uid: (v.representative_id, v.group_size) for v in verdicts} == expected
+    assert {(v.reason, v.action) for v in verdicts} == {("semantic_duplicate_image", QUARANTINE)}
+    for v in verdicts:
+        found = evidence(v)
+        assert (found["kept_id"], found["cluster_size"]) == expected[v.uid]
+        assert found["cosine_similarity"] >= 0.95
 
 
 def test_the_job_quarantines_a_re_encoded_copy(tmp_path):
     policy = tmp_path / "policy.yaml"
-    policy.write_text(f"clip:\n  enabled: true\n  model: {TINY}\n  pretrained: null\n"
+    policy.write_text(f"clip:\n  enabled: true\n  model: {TINY_CLIP}\n  pretrained: null\n"
                       "  device: cpu\n  threshold: 0.999\n")
-    members = [("a.jpg", jpeg("astronaut", quality=90)), ("a.txt", b"astronaut"),
-               ("b.jpg", jpeg("astronaut", quality=40)), ("b.txt", b"astronaut, again"),
-               ("c.jpg", jpeg("coffee")), ("c.txt", b"coffee"),
-               ("d.jpg", jpeg("rocket")), ("d.txt", b"rocket")]
-    _tar(tmp_path / "s.tar", members)
+    members = [("a.jpg", jpeg(sample("astronaut"), quality=90)), ("a.txt", b"astronaut"),
+               ("b.jpg", jpeg(sample("astronaut"), quality=40)), ("b.txt", b"astronaut, again"),
+               ("c.jpg", jpeg(sample("coffee"))), ("c.txt", b"coffee"),
+               ("d.jpg", jpeg(sample("rocket"))), ("d.txt", b"rocket")]
+    write_tar(tmp_path / "s.tar", members)
     # Layouts run too: the embeddings also propose layout groups (none is found here).
     out = run_job(tmp_path / "out", [tmp_path / "s.tar"], "--config", str(policy), "--no-pii",
                   "--no-near-dedup-images", "--no-faces")
