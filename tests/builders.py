@@ -137,19 +137,22 @@ def write_jsonl(path: pathlib.Path, rows) -> pathlib.Path:
 # ---------------------------------------------------------------- records and fingerprints
 
 def text_record(i: int, text: Optional[str], *, id: Optional[str] = None,
-                source: str = "docs.jsonl", **fields) -> Record:
-    """Record ``i`` of a JSONL file: uid u<i>, public id r<i> unless given, position i."""
+                source: str = "docs.jsonl", position: Optional[int] = None, **fields) -> Record:
+    """Record ``i`` of a JSONL file: uid u<i>, public id r<i> and position i unless given."""
+    position = i if position is None else position
     return make_record(uid=f"u{i:04d}", id=f"r{i}" if id is None else id, kind="text",
-                       source=source, position=i, location=f"line {i + 1}", text=text,
-                       **fields)
+                       source=source, position=position, location=f"line {position + 1}",
+                       text=text, **fields)
 
 
 def image_record(i: int, image: Optional[bytes], caption: Optional[str] = "a picture", *,
-                 id: Optional[str] = None, source: str = "shard.tar", **fields) -> Record:
-    """Record ``i`` of a shard: uid u<i>, public id r<i> unless given, position i."""
-    return make_record(uid=f"u{i:04d}", id=f"r{i}" if id is None else id, kind="image_text",
-                       source=source, position=i, location=f"key 'r{i}'", image=image,
-                       caption=caption, **fields)
+                 id: Optional[str] = None, source: str = "shard.tar",
+                 position: Optional[int] = None, **fields) -> Record:
+    """Record ``i`` of a shard: uid u<i>, public id r<i> and position i unless given."""
+    record_id = f"r{i}" if id is None else id
+    return make_record(uid=f"u{i:04d}", id=record_id, kind="image_text", source=source,
+                       position=i if position is None else position,
+                       location=f"key {record_id!r}", image=image, caption=caption, **fields)
 
 
 def fingerprint(i: int, *, id: Optional[str] = None, kind: str = "text",
