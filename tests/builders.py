@@ -212,10 +212,25 @@ class Ran:
         return {c.key.metric.name: c.committed for c in found["counters"]}
 
 
+class SideBySide(beam.PTransform):
+    """Several transforms over the same input, their (main) outputs by name: one pipeline
+    (one start-up on the DirectRunner) for several settings of a stage."""
+
+    def __init__(self, **transforms: beam.PTransform):
+        super().__init__()
+        self.transforms = transforms
+
+    def expand(self, pcoll):
+        outputs = {name: pcoll | name >> t for name, t in self.transforms.items()}
+        return {name: next(iter(out)) if isinstance(out, beam.pvalue.DoOutputsTuple) else out
+                for name, out in outputs.items()}
+
+
 def run_stage(transform: beam.PTransform, *inputs: List, tags: Sequence[str] = ()) -> Ran:
     """Run ``transform`` on the DirectRunner over PCollections made from ``inputs`` (one list:
     one PCollection; several: a tuple of them, as Decide and LayoutTemplates take), and
-    collect its output: the main PCollection, or each of ``tags`` of a tagged output."""
+    collect its output: the main PCollection, or each of ``tags`` of a tagged output (or of
+    a SideBySide)."""
     pipeline = beam.Pipeline("DirectRunner")
     made = [pipeline | f"Input{i}" >> beam.Create(list(items))
             for i, items in enumerate(inputs)]

@@ -17,11 +17,13 @@ from PIL import Image
 from detectors.faces import blur_faces, detector_copy, encoding_array, scan_faces
 from schemas.settings import FaceSettings, IdentitySettings
 from detectors.hyperplanes import HyperplaneLsh
+from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, make_record
-from tests.builders import (HOPPER, astronaut_variants, encode, fingerprint, jpeg, node,
-                            run_stage, sample, write_tar)
+from tests.builders import (HOPPER, SideBySide, astronaut_variants, encode, evidence,
+                            fingerprint, image_record, jpeg, node, run_stage, sample,
+                            text_record, write_tar)
 from tests.jobs import run_job
-from transforms.people.faces import _ScanFaces, face_node
+from transforms.people.faces import DetectFaces, _ScanFaces, face_node, record_node_of
 from transforms.people.identities import RepeatedIdentities
 
 SETTINGS = FaceSettings()
@@ -201,16 +203,19 @@ def identity_verdicts(items, policy):
     return sorted(run_stage(RepeatedIdentities(policy), items).main, key=lambda v: v.uid)
 
 
-@pytest.mark.parametrize("max_bucket, bits, levels", [(256, 8, 2), (2, 1, 1)])
-def test_repeated_identity_is_capped_in_input_order(encodings, max_bucket, bits, levels):
+def identity_items(encodings):
+    """Records 0-6: the astronaut; record 3 holds her face twice; 7 and 8: Hopper."""
     same = [e for name, e in encodings if name != "hopper"]
     hopper = dict(encodings)["hopper"]
-    # Records 0-6: the astronaut; record 3 holds her face twice; 7 and 8: Hopper.
     items = [(face(i), e) for i, e in enumerate(same)] + [(face(3, 1), same[0])]
-    items += [(face(7), hopper), (face(8), hopper)]
+    return items + [(face(7), hopper), (face(8), hopper)]
+
+
+@pytest.mark.parametrize("max_bucket, bits, levels", [(256, 8, 2), (2, 1, 1)])
+def test_repeated_identity_is_capped_in_input_order(encodings, max_bucket, bits, levels):
     policy = IdentitySettings(min_records=5, cap=4, max_bucket=max_bucket, bits=bits,
                               levels=levels)
-    verdicts = identity_verdicts(items, policy)
+    verdicts = identity_verdicts(identity_items(encodings), policy)
     assert [v.uid for v in verdicts] == [f"u{i:04d}" for i in range(7)]
     assert [v.action for v in verdicts] == [FLAG] * 4 + [QUARANTINE] * 3
     details = [json.loads(v.evidence) for v in verdicts]
@@ -218,12 +223,17 @@ def test_repeated_identity_is_capped_in_input_order(encodings, max_bucket, bits,
     assert all(d["identity_records"] == 7 for d in details)
     assert [d["first_record"] for d in details] == [True] + [False] * 6
     # Hopper's two records are one identity, under min_records: nothing said.
-    # Quarantine holds all; keep flags all; a higher bar says nothing.
-    held = identity_verdicts(items, IdentitySettings(action="quarantine"))
-    assert {v.action for v in held} == {QUARANTINE} and len(held) == 7
-    kept = identity_verdicts(items, IdentitySettings(action="keep"))
-    assert {v.action for v in kept} == {FLAG} and len(kept) == 7
-    assert identity_verdicts(items, IdentitySettings(min_records=8)) == []
+
+
+def test_the_identity_policy_holds_or_keeps_all(encodings):
+    """Quarantine holds all; keep flags all; a higher bar says nothing (one pipeline)."""
+    ran = run_stage(SideBySide(held=RepeatedIdentities(IdentitySettings(action="quarantine")),
+                               kept=RepeatedIdentities(IdentitySettings(action="keep")),
+                               higher=RepeatedIdentities(IdentitySettings(min_records=8))),
+                    identity_items(encodings), tags=("held", "kept", "higher"))
+    assert {v.action for v in ran["held"]} == {QUARANTINE} and len(ran["held"]) == 7
+    assert {v.action for v in ran["kept"]} == {FLAG} and len(ran["kept"]) == 7
+    assert ran["higher"] == []
 
 
 def test_a_detector_error_quarantines_the_record_not_the_bundle():
@@ -234,6 +244,46 @@ def test_a_detector_error_quarantines_the_record_not_the_bundle():
     [verdict] = list(scan.process(record))
     assert verdict.reason == "detector_error" and verdict.action == QUARANTINE
     assert json.loads(verdict.evidence)["detector"] == "faces"
+
+
+# ------------------------------------------------------------------ the stage alone
+
+def face_records():
+    return [image_record(0, HOPPER, "Grace Hopper"), image_record(1, jpeg(sample("coffee"))),
+            text_record(2, "A text has no image."),
+            image_record(3, HOPPER, "held back already", defect=Reason.TRUNCATED_IMAGE),
+            image_record(4, b"not an image", "validated, then the decoder fails")]
+
+
+def test_the_stage_alone_gives_a_verdict_per_image_with_faces_and_its_encodings():
+    records = face_records()
+    ran = run_stage(DetectFaces(SETTINGS), records, tags=("verdicts", "encodings"))
+    verdicts = {v.uid: v for v in ran["verdicts"]}
+    assert len(verdicts) == len(ran["verdicts"])
+    assert set(verdicts) == {"u0000", "u0004"}   # no face in the coffee; text and bad: unseen
+    hopper, broken = verdicts["u0000"], verdicts["u0004"]
+    [expected] = scan_faces(HOPPER, SETTINGS).faces
+    found = evidence(hopper)
+    assert (hopper.reason, hopper.action) == ("face", "blur")
+    assert found["count"] == 1 and found["faces"][0]["box"] == list(expected.box())
+    assert found["faces"][0]["encoded"] and 0.05 < found["largest_area_fraction"] < 0.5
+    assert (broken.reason, broken.action) == ("detector_error", QUARANTINE)
+    assert evidence(broken)["detector"] == "faces"
+    # One encoding per face large enough to identify, named after its record.
+    [(face_name, encoding)] = ran["encodings"]
+    assert record_node_of(face_name) == node(records[0])
+    assert np.allclose(encoding_array(encoding), encoding_array(expected.encoding))
+    assert ran.counters("faces") == {"images_scanned": 3, "images_with_faces": 1,
+                                     "faces_found": 1, "faces_encoded": 1, "scan_errors": 1}
+
+
+def test_the_policy_says_what_a_face_does_to_its_record():
+    ran = run_stage(SideBySide(
+        held=DetectFaces(FaceSettings(action="quarantine"), encodings=False),
+        kept=DetectFaces(FaceSettings(action="keep"), encodings=False)),
+        face_records()[:2], tags=("held", "kept"))
+    assert [(v.uid, v.reason, v.action) for v in ran["held"]] == [("u0000", "face", QUARANTINE)]
+    assert [(v.uid, v.reason, v.action) for v in ran["kept"]] == [("u0000", "face", FLAG)]
 
 
 # ---------------------------------------------------------------------- the whole job
@@ -272,16 +322,3 @@ def test_the_job_blurs_faces_and_caps_a_repeated_identity(portraits, tmp_path):
     assert faces["records_with_faces"] == 8 and faces["cleaned_images_blurred"] == 3
     assert faces["repeated_identities"] == 1 and faces["repeated_identity_records"] == 7
     assert out.summary["conservation"]["ok"]
-
-
-def test_the_face_policy_can_quarantine_or_keep(portraits, tmp_path):
-    held = run_job(tmp_path / "held", [portraits], "--no-pii", "--no-near-dedup-images",
-                   "--no-identities", "--face-action", "quarantine")
-    assert {r["id"] for r in held.cleaned_image_text} == {"n0"}
-    assert all(r["primary_reason"] == "face" for r in held.quarantine)
-    kept = run_job(tmp_path / "kept", [portraits], "--no-pii", "--no-near-dedup-images",
-                   "--no-identities", "--face-action", "keep")
-    rows = {r["id"]: r for r in kept.cleaned_image_text}
-    assert len(rows) == 9 and kept.quarantine == []
-    assert rows["h0"]["image"] == HOPPER   # kept as it was, flagged
-    assert [f["action"] for f in rows["h0"]["flags"]] == ["flag"]
