@@ -40,7 +40,8 @@ class WithIndex(beam.PTransform):
 
 def write_index(path, kept, settings):
     """An earlier run's index of its kept documents (id, text)."""
-    _, fingerprints = checked([text_record(i, t, id=k) for i, (k, t) in enumerate(kept)])
+    _, fingerprints = checked([text_record(i, t, id=k) for i, (k, t) in enumerate(kept)],
+                              near_text=settings)
     rows = [{"id": fp.id, "minhash": fp.minhash, "source": "night1.jsonl", "location": "l"}
             for fp in fingerprints]
     pq.write_table(pa.Table.from_pylist(rows, schema=index_schema(signature_format(settings))),

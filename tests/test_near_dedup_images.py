@@ -1,5 +1,6 @@
 """Near-duplicate images: multi-index blocks and hot-key splitting against brute force,
-and the whole job on transformed copies of one picture."""
+turned copies with eight orientations (the stage alone), and the whole job on transformed
+copies of one picture."""
 
 import json
 import random
@@ -9,7 +10,8 @@ from PIL import Image, ImageDraw
 from detectors.phash import hamming
 from schemas.settings import NearImageSettings
 from tests.jobs import run_job
-from tests.builders import encode, fingerprint, photo, run_stage, union_find_labels, write_tar
+from tests.builders import (checked, encode, evidence, fingerprint, image_record, photo, run_stage,
+                            union_find_labels, write_tar)
 from transforms.dedup.near_images import NearDuplicateImages
 
 
@@ -94,20 +96,22 @@ def test_transformed_copies_are_near_duplicates_whatever_the_caption(tmp_path):
     assert out.summary["conservation"]["ok"]
 
 
-def test_turned_and_flipped_copies_match_with_eight_orientations(tmp_path):
+def test_turned_and_flipped_copies_match_with_eight_orientations():
     original = photo(4)
-    members = [("t0.png", encode(original)), ("t0.txt", b"Upright"),
-               ("t1.png", encode(original.transpose(Image.Transpose.FLIP_LEFT_RIGHT))),
-               ("t1.txt", b"Mirrored"),
-               ("t2.png", encode(original.transpose(Image.Transpose.ROTATE_90))),
-               ("t2.txt", b"On its side"),
-               ("u0.png", encode(photo(5))), ("u0.txt", b"Another picture")]
-    write_tar(tmp_path / "turned.tar", members)
-    plain = run_job(tmp_path / "plain", [tmp_path / "turned.tar"], "--no-pii")
-    assert plain.quarantine == []   # pHash alone: a flip is a different picture
-    turned = run_job(tmp_path / "turned", [tmp_path / "turned.tar"], "--no-pii",
-                     "--phash-orientations", "8")
-    assert {r["id"] for r in turned.cleaned_image_text} == {"t0", "u0"}
-    removed = {r["id"]: json.loads(r["evidence"][0]["detail"]) for r in turned.quarantine}
-    assert set(removed) == {"t1", "t2"}
+    records = [image_record(0, encode(original), "Upright", id="t0"),
+               image_record(1, encode(original.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
+                            "Mirrored", id="t1"),
+               image_record(2, encode(original.transpose(Image.Transpose.ROTATE_90)),
+                            "On its side", id="t2"),
+               image_record(3, encode(photo(5)), "Another picture", id="u0")]
+    ids = {r.uid: r.id for r in records}
+    plain, turned = NearImageSettings(), NearImageSettings(orientations=8)
+    _, fingerprints = checked(records, near_images=plain)
+    # pHash alone: a flip is a different picture.
+    assert run_stage(NearDuplicateImages(plain), fingerprints).main == []
+    _, fingerprints = checked(records, near_images=turned)
+    verdicts = run_stage(NearDuplicateImages(turned), fingerprints).main
+    removed = {ids[v.uid]: evidence(v) for v in verdicts}
+    assert set(removed) == {"t1", "t2"}   # t0 and u0 kept
+    assert {v.reason for v in verdicts} == {"near_duplicate_image"}
     assert all(d["kept_id"] == "t0" and d["hamming_distance"] <= 2 for d in removed.values())
