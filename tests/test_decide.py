@@ -39,7 +39,7 @@ def decision(scope, id, value):
 
 
 @pytest.fixture(scope="module")
-def decided():
+def decided(hopper_scan):
     coffee = jpeg(sample("coffee"))
     records, fingerprints = checked([
         text_record(0, "The ferry timetable changes on the first of the month.", id="clean"),
@@ -58,8 +58,7 @@ def decided():
     fingerprints = [fp._replace(id="clean~1") if fp.id == "clean" else fp for fp in fingerprints]
     contact = next(r for r in records if r.id == "contact")
     start = contact.text.index(EMAIL)
-    faces = load_policy().faces
-    scan = scan_faces(HOPPER, faces)
+    faces, scan = load_policy().faces, hopper_scan
     near = duplicate_cluster(TEXT, "clean~1")
     verdicts = (
         pii_verdicts(contact, {"text": [Finding("EMAIL_ADDRESS", start, start + len(EMAIL), 1.0,

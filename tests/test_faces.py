@@ -255,14 +255,14 @@ def face_records():
             image_record(4, b"not an image", "validated, then the decoder fails")]
 
 
-def test_the_stage_alone_gives_a_verdict_per_image_with_faces_and_its_encodings():
+def test_the_stage_alone_gives_a_verdict_per_image_with_faces_and_its_encodings(hopper_scan):
     records = face_records()
     ran = run_stage(DetectFaces(SETTINGS), records, tags=("verdicts", "encodings"))
     verdicts = {v.uid: v for v in ran["verdicts"]}
     assert len(verdicts) == len(ran["verdicts"])
     assert set(verdicts) == {"u0000", "u0004"}   # no face in the coffee; text and bad: unseen
     hopper, broken = verdicts["u0000"], verdicts["u0004"]
-    [expected] = scan_faces(HOPPER, SETTINGS).faces
+    [expected] = hopper_scan.faces
     found = evidence(hopper)
     assert (hopper.reason, hopper.action) == ("face", "blur")
     assert found["count"] == 1 and found["faces"][0]["box"] == list(expected.box())

@@ -2,12 +2,14 @@
 turned copies with eight orientations (the stage alone), and the whole job on transformed
 copies of one picture."""
 
+import collections
 import json
 import random
 
 from PIL import Image, ImageDraw
 
 from detectors.phash import hamming
+from schemas.records import QUARANTINE
 from schemas.settings import NearImageSettings
 from tests.jobs import run_job
 from tests.builders import (checked, encode, evidence, fingerprint, image_record, photo, run_stage,
@@ -23,18 +25,23 @@ def flip_bits(rng, hash_bytes: bytes, count: int) -> bytes:
 
 
 def brute_force_removed(fps, radius):
-    """uids a union-find over every pair within the radius quarantines (all but each
-    cluster's first member)."""
+    """uid -> (kept id, cluster size) of the members a union-find over every pair within the
+    radius quarantines (all but each cluster's first member)."""
     edges = [(a.uid, b.uid) for i, a in enumerate(fps) for b in fps[i + 1:]
              if hamming(a.phash, b.phash) <= radius]
     labels = union_find_labels(edges)
-    return sorted(uid for uid, root in labels.items() if uid != root)
+    ids, sizes = {fp.uid: fp.id for fp in fps}, collections.Counter(labels.values())
+    return {uid: (ids[root], sizes[root]) for uid, root in labels.items() if uid != root}
 
 
 def run_near_images(fps, radius, max_bucket, levels):
     ran = run_stage(NearDuplicateImages(NearImageSettings(
         max_distance=radius, max_bucket=max_bucket, levels=levels)), fps)
-    assert sorted(v.uid for v in ran.main) == brute_force_removed(fps, radius)
+    expected = brute_force_removed(fps, radius)
+    assert sorted(v.uid for v in ran.main) == sorted(expected)
+    assert {v.uid: (v.representative_id, v.group_size) for v in ran.main} == expected
+    assert {(v.reason, v.action) for v in ran.main} == {("near_duplicate_image", QUARANTINE)}
+    assert all(evidence(v)["hamming_distance"] <= radius for v in ran.main)
     return ran.counters("near_dedup_images")
 
 

@@ -27,8 +27,8 @@ EMAIL = "grace.hopper@navy.example.com"
 SSN = "536-22-1425"
 
 
-def test_thumbnails_are_small_and_blur_the_faces_they_are_given():
-    face = scan_faces(HOPPER, FaceSettings()).faces
+def test_thumbnails_are_small_and_blur_the_faces_they_are_given(hopper_scan):
+    face = hopper_scan.faces
     plain = Image.open(io.BytesIO(thumbnail(HOPPER, [], 128)))
     assert max(plain.size) == 128
     assert scan_faces(thumbnail(HOPPER, [], 128), FaceSettings()).faces   # still a face

@@ -8,12 +8,13 @@ import pathlib
 import numpy as np
 import pytest
 
+from schemas.reasons import Reason
 from schemas.records import QUARANTINE
 from schemas.settings import ClipSettings
 from tests.jobs import run_job
-from tests.builders import (TINY_CLIP, evidence, fingerprint, jpeg, node, run_stage, sample,
-                            union_find_labels, write_tar)
-from transforms.dedup.semantic import SemanticDuplicates
+from tests.builders import (TINY_CLIP, evidence, fingerprint, image_record, jpeg, node,
+                            run_stage, sample, text_record, union_find_labels, write_tar)
+from transforms.dedup.semantic import Embed, SemanticDuplicates
 
 
 def planted(seed=0, originals=60, dims=32):
@@ -55,6 +56,28 @@ def test_clusters_match_brute_force(bits, max_bucket):
         found = evidence(v)
         assert (found["kept_id"], found["cluster_size"]) == expected[v.uid]
         assert found["cosine_similarity"] >= 0.95
+
+
+def test_the_embed_stage_alone_embeds_valid_images_and_holds_back_what_fails():
+    from detectors.clip import ClipEncoder
+    settings = ClipSettings(enabled=True, model=TINY_CLIP, pretrained=None, device="cpu",
+                            batch_size=3)
+    images = [jpeg(sample("astronaut")), jpeg(sample("coffee"))]
+    records = [image_record(0, images[0]), image_record(1, images[1]),
+               text_record(2, "A text has no image."),
+               image_record(3, images[0], defect=Reason.TRUNCATED_IMAGE),
+               image_record(4, b"not an image")]
+    ran = run_stage(Embed(settings), records, tags=("embeddings", "errors"))
+    vectors = dict(ran["embeddings"])
+    assert len(vectors) == len(ran["embeddings"]) == 2
+    expected = ClipEncoder.shared(settings).embed_images(images)
+    for record, vector in zip(records, expected):
+        found = np.frombuffer(vectors[node(record)], "<f4")
+        assert found.shape == (32,) and np.allclose(found, vector, atol=1e-5)
+    [error] = ran["errors"]
+    assert (error.uid, error.reason, error.action) == ("u0004", "detector_error", QUARANTINE)
+    assert evidence(error)["detector"] == "clip"
+    assert ran.counters("semantic_dedup") == {"images_embedded": 2, "embed_errors": 1}
 
 
 def test_the_job_quarantines_a_re_encoded_copy(tmp_path):
