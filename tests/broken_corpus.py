@@ -7,35 +7,16 @@ run it with BROKEN_FLAGS.
 
 import csv
 import gzip
-import io
 import json
-import tarfile
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
+from tests.builders import encode, picture, write_tar
+
 BROKEN_FLAGS = ["--max-text-chars", "300", "--max-image-pixels", "1000000"]
-
-
-def picture(seed: int, size=(64, 48)) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
-
-
-def encode(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **kwargs)
-    return buffer.getvalue()
-
-
-def _tar(path, members):
-    with tarfile.open(path, "w") as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
 
 
 def write_broken_corpus(root):
@@ -83,7 +64,7 @@ def write_broken_corpus(root):
     images = root / "image_text"
     images.mkdir()
     jpeg = encode(picture(1), "JPEG", quality=90)
-    _tar(images / "shard-000.tar", [
+    write_tar(images / "shard-000.tar", [
         ("s000.jpg", jpeg), ("s000.txt", b"a good pair"), ("s000.json", b'{"url": "u"}'),
         ("s001.png", encode(picture(2))[:300]), ("s001.txt", b"truncated png"),
         ("s002.jpg", b"\x00garbage, not an image"), ("s002.txt", b"undecodable"),

@@ -18,6 +18,21 @@ def run_job(output, inputs, *flags):
     return Outputs(pathlib.Path(output), result.summary, result.counters)
 
 
+def assert_conserved(out):
+    """records in = cleaned + quarantined, by the summary and by the Parquet files."""
+    summary = out.summary
+    rows_out = len(out.cleaned_text) + len(out.cleaned_image_text) + len(out.quarantine)
+    assert summary["conservation"]["ok"] is True
+    assert summary["records_in"] == rows_out
+    assert summary["cleaned"]["total"] == len(out.cleaned_text) + len(out.cleaned_image_text)
+    assert summary["quarantined"]["total"] == len(out.quarantine)
+    # The same numbers from the job's own Beam counters.
+    assert out.counters["records_in"] == summary["records_in"]
+    assert out.counters["records_cleaned"] == summary["cleaned"]["total"]
+    assert out.counters["records_quarantined"] == summary["quarantined"]["total"]
+    assert "conservation_violations" not in out.counters
+
+
 class Outputs:
     def __init__(self, path: pathlib.Path, summary: dict, counters: dict):
         self.path = path

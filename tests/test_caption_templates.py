@@ -3,11 +3,11 @@ mining transform on a made-up shop (templates nobody listed are found)."""
 
 import json
 
-import apache_beam as beam
-
 from detectors.templates import candidates, choose, slot, tokens
 from schemas.settings import TemplateSettings
-from schemas.records import FLAG, Verdict, make_record
+from schemas.reasons import Reason
+from schemas.records import FLAG, make_record
+from tests.builders import run_stage
 from transforms.templates.captions import CaptionTemplates
 
 DESIGNS = ["Floral Pattern", "Retro Sunset", "Mountain Lake", "Abstract Waves", "Geometric Fox",
@@ -51,15 +51,15 @@ def shop():
             for i, c in enumerate(captions)]
 
 
-def test_templates_nobody_listed_are_mined_from_the_corpus(tmp_path):
-    out = tmp_path / "verdicts"
+def test_templates_nobody_listed_are_mined_from_the_corpus():
     settings = TemplateSettings(min_records=8, min_fillers=5)
-    pipeline = beam.Pipeline("DirectRunner")
-    (pipeline | beam.Create(shop()) | CaptionTemplates(settings)
-     | beam.Map(lambda v: json.dumps(v._asdict())) | beam.io.WriteToText(str(out)))
-    pipeline.run().wait_until_finish()
-    verdicts = [Verdict(**json.loads(line)) for path in tmp_path.glob("verdicts*")
-                for line in path.read_text().splitlines()]
+    # Neither a text nor a bad image counts towards a template: only valid captions do.
+    ignored = [make_record(uid="u900", id="t900", kind="text", source="t", position=0,
+                           location="line 1", text="Zebra Stripes Unisex T-Shirt"),
+               make_record(uid="u901", id="r901", kind="image_text", source="s", position=99,
+                           location="99", caption="Zebra Stripes Unisex T-Shirt",
+                           image=b"x", defect=Reason.UNDECODABLE_IMAGE)]
+    verdicts = run_stage(CaptionTemplates(settings), shop() + ignored).main
     by_uid = {v.uid: json.loads(v.evidence) for v in verdicts}
     assert {v.action for v in verdicts} == {FLAG}
     templates = {uid: e["template"] for uid, e in by_uid.items()}
@@ -73,3 +73,6 @@ def test_templates_nobody_listed_are_mined_from_the_corpus(tmp_path):
     # t-shirt" (no filler), and falls under the wider "<*> t-shirt".
     assert not {f"u{i:03d}" for i in range(32, 36)} & set(by_uid)
     assert templates["u036"] == "<*> t-shirt" and by_uid["u036"]["filler"] == "unisex"
+    assert not {"u900", "u901"} & set(by_uid)
+    assert {v.reason for v in verdicts} == {"caption_template"}
+    assert all(v.group_size == by_uid[v.uid]["template_records"] for v in verdicts)

@@ -2,27 +2,17 @@
 length, batching, preprocessing identical to open_clip's, and offline errors. No claim
 about what the embeddings mean: the weights are random."""
 
-import io
 import os
-import pathlib
 
 import numpy as np
 import pytest
-from PIL import Image
-from skimage import data
 
 from detectors.clip import ClipEncoder, model_problem
 from schemas.settings import ClipSettings
+from tests.builders import TINY_CLIP, jpeg, sample
 
-TINY = str(pathlib.Path(__file__).parent / "data" / "tiny-clip.json")
-SETTINGS = ClipSettings(model=TINY, pretrained=None, device="cpu", batch_size=3,
+SETTINGS = ClipSettings(model=TINY_CLIP, pretrained=None, device="cpu", batch_size=3,
                         decode_threads=2)
-
-
-def jpeg(name: str, **kwargs) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(getattr(data, name)()).convert("RGB").save(buffer, "JPEG", **kwargs)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +21,7 @@ def encoder():
 
 
 def test_embeddings_are_unit_length_and_do_not_depend_on_the_batch(encoder):
-    images = [jpeg(n) for n in ("astronaut", "coffee", "chelsea", "rocket", "camera")]
+    images = [jpeg(sample(n)) for n in ("astronaut", "coffee", "chelsea", "rocket", "camera")]
     together = encoder.embed_images(images)
     assert together.shape == (5, 32) and together.dtype == np.float32
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
@@ -45,13 +35,13 @@ def test_embeddings_are_unit_length_and_do_not_depend_on_the_batch(encoder):
 def test_preprocessing_is_open_clips_own(encoder):
     assert encoder.fast
     for name in ("astronaut", "coffee", "camera"):   # square, wide, grey
-        image = jpeg(name)
+        image = jpeg(sample(name))
         expected = encoder.preprocess(encoder.decode(image)).unsqueeze(0)
         assert float((encoder.pixels([image]) - expected).abs().max()) < 1e-5
 
 
 def test_images_are_decoded_only_as_large_as_the_model_needs(encoder):
-    picture = encoder.decode(jpeg("astronaut", quality=90))
+    picture = encoder.decode(jpeg(sample("astronaut"), quality=90))
     assert picture.mode == "RGB" and min(picture.size) >= 32 and max(picture.size) == 64
 
 
@@ -70,17 +60,17 @@ def test_a_checkpoint_file_is_loaded(tmp_path, encoder):
     import torch
     path = tmp_path / "tiny.pt"
     torch.save(encoder.model.state_dict(), path)
-    loaded = ClipEncoder(ClipSettings(model=TINY, pretrained=str(path), device="cpu"))
-    image = [jpeg("coffee")]
+    loaded = ClipEncoder(ClipSettings(model=TINY_CLIP, pretrained=str(path), device="cpu"))
+    image = [jpeg(sample("coffee"))]
     assert np.allclose(loaded.embed_images(image), encoder.embed_images(image), atol=1e-5)
     path.write_bytes(b"not a checkpoint")
-    assert "cannot load" in model_problem(ClipSettings(model=TINY, pretrained=str(path),
+    assert "cannot load" in model_problem(ClipSettings(model=TINY_CLIP, pretrained=str(path),
                                                        device="cpu"))
 
 
 def test_cuda_loads_on_a_gpu_and_is_an_error_without_one():
     import torch
-    problem = model_problem(ClipSettings(model=TINY, pretrained=None, device="cuda"))
+    problem = model_problem(ClipSettings(model=TINY_CLIP, pretrained=None, device="cuda"))
     if torch.cuda.is_available():
         assert problem is None
     else:

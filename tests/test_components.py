@@ -2,41 +2,14 @@
 
 import random
 
-import apache_beam as beam
-from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.testing.util import assert_that, equal_to
-
+from tests.builders import run_stage, union_find_labels
 from transforms.common.components import ConnectedComponents
 
 
-def union_find_labels(edges):
-    parent = {}
-
-    def find(x):
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return {node: find(node) for node in parent}
-
-
 def run_components(edges, rounds=8):
-    expected = sorted(union_find_labels(edges).items())
-    pipeline = beam.Pipeline("DirectRunner")
-    labels = (pipeline | beam.Create(edges)
-              | ConnectedComponents(rounds=rounds, namespace="cc"))
-    assert_that(labels, equal_to(expected))
-    result = pipeline.run()
-    result.wait_until_finish()
-    counters = {c.key.metric.name: c.committed
-                for c in result.metrics().query(MetricsFilter().with_namespace("cc"))["counters"]}
-    return counters
+    ran = run_stage(ConnectedComponents(rounds=rounds, namespace="cc"), edges)
+    assert sorted(ran.main) == sorted(union_find_labels(edges).items())
+    return ran.counters("cc")
 
 
 def node(i):
@@ -84,20 +57,11 @@ def test_random_graph_with_self_loops():
 def test_too_few_rounds_is_counted_and_never_merges_components():
     chain = shuffled_labels(300, seed=5)
     edges = list(zip(chain, chain[1:]))
-    pipeline = beam.Pipeline("DirectRunner")
-    labels = pipeline | beam.Create(edges) | ConnectedComponents(rounds=1, namespace="cc")
-
-    def check(pairs):
-        pairs = dict(pairs)
-        assert len(pairs) == 300
-        truth = union_find_labels(edges)
-        # Every label is a node of the same (true) component, never another one.
-        assert all(truth[label] == truth[n] for n, label in pairs.items())
-        assert len(set(pairs.values())) > 1  # not converged yet: split, not merged
-
-    assert_that(labels, check)
-    result = pipeline.run()
-    result.wait_until_finish()
-    counters = {c.key.metric.name: c.committed
-                for c in result.metrics().query(MetricsFilter().with_namespace("cc"))["counters"]}
-    assert counters["unconverged_nodes"] > 0
+    ran = run_stage(ConnectedComponents(rounds=1, namespace="cc"), edges)
+    pairs = dict(ran.main)
+    assert len(pairs) == len(ran.main) == 300
+    truth = union_find_labels(edges)
+    # Every label is a node of the same (true) component, never another one.
+    assert all(truth[label] == truth[n] for n, label in pairs.items())
+    assert len(set(pairs.values())) > 1  # not converged yet: split, not merged
+    assert ran.counters("cc")["unconverged_nodes"] > 0

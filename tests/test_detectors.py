@@ -19,19 +19,12 @@ from schemas.settings import InputSettings, NearImageSettings
 from detectors.validate import validate
 from schemas.reasons import Reason
 from schemas.records import Fingerprint, make_record
+from tests.builders import encode, picture
 
 
 # ---------------------------------------------------------------- helpers
 
-def picture(seed: int = 0, size=(32, 24)) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
-
-
-def encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **kwargs)
-    return buffer.getvalue()
+SIZE = (32, 24)   # the pictures' size unless a test says otherwise
 
 
 def defect_of(data: bytes, **kwargs) -> InputDefect:
@@ -120,7 +113,7 @@ def test_bytes_key_and_digest():
 # ---------------------------------------------------------------- images: same picture
 
 def test_png_and_lossless_webp_of_the_same_pixels_share_the_pixel_key():
-    image = picture(1)
+    image = picture(1, SIZE)
     png, webp = encode(image, "PNG"), encode(image, "WEBP", lossless=True)
     assert png != webp
     a, b = inspect_image(png), inspect_image(webp)
@@ -135,7 +128,7 @@ def test_png_and_lossless_webp_of_the_same_pixels_share_the_pixel_key():
 
 
 def test_different_pixels_differ():
-    image = picture(1)
+    image = picture(1, SIZE)
     changed = image.copy()
     changed.putpixel((0, 0), tuple((v + 1) % 256 for v in image.getpixel((0, 0))))
     assert inspect_image(encode(image, "PNG")).pixel_key != \
@@ -165,7 +158,7 @@ def test_jpeg_key_ignores_metadata_but_not_pixels():
 
 
 def test_jpeg_stream_key_falls_back_to_pixels_when_markers_cannot_be_walked():
-    jpeg = encode(picture(2), "JPEG", quality=80)
+    jpeg = encode(picture(2, SIZE), "JPEG", quality=80)
     assert jpeg_stream_key(jpeg) is not None
     assert jpeg_stream_key(jpeg[:2] + b"\x00" + jpeg[3:]) is None
 
@@ -184,7 +177,7 @@ def test_jpeg_is_decoded_in_draft_mode_at_the_size_the_phash_needs():
 
 
 def test_opaque_rgba_equals_rgb_but_translucent_does_not():
-    image = picture(3)
+    image = picture(3, SIZE)
     rgb = inspect_image(encode(image, "PNG"))
     rgba = inspect_image(encode(image.convert("RGBA"), "PNG"))
     assert rgba.mode == "RGBA" and rgba.pixel_key == rgb.pixel_key
@@ -194,18 +187,18 @@ def test_opaque_rgba_equals_rgb_but_translucent_does_not():
 
 
 def test_palette_and_greyscale_images_are_keyed_by_their_displayed_pixels():
-    image = picture(4).quantize(colors=16)  # mode P
+    image = picture(4, SIZE).quantize(colors=16)  # mode P
     info = inspect_image(encode(image, "PNG"))
     assert info.mode == "P"
     assert info.pixel_key == inspect_image(encode(image.convert("RGB"), "PNG")).pixel_key
-    grey = picture(5).convert("L")
+    grey = picture(5, SIZE).convert("L")
     assert inspect_image(encode(grey, "PNG")).pixel_key == \
         inspect_image(encode(grey.convert("RGB"), "PNG")).pixel_key
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_exif_orientation_is_applied(fmt):
-    image = picture(6)
+    image = picture(6, SIZE)
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 CW to display"
     options = {"quality": 95} if fmt == "JPEG" else {}
@@ -283,7 +276,7 @@ def test_header_cut_short_is_truncated(fmt, cut):
 
 
 def test_pixel_cap_is_a_decompression_bomb():
-    png = encode(picture(9), "PNG")  # 32 x 24 = 768 pixels
+    png = encode(picture(9, SIZE), "PNG")  # 32 x 24 = 768 pixels
     error = defect_of(png, max_pixels=767)
     assert error.reason is Reason.DECOMPRESSION_BOMB
     assert "32x24 = 768 pixels > cap 767" in error.detail
@@ -315,14 +308,14 @@ def test_float_tiff_is_an_unsupported_mode():
 
 
 def test_mode_not_in_a_narrowed_list_is_unsupported():
-    png = encode(picture(11), "PNG")
+    png = encode(picture(11, SIZE), "PNG")
     assert defect_of(png, accepted_modes=("L",)).reason is Reason.UNSUPPORTED_IMAGE_MODE
 
 
 # ---------------------------------------------------------------- validate
 
 LIMITS = InputSettings(max_text_chars=20, max_caption_chars=10, max_image_pixels=10_000)
-GOOD_IMAGE = encode(picture(12), "PNG")
+GOOD_IMAGE = encode(picture(12, SIZE), "PNG")
 
 
 def text_record(text, **kwargs):

@@ -9,50 +9,24 @@ evaluation/faces.py measures identities on real different photos of four people.
 
 import io
 import json
-import pathlib
 
-import apache_beam as beam
 import numpy as np
 import pytest
-from PIL import Image, ImageEnhance
-from skimage import data
+from PIL import Image
 
 from detectors.faces import blur_faces, detector_copy, encoding_array, scan_faces
 from schemas.settings import FaceSettings, IdentitySettings
 from detectors.hyperplanes import HyperplaneLsh
-from schemas.records import FLAG, QUARANTINE, Verdict, make_record
-from tests.broken_corpus import _tar
+from schemas.reasons import Reason
+from schemas.records import FLAG, QUARANTINE, make_record
+from tests.builders import (HOPPER, SideBySide, astronaut_variants, encode, evidence,
+                            image_record, jpeg, record_nodes, run_stage, sample,
+                            text_record, write_tar)
 from tests.jobs import run_job
-from tests.test_semantic_dedup import record_node
-from transforms.people.faces import _ScanFaces
+from transforms.people.faces import DetectFaces, _ScanFaces
 from transforms.people.identities import RepeatedIdentities
 
-HOPPER = (pathlib.Path(__file__).parent / "data" / "grace_hopper.jpg").read_bytes()
 SETTINGS = FaceSettings()
-
-
-def encode(image: Image.Image, fmt="JPEG", **kwargs) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **({"quality": 90} if fmt == "JPEG" else {}) | kwargs)
-    return buffer.getvalue()
-
-
-def astronaut() -> Image.Image:
-    return Image.fromarray(data.astronaut())
-
-
-def astronaut_variants():
-    """Edits of one photo of one person."""
-    a = astronaut()
-    return {
-        "crop": a.crop((60, 0, 400, 340)),
-        "mirror": a.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
-        "dark": ImageEnhance.Brightness(a).enhance(0.6),
-        "grey": a.convert("L").convert("RGB"),
-        "turned": a.rotate(8, resample=Image.Resampling.BICUBIC, fillcolor=(0, 0, 0)),
-        "large": a.resize((700, 700), Image.Resampling.LANCZOS),
-        "rough": a,   # at JPEG quality 25, below
-    }
 
 
 def head_box(scan):
@@ -70,7 +44,7 @@ def test_faces_are_found_with_boxes_in_the_originals_pixels():
     # A copy at twice the size (decoded in JPEG draft mode, shrunk for the detector):
     # the box scales with it.
     big = Image.open(io.BytesIO(HOPPER)).resize((1024, 1200), Image.Resampling.LANCZOS)
-    twice = scan_faces(encode(big), SETTINGS).faces[0]
+    twice = scan_faces(jpeg(big), SETTINGS).faces[0]
     assert np.allclose(np.array(twice.box()) / 2, face.box(), atol=8)
     assert 0.05 < scan.largest_area_fraction() < 0.5
 
@@ -79,7 +53,7 @@ def test_exif_orientation_maps_boxes_to_the_displayed_image():
     stored = Image.open(io.BytesIO(HOPPER)).transpose(Image.Transpose.ROTATE_90)
     exif = Image.Exif()
     exif[0x0112] = 6   # displayed after a quarter turn clockwise: upright again
-    scan = scan_faces(encode(stored, exif=exif.tobytes()), SETTINGS)
+    scan = scan_faces(jpeg(stored, exif=exif.tobytes()), SETTINGS)
     upright = scan_faces(HOPPER, SETTINGS).faces[0]
     assert (scan.width, scan.height) == (512, 600)
     assert len(scan.faces) == 1
@@ -88,15 +62,15 @@ def test_exif_orientation_maps_boxes_to_the_displayed_image():
 
 def test_small_images_are_enlarged_so_small_faces_are_found():
     small = Image.open(io.BytesIO(HOPPER)).resize((128, 150), Image.Resampling.LANCZOS)
-    pixels, scale, width, height = detector_copy(encode(small), SETTINGS)
+    pixels, scale, width, height = detector_copy(jpeg(small), SETTINGS)
     assert scale == 4.0 and pixels.shape == (600, 512, 3) and (width, height) == (128, 150)
-    found = scan_faces(encode(small), SETTINGS).faces
+    found = scan_faces(jpeg(small), SETTINGS).faces
     assert len(found) == 1 and found[0].size < 80
     assert found[0].encoding is None   # too small to identify (encode_min_face 80)
     # Without enlarging, the detector's window is larger than the face.
-    assert scan_faces(encode(small), FaceSettings(max_upscale=1.0)).faces == []
+    assert scan_faces(jpeg(small), FaceSettings(max_upscale=1.0)).faces == []
     # A minimum size drops it.
-    assert scan_faces(encode(small), FaceSettings(min_face=60)).faces == []
+    assert scan_faces(jpeg(small), FaceSettings(min_face=60)).faces == []
 
 
 @pytest.mark.parametrize("mode", ["I;16", "RGBA", "P", "CMYK", "L"])
@@ -110,7 +84,7 @@ def test_faces_are_found_in_every_accepted_mode(mode):
     else:
         image = hopper.convert(mode)
     assert image.mode == mode
-    data = encode(image, "JPEG" if mode == "CMYK" else "PNG")
+    data = jpeg(image) if mode == "CMYK" else encode(image)
     [face] = scan_faces(data, SETTINGS).faces
     blurred, fmt = blur_faces(data, [face.box()])
     assert scan_faces(blurred, SETTINGS).faces == []
@@ -119,7 +93,7 @@ def test_faces_are_found_in_every_accepted_mode(mode):
 
 
 def test_no_faces_in_a_picture_without_people():
-    assert scan_faces(encode(Image.fromarray(data.coffee())), SETTINGS).faces == []
+    assert scan_faces(jpeg(sample("coffee")), SETTINGS).faces == []
 
 
 # ------------------------------------------------------------------------- blurring
@@ -144,12 +118,12 @@ def test_blurred_faces_are_no_longer_found_and_the_rest_is_kept(fmt):
 def test_blur_keeps_transparency_and_applies_exif_orientation():
     rgba = Image.open(io.BytesIO(HOPPER)).convert("RGBA")
     rgba.putpixel((0, 0), (0, 0, 0, 0))
-    blurred, fmt = blur_faces(encode(rgba, "PNG"), [[100, 100, 200, 200]])
+    blurred, fmt = blur_faces(encode(rgba), [[100, 100, 200, 200]])
     assert fmt == "png" and Image.open(io.BytesIO(blurred)).mode == "RGBA"
     stored = Image.open(io.BytesIO(HOPPER)).transpose(Image.Transpose.ROTATE_90)
     exif = Image.Exif()
     exif[0x0112] = 6
-    turned, _ = blur_faces(encode(stored, exif=exif.tobytes()), [[0, 0, 10, 10]])
+    turned, _ = blur_faces(jpeg(stored, exif=exif.tobytes()), [[0, 0, 10, 10]])
     image = Image.open(io.BytesIO(turned))
     assert image.size == (512, 600) and image.getexif().get(0x0112) is None
 
@@ -158,7 +132,7 @@ def test_kept_images_are_blurred_with_the_policys_margin():
     """faces.blur_margin reaches the blur in the cleaned row (it once stayed at 0.25)."""
     from transforms.decide.rows import cleaned_row
     from transforms.people.faces import face_verdict
-    original = encode(Image.open(io.BytesIO(HOPPER)))
+    original = jpeg(Image.open(io.BytesIO(HOPPER)))
     scan = scan_faces(original, SETTINGS)
     record = make_record(uid="u", id="hopper", kind="image_text", source="s", position=0,
                          location="member 0", image=original, caption="a portrait")
@@ -182,7 +156,7 @@ def face_encodings():
     found = []
     for name, image in astronaut_variants().items():
         options = {"quality": 25} if name == "rough" else {}
-        found.append((name, head_box(scan_faces(encode(image, **options), SETTINGS)).encoding))
+        found.append((name, head_box(scan_faces(jpeg(image, **options), SETTINGS)).encoding))
     found.append(("hopper", scan_faces(HOPPER, SETTINGS).faces[0].encoding))
     return found
 
@@ -220,33 +194,28 @@ def test_hyperplane_keys_are_the_same_on_every_worker_and_favour_close_vectors()
 
 
 def face(i: int, encoding, number: int = 0):
-    """Face ``number`` of record i (uid u0000 ...) on the faces stage's 'encodings' output."""
+    """Face ``number`` of record i (uid u0000 ...) as DetectFaces hands it on 'encodings'."""
     return f"u{i:04d}", (number, encoding)
 
 
-def identity_verdicts(items, policy, folder):
-    out = folder / f"verdicts-{len(list(folder.iterdir()))}"
-    pipeline = beam.Pipeline("DirectRunner")
-    nodes = pipeline | "Nodes" >> beam.Create([record_node(i, "s.tar") for i in range(10)])
-    ((pipeline | beam.Create(items), nodes) | RepeatedIdentities(policy)
-     | beam.Map(lambda v: json.dumps(v._asdict())) | beam.io.WriteToText(str(out)))
-    pipeline.run().wait_until_finish()
-    found = [Verdict(**json.loads(line)) for path in folder.glob(out.name + "*")
-             for line in path.read_text().splitlines()]
-    return sorted(found, key=lambda v: v.uid)
+def identity_verdicts(items, policy):
+    return sorted(run_stage(RepeatedIdentities(policy), items, record_nodes(10, "s.tar")).main,
+                  key=lambda v: v.uid)
+
+
+def identity_items(encodings):
+    """Records 0-6: the astronaut; record 3 holds her face twice; 7 and 8: Hopper."""
+    same = [e for name, e in encodings if name != "hopper"]
+    hopper = dict(encodings)["hopper"]
+    items = [face(i, e) for i, e in enumerate(same)] + [face(3, same[0], 1)]
+    return items + [face(7, hopper), face(8, hopper)]
 
 
 @pytest.mark.parametrize("max_bucket, bits, levels", [(256, 8, 2), (2, 1, 1)])
-def test_repeated_identity_is_capped_in_input_order(encodings, max_bucket, bits, levels,
-                                                    tmp_path):
-    same = [e for name, e in encodings if name != "hopper"]
-    hopper = dict(encodings)["hopper"]
-    # Records 0-6: the astronaut; record 3 holds her face twice; 7 and 8: Hopper.
-    items = [face(i, e) for i, e in enumerate(same)] + [face(3, same[0], 1)]
-    items += [face(7, hopper), face(8, hopper)]
+def test_repeated_identity_is_capped_in_input_order(encodings, max_bucket, bits, levels):
     policy = IdentitySettings(min_records=5, cap=4, max_bucket=max_bucket, bits=bits,
                               levels=levels)
-    verdicts = identity_verdicts(items, policy, tmp_path)
+    verdicts = identity_verdicts(identity_items(encodings), policy)
     assert [v.uid for v in verdicts] == [f"u{i:04d}" for i in range(7)]
     assert [v.action for v in verdicts] == [FLAG] * 4 + [QUARANTINE] * 3
     details = [json.loads(v.evidence) for v in verdicts]
@@ -254,12 +223,18 @@ def test_repeated_identity_is_capped_in_input_order(encodings, max_bucket, bits,
     assert all(d["identity_records"] == 7 for d in details)
     assert [d["first_record"] for d in details] == [True] + [False] * 6
     # Hopper's two records are one identity, under min_records: nothing said.
-    # Quarantine holds all; keep flags all; a higher bar says nothing.
-    held = identity_verdicts(items, IdentitySettings(action="quarantine"), tmp_path)
-    assert {v.action for v in held} == {QUARANTINE} and len(held) == 7
-    kept = identity_verdicts(items, IdentitySettings(action="keep"), tmp_path)
-    assert {v.action for v in kept} == {FLAG} and len(kept) == 7
-    assert identity_verdicts(items, IdentitySettings(min_records=8), tmp_path) == []
+
+
+def test_the_identity_policy_holds_or_keeps_all(encodings):
+    """Quarantine holds all; keep flags all; a higher bar says nothing (one pipeline)."""
+    ran = run_stage(SideBySide(held=RepeatedIdentities(IdentitySettings(action="quarantine")),
+                               kept=RepeatedIdentities(IdentitySettings(action="keep")),
+                               higher=RepeatedIdentities(IdentitySettings(min_records=8))),
+                    identity_items(encodings), record_nodes(10, "s.tar"),
+                    tags=("held", "kept", "higher"))
+    assert {v.action for v in ran["held"]} == {QUARANTINE} and len(ran["held"]) == 7
+    assert {v.action for v in ran["kept"]} == {FLAG} and len(ran["kept"]) == 7
+    assert ran["higher"] == []
 
 
 def test_a_detector_error_quarantines_the_record_not_the_bundle():
@@ -272,6 +247,46 @@ def test_a_detector_error_quarantines_the_record_not_the_bundle():
     assert json.loads(verdict.evidence)["detector"] == "faces"
 
 
+# ------------------------------------------------------------------ the stage alone
+
+def face_records():
+    return [image_record(0, HOPPER, "Grace Hopper"), image_record(1, jpeg(sample("coffee"))),
+            text_record(2, "A text has no image."),
+            image_record(3, HOPPER, "held back already", defect=Reason.TRUNCATED_IMAGE),
+            image_record(4, b"not an image", "validated, then the decoder fails")]
+
+
+def test_the_stage_alone_gives_a_verdict_per_image_with_faces_and_its_encodings(hopper_scan):
+    records = face_records()
+    ran = run_stage(DetectFaces(SETTINGS), records, tags=("verdicts", "encodings"))
+    verdicts = {v.uid: v for v in ran["verdicts"]}
+    assert len(verdicts) == len(ran["verdicts"])
+    assert set(verdicts) == {"u0000", "u0004"}   # no face in the coffee; text and bad: unseen
+    hopper, broken = verdicts["u0000"], verdicts["u0004"]
+    [expected] = hopper_scan.faces
+    found = evidence(hopper)
+    assert (hopper.reason, hopper.action) == ("face", "blur")
+    assert found["count"] == 1 and found["faces"][0]["box"] == list(expected.box())
+    assert found["faces"][0]["encoded"] and 0.05 < found["largest_area_fraction"] < 0.5
+    assert (broken.reason, broken.action) == ("detector_error", QUARANTINE)
+    assert evidence(broken)["detector"] == "faces"
+    # One encoding per face large enough to identify, named after its record.
+    [(uid, (number, encoding))] = ran["encodings"]
+    assert (uid, number) == (records[0].uid, 0)
+    assert np.allclose(encoding_array(encoding), encoding_array(expected.encoding))
+    assert ran.counters("faces") == {"images_scanned": 3, "images_with_faces": 1,
+                                     "faces_found": 1, "faces_encoded": 1, "scan_errors": 1}
+
+
+def test_the_policy_says_what_a_face_does_to_its_record():
+    ran = run_stage(SideBySide(
+        held=DetectFaces(FaceSettings(action="quarantine"), encodings=False),
+        kept=DetectFaces(FaceSettings(action="keep"), encodings=False)),
+        face_records()[:2], tags=("held", "kept"))
+    assert [(v.uid, v.reason, v.action) for v in ran["held"]] == [("u0000", "face", QUARANTINE)]
+    assert [(v.uid, v.reason, v.action) for v in ran["kept"]] == [("u0000", "face", FLAG)]
+
+
 # ---------------------------------------------------------------------- the whole job
 
 @pytest.fixture(scope="module")
@@ -280,10 +295,10 @@ def portraits(tmp_path_factory):
     members = []
     for i, (name, image) in enumerate(astronaut_variants().items()):
         options = {"quality": 25} if name == "rough" else {}
-        members += [(f"a{i}.jpg", encode(image, **options)), (f"a{i}.txt", f"astronaut {name}".encode())]
+        members += [(f"a{i}.jpg", jpeg(image, **options)), (f"a{i}.txt", f"astronaut {name}".encode())]
     members += [("h0.jpg", HOPPER), ("h0.txt", b"Grace Hopper"),
-                ("n0.jpg", encode(Image.fromarray(data.coffee()))), ("n0.txt", b"coffee")]
-    _tar(root / "portraits.tar", members)
+                ("n0.jpg", jpeg(sample("coffee"))), ("n0.txt", b"coffee")]
+    write_tar(root / "portraits.tar", members)
     return root / "portraits.tar"
 
 
@@ -308,16 +323,3 @@ def test_the_job_blurs_faces_and_caps_a_repeated_identity(portraits, tmp_path):
     assert faces["records_with_faces"] == 8 and faces["cleaned_images_blurred"] == 3
     assert faces["repeated_identities"] == 1 and faces["repeated_identity_records"] == 7
     assert out.summary["conservation"]["ok"]
-
-
-def test_the_face_policy_can_quarantine_or_keep(portraits, tmp_path):
-    held = run_job(tmp_path / "held", [portraits], "--no-pii", "--no-near-dedup-images",
-                   "--no-identities", "--face-action", "quarantine")
-    assert {r["id"] for r in held.cleaned_image_text} == {"n0"}
-    assert all(r["primary_reason"] == "face" for r in held.quarantine)
-    kept = run_job(tmp_path / "kept", [portraits], "--no-pii", "--no-near-dedup-images",
-                   "--no-identities", "--face-action", "keep")
-    rows = {r["id"]: r for r in kept.cleaned_image_text}
-    assert len(rows) == 9 and kept.quarantine == []
-    assert rows["h0"]["image"] == HOPPER   # kept as it was, flagged
-    assert [f["action"] for f in rows["h0"]["flags"]] == ["flag"]

@@ -15,16 +15,14 @@ import transforms.io.validate
 from detectors.clip import ClipEncoder
 from detectors.pii.scanner import PiiScanner
 from tests.jobs import run_job
-from tests.broken_corpus import _tar
-from tests.test_clip import TINY, jpeg
-from tests.test_near_dedup import write_jsonl
+from tests.builders import TINY_CLIP, jpeg, sample, write_jsonl, write_tar
 
 
 class Injected(RuntimeError):
     pass
 
 
-IMAGES = {name: jpeg(picture) for name, picture in [
+IMAGES = {name: jpeg(sample(picture)) for name, picture in [
     ("plain", "coffee"), ("validate", "rocket"), ("faces", "chelsea"), ("layouts", "astronaut"),
     ("clip", "hubble_deep_field")]}
 
@@ -60,15 +58,15 @@ def test_a_detector_that_raises_holds_back_that_record_only(faulty, tmp_path):
     members = []
     for name, data in IMAGES.items():
         members += [(f"{name}.jpg", data), (f"{name}.txt", f"a photo: {name}".encode())]
-    members += [("captions.jpg", jpeg("camera")), ("captions.txt", b"BOOM caption")]
-    _tar(tmp_path / "pairs.tar", members)
+    members += [("captions.jpg", jpeg(sample("camera"))), ("captions.txt", b"BOOM caption")]
+    write_tar(tmp_path / "pairs.tar", members)
     docs = [(f"doc-{i}", f"An ordinary note number {i} about the weather and the trains.")
             for i in range(6)]
     docs += [("pii", "Write to me BOOM-PII at the office."),
              ("minhash", "A note that BOOM-MINHASH breaks the signature.")]
     write_jsonl(tmp_path / "docs.jsonl", docs)
     policy = tmp_path / "policy.yaml"
-    policy.write_text(f"clip:\n  enabled: true\n  model: {TINY}\n  pretrained: null\n"
+    policy.write_text(f"clip:\n  enabled: true\n  model: {TINY_CLIP}\n  pretrained: null\n"
                       "  device: cpu\n")
     out = run_job(tmp_path / "out", [tmp_path / "pairs.tar", tmp_path / "docs.jsonl"],
                   "--config", str(policy))

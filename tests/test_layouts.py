@@ -1,16 +1,23 @@
 """Layout templates: fixed-area estimation on mockups the project renders from public-domain
 photos, and the whole job (template_face, template_cluster, plain backgrounds left alone)."""
 
+import io
 import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from detectors.layout import best_layout, estimate, face_in_fixed, information, mask_png, thumbnail
+from detectors.templates import template_id
+from schemas.reasons import Reason
+from schemas.records import FLAG, QUARANTINE, FaceBox, Verdict
 from schemas.settings import LayoutSettings
 from evaluation.template_corpus import TEMPLATES, mockups
-from tests.broken_corpus import _tar
+from tests.builders import (evidence, image_record, nodes_of, run_stage, text_record,
+                            write_tar)
 from tests.jobs import run_job
+from transforms.templates.layouts import LayoutTemplates
 
 SETTINGS = LayoutSettings()
 BY_NAME = {t.name: t for t in TEMPLATES}
@@ -56,11 +63,67 @@ def test_a_mixed_group_yields_one_layout_per_photo_and_strangers_match_none(rows
     assert best_layout(stranger, layouts, SETTINGS) is None
 
 
+def face_verdict(record, box):
+    """A face verdict as the faces stage gives it: box (top, left, bottom, right) as
+    fractions of the image, written in its pixels."""
+    width, height = Image.open(io.BytesIO(record.image)).size
+    top, left, bottom, right = box
+    face = FaceBox(round(top * height), round(left * width), round(bottom * height),
+                   round(right * width))
+    return Verdict(uid=record.uid, reason="face", action="blur",
+                   evidence=json.dumps({"count": 1, "faces": [{"box": list(face)}]}),
+                   representative_id=None, group_size=None, faces=[face])
+
+
+def caption_verdict(record, template):
+    return Verdict(uid=record.uid, reason="caption_template", action=FLAG,
+                   evidence=json.dumps({"template": template,
+                                        "template_id": template_id(template)}),
+                   representative_id=None, group_size=10,
+                   cluster=template_id(template))
+
+
+def test_the_stage_alone_holds_face_templates_caps_others_and_leaves_plain_ones(rows):
+    records = [image_record(i, data, caption, id=key, source="shop.tar")
+               for i, (key, data, caption, _) in enumerate(rows)]
+    by_name = {r.id: r for r in records}
+    faces = [face_verdict(by_name[f"tee-{i:03d}"], [0.15, 0.34, 0.33, 0.52]) for i in range(10)]
+    templates = [caption_verdict(r, "<*> " + BY_NAME[name].product.lower())
+                 for r, (_, _, _, name) in zip(records, rows)]
+    others = [text_record(100, "A text has no image."),
+              image_record(101, b"not an image", "validated, then the decoder fails"),
+              image_record(102, rows[0][1], "held back", defect=Reason.TRUNCATED_IMAGE)]
+    ran = run_stage(LayoutTemplates(SETTINGS), records + others,
+                    nodes_of(records + others), faces, templates, [])
+    ids = {r.uid: r.id for r in records + others}
+    verdicts = {ids[v.uid]: v for v in ran.main}
+    assert len(verdicts) == len(ran.main)
+    error = verdicts.pop("r101")
+    assert (error.reason, evidence(error)["detector"]) == ("detector_error", "layouts")
+    tees = {f"tee-{i:03d}" for i in range(10)}
+    mugs = {f"mug-{i:03d}" for i in range(10)}
+    assert set(verdicts) == tees | mugs   # the pillows' plain background: no verdict
+    for key in tees:
+        v, found = verdicts[key], evidence(verdicts[key])
+        assert (v.reason, v.action, v.group_size) == ("template_face", QUARANTINE, 10)
+        assert found["cluster_size"] == 10 and found["face_in_fixed"] and not found["kept"]
+        assert found["similarity"] >= 0.9 and 0.7 < found["fixed_fraction"] < 0.95
+    kept = sorted(k for k in mugs if verdicts[k].action == FLAG)
+    assert kept == ["mug-000", "mug-001", "mug-002"]   # the first 3 in input order
+    for key in mugs:
+        v, found = verdicts[key], evidence(verdicts[key])
+        assert (v.reason, v.group_size) == ("template_cluster", 10)
+        assert found["kept"] == (key in kept) and not found["face_in_fixed"]
+        assert v.action == (FLAG if key in kept else QUARANTINE)
+    assert len({evidence(verdicts[k])["cluster_id"] for k in tees}) == 1
+    assert ran.counters("layouts")["uninformative_layouts"] == 1
+
+
 def test_the_job_holds_face_templates_caps_others_and_leaves_plain_ones(rows, tmp_path):
     members = []
     for key, data, caption, _ in rows:
         members += [(f"{key}.jpg", data), (f"{key}.txt", caption.encode())]
-    _tar(tmp_path / "shop.tar", members)
+    write_tar(tmp_path / "shop.tar", members)
     out = run_job(tmp_path / "out", [tmp_path / "shop.tar"], "--no-pii",
                   "--no-near-dedup-images", "--no-identities")
     held = {r["id"]: r for r in out.quarantine}

@@ -8,20 +8,7 @@ from detectors.minhash import (band_keys, banding, candidate_probability, estima
                                exact_jaccard, from_bytes, shingle_hashes, signatures, to_bytes,
                                tokens)
 from schemas.settings import NearTextSettings
-
-WORDS = [f"w{i}" for i in range(5000)]
-
-
-def document(rng, length=200):
-    return " ".join(rng.choice(WORDS) for _ in range(length))
-
-
-def edit(rng, text, changes):
-    words = text.split()
-    for _ in range(changes):
-        words[rng.randrange(len(words))] = rng.choice(WORDS)
-    return " ".join(words)
-
+from tests.builders import document, edit
 
 def test_default_banding_is_datasketchs_optimum_weighted_to_recall():
     params = NearTextSettings()

@@ -1,29 +1,20 @@
 """Near-duplicate images: multi-index blocks and hot-key splitting against brute force,
-and the whole job on transformed copies of one picture."""
+turned copies with eight orientations (the stage alone), and the whole job on transformed
+copies of one picture."""
 
-import io
+import collections
 import json
 import random
 
-import apache_beam as beam
-import numpy as np
-from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image, ImageDraw
 
 from detectors.phash import hamming
-from schemas.records import Fingerprint
+from schemas.records import QUARANTINE
 from schemas.settings import NearImageSettings
-from tests.broken_corpus import _tar
 from tests.jobs import run_job
-from tests.test_components import union_find_labels
+from tests.builders import (checked, encode, evidence, fingerprint, image_record, photo, run_stage,
+                            union_find_labels, write_tar)
 from transforms.dedup.near_images import NearDuplicateImages
-
-
-def fingerprint(i: int, hash_bytes: bytes) -> Fingerprint:
-    return Fingerprint(uid=f"u{i:05d}", id=f"img{i:05d}", kind="image_text", source="s.tar",
-                       position=i, text_key=None, pixel_key=None, bytes_key=None, minhash=None,
-                       shingles=None, phash=hash_bytes)
 
 
 def flip_bits(rng, hash_bytes: bytes, count: int) -> bytes:
@@ -34,25 +25,24 @@ def flip_bits(rng, hash_bytes: bytes, count: int) -> bytes:
 
 
 def brute_force_removed(fps, radius):
-    """uids a union-find over every pair within the radius quarantines (all but each
-    cluster's first member)."""
+    """uid -> (kept id, cluster size) of the members a union-find over every pair within the
+    radius quarantines (all but each cluster's first member)."""
     edges = [(a.uid, b.uid) for i, a in enumerate(fps) for b in fps[i + 1:]
              if hamming(a.phash, b.phash) <= radius]
     labels = union_find_labels(edges)
-    return sorted(uid for uid, root in labels.items() if uid != root)
+    ids, sizes = {fp.uid: fp.id for fp in fps}, collections.Counter(labels.values())
+    return {uid: (ids[root], sizes[root]) for uid, root in labels.items() if uid != root}
 
 
-def run_stage(fps, radius, max_bucket, levels):
-    pipeline = beam.Pipeline("DirectRunner")
-    verdicts = (pipeline | beam.Create(fps)
-                | NearDuplicateImages(NearImageSettings(
-                    max_distance=radius, max_bucket=max_bucket, levels=levels)))
-    removed = verdicts | beam.Map(lambda v: v.uid)
-    assert_that(removed, equal_to(brute_force_removed(fps, radius)))
-    result = pipeline.run()
-    result.wait_until_finish()
-    return {c.key.metric.name: c.committed for c in result.metrics().query(
-        MetricsFilter().with_namespace("near_dedup_images"))["counters"]}
+def run_near_images(fps, radius, max_bucket, levels):
+    ran = run_stage(NearDuplicateImages(NearImageSettings(
+        max_distance=radius, max_bucket=max_bucket, levels=levels)), fps)
+    expected = brute_force_removed(fps, radius)
+    assert sorted(v.uid for v in ran.main) == sorted(expected)
+    assert {v.uid: (v.representative_id, v.group_size) for v in ran.main} == expected
+    assert {(v.reason, v.action) for v in ran.main} == {("near_duplicate_image", QUARANTINE)}
+    assert all(evidence(v)["hamming_distance"] <= radius for v in ran.main)
+    return ran.counters("near_dedup_images")
 
 
 def planted_hashes(seed, originals=120, copies=3, radius=8):
@@ -62,18 +52,18 @@ def planted_hashes(seed, originals=120, copies=3, radius=8):
         base = bytes(rng.getrandbits(8) for _ in range(8))
         hashes.append(base)
         hashes += [flip_bits(rng, base, rng.randint(0, radius + 3)) for _ in range(copies)]
-    return [fingerprint(i, h) for i, h in enumerate(hashes)]
+    return [fingerprint(i, kind="image_text", phash=h) for i, h in enumerate(hashes)]
 
 
 def test_every_pair_within_the_radius_is_found():
-    counters = run_stage(planted_hashes(1), radius=8, max_bucket=256, levels=3)
+    counters = run_near_images(planted_hashes(1), radius=8, max_bucket=256, levels=3)
     assert counters["pairs_within_radius"] > 0
 
 
 def test_hot_keys_are_split_without_losing_a_pair():
     # Buckets of at most 5 images: many level-0 keys (7 bits) are hot and get split
     # again by the other bits; a planted cluster (4 images) fits a bucket below.
-    counters = run_stage(planted_hashes(2), radius=8, max_bucket=5, levels=3)
+    counters = run_near_images(planted_hashes(2), radius=8, max_bucket=5, levels=3)
     assert counters["hot_bucket_members_level0"] > 0
 
 
@@ -81,26 +71,12 @@ def test_a_key_still_hot_at_the_last_level_is_a_star_around_its_first_member():
     # 40 copies of one near-blank picture (hashes 0-2 bits apart) and a few others.
     rng = random.Random(3)
     blank = bytes(8)
-    fps = [fingerprint(i, flip_bits(rng, blank, i % 3)) for i in range(40)]
-    fps += [fingerprint(40 + i, bytes(rng.getrandbits(8) for _ in range(8))) for i in range(20)]
-    counters = run_stage(fps, radius=6, max_bucket=8, levels=1)
+    fps = [fingerprint(i, kind="image_text", phash=flip_bits(rng, blank, i % 3)) for i in range(40)]
+    fps += [fingerprint(40 + i, kind="image_text",
+                       phash=bytes(rng.getrandbits(8) for _ in range(8))) for i in range(20)]
+    counters = run_near_images(fps, radius=6, max_bucket=8, levels=1)
     assert counters["hot_bucket_members_level1"] >= 40
     assert counters["removed"] == 39
-
-
-def photo(seed: int, size=(320, 240)) -> Image.Image:
-    """A picture with structure at every scale (smoothed noise), as a photo has."""
-    rng = np.random.RandomState(seed)
-    small = rng.rand(6, 8, 3)
-    image = Image.fromarray((small * 255).astype("uint8")).resize(size, Image.BICUBIC)
-    noise = (rng.rand(size[1], size[0], 3) * 40).astype("int16")
-    return Image.fromarray(np.clip(np.asarray(image, "int16") + noise - 20, 0, 255).astype("uint8"))
-
-
-def encode(image: Image.Image, fmt="PNG", **kwargs) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **kwargs)
-    return buffer.getvalue()
 
 
 def test_transformed_copies_are_near_duplicates_whatever_the_caption(tmp_path):
@@ -115,7 +91,7 @@ def test_transformed_copies_are_near_duplicates_whatever_the_caption(tmp_path):
                ("a3.png", encode(original.crop((8, 6, w - 8, h - 6)))), ("a3.txt", b"Cropped"),
                ("b0.png", encode(photo(2))), ("b0.txt", b"Another picture"),
                ("c0.png", encode(photo(3))), ("c0.txt", b"A third picture")]
-    _tar(tmp_path / "pairs.tar", members)
+    write_tar(tmp_path / "pairs.tar", members)
     out = run_job(tmp_path / "out", [tmp_path / "pairs.tar"], "--no-pii")
     assert {r["id"] for r in out.cleaned_image_text} == {"a0", "b0", "c0"}
     removed = {r["id"]: r for r in out.quarantine}
@@ -127,20 +103,22 @@ def test_transformed_copies_are_near_duplicates_whatever_the_caption(tmp_path):
     assert out.summary["conservation"]["ok"]
 
 
-def test_turned_and_flipped_copies_match_with_eight_orientations(tmp_path):
+def test_turned_and_flipped_copies_match_with_eight_orientations():
     original = photo(4)
-    members = [("t0.png", encode(original)), ("t0.txt", b"Upright"),
-               ("t1.png", encode(original.transpose(Image.Transpose.FLIP_LEFT_RIGHT))),
-               ("t1.txt", b"Mirrored"),
-               ("t2.png", encode(original.transpose(Image.Transpose.ROTATE_90))),
-               ("t2.txt", b"On its side"),
-               ("u0.png", encode(photo(5))), ("u0.txt", b"Another picture")]
-    _tar(tmp_path / "turned.tar", members)
-    plain = run_job(tmp_path / "plain", [tmp_path / "turned.tar"], "--no-pii")
-    assert plain.quarantine == []   # pHash alone: a flip is a different picture
-    turned = run_job(tmp_path / "turned", [tmp_path / "turned.tar"], "--no-pii",
-                     "--phash-orientations", "8")
-    assert {r["id"] for r in turned.cleaned_image_text} == {"t0", "u0"}
-    removed = {r["id"]: json.loads(r["evidence"][0]["detail"]) for r in turned.quarantine}
-    assert set(removed) == {"t1", "t2"}
+    records = [image_record(0, encode(original), "Upright", id="t0"),
+               image_record(1, encode(original.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
+                            "Mirrored", id="t1"),
+               image_record(2, encode(original.transpose(Image.Transpose.ROTATE_90)),
+                            "On its side", id="t2"),
+               image_record(3, encode(photo(5)), "Another picture", id="u0")]
+    ids = {r.uid: r.id for r in records}
+    plain, turned = NearImageSettings(), NearImageSettings(orientations=8)
+    _, fingerprints = checked(records, near_images=plain)
+    # pHash alone: a flip is a different picture.
+    assert run_stage(NearDuplicateImages(plain), fingerprints).main == []
+    _, fingerprints = checked(records, near_images=turned)
+    verdicts = run_stage(NearDuplicateImages(turned), fingerprints).main
+    removed = {ids[v.uid]: evidence(v) for v in verdicts}
+    assert set(removed) == {"t1", "t2"}   # t0 and u0 kept
+    assert {v.reason for v in verdicts} == {"near_duplicate_image"}
     assert all(d["kept_id"] == "t0" and d["hamming_distance"] <= 2 for d in removed.values())

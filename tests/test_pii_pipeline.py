@@ -1,13 +1,19 @@
-"""The PII stage in the whole job (DirectRunner): redaction, quarantine, policy, no raw PII out."""
+"""The PII stage alone (DetectPii on the DirectRunner: verdicts, offsets, policy, chunks) and
+in the whole job (redaction, quarantine, no raw PII in any output or log)."""
 
+import collections
 import json
 import logging
 
 import pytest
 
-from tests.broken_corpus import _tar, encode, picture
-from tests.jobs import run_job
-from tests.test_pipeline import assert_conserved
+from pipeline.policy import load_policy
+from schemas.reasons import Reason
+from schemas.records import QUARANTINE, REDACT
+from tests.builders import (encode, evidence, image_record, picture, run_stage, text_record,
+                            write_tar)
+from tests.jobs import assert_conserved, run_job
+from transforms.pii import DetectPii
 
 # Raw values that must never leave the quarantined record itself.
 EMAIL = "maria.lopez@example.com"
@@ -29,17 +35,95 @@ DOCS = {
 }
 
 
+CAPTIONS = {"k1": "A tabby cat, photo by Ana Silva (ana.silva@example.com)",
+            "k2": f"Scan of a card: {CARD}"}
+
+
 def write_corpus(root):
     root.mkdir(parents=True, exist_ok=True)
     with open(root / "docs.jsonl", "w", encoding="utf-8") as f:
         for key, text in DOCS.items():
             f.write(json.dumps({"id": key, "text": text}, ensure_ascii=False) + "\n")
-    _tar(root / "pairs.tar", [
+    write_tar(root / "pairs.tar", [
         ("k1.png", encode(picture(21))),
-        ("k1.txt", "A tabby cat, photo by Ana Silva (ana.silva@example.com)".encode()),
+        ("k1.txt", CAPTIONS["k1"].encode()),
         ("k2.png", encode(picture(22))),
-        ("k2.txt", f"Scan of a card: {CARD}".encode())])
+        ("k2.txt", CAPTIONS["k2"].encode())])
     return [root / "docs.jsonl", root / "pairs.tar"]
+
+
+def records(*keys):
+    """The corpus as records: DOCS as texts, CAPTIONS as image-text pairs."""
+    found = [text_record(i, DOCS[k], id=k) for i, k in enumerate(DOCS) if k in keys]
+    found += [image_record(100 + i, b"not looked at", CAPTIONS[k], id=k)
+              for i, k in enumerate(CAPTIONS) if k in keys]
+    return found
+
+
+def scanned(settings, records):
+    """(public id -> {(reason, action): evidence}, the pii counters) of DetectPii alone."""
+    ran = run_stage(DetectPii(settings), records)
+    ids = {r.uid: r.id for r in records}
+    found = collections.defaultdict(dict)
+    for v in ran.main:
+        assert (v.reason, v.action) not in found[ids[v.uid]], "one verdict per reason and action"
+        found[ids[v.uid]][(v.reason, v.action)] = evidence(v)
+    return found, ran.counters("pii")
+
+
+def spans(found, entity_type):
+    return [s for e in found.values() for s in e.get("spans", [])
+            if s["entity_type"] == entity_type]
+
+
+def test_the_stage_alone_finds_each_kind_with_exact_offsets_and_no_raw_values():
+    bad = text_record(50, f"Broken line with {EMAIL}", id="bad", defect=Reason.MALFORMED_JSON)
+    found, counters = scanned(load_policy().pii, records(*DOCS, *CAPTIONS) + [bad])
+    assert set(found) == {"contact", "unicode", "ssn", "card", "secret", "dense", "k1", "k2"}
+    assert counters["records_scanned"] == 9   # the bad record is not scanned
+    assert set(found["contact"]) == {("pii_name", REDACT), ("pii_contact", REDACT)}
+    assert set(found["unicode"]) == {("pii_name", REDACT), ("pii_contact", REDACT)}
+    # Offsets are code points of the field, wide and astral characters before them included.
+    for key, entity, value in (("contact", "EMAIL_ADDRESS", EMAIL), ("contact", "PERSON", "Maria Lopez"),
+                               ("unicode", "EMAIL_ADDRESS", EMAIL), ("unicode", "PERSON", "Tom Baker"),
+                               ("ssn", "US_SSN", SSN), ("card", "CREDIT_CARD", CARD)):
+        [span] = spans(found[key], entity)
+        assert span["field"] == "text" and DOCS[key][span["start"]:span["end"]] == value
+        assert span["recognizer"] and 0.5 <= span["score"] <= 1.0
+    assert set(found["ssn"]) == {("pii_government_id", QUARANTINE), ("pii_name", REDACT)}
+    assert spans(found["ssn"], "US_SSN")[0]["preview"] == "***-***-***"
+    assert found["ssn"][("pii_government_id", QUARANTINE)]["entities"] == {"US_SSN": 1}
+    assert set(found["card"]) == {("pii_financial", QUARANTINE)}
+    assert set(found["secret"]) == {("secret", QUARANTINE)}
+    dense = found["dense"][("pii_dense", QUARANTINE)]
+    assert dense["spans"] > dense["max_spans"] == 25
+    # Captions go through the same stage, their spans in the caption's offsets.
+    assert set(found["k1"]) == {("pii_name", REDACT), ("pii_contact", REDACT)}
+    [email] = spans(found["k1"], "EMAIL_ADDRESS")
+    assert email["field"] == "caption"
+    assert CAPTIONS["k1"][email["start"]:email["end"]] == "ana.silva@example.com"
+    assert set(found["k2"]) == {("pii_financial", QUARANTINE)}
+    text = json.dumps([list(f.values()) for f in found.values()])
+    for value in RAW:
+        assert value not in text, value
+
+
+def test_policy_turns_entities_to_quarantine_or_ignore_and_long_texts_are_chunked():
+    filler = "The harbour wall was rebuilt with the same stones after the winter storm. "
+    emails = [f"writer{i}@example.com" for i in range(4)]
+    # 4 addresses spread over ~120,000 characters, one right at a 20,000-character boundary.
+    parts = [filler * 100, emails[0], " ", filler * 167, emails[1], " ", filler * 600,
+             emails[2], " ", filler * 700, emails[3], "."]
+    long = text_record(200, "".join(parts), id="long")
+    policy = load_policy(overrides={"pii": {
+        "entities": {"EMAIL_ADDRESS": "quarantine", "PERSON": "ignore"},
+        "allow_list": ["ana.silva@example.com"], "chunk_chars": 20000, "chunk_overlap": 200}}).pii
+    found, _ = scanned(policy, records("contact", "clean", "k1") + [long])
+    assert set(found["contact"]) == {("pii_contact", QUARANTINE)}   # the name is ignored
+    assert "clean" not in found and "k1" not in found   # an allowed address, an ignored name
+    [(key, long_found)] = found["long"].items()
+    assert key == ("pii_contact", QUARANTINE) and long_found["entities"] == {"EMAIL_ADDRESS": 4}
+    assert sorted(long.text[s["start"]:s["end"]] for s in long_found["spans"]) == emails
 
 
 @pytest.fixture(scope="module")
@@ -131,37 +215,6 @@ def test_no_raw_pii_in_evidence_summary_manifest_or_logs(pii_run):
     assert "m***@e***.com" in evidence  # member0@example.com in the dense record's evidence
     assert out.summary["pii"]["entities_found"]["EMAIL_ADDRESS"] >= 33
     assert out.summary["pii"]["cleaned_records_redacted"] == {"image_text": 1, "text": 2}
-
-
-def test_policy_turns_entities_to_quarantine_or_ignore(tmp_path):
-    inputs = write_corpus(tmp_path / "in")
-    out = run_job(tmp_path / "out", inputs, "--pii-action", "EMAIL_ADDRESS=quarantine",
-                  "--pii-action", "PERSON=ignore", "--pii-allow", "ana.silva@example.com")
-    held, kept = by_id(out.quarantine), by_id(out.cleaned_text)
-    assert held["contact"]["reasons"] == ["pii_contact"]
-    assert "contact" not in kept and kept["clean"]["text"] == DOCS["clean"]
-    caption = by_id(out.cleaned_image_text)["k1"]
-    assert caption["caption"] == "A tabby cat, photo by Ana Silva (ana.silva@example.com)"
-    assert caption["redactions"] == []
-    assert_conserved(out)
-
-
-def test_long_documents_are_scanned_in_chunks_to_the_end(tmp_path):
-    filler = "The harbour wall was rebuilt with the same stones after the winter storm. "
-    emails = [f"writer{i}@example.com" for i in range(4)]
-    # 4 addresses spread over ~120,000 characters, one right at a 20,000-character boundary.
-    parts = [filler * 100, emails[0], " ", filler * 167, emails[1], " ", filler * 600,
-             emails[2], " ", filler * 700, emails[3], "."]
-    text = "".join(parts)
-    (tmp_path / "long.jsonl").write_text(json.dumps({"id": "long", "text": text}) + "\n")
-    policy = tmp_path / "policy.yaml"
-    policy.write_text("pii:\n  chunk_chars: 20000\n  chunk_overlap: 200\n")
-    out = run_job(tmp_path / "out", [tmp_path / "long.jsonl"], "--config", str(policy))
-    row = out.cleaned_text[0]
-    assert row["text"].count("<EMAIL_ADDRESS>") == 4
-    assert not any(e in row["text"] for e in emails)
-    emails_found = [r for r in row["redactions"] if r["entity_type"] == "EMAIL_ADDRESS"]
-    assert len(emails_found) == 4
 
 
 def test_pii_stage_can_be_turned_off(tmp_path):

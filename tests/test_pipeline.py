@@ -6,22 +6,8 @@ import pytest
 
 from pipeline.launch import main
 from tests.broken_corpus import BROKEN_FLAGS, write_broken_corpus
-from tests.jobs import SAMPLE, SAMPLE_INPUTS, run_job
-
-
-def assert_conserved(out):
-    """records in = cleaned + quarantined, by the summary and by the Parquet files."""
-    summary = out.summary
-    rows_out = len(out.cleaned_text) + len(out.cleaned_image_text) + len(out.quarantine)
-    assert summary["conservation"]["ok"] is True
-    assert summary["records_in"] == rows_out
-    assert summary["cleaned"]["total"] == len(out.cleaned_text) + len(out.cleaned_image_text)
-    assert summary["quarantined"]["total"] == len(out.quarantine)
-    # The same numbers from the job's own Beam counters.
-    assert out.counters["records_in"] == summary["records_in"]
-    assert out.counters["records_cleaned"] == summary["cleaned"]["total"]
-    assert out.counters["records_quarantined"] == summary["quarantined"]["total"]
-    assert "conservation_violations" not in out.counters
+from tests.builders import encode, picture, write_tar
+from tests.jobs import SAMPLE, SAMPLE_INPUTS, assert_conserved, run_job
 
 
 @pytest.fixture(scope="module")
@@ -153,59 +139,71 @@ def test_sample_shows_the_mockup_risk(sample_runs):
         assert reason in page
 
 
-def test_exact_duplicates_keep_the_first_in_input_order(tmp_path):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "a.jsonl").write_text(
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """One job over small corpora, each for one test: exact/ (duplicate texts), images/
+    (duplicate pictures), ids/ (claimed and missing ids)."""
+    root = tmp_path_factory.mktemp("small")
+    for folder in ("exact", "images", "ids"):
+        (root / folder).mkdir()
+    (root / "exact" / "a.jsonl").write_text(
         json.dumps({"id": "first", "text": "The Same  text"}) + "\n" +
         json.dumps({"id": "other", "text": "different text"}) + "\n")
-    (docs / "b.jsonl").write_text(
+    (root / "exact" / "b.jsonl").write_text(
         json.dumps({"id": "second", "text": "the same text"}) + "\n" +
         json.dumps({"id": "third", "text": "\uff34he same\ttext "}) + "\n")
-    out = run_job(tmp_path / "out", [docs / "*.jsonl"])
-    assert {r["id"] for r in out.cleaned_text} == {"first", "other"}
-    dups = {r["id"]: r for r in out.quarantine}
+    png = encode(picture(11))
+    lossless = encode(picture(11), "WEBP", lossless=True)
+    write_tar(root / "images" / "a.tar", [("k1.png", png), ("k1.txt", b"one caption"),
+                                          ("k2.webp", lossless), ("k2.txt", b"another caption"),
+                                          ("k3.png", png), ("k3.txt", b"third"),
+                                          ("k4.png", encode(picture(12))), ("k4.txt", b"unrelated")])
+    (root / "ids" / "a.jsonl").write_text(json.dumps({"id": "7", "text": "alpha"}) + "\n" +
+                                          json.dumps({"text": "no id here"}) + "\n")
+    (root / "ids" / "b.jsonl").write_text(json.dumps({"id": "7", "text": "beta"}) + "\n" +
+                                          json.dumps({"text": "no id here"}) + "\n")
+    out = run_job(root / "out", [root / "exact" / "*.jsonl", root / "images" / "a.tar",
+                                 root / "ids" / "*"])
+    assert_conserved(out)
+    return out
+
+
+def rows_from(rows, folder):
+    return [r for r in rows if f"/{folder}/" in r["source"]]
+
+
+def test_exact_duplicates_keep_the_first_in_input_order(small_run):
+    out = small_run
+    assert {r["id"] for r in rows_from(out.cleaned_text, "exact")} == {"first", "other"}
+    dups = {r["id"]: r for r in rows_from(out.quarantine, "exact")}
     assert set(dups) == {"second", "third"}
     for row in dups.values():
         assert row["primary_reason"] == "exact_duplicate_text"
         assert row["kept_id"] == "first" and row["group_size"] == 3
-    assert_conserved(out)
 
 
-def test_images_are_duplicates_by_pixels_whatever_the_caption(tmp_path):
-    from tests.broken_corpus import encode, picture, _tar
-    png = encode(picture(11))
-    lossless = encode(picture(11), "WEBP", lossless=True)
-    _tar(tmp_path / "a.tar", [("k1.png", png), ("k1.txt", b"one caption"),
-                             ("k2.webp", lossless), ("k2.txt", b"another caption"),
-                             ("k3.png", png), ("k3.txt", b"third"),
-                             ("k4.png", encode(picture(12))), ("k4.txt", b"unrelated")])
-    out = run_job(tmp_path / "out", [tmp_path / "a.tar"])
-    assert {r["id"] for r in out.cleaned_image_text} == {"k1", "k4"}
-    evidence = {r["id"]: json.loads(r["evidence"][0]["detail"]) for r in out.quarantine}
+def test_images_are_duplicates_by_pixels_whatever_the_caption(small_run):
+    out = small_run
+    assert {r["id"] for r in rows_from(out.cleaned_image_text, "images")} == {"k1", "k4"}
+    evidence = {r["id"]: json.loads(r["evidence"][0]["detail"])
+                for r in rows_from(out.quarantine, "images")}
     assert evidence["k2"]["match"] == "identical_pixels"
     assert evidence["k3"]["match"] == "identical_bytes"
     assert {e["kept_id"] for e in evidence.values()} == {"k1"}
 
 
-def test_public_ids_are_unique_and_stable(tmp_path):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "a.jsonl").write_text(json.dumps({"id": "7", "text": "alpha"}) + "\n" +
-                                  json.dumps({"text": "no id here"}) + "\n")
-    (docs / "b.jsonl").write_text(json.dumps({"id": "7", "text": "beta"}) + "\n" +
-                                  json.dumps({"text": "no id here"}) + "\n")
-    first = run_job(tmp_path / "one", [docs / "*"])
-    second = run_job(tmp_path / "two", [docs / "*"])
-    rows = first.cleaned_text + first.quarantine
+def test_public_ids_are_unique_and_stable(small_run):
+    """Unique here; stable: tests/test_validate_and_ids.py (the same ids in any order) and
+    test_detectors.py (uids and content ids from content and place only)."""
+    rows = rows_from(small_run.cleaned_text + small_run.quarantine, "ids")
     ids = [r["id"] for r in rows]
     assert len(ids) == len(set(ids)) == 4
     assert "7" in ids and any(i.startswith("7~") for i in ids)
     content_ids = [i for i in ids if i.startswith("c")]
     assert len(content_ids) == 2
-    assert sorted(ids) == sorted(r["id"] for r in second.cleaned_text + second.quarantine)
     # The repeated id-less text is an exact duplicate of the first, kept under its plain id.
-    dup = next(r for r in first.quarantine if r["primary_reason"] == "exact_duplicate_text")
+    dup = next(r for r in rows_from(small_run.quarantine, "ids")
+               if r["primary_reason"] == "exact_duplicate_text")
     assert dup["id"].startswith(dup["kept_id"] + "~")
 
 
@@ -219,12 +217,15 @@ def test_cli_refuses_bad_usage_before_running(tmp_path, capsys):
     assert main(["--input", str(docs), "--output", str(tmp_path / "o"),
                  "--config", str(bad_policy)]) == 2
     assert "unknown key exact_dedup.txt" in capsys.readouterr().err
-    assert main(["--input", str(docs), "--output", str(tmp_path / "o")]) == 0
+    # An earlier run's output (its summary is enough to tell) is replaced only when asked.
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "summary.json").write_text('{"records_in": 7}')
     assert main(["--input", str(docs), "--output", str(tmp_path / "o")]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert main(["--input", str(docs), "--output", str(tmp_path / "o"), "--overwrite"]) == 0
     printed = capsys.readouterr().out
     assert "conservation ok: 1 in = 1 cleaned + 0 quarantined" in printed
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["records_in"] == 1
 
 
 def test_help_groups_options_by_stage(capsys):

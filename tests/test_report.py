@@ -9,15 +9,12 @@ import re
 
 import pytest
 from PIL import Image
-from skimage import data
 
 from detectors.faces import scan_faces
 from schemas.settings import FaceSettings
 from detectors.previews import masked_preview, thumbnail
-from tests.broken_corpus import _tar
 from tests.jobs import run_job
-from tests.test_faces import HOPPER, astronaut_variants, encode
-from tests.test_near_dedup import write_jsonl
+from tests.builders import HOPPER, astronaut_variants, jpeg, sample, write_jsonl, write_tar
 from transforms.report.previews import size_bucket
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,8 +27,8 @@ EMAIL = "grace.hopper@navy.example.com"
 SSN = "536-22-1425"
 
 
-def test_thumbnails_are_small_and_blur_the_faces_they_are_given():
-    face = scan_faces(HOPPER, FaceSettings()).faces
+def test_thumbnails_are_small_and_blur_the_faces_they_are_given(hopper_scan):
+    face = hopper_scan.faces
     plain = Image.open(io.BytesIO(thumbnail(HOPPER, [], 128)))
     assert max(plain.size) == 128
     assert scan_faces(thumbnail(HOPPER, [], 128), FaceSettings()).faces   # still a face
@@ -61,12 +58,12 @@ def report_run(tmp_path_factory):
     hopper = Image.open(io.BytesIO(HOPPER))
     caption = f"Grace {SCRIPT} write to {EMAIL}".encode()
     members = [("h0.jpg", HOPPER), ("h0.txt", caption), ("h1.jpg", HOPPER), ("h1.txt", caption),
-               ("h2.jpg", encode(hopper.resize((hopper.width * 4 // 5, hopper.height * 4 // 5)))),
+               ("h2.jpg", jpeg(hopper.resize((hopper.width * 4 // 5, hopper.height * 4 // 5)))),
                ("h2.txt", b"Grace Hopper, smaller"),
-               ("n0.jpg", encode(Image.fromarray(data.coffee()))), ("n0.txt", b"coffee")]
+               ("n0.jpg", jpeg(sample("coffee"))), ("n0.txt", b"coffee")]
     for i, image in enumerate(astronaut_variants().values()):
-        members += [(f"a{i}.jpg", encode(image)), (f"a{i}.txt", f"astronaut {i}".encode())]
-    _tar(root / "pairs.tar", members)
+        members += [(f"a{i}.jpg", jpeg(image)), (f"a{i}.txt", f"astronaut {i}".encode())]
+    write_tar(root / "pairs.tar", members)
     write_jsonl(root / "docs.jsonl", [
         ("hire", f"New hire paperwork for Tom Baker: SSN {SSN}, start date Monday."),
         ("note-1", "The canteen opens at nine on weekdays and at ten on Saturdays."),

@@ -13,8 +13,7 @@ from pipeline.review import main as review_main
 from schemas.records import FLAG, QUARANTINE, REDACT, Span, Verdict, make_record
 from schemas.review import CLUSTER, RECORD, REJECT, RELEASE, Decision, key
 from tests.jobs import run_job
-from tests.test_minhash import document, edit
-from tests.test_near_dedup import write_jsonl
+from tests.builders import document, edit, write_jsonl
 from transforms.decide.decide import decide
 from transforms.decide.review import review_of
 

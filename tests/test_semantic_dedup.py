@@ -1,33 +1,22 @@
 """Semantic near-duplicates: the LSH + verification + clusters on planted embeddings, and
 the whole job with a tiny random-weight CLIP (mechanics only: random weights mean nothing)."""
 
+import collections
 import json
 import pathlib
 
-import apache_beam as beam
 import numpy as np
 import pytest
-from apache_beam.testing.util import assert_that, equal_to
 
 from detectors.clusters import IMAGE, SEMANTIC, duplicate_cluster
 from detectors.hashing import digest
+from schemas.reasons import Reason
+from schemas.records import QUARANTINE
 from schemas.settings import ClipSettings
-from tests.broken_corpus import _tar
 from tests.jobs import run_job
-from tests.test_clip import TINY, jpeg
-from tests.test_components import union_find_labels
-from schemas.records import Fingerprint
-from transforms.common.nodes import node_of
-from transforms.dedup.semantic import SemanticDuplicates
-
-
-def record_node(position: int, source: str = "s"):
-    """(uid, node) of the record at ``position`` in ``source``: uid u0000, id r0, ..."""
-    uid = f"u{position:04d}"
-    return uid, node_of(Fingerprint(uid=uid, id=f"r{position}", kind="image_text",
-                                    source=source, position=position, text_key=None,
-                                    pixel_key=None, bytes_key=None, minhash=None,
-                                    shingles=None))
+from tests.builders import (TINY_CLIP, evidence, fingerprint, image_record, jpeg, record_nodes,
+                            run_stage, sample, text_record, union_find_labels, write_tar)
+from transforms.dedup.semantic import Embed, SemanticDuplicates
 
 
 def planted(seed=0, originals=60, dims=32):
@@ -44,13 +33,16 @@ def planted(seed=0, originals=60, dims=32):
 
 
 def brute_force(items, threshold):
-    """The uids a union-find over all similar pairs holds back (uids sort in input order)."""
+    """uid -> (kept id, cluster size) of every member but each cluster's first (uids sort
+    in input order)."""
     vectors = np.stack([np.frombuffer(v, "<f4") for _, v in items])
     similar = vectors @ vectors.T
     edges = [(items[a][0], items[b][0]) for a in range(len(items))
              for b in range(a + 1, len(items)) if similar[a, b] >= threshold]
     labels = union_find_labels(edges)
-    return sorted(uid for uid, root in labels.items() if uid != root)
+    fps = {fp.uid: fp for fp in map(fingerprint, range(len(items)))}
+    sizes = collections.Counter(labels.values())
+    return {uid: (fps[root].id, sizes[root]) for uid, root in labels.items() if uid != root}
 
 
 @pytest.mark.parametrize("bits, max_bucket", [(12, 256), (2, 4)])
@@ -58,24 +50,49 @@ def test_clusters_match_brute_force(bits, max_bucket):
     items = planted()
     expected = brute_force(items, 0.95)
     assert expected   # copies exist on both sides of the threshold
-    pipeline = beam.Pipeline("DirectRunner")
-    nodes = pipeline | "Nodes" >> beam.Create([record_node(i) for i in range(len(items))])
-    verdicts = ((pipeline | beam.Create(items), nodes)
-                | SemanticDuplicates(ClipSettings(threshold=0.95, bands=32, bits=bits, levels=2,
-                                                seed=1, max_bucket=max_bucket, rounds=10)))
-    assert_that(verdicts | beam.Map(lambda v: v.uid), equal_to(expected))
-    pipeline.run().wait_until_finish()
+    verdicts = run_stage(SemanticDuplicates(ClipSettings(
+        threshold=0.95, bands=32, bits=bits, levels=2, seed=1, max_bucket=max_bucket,
+        rounds=10)), items, record_nodes(len(items))).main
+    assert sorted(v.uid for v in verdicts) == sorted(expected)
+    assert {v.uid: (v.representative_id, v.group_size) for v in verdicts} == expected
+    assert {(v.reason, v.action) for v in verdicts} == {("semantic_duplicate_image", QUARANTINE)}
+    for v in verdicts:
+        found = evidence(v)
+        assert (found["kept_id"], found["cluster_size"]) == expected[v.uid]
+        assert found["cosine_similarity"] >= 0.95
+
+
+def test_the_embed_stage_alone_embeds_valid_images_and_holds_back_what_fails():
+    from detectors.clip import ClipEncoder
+    settings = ClipSettings(enabled=True, model=TINY_CLIP, pretrained=None, device="cpu",
+                            batch_size=3)
+    images = [jpeg(sample("astronaut")), jpeg(sample("coffee"))]
+    records = [image_record(0, images[0]), image_record(1, images[1]),
+               text_record(2, "A text has no image."),
+               image_record(3, images[0], defect=Reason.TRUNCATED_IMAGE),
+               image_record(4, b"not an image")]
+    ran = run_stage(Embed(settings), records, tags=("embeddings", "errors"))
+    vectors = dict(ran["embeddings"])
+    assert len(vectors) == len(ran["embeddings"]) == 2
+    expected = ClipEncoder.shared(settings).embed_images(images)
+    for record, vector in zip(records, expected):
+        found = np.frombuffer(vectors[record.uid], "<f4")
+        assert found.shape == (32,) and np.allclose(found, vector, atol=1e-5)
+    [error] = ran["errors"]
+    assert (error.uid, error.reason, error.action) == ("u0004", "detector_error", QUARANTINE)
+    assert evidence(error)["detector"] == "clip"
+    assert ran.counters("semantic_dedup") == {"images_embedded": 2, "embed_errors": 1}
 
 
 def test_the_job_quarantines_a_re_encoded_copy(tmp_path):
     policy = tmp_path / "policy.yaml"
-    policy.write_text(f"clip:\n  enabled: true\n  model: {TINY}\n  pretrained: null\n"
+    policy.write_text(f"clip:\n  enabled: true\n  model: {TINY_CLIP}\n  pretrained: null\n"
                       "  device: cpu\n  threshold: 0.999\n")
-    members = [("a.jpg", jpeg("astronaut", quality=90)), ("a.txt", b"astronaut"),
-               ("b.jpg", jpeg("astronaut", quality=40)), ("b.txt", b"astronaut, again"),
-               ("c.jpg", jpeg("coffee")), ("c.txt", b"coffee"),
-               ("d.jpg", jpeg("rocket")), ("d.txt", b"rocket")]
-    _tar(tmp_path / "s.tar", members)
+    members = [("a.jpg", jpeg(sample("astronaut"), quality=90)), ("a.txt", b"astronaut"),
+               ("b.jpg", jpeg(sample("astronaut"), quality=40)), ("b.txt", b"astronaut, again"),
+               ("c.jpg", jpeg(sample("coffee"))), ("c.txt", b"coffee"),
+               ("d.jpg", jpeg(sample("rocket"))), ("d.txt", b"rocket")]
+    write_tar(tmp_path / "s.tar", members)
     # Layouts run too: the embeddings also propose layout groups (none is found here).
     out = run_job(tmp_path / "out", [tmp_path / "s.tar"], "--config", str(policy), "--no-pii",
                   "--no-near-dedup-images", "--no-faces")
@@ -98,12 +115,13 @@ def test_a_renamed_record_heads_its_clusters_under_its_public_id(tmp_path):
     # Two files claim the id "x": the second claimant is written as "x~<8 hex>" and is the
     # first copy of a picture that "y" repeats. Every stage must name it by that public id.
     policy = tmp_path / "policy.yaml"
-    policy.write_text(f"clip:\n  enabled: true\n  model: {TINY}\n  pretrained: null\n"
+    policy.write_text(f"clip:\n  enabled: true\n  model: {TINY_CLIP}\n  pretrained: null\n"
                       "  device: cpu\n  threshold: 0.999\nidentities:\n  min_records: 2\n")
-    _tar(tmp_path / "a.tar", [("x.jpg", jpeg("coffee")), ("x.txt", b"coffee")])
-    _tar(tmp_path / "b.tar", [("x.jpg", jpeg("astronaut", quality=90)), ("x.txt", b"astronaut"),
-                              ("y.jpg", jpeg("astronaut", quality=40)),
-                              ("y.txt", b"astronaut, again")])
+    write_tar(tmp_path / "a.tar", [("x.jpg", jpeg(sample("coffee"))), ("x.txt", b"coffee")])
+    write_tar(tmp_path / "b.tar", [("x.jpg", jpeg(sample("astronaut"), quality=90)),
+                                   ("x.txt", b"astronaut"),
+                                   ("y.jpg", jpeg(sample("astronaut"), quality=40)),
+                                   ("y.txt", b"astronaut, again")])
     out = run_job(tmp_path / "out", [tmp_path / "a.tar", tmp_path / "b.tar"], "--config",
                   str(policy), "--no-pii")
     kept = {r["id"] for r in out.cleaned_image_text}

@@ -5,7 +5,6 @@ Every input is built in memory (PIL, pyarrow, tarfile, gzip); no Beam pipeline r
 
 import collections
 import datetime
-import gzip
 import io
 import json
 import tarfile
@@ -14,7 +13,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from PIL import Image
 
 from detectors.hashing import content_id, record_uid
 from schemas.reasons import Reason
@@ -28,19 +26,12 @@ from transforms.io.sources.jsonl import parse_jsonl
 from transforms.io.sources.parquet_rows import BATCH_ROWS, image_column, parse_parquet
 from transforms.io.sources.webdataset import parse_webdataset, split_member_name
 from schemas.settings import InputSettings
+from tests.builders import png, tar_bytes
 
 FIELDS = InputSettings()
 
 
 # ---------------------------------------------------------------- helpers
-
-def png(seed: int = 0, size=(8, 6)) -> bytes:
-    rng = np.random.default_rng(seed)
-    image = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
-
 
 def jsonl(lines, source="corpus.jsonl", fields=FIELDS):
     stats = collections.Counter()
@@ -56,26 +47,6 @@ def parquet_bytes(table: pa.Table, **kwargs) -> bytes:
 def parquet(data: bytes, source="part.parquet", fields=FIELDS):
     stats = collections.Counter()
     return list(parse_parquet(io.BytesIO(data), source, fields, stats)), stats
-
-
-def tar_bytes(members, compress=False) -> bytes:
-    """members: (name, data) for regular files, or (name, TarInfo type, linkname)."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for member in members:
-            if len(member) == 2:
-                name, data = member
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-            else:
-                name, kind, linkname = member
-                info = tarfile.TarInfo(name)
-                info.type = kind
-                info.linkname = linkname
-                tar.addfile(info)
-    data = buffer.getvalue()
-    return gzip.compress(data) if compress else data
 
 
 def wds(data: bytes, source="shard-000.tar", fields=FIELDS):

@@ -1,0 +1,16 @@
+"""Fixtures several test modules share. The builders are plain functions in
+tests/builders.py (``from tests.builders import ...``); whole-job helpers in tests/jobs.py."""
+
+import pytest
+
+# Their assertion helpers (jobs.assert_conserved, ...) report values as test modules do.
+pytest.register_assert_rewrite("tests.builders", "tests.jobs", "tests.broken_corpus")
+
+
+@pytest.fixture(scope="session")
+def hopper_scan():
+    """Faces in tests/data/grace_hopper.jpg under the default settings: one, encoded."""
+    from detectors.faces import scan_faces
+    from schemas.settings import FaceSettings
+    from tests.builders import HOPPER
+    return scan_faces(HOPPER, FaceSettings())
