@@ -49,7 +49,9 @@ def _check_text(text, max_chars: int, missing: Reason) -> None:
         reason = Reason.MISSING_CAPTION if missing is Reason.MISSING_CAPTION else Reason.EMPTY_TEXT
         raise InputDefect(reason, f"{len(text)} characters, all whitespace")
     if not utf8_clean(text):
-        raise InputDefect(Reason.INVALID_UTF8, "holds a lone surrogate escape (not encodable as UTF-8)")
+        # make_record catches these; a record changed since (a stage's _replace) may not.
+        raise InputDefect(Reason.INVALID_UNICODE,
+                          "holds a lone surrogate escape (not encodable as UTF-8)")
     if len(text) > max_chars:
         raise InputDefect(Reason.TEXT_TOO_LONG, f"{len(text)} characters > cap {max_chars}")
 

@@ -22,11 +22,15 @@ class Stage(str, enum.Enum):
 class Reason(str, enum.Enum):
     # Input: the file or record could not be read as what it claims to be.
     UNREADABLE_FILE = "unreadable_file"
+    DECOMPRESSION_LIMIT = "decompression_limit"
     UNSUPPORTED_FILE = "unsupported_file"
     EMPTY_FILE = "empty_file"
     BAD_MEMBER_NAME = "bad_member_name"
+    DUPLICATE_MEMBER = "duplicate_member"
+    OVERSIZED_RECORD = "oversized_record"
     MALFORMED_JSON = "malformed_json"
     INVALID_UTF8 = "invalid_utf8"
+    INVALID_UNICODE = "invalid_unicode"
     MISSING_TEXT = "missing_text"
     EMPTY_TEXT = "empty_text"
     TEXT_TOO_LONG = "text_too_long"
@@ -106,11 +110,15 @@ _STAGE_OF = {
 
 _DESCRIPTIONS = {
     Reason.UNREADABLE_FILE: "the file (or its remainder) could not be read: corrupt archive, compression or Parquet",
+    Reason.DECOMPRESSION_LIMIT: "the rest of a compressed file whose output passed input.max_decompressed_bytes or input.max_decompression_ratio (what was read before stays)",
     Reason.UNSUPPORTED_FILE: "the file name matches no supported input format",
     Reason.EMPTY_FILE: "the file has zero bytes",
     Reason.BAD_MEMBER_NAME: "a tar member whose name cannot be a WebDataset key (absolute, '..', no extension, control characters)",
-    Reason.MALFORMED_JSON: "the line is not a JSON object",
+    Reason.DUPLICATE_MEMBER: "a tar member whose name an earlier member of the same sample already has",
+    Reason.OVERSIZED_RECORD: "a line, tar member, sidecar, CSV cell, Parquet row or row group over its byte cap (input.max_*_bytes): streamed past, not read",
+    Reason.MALFORMED_JSON: "the line is not a JSON object, or is nested too deeply or holds a number too large to read",
     Reason.INVALID_UTF8: "the bytes are not valid UTF-8",
+    Reason.INVALID_UNICODE: "a text or caption holds a lone surrogate (a JSON escape such as \\ud800): it cannot be written as UTF-8",
     Reason.MISSING_TEXT: "the text field is absent, null or not a string",
     Reason.EMPTY_TEXT: "the text is empty or whitespace only",
     Reason.TEXT_TOO_LONG: "the text is longer than the configured cap",

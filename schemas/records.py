@@ -17,6 +17,9 @@ from typing import NamedTuple, Optional, Sequence
 
 import apache_beam as beam
 
+from detectors.strings import utf8_clean, utf8_safe
+from schemas.reasons import Reason
+
 
 class Kind(str, enum.Enum):
     TEXT = "text"
@@ -46,12 +49,26 @@ class Record(NamedTuple):
 def make_record(*, uid, id, kind, source, position, location, text=None,
                 caption=None, image=None, metadata="{}", raw=None,
                 defect=None, defect_detail=None) -> Record:
-    return Record(uid=uid, id=id, kind=str(Kind(kind).value), source=source,
-                  position=position, location=location, text=text,
-                  caption=caption, image=image, image_format=None, width=None,
-                  height=None, metadata=metadata, raw=raw,
+    """The one place records are made: every string in it can be written as UTF-8.
+
+    A text or caption with a lone surrogate (a JSON escape such as "\\ud800") makes the
+    record invalid_unicode; in names, ids, metadata and details such characters are
+    spelled out (``\\udXXX``), so the record flows (Beam's row coder and Arrow would
+    raise on them and fail the job)."""
+    unwritable = [name for name, value in (("text", text), ("caption", caption))
+                  if value is not None and not utf8_clean(value)]
+    if unwritable:
+        text, caption = utf8_safe(text), utf8_safe(caption)
+        if defect is None:
+            defect = Reason.INVALID_UNICODE
+            defect_detail = (f"the {unwritable[0]} holds a lone surrogate escape "
+                             "(not encodable as UTF-8)")
+    return Record(uid=uid, id=utf8_safe(id), kind=str(Kind(kind).value),
+                  source=utf8_safe(source), position=position, location=utf8_safe(location),
+                  text=text, caption=caption, image=image, image_format=None, width=None,
+                  height=None, metadata=utf8_safe(metadata), raw=raw,
                   defect=None if defect is None else defect.value,
-                  defect_detail=defect_detail)
+                  defect_detail=utf8_safe(defect_detail))
 
 
 def valid_image(record: Record) -> bool:

@@ -214,6 +214,28 @@ class InputSettings:
     accepted_image_modes: Tuple[str, ...] = setting(
         DEFAULT_ACCEPTED_MODES, "Pillow image modes kept (32-bit and float images are data, "
         "not pictures)")
+    # Byte caps: what one record may cost in memory. Anything over is streamed past and
+    # quarantined (oversized_record, decompression_limit), never read whole.
+    max_record_bytes: int = setting(
+        64 << 20, "largest JSONL or captions line, tar member, Parquet row or image file read "
+        "(64 MiB: far above any real record, far below the 2 GiB a runner can pass as one "
+        "element)", low=1024, flag="--max-record-bytes", metavar="BYTES")
+    max_field_bytes: int = setting(
+        1 << 20, "largest KEY.json or KEY.txt of a WebDataset sample and CSV cell of a "
+        "captions file (1 MiB: a caption is at most max_caption_chars)", low=1024,
+        flag="--max-field-bytes", metavar="BYTES")
+    max_row_group_bytes: int = setting(
+        1 << 30, "largest Parquet row group (uncompressed, as its footer says): a larger one "
+        "is one record, not read (1 GiB: writers default to 128 MiB or 1M rows)", low=1024,
+        flag="--max-row-group-bytes", metavar="BYTES")
+    max_decompressed_bytes: int = setting(
+        4 << 30, "most bytes one compressed file (.gz, .bz2, .xz, .zst, .tar.gz) or one "
+        "Parquet file may decompress to; the rest is one record (4 GiB: shards are "
+        "usually under 1 GiB)", low=1024, flag="--max-decompressed-bytes", metavar="BYTES")
+    max_decompression_ratio: float = setting(
+        1000.0, "most decompressed bytes per compressed byte of a file, judged past 16 MiB of "
+        "output (text compresses 3-20x, gzip at most ~1030x: more is a bomb)", above=1,
+        flag="--max-decompression-ratio", metavar="RATIO")
 
 
 @dataclasses.dataclass(frozen=True)

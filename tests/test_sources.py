@@ -210,7 +210,7 @@ def test_jsonl_text_keeps_inner_whitespace_and_crlf_is_not_part_of_it():
 ])
 def test_jsonl_lone_surrogate_outside_the_text_is_caught(line):
     (record,), _ = jsonl([line])
-    assert record.defect == Reason.INVALID_UTF8.value or (
+    assert record.defect == Reason.INVALID_UNICODE.value or (
         utf8_clean(record.id) and utf8_clean(record.metadata))
 
 
@@ -385,11 +385,12 @@ def test_webdataset_txt_wins_over_json_caption_and_extras_are_listed():
         ("k.json", b'{"caption": "from json"}'),
         ("k.cls", b"3"),
     ])
-    (record,), _ = wds(data)
+    (duplicate, record), _ = wds(data)   # the second k.jpg is its own record, first out
     assert record.caption == "from txt"
     assert record.image == png()
-    assert json.loads(record.metadata) == {"caption": "from json",
-                                           "extra_members": ["cls", "jpg#2"]}
+    assert json.loads(record.metadata) == {"caption": "from json", "extra_members": ["cls"]}
+    assert (duplicate.defect, duplicate.image, duplicate.position) == (
+        "duplicate_member", b"second jpg", 1)
 
 
 def test_webdataset_json_that_is_not_an_object_is_kept_under_json():
@@ -583,10 +584,10 @@ def test_split_member_name_bad(name, why):
     assert split_member_name(name) == (None, why)
 
 
-def test_webdataset_json_caption_with_lone_surrogate_fails_validation():
+def test_webdataset_json_caption_with_lone_surrogate_is_invalid_unicode():
     (record,), _ = wds(tar_bytes([("k.jpg", png()), ("k.json", b'{"caption": "x \\ud800"}')]))
     checked, _ = validate(record, InputSettings())
-    assert checked.defect == "invalid_utf8"
+    assert checked.defect == record.defect == "invalid_unicode"
 
 
 # ---------------------------------------------------------------- image folder: captions file
@@ -673,11 +674,11 @@ def test_caption_file_blank_lines_are_counted(source, data):
     assert stats["blank_lines"] == 2
 
 
-def test_caption_jsonl_lone_surrogate_fails_validation():
+def test_caption_jsonl_lone_surrogate_is_invalid_unicode():
     (row,), _ = captions(b'{"file_name": "a.jpg", "caption": "x \\ud800"}\n', "captions.jsonl")
     (record,) = join_image("f", row.relpath, ["f/a.jpg"], [png()], [row])
     checked, _ = validate(record, InputSettings())
-    assert checked.defect == "invalid_utf8"
+    assert checked.defect == record.defect == "invalid_unicode"
 
 
 @pytest.mark.parametrize("name, expected", [

@@ -8,7 +8,6 @@ file: shard large corpora (img2dataset and most dumps already are).
 import collections
 import logging
 import os
-import posixpath
 import time
 from typing import Iterable, Iterator, Optional
 
@@ -21,20 +20,21 @@ from apache_beam.metrics import Metrics
 from schemas.reasons import Reason
 from schemas.records import Kind, Record
 from transforms.common.progress import ProgressLog
-from transforms.io.sources.compressed import iter_lines
+from transforms.io.sources.compressed import DecompressionLimit, iter_lines
 from transforms.io.sources.common import IMAGE_EXTENSIONS, file_defect
-from transforms.io.sources.image_folder import CAPTION_FILES, CaptionRow, caption_file_rows, join_image
+from transforms.io.sources.image_folder import (CAPTION_FILES, CaptionRow, caption_file_rows,
+                                                  join_image, normalize_relpath)
 from transforms.io.sources.jsonl import parse_jsonl
 from transforms.io.sources.parquet_rows import parse_parquet
 from transforms.io.sources.webdataset import parse_webdataset
 from schemas.settings import INPUT_FORMATS, InputSettings
 
 LOG = logging.getLogger("hygiene")
+_COMPRESSED = ("", ".gz", ".zst", ".zstd", ".bz2", ".xz")
 _SUFFIXES = {
-    "jsonl": (".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".jsonl.bz2",
-              ".ndjson", ".ndjson.gz", ".ndjson.zst"),
+    "jsonl": tuple(base + c for base in (".jsonl", ".ndjson") for c in _COMPRESSED),
     "parquet": (".parquet", ".pq"),
-    "webdataset": (".tar", ".tar.gz", ".tgz"),
+    "webdataset": tuple(".tar" + c for c in _COMPRESSED) + (".tgz",),
 }
 _KIND_OF_FORMAT = {"jsonl": Kind.TEXT, "parquet": Kind.UNKNOWN, "webdataset": Kind.IMAGE_TEXT}
 
@@ -58,7 +58,7 @@ def _open(path: str):
 
 def _parse(stream, path: str, fmt: str, fields: InputSettings, stats) -> Iterator[Record]:
     if fmt == "jsonl":
-        return parse_jsonl(iter_lines(stream, path), path, fields, stats)
+        return parse_jsonl(iter_lines(stream, path, fields), path, fields, stats)
     if fmt == "parquet":
         return parse_parquet(stream, path, fields, stats)
     return parse_webdataset(stream, path, fields, stats)
@@ -72,8 +72,11 @@ def guarded(records: Iterable[Record], path: str, kind: Kind) -> Iterator[Record
             yield last
     except Exception as err:  # corrupt compression, I/O errors: the file is bad, not the job
         after = f"after {last.location}" if last is not None else "before the first record"
-        yield file_defect(kind, path, Reason.UNREADABLE_FILE,
-                          f"stopped {after}: {type(err).__name__}: {err}",
+        reason = (Reason.DECOMPRESSION_LIMIT if isinstance(err, DecompressionLimit)
+                  else Reason.UNREADABLE_FILE)
+        yield file_defect(kind, path, reason,
+                          f"the file itself is broken: stopped {after}: "
+                          f"{type(err).__name__}: {err}",
                           position=(last.position + 1) if last is not None else 0,
                           location=f"rest {after}")
 
@@ -117,12 +120,34 @@ class ParseFile(beam.DoFn):
                  f"{count / max(seconds, 1e-6):,.0f}")
 
 
+def real_path(path: str) -> str:
+    """Where a local file really is (links resolved); a remote path as it is."""
+    return os.path.realpath(path) if FileSystems.get_scheme(path) is None else path
+
+
+class _Once(beam.DoFn):
+    """One FileMetadata per real path: a file matched by two patterns is read once."""
+
+    def process(self, element):
+        _, matches = element   # keyed by the real path's bytes (a file name may not be UTF-8)
+        matches = sorted(matches, key=lambda m: m.path)
+        if len(matches) > 1:
+            Metrics.counter("read", "files_matched_twice").inc(len(matches) - 1)
+            LOG.warning("%r matched %d times by the inputs: read once", matches[0].path,
+                        len(matches))
+        yield matches[0]
+
+
 @beam.ptransform_fn
 def ReadFiles(pbegin, patterns, settings: InputSettings):
-    """Files by format: (Records, FileMetadata of every matched file)."""
+    """Files by format: (Records, FileMetadata of every distinct matched file)."""
     matched = (pbegin
                | "Patterns" >> beam.Create(list(patterns))
-               | "Match" >> fileio.MatchAll())
+               | "Match" >> fileio.MatchAll()
+               | "ByRealPath" >> beam.Map(lambda m: (
+                   real_path(m.path).encode("utf-8", "surrogatepass"), m))
+               | "Group" >> beam.GroupByKey()
+               | "Once" >> beam.ParDo(_Once()))
     records = (matched
                | "Spread" >> beam.Reshuffle()
                | "Parse" >> beam.ParDo(ParseFile(settings)))
@@ -149,17 +174,24 @@ class _ReadCaptionFile(beam.DoFn):
 
 
 class _JoinImage(beam.DoFn):
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, fields: InputSettings):
         self.folder = folder
+        self.fields = fields
 
     def setup(self):
         self.progress = ProgressLog("read images")
 
     def process(self, element):
         relpath, grouped = element
-        paths = sorted(m.path for m in grouped["image"])
+        images = sorted(grouped["image"], key=lambda m: m.path)
+        paths = [m.path for m in images]
         data = []
+        cap = self.fields.max_record_bytes
+        too_big = images[0].size_in_bytes if images and images[0].size_in_bytes > cap else None
         for path in paths[:1]:
+            if too_big is not None:   # not read: its record (with its caption) says why
+                data.append(None)
+                continue
             try:
                 with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
                     data.append(f.read())
@@ -167,7 +199,13 @@ class _JoinImage(beam.DoFn):
                 yield file_defect(Kind.IMAGE_TEXT, path, Reason.UNREADABLE_FILE,
                                   f"{type(err).__name__}: {err}")
                 paths = []
-        for record in join_image(self.folder, relpath, paths, data, list(grouped["caption"])):
+        for index, record in enumerate(join_image(self.folder, relpath, paths, data,
+                                                  list(grouped["caption"]))):
+            if index == 0 and too_big is not None and paths:
+                record = record._replace(
+                    defect=Reason.OVERSIZED_RECORD.value,
+                    defect_detail=f"the image file is {too_big:,} bytes, over the cap of "
+                                  f"{cap:,} (input.max_record_bytes): not read")
             self.progress.tick()
             yield record
 
@@ -185,7 +223,7 @@ class ReadImageFolder(beam.PTransform):
         caption_paths = {prefix + name for name in CAPTION_FILES}
 
         def relpath(path: str) -> str:
-            return posixpath.normpath(path[len(prefix):].replace(os.sep, "/"))
+            return normalize_relpath(path[len(prefix):].replace(os.sep, "/"))
 
         matched = (pbegin
                    | "Pattern" >> beam.Create([prefix + "**"])
@@ -206,7 +244,7 @@ class ReadImageFolder(beam.PTransform):
                     .with_outputs("rows", main="defects"))
         joined = ({"image": images, "caption": captions.rows}
                   | "Join" >> beam.CoGroupByKey()
-                  | "Records" >> beam.ParDo(_JoinImage(prefix)))
+                  | "Records" >> beam.ParDo(_JoinImage(prefix, self.fields)))
         return (joined, captions.defects, strays) | "All" >> beam.Flatten(), matched
 
 
@@ -223,8 +261,15 @@ class ReadCorpus(beam.PTransform):
         self.settings = settings
 
     def expand(self, pbegin):
-        folders = [p for p in self.patterns if is_folder_input(p, self.settings.format)]
-        files = [p for p in self.patterns if p not in folders]
+        folders, seen = [], set()
+        for pattern in self.patterns:   # a folder given twice is read once
+            if is_folder_input(pattern, self.settings.format):
+                if real_path(pattern.rstrip("/")) in seen:
+                    LOG.warning("%s given twice: read once", pattern)
+                else:
+                    seen.add(real_path(pattern.rstrip("/")))
+                    folders.append(pattern)
+        files = [p for p in self.patterns if not is_folder_input(p, self.settings.format)]
         parts = []
         if files:
             parts.append(pbegin | "Files" >> ReadFiles(files, self.settings))

@@ -8,6 +8,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from detectors.minhash import sketches, to_bytes
+from detectors.strings import utf8_safe
 from detectors.validate import validate
 from schemas.reasons import Reason
 from schemas.records import Kind
@@ -61,7 +62,8 @@ class ValidateBatch(beam.DoFn):
 def _failed(record, detector: str, err: Exception):
     """The record held back as detector_error (with a fingerprint without keys)."""
     record = record._replace(defect=Reason.DETECTOR_ERROR.value,
-                             defect_detail=f"{detector}: {type(err).__name__}: {str(err)[:200]}")
+                             defect_detail=utf8_safe(
+                                 f"{detector}: {type(err).__name__}: {str(err)[:200]}"))
     return validate(record, None)
 
 

@@ -2,7 +2,7 @@
 
 import collections
 import json
-from typing import Optional
+from typing import Any, Optional, Tuple
 
 from detectors.hashing import content_id, record_uid
 from detectors.strings import json_safe, utf8_safe
@@ -42,6 +42,25 @@ def defect(kind: Kind, source: str, position: int, location: str, reason: Reason
                                         location.encode("utf-8", "surrogatepass")),
                        kind=kind, source=source, position=position, location=location,
                        raw=raw, defect=reason, defect_detail=detail, **fields)
+
+
+def oversized(kind: Kind, source: str, position: int, location: str, what: str, size: int,
+              cap: int, setting: str, raw: Optional[bytes] = None, **fields) -> Record:
+    """A record over a byte cap, streamed past (``raw``: at most its first bytes)."""
+    return defect(kind, source, position, location, Reason.OVERSIZED_RECORD,
+                  f"{what} is {size:,} bytes, over the cap of {cap:,} (input.{setting}): "
+                  "not read", raw=raw, **fields)
+
+
+def parse_json(text: str) -> Tuple[Any, Optional[str]]:
+    """(value, None), or (None, why not) for text that is not JSON, nests deeper than
+    the interpreter's recursion limit or holds a number too long to convert."""
+    try:
+        return json.loads(text), None
+    except RecursionError:
+        return None, "nested too deeply to parse"
+    except ValueError as err:   # UnicodeDecodeError and int digit limits are ValueErrors too
+        return None, str(err)[:500]
 
 
 def file_defect(kind: Kind, source: str, reason: Reason, detail: str,

@@ -1,45 +1,133 @@
-"""Lines of a possibly compressed file, failing loudly on a truncated stream.
+"""Decompressed bytes of an input file, bounded, and its lines, bounded.
 
-Beam's CompressedFile ends quietly when a .gz or .zst is cut short, which
-would lose the rest of the file without a trace; here a truncated stream
-raises EOFError, which the reader turns into an unreadable_file record.
+The compression is found from the first bytes (the suffix when they say nothing), so a
+mislabelled file is read for what it is. Decompression fails loudly on a truncated
+stream (Beam's CompressedFile ends quietly when a .gz or .zst is cut short, which would
+lose the rest of the file without a trace): the reader turns the EOFError into an
+unreadable_file record. Output is bounded per file by a total and by a ratio to the
+compressed bytes read (DecompressionLimit: the reader turns the rest of the file into
+one decompression_limit record), and lines over a cap are streamed past, never held
+whole (Oversized).
 """
 
 import bz2
 import gzip
-from typing import BinaryIO, Iterator
+import lzma
+from typing import BinaryIO, Callable, Iterator, NamedTuple, Tuple, Union
 
 import zstandard
 
 CHUNK = 1 << 20
+# One zstd call may expand 1 KiB of input into at most ~32 MiB (RLE blocks): feeding it
+# 1 KiB at a time keeps one call's output bounded (zstandard's decompressobj has no
+# max_length, and its stream_reader ends quietly on a truncated frame).
+ZSTD_INPUT = 1 << 10
+# The ratio cap is judged only past this much output: a small file that compresses well
+# costs nothing, whatever its ratio.
+RATIO_FLOOR = 16 << 20
+HEAD = 256  # bytes of an oversized line kept for its evidence
+
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"),
+          (b"\x28\xb5\x2f\xfd", "zstd"))
+_SUFFIXES = ((".gz", "gzip"), (".tgz", "gzip"), (".bz2", "bz2"), (".xz", "xz"),
+             (".zst", "zstd"), (".zstd", "zstd"))
 
 
-def compression_of(path: str) -> str:
-    lower = path.lower()
-    for suffix, name in ((".gz", "gzip"), (".bz2", "bz2"), (".zst", "zstd"), (".zstd", "zstd")):
-        if lower.endswith(suffix):
+class DecompressionLimit(Exception):
+    """A file decompressed past its total or ratio cap: the rest of it is not read."""
+
+
+class Oversized(NamedTuple):
+    """A line over the cap, streamed past: its size and first bytes."""
+    size: int
+    head: bytes
+
+
+def compression_of(path: str, first: bytes = b"") -> str:
+    for magic, name in _MAGIC:
+        if first.startswith(magic):
             return name
-    return "none"
+    lower = path.lower()
+    return next((name for suffix, name in _SUFFIXES if lower.endswith(suffix)), "none")
 
 
-def iter_lines(raw: BinaryIO, path: str) -> Iterator[bytes]:
-    """Lines (with their newline) of ``raw``, decompressed according to ``path``'s suffix."""
-    compression = compression_of(path)
-    if compression == "gzip":
-        return iter(gzip.GzipFile(fileobj=raw).readline, b"")
-    if compression == "bz2":
-        return iter(bz2.BZ2File(raw).readline, b"")
-    if compression == "zstd":
-        return _split_lines(_zstd_chunks(raw))
-    return iter(raw.readline, b"")
+class _Counting:
+    """The raw stream, counting the compressed bytes read; its first bytes can be peeked."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw = raw
+        self.pending = raw.read(8)
+        self.count = len(self.pending)
+
+    def read(self, size: int = -1) -> bytes:
+        if self.pending:
+            if size is not None and 0 <= size < len(self.pending):
+                head, self.pending = self.pending[:size], self.pending[size:]
+                return head
+            head, self.pending = self.pending, b""
+            rest = self.raw.read() if size is None or size < 0 else self.raw.read(size - len(head))
+            self.count += len(rest)
+            return head + rest
+        data = self.raw.read(size)
+        self.count += len(data)
+        return data
 
 
-def _zstd_chunks(raw: BinaryIO) -> Iterator[bytes]:
+class Decompressed:
+    """``read(size)`` of a file's decompressed bytes, at most ``size`` at a time, raising
+    DecompressionLimit past ``max_bytes`` or past ``max_ratio`` times the bytes read."""
+
+    def __init__(self, raw: BinaryIO, path: str, max_bytes: int, max_ratio: float):
+        self.source = _Counting(raw)
+        self.compression = compression_of(path, self.source.pending)
+        self.max_bytes, self.max_ratio = max_bytes, max_ratio
+        self.out = 0
+        if self.compression == "gzip":
+            self._read = gzip.GzipFile(fileobj=self.source).read
+        elif self.compression == "bz2":
+            self._read = bz2.BZ2File(self.source).read
+        elif self.compression == "xz":
+            self._read = lzma.LZMAFile(self.source).read
+        elif self.compression == "zstd":
+            self._read = _Buffered(_zstd_chunks(self.source)).read
+        else:
+            self._read = self.source.read
+
+    def read(self, size: int = CHUNK) -> bytes:
+        if size is None or size < 0:
+            size = CHUNK   # callers that ask for everything get it a chunk at a time
+        data = self._read(size)
+        if self.compression == "none":
+            return data
+        self.out += len(data)
+        if self.out > self.max_bytes:
+            raise DecompressionLimit(
+                f"{self.compression} output passed the cap of {self.max_bytes:,} bytes "
+                f"(input.max_decompressed_bytes) after {self.source.count:,} compressed bytes")
+        if self.out > RATIO_FLOOR and self.out > self.max_ratio * self.source.count:
+            raise DecompressionLimit(
+                f"{self.compression} output of {self.out:,} bytes from {self.source.count:,} "
+                f"compressed bytes passed the ratio cap of {self.max_ratio:g} "
+                f"(input.max_decompression_ratio)")
+        return data
+
+
+def decompressed(raw: BinaryIO, path: str, limits) -> Decompressed:
+    return Decompressed(raw, path, limits.max_decompressed_bytes, limits.max_decompression_ratio)
+
+
+def iter_lines(raw: BinaryIO, path: str, limits) -> Iterator[Union[bytes, Oversized]]:
+    """Lines (with their newline) of ``raw``, decompressed; a line over
+    ``limits.max_record_bytes`` is an Oversized, not read into memory."""
+    return split_lines(decompressed(raw, path, limits).read, limits.max_record_bytes)
+
+
+def _zstd_chunks(raw) -> Iterator[bytes]:
     def new():
         return zstandard.ZstdDecompressor().decompressobj()
 
     decompressor, started = new(), False
-    for chunk in iter(lambda: raw.read(CHUNK), b""):
+    for chunk in iter(lambda: raw.read(ZSTD_INPUT), b""):
         while chunk:  # a .zst may hold several frames back to back
             if decompressor.eof:
                 decompressor = new()
@@ -52,13 +140,49 @@ def _zstd_chunks(raw: BinaryIO) -> Iterator[bytes]:
         raise EOFError("zstd stream ended before the end of its frame")
 
 
-def _split_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    pending = b""
-    for chunk in chunks:
-        pending += chunk
-        lines = pending.split(b"\n")
-        pending = lines.pop()
-        for line in lines:
-            yield line + b"\n"
-    if pending:
-        yield pending
+class _Buffered:
+    """read(size) over an iterator of chunks."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self.chunks, self.pending = chunks, b""
+
+    def read(self, size: int) -> bytes:
+        if not self.pending:
+            self.pending = next(self.chunks, b"")
+        data, self.pending = self.pending[:size], self.pending[size:]
+        return data
+
+
+def split_lines(read: Callable[[int], bytes],
+                max_line: int) -> Iterator[Union[bytes, Oversized]]:
+    """Lines of the byte stream ``read``; one longer than ``max_line`` bytes (with its
+    newline) is counted while it streams past and comes out as Oversized."""
+    parts, size, head = [], 0, None   # head is not None while streaming past a line
+    while True:
+        chunk = read(CHUNK)
+        if not chunk:
+            break
+        start = 0
+        while start < len(chunk):
+            end = chunk.find(b"\n", start)
+            stop = len(chunk) if end < 0 else end + 1
+            piece = chunk[start:stop]
+            size += len(piece)
+            if head is None and size > max_line:
+                head = (b"".join(parts) + piece)[:HEAD]
+                parts = []
+            elif head is None:
+                parts.append(piece)
+            if end >= 0:
+                yield Oversized(size, head) if head is not None else b"".join(parts)
+                parts, size, head = [], 0, None
+            start = stop
+    if size:
+        yield Oversized(size, head) if head is not None else b"".join(parts)
+
+
+def stripped_bom(line: bytes) -> Tuple[bytes, bool]:
+    """A file's first line without a UTF-8 byte order mark (and whether it had one)."""
+    if line.startswith(b"\xef\xbb\xbf"):
+        return line[3:], True
+    return line, False

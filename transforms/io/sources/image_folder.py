@@ -7,16 +7,15 @@ relative path without extension is the record id.
 """
 
 import csv
-import io
-import json
 import posixpath
 from typing import BinaryIO, Iterator, List, NamedTuple, Optional, Union
 
 from detectors.hashing import record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
-from detectors.strings import utf8_clean
-from transforms.io.sources.common import Stats, defect, to_metadata
+from detectors.strings import utf8_clean, utf8_safe
+from transforms.io.sources.common import Stats, defect, oversized, parse_json, to_metadata
+from transforms.io.sources.compressed import Oversized, split_lines, stripped_bom
 from schemas.settings import InputSettings
 
 CAPTION_FILES = ("captions.jsonl", "captions.csv", "metadata.jsonl", "metadata.csv")
@@ -33,10 +32,11 @@ class CaptionRow(NamedTuple):
 def caption_file_rows(stream: BinaryIO, source: str, fields: InputSettings,
                       stats: Stats) -> Iterator[Union[CaptionRow, Record]]:
     """Rows of a captions file; a row that names no image is a defect record."""
+    lines = split_lines(stream.read, fields.max_record_bytes)
     if source.lower().endswith(".csv"):
-        rows = _csv_rows(stream, source, stats)
+        rows = _csv_rows(lines, source, fields, stats)
     else:
-        rows = _jsonl_rows(iter(stream.readline, b""), source, stats)
+        rows = _jsonl_rows(lines, source, fields, stats)
     for number, row in rows:
         if isinstance(row, Record):
             yield row
@@ -45,53 +45,107 @@ def caption_file_rows(stream: BinaryIO, source: str, fields: InputSettings,
         name_field = next((f for f in fields.file_field if f in row), None)
         name = row.pop(name_field, None) if name_field else None
         caption = row.pop(fields.caption_field, None)
+        caption = caption if isinstance(caption, str) else None
+        try:
+            metadata = to_metadata(row)
+        except ValueError as err:   # nested too deeply
+            yield defect(Kind.IMAGE_TEXT, source, number, location, Reason.MALFORMED_JSON,
+                         str(err), caption=caption)
+            continue
         if not isinstance(name, str) or not name.strip():
             yield defect(Kind.IMAGE_TEXT, source, number, location, Reason.MISSING_IMAGE,
                          f"the row names no image (fields tried: {', '.join(fields.file_field)})",
-                         caption=caption if isinstance(caption, str) else None,
-                         metadata=to_metadata(row))
+                         caption=caption, metadata=metadata)
             continue
         yield CaptionRow(relpath=normalize_relpath(name), source=source, position=number,
-                         caption=caption if isinstance(caption, str) else None,
-                         metadata=to_metadata(row))
+                         caption=caption, metadata=metadata)
 
 
 def normalize_relpath(name: str) -> str:
-    return posixpath.normpath(name.strip().replace("\\", "/")).lstrip("/")
+    """The join key of an image and its row (lone surrogates spelled out: keys are UTF-8)."""
+    return utf8_safe(posixpath.normpath(name.strip().replace("\\", "/")).lstrip("/"))
 
 
-def _jsonl_rows(lines, source, stats):
+def _jsonl_rows(lines, source, fields, stats):
     for number, line in enumerate(lines, start=1):
+        location = f"line {number}"
+        if isinstance(line, Oversized):
+            yield number, oversized(Kind.IMAGE_TEXT, source, number, location, "the line",
+                                    line.size, fields.max_record_bytes, "max_record_bytes",
+                                    raw=line.head)
+            continue
+        if number == 1:
+            line, bom = stripped_bom(line)
+            if bom:
+                stats["byte_order_marks"] += 1
         if not line.strip():
             stats["blank_lines"] += 1
             continue
-        location = f"line {number}"
+        raw = line.rstrip(b"\r\n")
         try:
-            row = json.loads(line.decode("utf-8"))
-        except ValueError as err:
-            reason = Reason.INVALID_UTF8 if isinstance(err, UnicodeDecodeError) else Reason.MALFORMED_JSON
-            yield number, defect(Kind.IMAGE_TEXT, source, number, location, reason, str(err),
-                                 raw=line.rstrip(b"\r\n"))
-            continue
-        if not isinstance(row, dict):
-            yield number, defect(Kind.IMAGE_TEXT, source, number, location,
-                                 Reason.MALFORMED_JSON, "not a JSON object", raw=line.rstrip(b"\r\n"))
+            row, problem = parse_json(line.decode("utf-8"))
+            reason = Reason.MALFORMED_JSON
+        except UnicodeDecodeError as err:
+            problem, reason = str(err), Reason.INVALID_UTF8
+        if not problem and not isinstance(row, dict):
+            problem = "not a JSON object"
+        if problem:
+            yield number, defect(Kind.IMAGE_TEXT, source, number, location, reason, problem,
+                                 raw=raw)
             continue
         yield number, row
 
 
-def _csv_rows(stream, source, stats):
-    # newline="" lets the csv module handle quoted captions that span lines;
-    # surrogateescape keeps bad bytes visible so one bad row does not sink the file.
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+class _Lines:
+    """Decoded lines for the csv module; a line over the cap becomes an empty one, noted
+    (the csv module cannot be told to skip it), so its row is an oversized record."""
+
+    def __init__(self, lines):
+        self.lines = iter(lines)
+        self.skipped: List[int] = []   # sizes of the lines over the cap in the current row
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        if isinstance(line, Oversized):
+            self.skipped.append(line.size)
+            return "\n"
+        # surrogateescape keeps bad bytes visible so one bad row does not sink the file.
+        return line.decode("utf-8", "surrogateescape")
+
+
+def _csv_rows(lines, source, fields, stats):
+    text = _Lines(_without_bom(lines, stats))
+    # Process-wide, but every reader sets the same cap: cells past it raise csv.Error for
+    # their row, and the reader goes on with the next line.
+    csv.field_size_limit(fields.max_field_bytes)
     reader = csv.reader(text)
     header = None
     while True:
         number = reader.line_num + 1  # where the row starts; line_num is where it ended
+        text.skipped = []
         try:
             values = next(reader)
         except StopIteration:
             return
+        except csv.Error as err:
+            if "field larger than field limit" not in str(err):
+                raise   # the file is not CSV: the rest of it is one record
+            values = None
+        location = f"line {number}"
+        if text.skipped:
+            yield number, oversized(Kind.IMAGE_TEXT, source, number, location, "a line of the row",
+                                    max(text.skipped), fields.max_record_bytes,
+                                    "max_record_bytes")
+            continue
+        if values is None:   # the csv module stops at the cap: the size is a lower bound
+            yield number, defect(Kind.IMAGE_TEXT, source, number, location,
+                                 Reason.OVERSIZED_RECORD,
+                                 f"a cell is over the cap of {fields.max_field_bytes:,} bytes "
+                                 "(input.max_field_bytes): not read")
+            continue
         if not any(v.strip() for v in values):
             stats["blank_lines"] += 1
             continue
@@ -100,7 +154,7 @@ def _csv_rows(stream, source, stats):
             continue
         if not all(utf8_clean(v) for v in values):
             raw = ",".join(values).encode("utf-8", "surrogateescape")
-            yield number, defect(Kind.IMAGE_TEXT, source, number, f"line {number}",
+            yield number, defect(Kind.IMAGE_TEXT, source, number, location,
                                  Reason.INVALID_UTF8, "the row holds bytes that are not UTF-8",
                                  raw=raw)
             continue
@@ -108,6 +162,15 @@ def _csv_rows(stream, source, stats):
         if len(values) > len(header):
             row["_extra_columns"] = values[len(header):]
         yield number, row
+
+
+def _without_bom(lines, stats):
+    for number, line in enumerate(lines):
+        if number == 0 and not isinstance(line, Oversized):
+            line, bom = stripped_bom(line)
+            if bom:
+                stats["byte_order_marks"] += 1
+        yield line
 
 
 def join_image(folder: str, relpath: str, image_paths: List[str], image_data: List[bytes],

@@ -5,16 +5,16 @@ changes. The key is the member's path up to the first dot of its base name
 (WebDataset's convention). The tar is streamed, never extracted to disk.
 """
 
-import json
 import posixpath
 import tarfile
-from typing import BinaryIO, Dict, Iterator, Optional, Tuple
+from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
 
 from detectors.hashing import record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
-from transforms.io.sources.common import (IMAGE_EXTENSIONS, Stats, defect,
-                                       file_defect, public_id, to_metadata)
+from transforms.io.sources.common import (IMAGE_EXTENSIONS, Stats, defect, file_defect,
+                                          parse_json, public_id, to_metadata)
+from transforms.io.sources.compressed import DecompressionLimit, decompressed
 from schemas.settings import InputSettings
 
 
@@ -62,12 +62,33 @@ class _LastRead:
         return getattr(self._inner, name)
 
 
+# Header types whose payload tarfile reads whole into memory.
+_HEADER_PAYLOADS = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE,
+                    tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
+SIDECARS = ("json", "txt")   # small members: a sample's metadata and caption
+
+
+class _CappedTarInfo(tarfile.TarInfo):
+    """tarfile reads a long-name or PAX header's payload whole: a header declaring
+    gigabytes is a broken container, not a record."""
+    max_header = 1 << 20
+
+    def _proc_member(self, tar):
+        if self.type in _HEADER_PAYLOADS and self.size > self.max_header:
+            raise tarfile.ReadError(f"a {self.type!r} header declares {self.size:,} bytes, "
+                                    f"over the cap of {self.max_header:,} (input.max_field_bytes)")
+        return super()._proc_member(tar)
+
+
 def parse_webdataset(stream: BinaryIO, source: str, fields: InputSettings,
                      stats: Stats) -> Iterator[Record]:
     sample: Optional[_Sample] = None
     done = -1  # index of the last member fully handled
+    capped = type("CappedTarInfo", (_CappedTarInfo,), {"max_header": fields.max_field_bytes})
     try:
-        with tarfile.open(fileobj=stream, mode="r|*") as tar:
+        # Decompressed by us, not by tarfile: bounded, and by content rather than name.
+        plain = decompressed(stream, source, fields)
+        with tarfile.open(fileobj=plain, mode="r|", tarinfo=capped) as tar:
             tar.fileobj = reader = _LastRead(tar.fileobj)
             for index, member in enumerate(tar):
                 if member.isdir():
@@ -80,10 +101,16 @@ def parse_webdataset(stream: BinaryIO, source: str, fields: InputSettings,
                     yield defect(Kind.IMAGE_TEXT, source, index, location, Reason.BAD_MEMBER_NAME,
                                  f"not a regular file (tar type {member.type!r})")
                     continue
-                data = tar.extractfile(member).read()
-                done = index
                 parsed, problem = split_member_name(member.name)
+                setting = ("max_field_bytes" if parsed and parsed[1] in SIDECARS
+                           else "max_record_bytes")
+                cap = getattr(fields, setting)
+                # The declared size (a sparse member's expanded size): never read past the cap.
+                data = tar.extractfile(member).read() if member.size <= cap else None
+                done = index
                 if problem:
+                    if data is None:
+                        problem += f" ({member.size:,} bytes, over input.{setting}: not read)"
                     yield defect(Kind.IMAGE_TEXT, source, index, location,
                                  Reason.BAD_MEMBER_NAME, problem, raw=data)
                     continue
@@ -93,17 +120,32 @@ def parse_webdataset(stream: BinaryIO, source: str, fields: InputSettings,
                     sample = None
                 if sample is None:
                     sample = _Sample(key, index)
-                sample.add(extension, data)
+                if data is None:
+                    sample.oversized.append(f"{key}.{extension} is {member.size:,} bytes, over "
+                                            f"the cap of {cap:,} (input.{setting}): not read")
+                elif extension in sample.members:
+                    # Same key and extension twice: the second is its own record, kept whole.
+                    image = extension in IMAGE_EXTENSIONS
+                    yield defect(Kind.IMAGE_TEXT, source, index, location,
+                                 Reason.DUPLICATE_MEMBER,
+                                 f"{key}.{extension} again in one sample (first at member "
+                                 f"{sample.first_index}'s sample)", raw=None if image else data,
+                                 image=data if image else None)
+                else:
+                    sample.members[extension] = data
             if done >= 0 and reader.last != tarfile.NUL * tarfile.BLOCKSIZE:
                 raise tarfile.ReadError(
                     f"no end-of-archive marker: a header is corrupt or the file is truncated "
                     f"({len(reader.last)}-byte block that is not a header)")
-    except (tarfile.TarError, EOFError, OSError, ValueError) as err:
+    except Exception as err:  # the container is broken (or too big): the rest is one record
         if sample is not None:
             yield sample.record(source, fields)
             sample = None
-        yield file_defect(Kind.IMAGE_TEXT, source, Reason.UNREADABLE_FILE,
-                          f"stopped after member {done}: {type(err).__name__}: {err}",
+        reason = (Reason.DECOMPRESSION_LIMIT if isinstance(err, DecompressionLimit)
+                  else Reason.UNREADABLE_FILE)
+        yield file_defect(Kind.IMAGE_TEXT, source, reason,
+                          f"the archive itself is broken: stopped after member {done}: "
+                          f"{type(err).__name__}: {err}",
                           position=done + 1, location=f"members {done + 1}-")
     if sample is not None:
         yield sample.record(source, fields)
@@ -114,11 +156,7 @@ class _Sample:
         self.key = key
         self.first_index = first_index
         self.members: Dict[str, bytes] = {}
-
-    def add(self, extension: str, data: bytes) -> None:
-        if extension in self.members:  # same key and extension twice: keep both visible
-            extension = f"{extension}#{sum(e.startswith(extension) for e in self.members) + 1}"
-        self.members[extension] = data
+        self.oversized: List[str] = []   # why members over a cap were not read
 
     def record(self, source: str, fields: InputSettings) -> Record:
         location = f"key {self.key!r} (member {self.first_index})"
@@ -130,11 +168,17 @@ class _Sample:
             return defect(Kind.IMAGE_TEXT, source, self.first_index, location, reason, detail,
                           raw=raw, key=self.key, image=image)
 
+        if self.oversized:
+            return bad(Reason.OVERSIZED_RECORD, "; ".join(self.oversized), None)
         if "json" in self.members:
             try:
-                metadata = json.loads(self.members["json"].decode("utf-8"))
-            except ValueError as err:  # UnicodeDecodeError is a ValueError too
+                text = self.members["json"].decode("utf-8")
+            except UnicodeDecodeError as err:
                 return bad(Reason.MALFORMED_JSON, f"{self.key}.json: {err}", self.members["json"])
+            metadata, problem = parse_json(text)
+            if problem:
+                return bad(Reason.MALFORMED_JSON, f"{self.key}.json: {problem}",
+                           self.members["json"])
             if not isinstance(metadata, dict):
                 metadata = {"json": metadata}
         if "txt" in self.members:
@@ -148,7 +192,11 @@ class _Sample:
         extra = sorted(e for e in self.members if e not in ("json", "txt", image_ext))
         if extra:
             metadata["extra_members"] = extra
+        try:
+            metadata = to_metadata(metadata)
+        except ValueError as err:   # nested too deeply
+            return bad(Reason.MALFORMED_JSON, f"{self.key}.json: {err}", self.members.get("json"))
         return make_record(uid=record_uid(source, location), id=public_id(self.key),
                            kind=Kind.IMAGE_TEXT, source=source, position=self.first_index,
                            location=location, caption=caption, image=image,
-                           metadata=to_metadata(metadata))
+                           metadata=metadata)
