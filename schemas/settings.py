@@ -233,7 +233,7 @@ class InputSettings:
         "Parquet file may decompress to; the rest is one record (4 GiB: shards are "
         "usually under 1 GiB)", low=1024, flag="--max-decompressed-bytes", metavar="BYTES")
     max_decompression_ratio: float = setting(
-        1000.0, "most decompressed bytes per compressed byte of a file, judged past 16 MiB of "
+        1000.0, "most decompressed bytes per compressed byte of a file, judged past 1 MiB of "
         "output (text compresses 3-20x, gzip at most ~1030x: more is a bomb)", above=1,
         flag="--max-decompression-ratio", metavar="RATIO")
 

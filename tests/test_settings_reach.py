@@ -26,6 +26,7 @@ import base64
 import copy
 import dataclasses
 import functools
+import gzip
 import hashlib
 import io
 import json
@@ -65,7 +66,7 @@ from transforms.dedup.exact import DuplicateGroups
 from transforms.dedup.near_images import PairClusters
 from transforms.pii import _SCANNERS
 
-from tests.builders import HOPPER, TINY_CLIP, fingerprint
+from tests.builders import HOPPER, TINY_CLIP, fingerprint, tar_bytes
 
 
 # ------------------------------------------------------------------ building and running steps
@@ -286,6 +287,35 @@ def parsed(read: Steps):
         return records, None
     rows = run_step(read.within("Folder0")["ReadCaptions"], files["captions.jsonl"])
     return records, [(row.relpath, row.caption) for _, (_, row) in rows]
+
+
+@functools.lru_cache(maxsize=None)
+def capped_files() -> list:
+    """Files over the readers' byte caps when the caps are small: a gzipped JSON Lines file
+    of two 600 KB lines (random letters: it compresses ~2x), a WebDataset sample with a
+    2 KB KEY.json and a Parquet file of one 2 KB row."""
+    folder = scratch()
+    letters = np.frombuffer(b"abcdefghijklmnop", np.uint8)
+    rng = np.random.default_rng(0)
+    lines = [json.dumps({"text": "short"}).encode()] + [
+        json.dumps({"text": letters[rng.integers(0, 16, 600_000)].tobytes().decode()}).encode()
+        for _ in range(2)]
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"text": ["a row"], "note": ["n" * 2000]}), buffer)
+    files = {"caps.jsonl.gz": gzip.compress(b"\n".join(lines) + b"\n"),
+             "caps.tar": tar_bytes([("k.jpg", b"jpg"), ("k.json", json.dumps(
+                 {"caption": "c", "note": "n" * 2000}).encode())]),
+             "caps.parquet": buffer.getvalue()}
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+    return [FileMetadata(str(folder / name), len(content)) for name, content in files.items()]
+
+
+def capped(read: Steps):
+    """What the readers make of files over small byte caps: (source, position, defect)."""
+    parse = read.within("Files")["Parse"]
+    return [(r.source.rsplit("/", 1)[-1], r.position, r.defect)
+            for metadata in capped_files() for r in run_step(parse, metadata)]
 
 
 def validated(job: Steps, records=(TEXT_RECORD, FACE_RECORD)):
@@ -657,6 +687,11 @@ PROBES = {
         "max_caption_chars": Probe(3, input_defects),
         "max_image_pixels": Probe(1000, input_defects),
         "accepted_image_modes": Probe(("L",), input_defects),
+        "max_record_bytes": Probe(1024, on("Read", capped)),
+        "max_field_bytes": Probe(1024, on("Read", capped)),
+        "max_row_group_bytes": Probe(1024, on("Read", capped)),
+        "max_decompressed_bytes": Probe(1024, on("Read", capped)),
+        "max_decompression_ratio": Probe(1.1, on("Read", capped)),
     },
     "exact_dedup": {
         "text": Probe(False, on("ExactDedup", duplicate_groups)),

@@ -311,9 +311,14 @@ def test_parquet_non_string_caption_becomes_a_string():
     (["id", "text"], FIELDS, None),
     (["id", "text", "pixels"], InputSettings(image_field="pixels"), "pixels"),
     (["id", "text", "jpg"], InputSettings(image_field="pixels"), None),
+    (["id", "text", "url:image"], FIELDS, None),           # an image column of strings
+    (["key", "caption", "url:jpg", "png"], FIELDS, "png"),
 ])
 def test_parquet_kind_is_decided_by_the_schema(names, fields, expected):
-    assert image_column(names, fields) == expected
+    # "url:NAME": a string column NAME; every other candidate name holds bytes.
+    schema = pa.schema([(n.split(":")[-1], pa.string() if n.startswith("url:") or n in (
+        "key", "caption", "id", "text") else pa.binary()) for n in names])
+    assert image_column(schema, fields) == expected
 
 
 def test_parquet_explicit_image_field_overrides_the_candidates():

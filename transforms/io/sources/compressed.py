@@ -24,7 +24,7 @@ CHUNK = 1 << 20
 ZSTD_INPUT = 1 << 10
 # The ratio cap is judged only past this much output: a small file that compresses well
 # costs nothing, whatever its ratio.
-RATIO_FLOOR = 16 << 20
+RATIO_FLOOR = 1 << 20
 HEAD = 256  # bytes of an oversized line kept for its evidence
 
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"),

@@ -1,75 +1,190 @@
 """Parquet: text corpora, or image-text pairs (img2dataset's parquet output, HF image columns).
 
-The kind of a file is decided by its schema: a column of image bytes makes it
-image-text, else it is text. Rows are streamed a batch at a time.
+The kind of a file is decided by its schema: a column of image bytes (binary, or a Hugging
+Face Image struct with binary ``bytes``) makes it image-text, else it is text; an ``image``
+column of strings (URLs) does not. Rows are streamed a batch at a time, a row group at a
+time; what a row group, a row and the whole file may cost is capped before it is read:
+the row group by its footer, a row by the lengths Arrow knows before any value is
+converted, the file by the bytes of the rows made so far (a dictionary-encoded column can
+decode to many times its size).
 """
 
-from typing import BinaryIO, Iterator, Optional
+from typing import BinaryIO, Iterator, List, Optional
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from detectors.hashing import record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
 from transforms.io.sources.common import (IMAGE_COLUMN_CANDIDATES, Stats, defect,
-                                       file_defect, public_id, to_metadata)
+                                          file_defect, oversized, public_id, to_metadata)
+from transforms.io.sources.compressed import RATIO_FLOOR
 from schemas.settings import InputSettings
 
 BATCH_ROWS = 256  # image rows can be ~100 KB each: keep a batch small
 
 
-def image_column(names, fields: InputSettings) -> Optional[str]:
+def holds_bytes(kind: pa.DataType) -> bool:
+    """A column type that can hold image bytes: binary, or a struct with binary ``bytes``."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_struct(kind):
+        index = kind.get_field_index("bytes")
+        return index >= 0 and holds_bytes(kind.field(index).type)
+    return (pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+            or pa.types.is_fixed_size_binary(kind))
+
+
+def image_column(schema: pa.Schema, fields: InputSettings) -> Optional[str]:
+    """The column of image bytes: the one named by image_field, else the first candidate
+    that holds bytes (a candidate name holding strings, such as URLs, is not one)."""
     if fields.image_field:
-        return fields.image_field if fields.image_field in names else None
-    return next((c for c in IMAGE_COLUMN_CANDIDATES if c in names), None)
+        return fields.image_field if fields.image_field in schema.names else None
+    return next((c for c in IMAGE_COLUMN_CANDIDATES
+                 if c in schema.names and holds_bytes(schema.field(c).type)), None)
+
+
+def _dictionary_columns(metadata) -> List[str]:
+    """Top-level columns stored dictionary-encoded anywhere in the file: read as Arrow
+    dictionaries, so a small dictionary repeated over many rows stays small until a row
+    is made (one value decoded per row, under the row cap)."""
+    names = set()
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        for column in range(row_group.num_columns):
+            chunk = row_group.column(column)
+            if chunk.has_dictionary_page and "." not in chunk.path_in_schema:
+                names.add(chunk.path_in_schema)
+    return sorted(names)
 
 
 def parse_parquet(stream: BinaryIO, source: str, fields: InputSettings,
                   stats: Stats) -> Iterator[Record]:
     try:
-        parquet = pq.ParquetFile(stream)
+        metadata = pq.ParquetFile(stream).metadata
+        parquet = pq.ParquetFile(stream, metadata=metadata,
+                                 read_dictionary=_dictionary_columns(metadata))
     except Exception as err:
         yield file_defect(Kind.UNKNOWN, source, Reason.UNREADABLE_FILE,
                           f"not a Parquet file: {type(err).__name__}: {err}")
         return
-    names = parquet.schema_arrow.names
-    images = image_column(names, fields)
+    schema = parquet.schema_arrow
+    images = image_column(schema, fields)
     kind = Kind.IMAGE_TEXT if images else Kind.TEXT
     row_of = _image_row if images else _text_row
     key_field = fields.image_id_field if images else fields.id_field
-    position = 0
+    compressed = max(sum(metadata.row_group(g).column(c).total_compressed_size
+                         for g in range(metadata.num_row_groups)
+                         for c in range(metadata.row_group(g).num_columns)), 1)
+    position, made = 0, 0   # rows read, bytes of the rows made
     try:
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
-            for index, row in enumerate(_rows(batch)):
-                if isinstance(row, Exception):
-                    yield defect(kind, source, position, f"row {position}", Reason.INVALID_UTF8,
-                                 f"a value cannot be decoded: {row}",
-                                 key=_cell(batch, key_field, index))
-                else:
-                    yield row_of(row, source, position, fields, images)
-                position += 1
+        for group in range(metadata.num_row_groups):
+            declared = metadata.row_group(group)
+            if declared.total_byte_size > fields.max_row_group_bytes:
+                # Its rows cannot be told apart without reading it: one record for all.
+                last = position + declared.num_rows - 1
+                yield oversized(kind, source, position, f"rows {position}-{last}",
+                                f"row group {group} ({declared.num_rows:,} rows, one record "
+                                "here: its rows are not told apart without reading it)",
+                                declared.total_byte_size, fields.max_row_group_bytes,
+                                "max_row_group_bytes")
+                position += declared.num_rows
+                continue
+            for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group]):
+                sizes = row_sizes(batch)
+                for index, row in enumerate(_rows(batch, sizes, fields.max_record_bytes)):
+                    location = f"row {position}"
+                    size = int(sizes[index])
+                    made += size
+                    if made > fields.max_decompressed_bytes or (
+                            made > RATIO_FLOOR
+                            and made > fields.max_decompression_ratio * compressed):
+                        yield file_defect(
+                            kind, source, Reason.DECOMPRESSION_LIMIT,
+                            f"rows decode to more than {made:,} bytes from {compressed:,} "
+                            f"stored (input.max_decompressed_bytes "
+                            f"{fields.max_decompressed_bytes:,}, max_decompression_ratio "
+                            f"{fields.max_decompression_ratio:g}): rows from {position} on "
+                            "are not read", position=position, location=f"rows {position}-")
+                        return
+                    if row is None:
+                        yield oversized(kind, source, position, location, "the row", size,
+                                        fields.max_record_bytes, "max_record_bytes",
+                                        key=_cell(batch, key_field, index))
+                    elif isinstance(row, Exception):
+                        yield defect(kind, source, position, location, Reason.INVALID_UTF8,
+                                     f"a value cannot be decoded: {row}",
+                                     key=_cell(batch, key_field, index))
+                    else:
+                        yield row_of(row, source, position, fields, images)
+                    position += 1
     except Exception as err:
         after = f"after row {position - 1}" if position else "before the first row"
         yield file_defect(kind, source, Reason.UNREADABLE_FILE,
-                          f"stopped {after}: {type(err).__name__}: {err}",
+                          f"the file itself is broken: stopped {after}: "
+                          f"{type(err).__name__}: {err}",
                           position=position, location=f"rows {position}-")
+
+
+def row_sizes(batch: pa.RecordBatch) -> np.ndarray:
+    """Bytes of each row's string and binary values (nested ones too), from Arrow's
+    lengths: nothing is converted. Numbers and lists of numbers are not counted."""
+    total = np.zeros(batch.num_rows, dtype=np.int64)
+    for column in batch.columns:
+        total += _value_sizes(column)
+    return total
+
+
+def _value_sizes(array: pa.Array) -> np.ndarray:
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        lengths = _value_sizes(array.dictionary)
+        indices = array.indices.fill_null(0).to_numpy(zero_copy_only=False)
+        return lengths[indices] if len(lengths) else np.zeros(len(array), dtype=np.int64)
+    if (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)
+            or pa.types.is_large_binary(kind)):
+        return pc.binary_length(array).fill_null(0).to_numpy(zero_copy_only=False).astype(
+            np.int64)
+    if pa.types.is_fixed_size_binary(kind):
+        return np.full(len(array), kind.byte_width, dtype=np.int64)
+    if pa.types.is_struct(kind):
+        total = np.zeros(len(array), dtype=np.int64)
+        for index in range(kind.num_fields):
+            total += _value_sizes(array.field(index))
+        return total
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        inner = _value_sizes(array.flatten())
+        offsets = np.asarray(array.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+        offsets = offsets - offsets[0]
+        sums = np.concatenate([[0], np.cumsum(inner)])
+        return sums[offsets[1:]] - sums[offsets[:-1]]
+    return np.zeros(len(array), dtype=np.int64)
 
 
 def _cell(batch, column: str, index: int):
     try:
-        return batch.column(column)[index].as_py()
+        value = batch.column(column)[index].as_py()
     except Exception:  # absent, or the bad value itself
         return None
+    return value if isinstance(value, (str, int)) and len(str(value)) <= 1000 else None
 
 
-def _rows(batch):
-    """Rows as dicts; a row that cannot be decoded (a non-UTF-8 string) as its exception."""
-    try:
-        yield from batch.to_pylist()
-        return
-    except Exception:
-        pass  # one bad value sinks the whole batch: decode row by row
+def _rows(batch, sizes, max_row: int):
+    """Rows as dicts; a row over ``max_row`` as None (not converted); a row that cannot be
+    decoded (a non-UTF-8 string) as its exception."""
+    if sizes.max(initial=0) <= max_row and sizes.sum() <= max_row:
+        try:
+            yield from batch.to_pylist()
+            return
+        except Exception:
+            pass  # one bad value sinks the whole batch: decode row by row
     for index in range(batch.num_rows):
+        if sizes[index] > max_row:
+            yield None
+            continue
         try:
             yield batch.slice(index, 1).to_pylist()[0]
         except Exception as err:
