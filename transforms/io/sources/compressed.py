@@ -169,7 +169,7 @@ def split_lines(read: Callable[[int], bytes],
             piece = chunk[start:stop]
             size += len(piece)
             if head is None and size > max_line:
-                head = (b"".join(parts) + piece)[:HEAD]
+                head = (parts[0] if parts else piece)[:HEAD]   # no copy of what was held
                 parts = []
             elif head is None:
                 parts.append(piece)
