@@ -383,3 +383,15 @@ def test_a_job_with_hostile_names_and_text_and_an_input_given_twice_is_conserved
     assert held == {"b1": "invalid_unicode"}
     kept = {r["id"] for r in out.cleaned_text}
     assert kept == {"a1", "a2", "good-2", "good-3"}
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, lambda data: bz2.compress(data, 1),
+                                      lzma.compress, zstandard.ZstdCompressor().compress])
+def test_a_truncated_compressed_file_keeps_the_lines_before_the_cut(compress):
+    # bz2 decodes whole blocks (100 KB at level 1): several of them, so some are whole.
+    data = compress(b"".join(json.dumps({"id": f"g{i}", "text": os.urandom(60).hex()}).encode()
+                             + b"\n" for i in range(5000)))
+    records = jsonl(data[: len(data) // 2], source="cut.jsonl.gz")
+    *read, rest = records
+    assert len(read) > 100 and all(r.defect is None for r in read)
+    assert rest.defect == "unreadable_file" and rest.location == f"rest after line {len(read)}"

@@ -82,12 +82,14 @@ class Decompressed:
         self.compression = compression_of(path, self.source.pending)
         self.max_bytes, self.max_ratio = max_bytes, max_ratio
         self.out = 0
+        # read1: one decompression step at a time, so what came before a truncation is
+        # returned before the error (read would gather a whole chunk and lose it).
         if self.compression == "gzip":
-            self._read = gzip.GzipFile(fileobj=self.source).read
+            self._read = gzip.GzipFile(fileobj=self.source).read1
         elif self.compression == "bz2":
-            self._read = bz2.BZ2File(self.source).read
+            self._read = bz2.BZ2File(self.source).read1
         elif self.compression == "xz":
-            self._read = lzma.LZMAFile(self.source).read
+            self._read = lzma.LZMAFile(self.source).read1
         elif self.compression == "zstd":
             self._read = _Buffered(_zstd_chunks(self.source)).read
         else:
