@@ -106,10 +106,11 @@ def parse_webdataset(stream: BinaryIO, source: str, fields: InputSettings,
                            else "max_record_bytes")
                 cap = getattr(fields, setting)
                 # The declared size (a sparse member's expanded size): never read past the cap.
-                data = tar.extractfile(member).read() if member.size <= cap else None
-                done = index
+                fits = member.size <= cap
                 if problem:
-                    if data is None:
+                    data = tar.extractfile(member).read() if fits else None
+                    done = index
+                    if not fits:
                         problem += f" ({member.size:,} bytes, over input.{setting}: not read)"
                     yield defect(Kind.IMAGE_TEXT, source, index, location,
                                  Reason.BAD_MEMBER_NAME, problem, raw=data)
@@ -118,18 +119,27 @@ def parse_webdataset(stream: BinaryIO, source: str, fields: InputSettings,
                 if sample is not None and sample.key != key:
                     yield sample.record(source, fields)
                     sample = None
-                if sample is None:
-                    sample = _Sample(key, index)
-                if data is None:
+                # A sample starts once its first member is read (a truncation inside that
+                # member is the rest-of-file record's, not a sample without it).
+                current = sample or _Sample(key, index)
+                if not fits:
+                    done, sample = index, current
                     sample.oversized.append(f"{key}.{extension} is {member.size:,} bytes, over "
                                             f"the cap of {cap:,} (input.{setting}): not read")
-                elif extension in sample.members:
+                    continue
+                duplicate = extension in current.members
+                # Only what the record holds is read: other members are listed, not kept.
+                used = duplicate or extension in SIDECARS or (
+                    extension in IMAGE_EXTENSIONS and current.image_extension() is None)
+                data = tar.extractfile(member).read() if used else None
+                done, sample = index, current
+                if duplicate:
                     # Same key and extension twice: the second is its own record, kept whole.
                     image = extension in IMAGE_EXTENSIONS
                     yield defect(Kind.IMAGE_TEXT, source, index, location,
                                  Reason.DUPLICATE_MEMBER,
-                                 f"{key}.{extension} again in one sample (first at member "
-                                 f"{sample.first_index}'s sample)", raw=None if image else data,
+                                 f"{key}.{extension} again in the sample of member "
+                                 f"{sample.first_index}", raw=None if image else data,
                                  image=data if image else None)
                 else:
                     sample.members[extension] = data
@@ -155,12 +165,15 @@ class _Sample:
     def __init__(self, key: str, first_index: int):
         self.key = key
         self.first_index = first_index
-        self.members: Dict[str, bytes] = {}
+        self.members: Dict[str, Optional[bytes]] = {}   # None: listed, not read
         self.oversized: List[str] = []   # why members over a cap were not read
+
+    def image_extension(self) -> Optional[str]:
+        return next((e for e in self.members if e in IMAGE_EXTENSIONS), None)
 
     def record(self, source: str, fields: InputSettings) -> Record:
         location = f"key {self.key!r} (member {self.first_index})"
-        image_ext = next((e for e in self.members if e in IMAGE_EXTENSIONS), None)
+        image_ext = self.image_extension()
         image = self.members.get(image_ext) if image_ext else None
         metadata, caption = {}, None
 
