@@ -29,9 +29,9 @@ from schemas.records import Kind, Record
 from schemas.settings import InputSettings
 from tests.builders import png, tar_bytes, write_jsonl
 from tests.jobs import ROOT, assert_conserved, run_job
-from transforms.io.read import ParseFile, guarded
+from transforms.io.read import ParseFile, _JoinImage, guarded
 from transforms.io.sources.compressed import iter_lines
-from transforms.io.sources.image_folder import caption_file_rows
+from transforms.io.sources.image_folder import CaptionRow, caption_file_rows
 from transforms.io.sources.jsonl import parse_jsonl
 from transforms.io.sources.parquet_rows import parse_parquet
 from transforms.io.sources.webdataset import parse_webdataset
@@ -203,6 +203,20 @@ def test_a_csv_cell_over_the_cap_is_one_oversized_row():
     rows = list(caption_file_rows(io.BytesIO(data), "captions.csv", SMALL, collections.Counter()))
     assert [getattr(r, "relpath", None) or r.defect for r in rows] == [
         "a.jpg", "oversized_record", "c.jpg"]
+
+
+def test_an_image_file_over_the_cap_is_oversized_and_keeps_its_caption(tmp_path):
+    image = tmp_path / "big.png"
+    image.write_bytes(png(1) + b"\0" * 5000)
+    join = _JoinImage(f"{tmp_path}/", SMALL)
+    join.setup()
+    row = CaptionRow(relpath="big.png", source="captions.jsonl", position=1,
+                     caption="a big one", metadata="{}")
+    element = ("big.png", {"image": [FileMetadata(str(image), image.stat().st_size)],
+                           "caption": [row]})
+    (record,) = encodable(list(join.process(element)))
+    assert (record.id, record.defect, record.caption, record.image) == (
+        "big", "oversized_record", "a big one", None)
 
 
 def parquet_bytes(table, **kwargs) -> bytes:
