@@ -12,6 +12,8 @@ import io
 import json
 import lzma
 import os
+import random
+import re
 import subprocess
 import sys
 import tarfile
@@ -30,6 +32,7 @@ from schemas.settings import InputSettings
 from tests.builders import png, tar_bytes, write_jsonl
 from tests.jobs import ROOT, assert_conserved, run_job
 from transforms.io.read import ParseFile, _JoinImage, guarded
+from transforms.io.sources import compressed
 from transforms.io.sources.compressed import iter_lines
 from transforms.io.sources.image_folder import CaptionRow, caption_file_rows
 from transforms.io.sources.jsonl import parse_jsonl
@@ -123,6 +126,21 @@ def test_a_jsonl_line_over_the_cap_is_oversized_and_its_neighbours_read():
     held = records[1]
     assert f"{len(big) + 1:,} bytes" in held.defect_detail and "max_record_bytes" in held.defect_detail
     assert held.raw is not None and len(held.raw) <= 256 and held.text is None
+
+
+def test_split_lines_is_splitting_with_a_cap_whatever_the_chunks(monkeypatch):
+    """Against bytes.split on 300 seeded random streams, chunk sizes and caps."""
+    for trial in range(300):
+        rnd = random.Random(trial)
+        data = b"".join(rnd.choice([b"a", b"bb", b"\n", b"c" * 10, b"\n\n"])
+                        for _ in range(rnd.randint(0, 400)))
+        cap = rnd.randint(1, 30)
+        monkeypatch.setattr(compressed, "CHUNK", rnd.randint(1, 50))
+        expected = [line for line in re.findall(b"[^\n]*\n|[^\n]+$", data)]
+        expected = [("over", len(line)) if len(line) > cap else line for line in expected]
+        got = [("over", line.size) if isinstance(line, compressed.Oversized) else line
+               for line in compressed.split_lines(io.BytesIO(data).read, cap)]
+        assert got == expected, (trial, data, cap)
 
 
 @pytest.mark.parametrize("compress", [bz2.compress, lzma.compress,

@@ -159,27 +159,33 @@ def split_lines(read: Callable[[int], bytes],
                 max_line: int) -> Iterator[Union[bytes, Oversized]]:
     """Lines of the byte stream ``read``; one longer than ``max_line`` bytes (with its
     newline) is counted while it streams past and comes out as Oversized."""
-    parts, size, head = [], 0, None   # head is not None while streaming past a line
+    parts, size, head = [], 0, None   # the line so far; head is set while streaming past it
     while True:
         chunk = read(CHUNK)
         if not chunk:
             break
-        start = 0
-        while start < len(chunk):
-            end = chunk.find(b"\n", start)
-            stop = len(chunk) if end < 0 else end + 1
-            piece = chunk[start:stop]
-            size += len(piece)
+        pieces = chunk.split(b"\n")
+        rest = pieces.pop()   # after the chunk's last newline: the start of the next line
+        for piece in pieces:
+            if parts or head is not None:   # the end of a line begun in an earlier chunk
+                size += len(piece) + 1
+                if head is None and size > max_line:
+                    head = parts[0][:HEAD]
+                yield (Oversized(size, head) if head is not None
+                       else b"".join(parts) + piece + b"\n")
+                parts, size, head = [], 0, None
+            elif len(piece) + 1 > max_line:
+                yield Oversized(len(piece) + 1, piece[:HEAD])
+            else:
+                yield piece + b"\n"
+        if rest:
+            size += len(rest)
             if head is None and size > max_line:
-                head = (parts[0] if parts else piece)[:HEAD]   # no copy of what was held
+                head = (parts[0] if parts else rest)[:HEAD]   # no copy of what was held
                 parts = []
             elif head is None:
-                parts.append(piece)
-            if end >= 0:
-                yield Oversized(size, head) if head is not None else b"".join(parts)
-                parts, size, head = [], 0, None
-            start = stop
-    if size:
+                parts.append(rest)
+    if parts or head is not None:
         yield Oversized(size, head) if head is not None else b"".join(parts)
 
 
