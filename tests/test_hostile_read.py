@@ -195,6 +195,18 @@ def test_a_sparse_tar_member_declaring_gigabytes_is_oversized_and_not_read():
     assert "5,368,709,120 bytes" in records[1].defect_detail
 
 
+def test_a_tar_header_declaring_more_than_the_cap_ends_the_archive_without_reading_it():
+    info = tarfile.TarInfo("././@PaxHeader")
+    info.type, info.size = tarfile.XHDTYPE, 3 << 20
+    pax = info.tobuf(format=tarfile.USTAR_FORMAT) + b"\0" * (3 << 20)
+    data = tar_with([("a.jpg", png(1)), ("a.txt", b"cap a")], pax, [("c.jpg", png(3))])
+    records = wds(gzip.compress(data), source="shard.tar.gz")
+    assert [(r.id, r.defect) for r in records[:1]] == [("a", None)]
+    (rest,) = records[1:]
+    assert rest.defect == "unreadable_file" and rest.location == "members 2-"
+    assert "header declares 3,145,728 bytes" in rest.defect_detail
+
+
 def test_tar_members_and_sidecars_over_their_caps_make_their_sample_oversized():
     records = wds(tar_bytes([("a.jpg", png(1)), ("a.txt", b"cap a"),
                              ("b.jpg", b"\xff" * 5000), ("b.txt", b"cap b"),
@@ -235,6 +247,13 @@ def test_an_image_file_over_the_cap_is_oversized_and_keeps_its_caption(tmp_path)
     (record,) = encodable(list(join.process(element)))
     assert (record.id, record.defect, record.caption, record.image) == (
         "big", "oversized_record", "a big one", None)
+
+
+def test_csv_lines_may_end_in_a_bare_carriage_return():
+    data = b'\xef\xbb\xbffile_name,caption\ra.jpg,one\rb.jpg,"two\rlines"\rc.jpg,three\r'
+    rows = list(caption_file_rows(io.BytesIO(data), "captions.csv", FIELDS, collections.Counter()))
+    assert [(r.relpath, r.caption, r.position) for r in rows] == [
+        ("a.jpg", "one", 2), ("b.jpg", "two\rlines", 3), ("c.jpg", "three", 5)]
 
 
 def parquet_bytes(table, **kwargs) -> bytes:

@@ -8,6 +8,7 @@ relative path without extension is the record id.
 
 import csv
 import posixpath
+import re
 from typing import BinaryIO, Iterator, List, NamedTuple, Optional, Union
 
 from detectors.hashing import record_uid
@@ -96,24 +97,33 @@ def _jsonl_rows(lines, source, fields, stats):
         yield number, row
 
 
+_BARE_CR = re.compile("(?<=\r)(?!\n)")   # a line end of old Mac files, within our lines
+
+
 class _Lines:
     """Decoded lines for the csv module; a line over the cap becomes an empty one, noted
     (the csv module cannot be told to skip it), so its row is an oversized record."""
 
     def __init__(self, lines):
         self.lines = iter(lines)
+        self.pending: List[str] = []
         self.skipped: List[int] = []   # sizes of the lines over the cap in the current row
 
     def __iter__(self):
         return self
 
     def __next__(self) -> str:
+        if self.pending:
+            return self.pending.pop()
         line = next(self.lines)
         if isinstance(line, Oversized):
             self.skipped.append(line.size)
             return "\n"
         # surrogateescape keeps bad bytes visible so one bad row does not sink the file.
-        return line.decode("utf-8", "surrogateescape")
+        text = line.decode("utf-8", "surrogateescape")
+        if "\r" in text[:-2]:   # lines end at \r too, as a text file opened with newline=""
+            *self.pending, text = reversed([part for part in _BARE_CR.split(text) if part])
+        return text
 
 
 def _csv_rows(lines, source, fields, stats):
