@@ -215,15 +215,16 @@ class InputSettings:
         DEFAULT_ACCEPTED_MODES, "Pillow image modes kept (32-bit and float images are data, "
         "not pictures)")
     # Byte caps: what one record may cost in memory. Anything over is streamed past and
-    # quarantined (oversized_record, decompression_limit), never read whole.
+    # quarantined (oversized_record, decompression_limit), never read whole. At their highest
+    # a sample (image, KEY.json, KEY.txt) stays under the 2 GiB of one runner element.
     max_record_bytes: int = setting(
         64 << 20, "largest JSONL or captions line, tar member, Parquet row or image file read "
         "(64 MiB: far above any real record, far below the 2 GiB a runner can pass as one "
-        "element)", low=1024, flag="--max-record-bytes", metavar="BYTES")
+        "element)", low=1024, high=512 << 20, flag="--max-record-bytes", metavar="BYTES")
     max_field_bytes: int = setting(
         1 << 20, "largest KEY.json or KEY.txt of a WebDataset sample and CSV cell of a "
         "captions file (1 MiB: a caption is at most max_caption_chars)", low=1024,
-        flag="--max-field-bytes", metavar="BYTES")
+        high=512 << 20, flag="--max-field-bytes", metavar="BYTES")
     max_row_group_bytes: int = setting(
         1 << 30, "largest Parquet row group (uncompressed, as its footer says): a larger one "
         "is one record, not read (1 GiB: writers default to 128 MiB or 1M rows)", low=1024,
