@@ -1,7 +1,6 @@
 """JSON Lines text corpora: one JSON object per line (decompression and line caps are the
 caller's: transforms.io.sources.compressed)."""
 
-import json
 from typing import Iterable, Iterator, Union
 
 from detectors.hashing import record_uid
