@@ -124,7 +124,8 @@ def test_a_jsonl_line_over_the_cap_is_oversized_and_its_neighbours_read():
     records = jsonl(b"\n".join([good(1), big, good(3)]) + b"\n", fields=SMALL)
     assert outcome(records) == [(1, "good-1"), (2, "oversized_record"), (3, "good-3")]
     held = records[1]
-    assert f"{len(big) + 1:,} bytes" in held.defect_detail and "max_record_bytes" in held.defect_detail
+    assert f"{len(big) + 1:,} bytes" in held.defect_detail
+    assert "input.max_record_bytes" in held.defect_detail
     assert held.raw is not None and len(held.raw) <= 256 and held.text is None
 
 

@@ -6,7 +6,8 @@ from typing import Iterable, Iterator, Union
 from detectors.hashing import record_uid
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
-from transforms.io.sources.common import Stats, defect, oversized, parse_json, public_id, to_metadata
+from transforms.io.sources.common import (Stats, defect, oversized, parse_json, public_id,
+                                          to_metadata)
 from transforms.io.sources.compressed import Oversized, stripped_bom
 from schemas.settings import InputSettings
 
