@@ -182,6 +182,22 @@ def entity_action_flag(value: str) -> Tuple[str, str]:
     return entity.strip().upper(), action.strip().lower()
 
 
+# Image metadata a policy may keep in cleaned images (detectors/image_metadata.py); the
+# rest (GPS with EXIF, embedded thumbnails, vendor segments, bytes after the image's
+# end) is always removed.
+IMAGE_METADATA_KINDS = ("icc", "exif", "xmp", "iptc", "text", "comment")
+
+
+def image_metadata_kinds(value) -> Tuple[str, ...]:
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    kinds = tuple(str(v).lower() for v in values if v is not None)
+    unknown = [k for k in kinds if k not in IMAGE_METADATA_KINDS]
+    if unknown:
+        raise ValueError(f"unknown kind {', '.join(unknown)} (kinds: "
+                         f"{', '.join(IMAGE_METADATA_KINDS)})")
+    return tuple(dict.fromkeys(kinds))
+
+
 SPEED_ONLY = "how work is batched or threaded: the same results, at another speed"
 
 # ------------------------------------------------------------------ the sections
@@ -350,6 +366,15 @@ class FaceSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class ImageMetadataSettings:
+    """Image metadata (stripped from cleaned images)."""
+    keep: Tuple[str, ...] = setting(
+        ("icc",), "kinds kept in cleaned images (icc, exif, xmp, iptc, text, comment; exif "
+        "keeps GPS and the orientation tag); kept text that holds personal data is removed "
+        "all the same", parse=image_metadata_kinds)
+
+
+@dataclasses.dataclass(frozen=True)
 class IdentitySettings:
     """Repeated identities (one person across records)."""
     enabled: bool = setting(True, "cluster face encodings across the corpus",
@@ -473,6 +498,7 @@ class Policy:
     near_dedup_images: NearImageSettings = NearImageSettings()
     pii: PiiSettings = PiiSettings()
     faces: FaceSettings = FaceSettings()
+    image_metadata: ImageMetadataSettings = ImageMetadataSettings()
     identities: IdentitySettings = IdentitySettings()
     templates: TemplateSettings = TemplateSettings()
     layouts: LayoutSettings = LayoutSettings()
