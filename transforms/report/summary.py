@@ -101,6 +101,15 @@ def summarize(records_in: int, counted, started_at: str, outputs: dict,
                   "repeated_identity_records": identities.get(tallies.RECORDS, 0),
                   "repeated_identities": sum(cluster_sizes.get(
                       Reason.REPEATED_IDENTITY.value, {}).values())},
+        # Kept images written without hidden data (image_metadata.keep): how many had some,
+        # per kind removed (gps: an EXIF block with a location), and the personal data
+        # found in its text fields (EXIF Artist, PNG text, comments), per entity type.
+        "image_metadata": {
+            "cleaned_images_stripped": counts.get(tallies.IMAGE_METADATA, {}).get(
+                tallies.RECORDS, 0),
+            "removed": {k: v for k, v in by_name(tallies.IMAGE_METADATA).items()
+                        if k != tallies.RECORDS},
+            "personal_data_found": by_name(tallies.METADATA_PII)},
         "conservation": {
             "ok": records_in == n_cleaned + n_quarantined,
             "rule": "records_in == cleaned + quarantined",
