@@ -463,6 +463,14 @@ def kept_image(stage: Steps):
     return [digest(row["image"]) for tag, row in outputs if tag == Kind.IMAGE_TEXT.value]
 
 
+def kept_plain_image(stage: Steps):
+    """The image Decide writes for a kept record with no verdict (the portrait carries a
+    JPEG comment)."""
+    grouped = {"record": [FACE_RECORD], "fingerprint": [], "verdicts": []}
+    outputs = run_step(stage["Decide"], (FACE_RECORD.uid, grouped), {})
+    return [digest(row["image"]) for tag, row in outputs if tag == Kind.IMAGE_TEXT.value]
+
+
 # ------------------------------------------------------------------ identities
 
 def identity_verdicts(stage: Steps):
@@ -710,6 +718,9 @@ PROBES = {
         "encode_min_score": Probe(1.5, on("Faces", faces_found)),
         "encode_jitters": Probe(2, on("Faces", faces_found)),
         "blur_margin": Probe(0.0, on("Decide", kept_image)),
+    },
+    "image_metadata": {
+        "keep": Probe(("icc", "comment"), on("Decide", kept_plain_image)),
     },
     "identities": {
         "enabled": Probe(False, composed),

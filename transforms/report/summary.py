@@ -6,6 +6,7 @@ from typing import List
 
 import apache_beam as beam
 
+from detectors.display import for_display
 from schemas.reasons import Reason
 from schemas.records import ClusterMember
 from schemas.review import OUTCOMES
@@ -128,6 +129,16 @@ def summarize(records_in: int, counted, started_at: str, outputs: dict,
         "started_at": started_at,
         "outputs": outputs,
     }
+
+
+def for_people(summary: dict) -> dict:
+    """summary.json as written: the record ids it names (they may be file names holding an
+    e-mail address, or escape sequences) shown as detectors/display.py shows them. Cluster
+    ids are digests, kept as they are: decisions name clusters by them."""
+    return {**summary, "top_clusters": [
+        {**c, "kept_id": for_display(c.get("kept_id")),
+         "examples": [for_display(i) for i in c.get("examples", ())]}
+        for c in summary.get("top_clusters", ())]}
 
 
 def _bucket_order(label: str) -> int:
