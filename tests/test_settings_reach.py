@@ -57,17 +57,15 @@ from pipeline.options import HygieneOptions
 from pipeline.policy import load_policy
 from schemas import settings
 from schemas.reasons import Reason
-from schemas.records import Kind, Record, Verdict, make_record
+from schemas.records import BLUR, FaceBox, Kind, Record, Verdict, make_record
 from schemas.settings import Policy, declaration, fields
 from transforms.common.components import ConnectedComponents
+from transforms.common.nodes import face_node, node_of
 from transforms.dedup.exact import DuplicateGroups
 from transforms.dedup.near_images import PairClusters
-from transforms.dedup.near_text import node_of
-from transforms.people.faces import BLUR, face_node
 from transforms.pii import _SCANNERS
 
-DATA = pathlib.Path(__file__).parent / "data"
-TINY_CLIP = str(DATA / "tiny-clip.json")
+from tests.builders import HOPPER, TINY_CLIP, fingerprint
 
 
 # ------------------------------------------------------------------ building and running steps
@@ -236,10 +234,10 @@ def record(position: int = 0, **content) -> Record:
 
 TEXT = "the quick brown fox jumps over the lazy dog near the river bank"
 TEXT_RECORD = record(0, text=TEXT)
-FACE_RECORD = record(1, image=(DATA / "grace_hopper.jpg").read_bytes(), caption="a portrait")
+FACE_RECORD = record(1, image=HOPPER, caption="a portrait")
 FACE_BOX = [140, 181, 326, 367]   # where the faces stage finds the face, top, left, bottom, right
 FACE_EVIDENCE = json.dumps({"faces": [{"box": FACE_BOX}]})
-NODES = [node_of(record(i)) for i in range(6)]   # six records, in input order
+NODES = [node_of(fingerprint(i)) for i in range(6)]   # six records, in input order
 
 
 def digest(data: bytes) -> str:
@@ -457,7 +455,8 @@ def faces_found(stage: Steps):
 def kept_image(stage: Steps):
     """The image Decide writes for the kept record whose face is to be blurred."""
     verdict = Verdict(uid=FACE_RECORD.uid, reason=Reason.FACE.value, action=BLUR,
-                      evidence=FACE_EVIDENCE, representative_id=None, group_size=None)
+                      evidence=FACE_EVIDENCE, representative_id=None, group_size=None,
+                      faces=[FaceBox(*FACE_BOX)])
     grouped = {"record": [FACE_RECORD], "fingerprint": [], "verdicts": [verdict]}
     outputs = run_step(stage["Decide"], (FACE_RECORD.uid, grouped), {})
     return [digest(row["image"]) for tag, row in outputs if tag == Kind.IMAGE_TEXT.value]
@@ -527,7 +526,7 @@ def layout_items(side: int):
             if shop == 0 and k == 0:
                 thumb[:side // 8, -side // 8:] = 255 - thumb[:side // 8, -side // 8:]
             boxes = [[0.0, 0.0, 0.2, 0.2]] if shop == 0 else []
-            items.append((node_of(record(6 * shop + k)), thumb.astype(np.uint8).tobytes(),
+            items.append((node_of(fingerprint(6 * shop + k)), thumb.astype(np.uint8).tobytes(),
                           400, 400, f"caption-{shop}", boxes, []))
     return items
 
@@ -549,7 +548,7 @@ def layout_sample(stage: Steps):
 
 def layout_thumbnail(stage: Steps):
     """The size in bytes of the thumbnail the stage compares the photo by."""
-    (_, (_, thumb, _, _)), = run_step(stage["Thumbnails"], FACE_RECORD)
+    (_, (thumb, _, _)), = run_step(stage["Thumbnails"], FACE_RECORD)
     return len(thumb)
 
 
@@ -616,7 +615,8 @@ def report_steps(stage: Steps):
 def report_thumbnail(stage: Steps):
     """The size and a digest of the thumbnail the report shows of a kept record with a face."""
     preview = stage.within("Previews")["Preview"]
-    (_, shown), = run_step(preview, ("cleaned", FACE_ROW), wanted={FACE_ROW["id"]})
+    (_, shown), = run_step(preview, (FACE_ROW["id"], {"row": [("cleaned", FACE_ROW)],
+                                                      "clusters": []}))
     thumbnail = base64.b64decode(shown["thumbnail"])
     return Image.open(io.BytesIO(thumbnail)).size, digest(thumbnail)
 
