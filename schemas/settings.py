@@ -76,6 +76,11 @@ def coerce(section, field: dataclasses.Field, value):
     if s.parse is not None:
         return s.parse(value)
     value = _as_type(value_type(section, field), value)
+    if s.choices is not None and isinstance(value, tuple):   # each one of the choices
+        value = tuple(dict.fromkeys(v.lower() for v in value))
+        if any(v not in s.choices for v in value):
+            raise ValueError(f"each must be one of {bounds(field)}")
+        return value
     if s.choices is not None:
         if isinstance(value, str):
             value = value.lower()
@@ -186,16 +191,6 @@ def entity_action_flag(value: str) -> Tuple[str, str]:
 # rest (GPS with EXIF, embedded thumbnails, vendor segments, bytes after the image's
 # end) is always removed.
 IMAGE_METADATA_KINDS = ("icc", "exif", "xmp", "iptc", "text", "comment")
-
-
-def image_metadata_kinds(value) -> Tuple[str, ...]:
-    values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
-    kinds = tuple(str(v).lower() for v in values if v is not None)
-    unknown = [k for k in kinds if k not in IMAGE_METADATA_KINDS]
-    if unknown:
-        raise ValueError(f"unknown kind {', '.join(unknown)} (kinds: "
-                         f"{', '.join(IMAGE_METADATA_KINDS)})")
-    return tuple(dict.fromkeys(kinds))
 
 
 SPEED_ONLY = "how work is batched or threaded: the same results, at another speed"
@@ -369,9 +364,9 @@ class FaceSettings:
 class ImageMetadataSettings:
     """Image metadata (stripped from cleaned images)."""
     keep: Tuple[str, ...] = setting(
-        ("icc",), "kinds kept in cleaned images (icc, exif, xmp, iptc, text, comment; exif "
-        "keeps GPS and the orientation tag); kept text that holds personal data is removed "
-        "all the same", parse=image_metadata_kinds)
+        ("icc",), "kinds kept in cleaned images (exif keeps GPS and the orientation tag); "
+        "kept text that holds personal data is removed all the same",
+        choices=IMAGE_METADATA_KINDS, flag="--keep-image-metadata")
 
 
 @dataclasses.dataclass(frozen=True)

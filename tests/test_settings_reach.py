@@ -849,6 +849,8 @@ def _other_value(section, field):
     declared, default = declaration(field), getattr(section, field.name)
     if declared.parse is not None:
         return declared.parse({"URL": "redact"})   # pii.entities, the one parsed setting
+    if declared.choices and isinstance(default, tuple):   # several of the choices
+        return tuple(choice for choice in declared.choices if choice not in default)[:1]
     if declared.choices:
         return next(choice for choice in declared.choices if choice != default)
     if isinstance(default, bool):
