@@ -52,6 +52,8 @@ def strip_metadata(data: bytes, keep: Iterable[str] = (ICC,)) -> Stripped:
     keep = frozenset(keep)
     image = open_image(data)
     fmt = (image.format or "").upper()
+    # A camera's multi-picture JPEG: its first picture is written, the rest is hidden data.
+    fmt = "JPEG" if fmt == "MPO" else fmt
     texts = _exif_texts(image)
     gps = [(GPS, 0)] if _has_gps(image) else []
     strip = _STRIPPERS.get(fmt)

@@ -172,6 +172,21 @@ def test_a_jfif_thumbnail_is_dropped():
     assert (pixels(stripped.data) == pixels(data)).all()
 
 
+def test_a_multi_picture_jpeg_keeps_its_first_picture_only():
+    buffer = io.BytesIO()
+    first, second = picture(), sample("astronaut").resize((96, 64))
+    first.save(buffer, "MPO", save_all=True, append_images=[second], exif=exif())
+    original = buffer.getvalue()
+    assert Image.open(io.BytesIO(original)).format == "MPO"
+    stripped = strip_metadata(original)
+    assert stripped.format == "jpeg"
+    out = Image.open(io.BytesIO(stripped.data))
+    assert out.format == "JPEG" and getattr(out, "n_frames", 1) == 1
+    assert (pixels(stripped.data) == pixels(original)).all()   # the first picture, as it was
+    assert {"thumbnail", "trailing", "exif"} <= set(stripped.kinds())
+    assert stripped.data.count(b"\xff\xd8") == 1
+
+
 # ------------------------------------------------------------------ PNG
 
 
