@@ -16,6 +16,7 @@ from schemas.settings import FaceSettings, ImageMetadataSettings
 from transforms.decide.review import review_columns
 
 CLEANED, QUARANTINED = "cleaned", "quarantine"   # where a decided record goes
+METADATA_SCAN_CHARS = 65_536   # of each metadata text field looked at for personal data
 
 
 class CleanedImage(NamedTuple):
@@ -55,7 +56,8 @@ def cleaned_image(record: Record, verdicts: List[Verdict] = (),
     then faces with a "blur" verdict blurred. Personal data in a kept kind's text (an
     e-mail in a kept EXIF Artist) removes that kind too."""
     stripped = strip_metadata(record.image, metadata.keep)
-    found = [(kind, f.entity_type) for kind, _, text in stripped.texts for f in find_pii(text)]
+    found = [(kind, f.entity_type) for kind, _, text in stripped.texts
+             for f in find_pii(text[:METADATA_SCAN_CHARS])]
     leaking = {kind for kind, _ in found} & set(metadata.keep)
     if leaking:
         stripped = strip_metadata(record.image, set(metadata.keep) - leaking)
