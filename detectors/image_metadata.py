@@ -17,9 +17,9 @@ comments, ...) come back too, so a caller can look for personal data in them.
 import io
 import struct
 import zlib
-from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Iterable, List, NamedTuple, Tuple
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from detectors.images import exif_orientation, open_image
 
@@ -102,7 +102,8 @@ def _reencoded(data: bytes, fmt: str, keep, orientation: int, carry: bool) -> by
     lossless = image.format == "WEBP" and image.info.get("lossless", False)
     transparency = image.info.get("transparency")
     image.load()
-    picture = image.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else image.copy()
+    turn = _TRANSPOSE.get(orientation)
+    picture = image.transpose(turn) if turn is not None else image.copy()
     picture.info = {}
     out_fmt = fmt if fmt in _WRITABLE else "PNG"
     options = {"icc_profile": icc} if icc else {}
@@ -516,10 +517,3 @@ def _gif_payload(extension: bytes, i: int) -> bytes:
 
 _STRIPPERS = {"JPEG": _strip_jpeg, "PNG": _strip_png, "WEBP": _strip_webp, "GIF": _strip_gif}
 
-
-def removed_bytes(stripped: Stripped) -> Dict[str, int]:
-    """Bytes removed per kind."""
-    sizes: Dict[str, int] = {}
-    for kind, size in stripped.removed:
-        sizes[kind] = sizes.get(kind, 0) + size
-    return sizes

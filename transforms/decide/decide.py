@@ -10,9 +10,9 @@ face boxes blurred in its image; "flag" and "blur" verdicts travel with the clea
 ``flags`` column). A kept image is written without the metadata the policy does not keep
 (detectors/image_metadata.py: EXIF with GPS, XMP, comments, bytes after its end, ...). A
 blur or a metadata strip that fails holds the record back (detector_error): a face the
-policy says to blur, or a location in EXIF, is never written as it is. A reviewer's decision (schemas/review.py)
-is applied first: reject adds a quarantine verdict, release turns held-back verdicts into
-redactions, blurs and flags (review.py). Decide reads the verdicts' typed fields, never
+policy says to blur, or a location in EXIF, is never written as it is. A reviewer's
+decision (schemas/review.py) is applied first: reject adds a quarantine verdict, release
+turns held-back verdicts into redactions, blurs and flags (review.py). Decide reads the verdicts' typed fields, never
 their evidence.
 """
 
