@@ -117,7 +117,7 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
     verdicts = tuple(verdicts) | "AllVerdicts" >> beam.Flatten()
 
     decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide(
-        spec.decisions, policy.faces)
+        spec.decisions, policy.faces, policy.image_metadata)
     if spec.index_out and policy.near_dedup_text.enabled:
         decided[INDEX] | "WriteIndex" >> WriteParquet(
             join_path(spec.index_out, "part"),

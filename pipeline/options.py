@@ -62,6 +62,8 @@ def _add_policy_flag(group, section, field) -> None:
         del options["metavar"]
     elif declared.choices is not None:
         options.update(choices=declared.choices, type=type(declared.choices[0]))
+        if getattr(kind, "__origin__", None) is tuple:   # several of the choices
+            options.update(nargs="*")
         del options["metavar"]
     elif getattr(kind, "__origin__", None) is tuple:
         options.update(nargs="+")

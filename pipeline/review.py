@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from detectors.display import for_display, terminal_safe
 from detectors.previews import masked_preview
 from schemas.reasons import INPUT_DEFECTS, Reason
 from schemas.review import (CLUSTER, COLUMNS, RECORD, REJECT, RELEASE, REQUIRED, Decision,
@@ -101,13 +102,14 @@ def _record_row(row: dict) -> dict:
     return {"scope": RECORD, "id": row["id"], "reason": ",".join(row["reasons"]),
             "risk": row["risk"], "size": row["group_size"] or "", "records": 1,
             "quarantined": 1, "clusters": " ".join(row["clusters"]),
-            "preview": masked_preview(row[field] or "", field, row["evidence"], limit=160)}
+            "preview": terminal_safe(masked_preview(row[field] or "", field, row["evidence"],
+                                                    limit=160))}
 
 
 def cluster_rows(summary: dict) -> List[dict]:
     return [{"scope": CLUSTER, "id": c["cluster_id"], "reason": c["reason"], "risk": c["risk"],
              "size": c["size"], "records": c["records"], "quarantined": c["quarantined"],
-             "examples": " ".join(c["examples"]), "preview": ""}
+             "examples": " ".join(for_display(i) for i in c["examples"]), "preview": ""}
             for c in summary.get("top_clusters", [])]
 
 

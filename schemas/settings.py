@@ -76,6 +76,11 @@ def coerce(section, field: dataclasses.Field, value):
     if s.parse is not None:
         return s.parse(value)
     value = _as_type(value_type(section, field), value)
+    if s.choices is not None and isinstance(value, tuple):   # each one of the choices
+        value = tuple(dict.fromkeys(v.lower() for v in value))
+        if any(v not in s.choices for v in value):
+            raise ValueError(f"each must be one of {bounds(field)}")
+        return value
     if s.choices is not None:
         if isinstance(value, str):
             value = value.lower()
@@ -180,6 +185,12 @@ def entity_action_flag(value: str) -> Tuple[str, str]:
     if not sep or not entity or not action:
         raise ValueError(f"expected ENTITY=ACTION, e.g. URL=redact, not {value!r}")
     return entity.strip().upper(), action.strip().lower()
+
+
+# Image metadata a policy may keep in cleaned images (detectors/image_metadata.py); the
+# rest (GPS with EXIF, embedded thumbnails, vendor segments, bytes after the image's
+# end) is always removed.
+IMAGE_METADATA_KINDS = ("icc", "exif", "xmp", "iptc", "text", "comment")
 
 
 SPEED_ONLY = "how work is batched or threaded: the same results, at another speed"
@@ -373,6 +384,15 @@ class FaceSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class ImageMetadataSettings:
+    """Image metadata (stripped from cleaned images)."""
+    keep: Tuple[str, ...] = setting(
+        ("icc",), "kinds kept in cleaned images (exif keeps GPS and the orientation tag); "
+        "kept text that holds personal data is removed all the same",
+        choices=IMAGE_METADATA_KINDS, flag="--keep-image-metadata")
+
+
+@dataclasses.dataclass(frozen=True)
 class IdentitySettings:
     """Repeated identities (one person across records)."""
     enabled: bool = setting(True, "cluster face encodings across the corpus",
@@ -496,6 +516,7 @@ class Policy:
     near_dedup_images: NearImageSettings = NearImageSettings()
     pii: PiiSettings = PiiSettings()
     faces: FaceSettings = FaceSettings()
+    image_metadata: ImageMetadataSettings = ImageMetadataSettings()
     identities: IdentitySettings = IdentitySettings()
     templates: TemplateSettings = TemplateSettings()
     layouts: LayoutSettings = LayoutSettings()

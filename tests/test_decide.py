@@ -93,8 +93,10 @@ def test_every_record_leaves_once_and_orphan_verdicts_are_counted(decided):
     assert set(text) == {"clean~1", "contact", "released"}
     assert set(images) == {"blurred", "flagged"}
     assert set(held) == {"dup", "bad", "reviewed", "held"}
+    # the portrait's JPEG comment (72 bytes) is stripped from its kept, blurred copy
     assert ran.counters("hygiene") == {"records_cleaned": 5, "records_quarantined": 4,
-                                       "verdicts_without_record": 1}
+                                       "verdicts_without_record": 1,
+                                       "image_metadata_bytes_removed": 72}
     tally = collections.Counter(ran[TALLY])
     assert tally[("cleaned", "text")] == 3 and tally[("cleaned", "image_text")] == 2
     assert tally[("quarantined", "text")] == 3 and tally[("quarantined", "image_text")] == 1

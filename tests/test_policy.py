@@ -184,7 +184,9 @@ def test_load_policy_does_not_modify_the_overrides():
 def test_to_dict_is_the_flat_yaml_layout():
     flat = Policy().to_dict()
     assert set(flat) == {"input", "exact_dedup", "near_dedup_text", "near_dedup_images", "pii",
-                         "faces", "identities", "templates", "layouts", "clip", "report"}
+                         "faces", "image_metadata", "identities", "templates", "layouts",
+                         "clip", "report"}
+    assert flat["image_metadata"] == {"keep": ["icc"]}
     assert flat["pii"]["entities"]["US_SSN"] == "quarantine"
     assert flat["pii"]["entities"]["URL"] == "ignore"
     assert flat["near_dedup_text"]["threshold"] == 0.8

@@ -85,17 +85,17 @@ def test_release_redacts_personal_data_and_keeps_the_rest_as_flags():
                          {"kept_id": "k", "group_size": 2, "key": "ab"}, "k",
                          cluster="exact-ab")]
     assert decide(record, "r", verdicts).destination == "quarantine"
-    where, row, _ = decide(record, "r", verdicts, decision(RECORD, "r", RELEASE))
+    where, row, *_ = decide(record, "r", verdicts, decision(RECORD, "r", RELEASE))
     assert where == "cleaned" and row["text"] == "SSN <US_SSN> on file"
     assert [(f["reason"], f["action"]) for f in row["flags"]] == [
         ("exact_duplicate_text", FLAG), ("review_released", FLAG)]
-    where, row, _ = decide(record, "r", verdicts[1:], decision(CLUSTER, "exact-ab", REJECT))
+    where, row, *_ = decide(record, "r", verdicts[1:], decision(CLUSTER, "exact-ab", REJECT))
     assert where == "quarantine" and row["reasons"] == ["exact_duplicate_text",
                                                         "review_rejected"]
     assert row["review_status"] == "rejected" and row["reviewer"] == "ana"
     assert row["clusters"] == ["exact-ab"]
     broken = record._replace(defect="malformed_json", defect_detail="x")
-    where, row, _ = decide(broken, "r", [], decision(RECORD, "r", RELEASE))
+    where, row, *_ = decide(broken, "r", [], decision(RECORD, "r", RELEASE))
     assert where == "quarantine" and row["review_status"] == "release_refused"
     assert REDACT not in {e["action"] for e in row["evidence"]}
 

@@ -492,6 +492,14 @@ def kept_image(stage: Steps):
     return [digest(row["image"]) for tag, row in outputs if tag == Kind.IMAGE_TEXT.value]
 
 
+def kept_plain_image(stage: Steps):
+    """The image Decide writes for a kept record with no verdict (the portrait carries a
+    JPEG comment)."""
+    grouped = {"record": [FACE_RECORD], "fingerprint": [], "verdicts": []}
+    outputs = run_step(stage["Decide"], (FACE_RECORD.uid, grouped), {})
+    return [digest(row["image"]) for tag, row in outputs if tag == Kind.IMAGE_TEXT.value]
+
+
 # ------------------------------------------------------------------ identities
 
 def identity_verdicts(stage: Steps):
@@ -746,6 +754,9 @@ PROBES = {
         "encode_jitters": Probe(2, on("Faces", faces_found)),
         "blur_margin": Probe(0.0, on("Decide", kept_image)),
     },
+    "image_metadata": {
+        "keep": Probe(("icc", "comment"), on("Decide", kept_plain_image)),
+    },
     "identities": {
         "enabled": Probe(False, composed),
         "min_records": Probe(7, on("Identities", identity_verdicts)),
@@ -873,6 +884,8 @@ def _other_value(section, field):
     declared, default = declaration(field), getattr(section, field.name)
     if declared.parse is not None:
         return declared.parse({"URL": "redact"})   # pii.entities, the one parsed setting
+    if declared.choices and isinstance(default, tuple):   # several of the choices
+        return tuple(choice for choice in declared.choices if choice not in default)[:1]
     if declared.choices:
         return next(choice for choice in declared.choices if choice != default)
     if isinstance(default, bool):

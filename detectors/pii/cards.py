@@ -12,15 +12,8 @@ from typing import List
 import regex as re
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
+from detectors.pii.patterns import luhn_valid
 from detectors.pii.results import recognizer_result
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for i, c in enumerate(reversed(digits)):
-        d = int(c) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
 
 
 class LuhnCardRecognizer(LocalRecognizer):

@@ -7,10 +7,12 @@ schemas.reasons order its primary reason, and the evidence of every verdict trav
 it; every row gets a risk score (detectors/risk.py). A kept record with "redact" verdicts is
 written with those spans replaced by typed placeholders, one with a "blur" verdict with the
 face boxes blurred in its image; "flag" and "blur" verdicts travel with the cleaned row (its
-``flags`` column). A blur that fails holds the record back (detector_error): a face the
-policy says to blur is never written as it is. A reviewer's decision (schemas/review.py)
-is applied first: reject adds a quarantine verdict, release turns held-back verdicts into
-redactions, blurs and flags (review.py). Decide reads the verdicts' typed fields, never
+``flags`` column). A kept image is written without the metadata the policy does not keep
+(detectors/image_metadata.py: EXIF with GPS, XMP, comments, bytes after its end, ...). A
+blur or a metadata strip that fails holds the record back (detector_error): a face the
+policy says to blur, or a location in EXIF, is never written as it is. A reviewer's
+decision (schemas/review.py) is applied first: reject adds a quarantine verdict, release
+turns held-back verdicts into redactions, blurs and flags (review.py). Decide reads the verdicts' typed fields, never
 their evidence.
 """
 
@@ -25,10 +27,11 @@ from detectors.risk import risk
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, ClusterMember, Record, Verdict
 from schemas.review import Decision
-from schemas.settings import FaceSettings
+from schemas.settings import FaceSettings, ImageMetadataSettings
 from transforms.common.faults import error_verdict
 from transforms.decide.review import review_of, reviewed
-from transforms.decide.rows import CLEANED, QUARANTINED, Decided, cleaned_row, quarantine_row
+from transforms.decide.rows import (CLEANED, QUARANTINED, Decided, cleaned_image, cleaned_row,
+                                    quarantine_row)
 from transforms.decide.tallies import tallies
 
 TALLY = "tally"
@@ -47,9 +50,10 @@ def input_verdict(record: Record) -> Optional[Verdict]:
 
 def decide(record: Record, public_id: str, verdicts: Iterable[Verdict],
            decision: Optional[Decision] = None,
-           faces: FaceSettings = FaceSettings()) -> Decided:
+           faces: FaceSettings = FaceSettings(),
+           metadata: ImageMetadataSettings = ImageMetadataSettings()) -> Decided:
     """Where one record goes and its row, after a reviewer's decision if there is one;
-    ``faces``: how kept faces are blurred."""
+    ``faces``: how kept faces are blurred; ``metadata``: what a kept image keeps."""
     verdicts = sorted(verdicts, key=lambda v: (Reason(v.reason).rank, v.evidence))
     own = input_verdict(record)
     if own is not None:
@@ -60,22 +64,26 @@ def decide(record: Record, public_id: str, verdicts: Iterable[Verdict],
     score = risk((v.reason, v.action, v.evidence, v.group_size) for v in verdicts)
     if not held:
         try:
-            return Decided(CLEANED, {**cleaned_row(record, public_id, verdicts, faces),
-                                     "risk": score}, verdicts)
-        except Exception as err:   # a blur that fails: the face must not be written
-            verdicts.append(error_verdict(record.uid, "blur", err))
+            image = (cleaned_image(record, verdicts, faces, metadata)
+                     if record.kind != "text" else None)
+            return Decided(CLEANED, {**cleaned_row(record, public_id, verdicts, image=image),
+                                     "risk": score}, verdicts, image)
+        except Exception as err:   # a blur or a strip that fails: the image is not written
+            verdicts.append(error_verdict(record.uid, "clean_image", err))
     return Decided(QUARANTINED, {**quarantine_row(record, public_id, verdicts, decision),
                                  "risk": score}, verdicts)
 
 
 class _Decide(beam.DoFn):
-    def __init__(self, faces: FaceSettings):
+    def __init__(self, faces: FaceSettings, metadata: ImageMetadataSettings):
         self.faces = faces
+        self.metadata = metadata
 
     def setup(self):
         self.cleaned = Metrics.counter("hygiene", "records_cleaned")
         self.quarantined = Metrics.counter("hygiene", "records_quarantined")
         self.orphans = Metrics.counter("hygiene", "verdicts_without_record")
+        self.metadata_bytes = Metrics.counter("hygiene", "image_metadata_bytes_removed")
 
     def process(self, element, decisions):
         uid, grouped = element
@@ -92,8 +100,10 @@ class _Decide(beam.DoFn):
             keys = (fingerprint.text_key, fingerprint.pixel_key) if fingerprint else ()
             clusters = [v.cluster for v in found if v.cluster] + headed_by(public_id, keys)
             decision = review_of(public_id, clusters, decisions)
-        decided = decide(record, public_id, found, decision, self.faces)
+        decided = decide(record, public_id, found, decision, self.faces, self.metadata)
         row = decided.row
+        if decided.image is not None:
+            self.metadata_bytes.inc(sum(size for _, size in decided.image.stripped.removed))
         for tally in tallies(record.kind, decided, found, decision):
             yield beam.pvalue.TaggedOutput(TALLY, tally)
         for v in decided.verdicts:
@@ -123,9 +133,11 @@ class Decide(beam.PTransform):
     ``decisions``: reviewers' decisions by schemas.review.key (a small dict: what people
     decided), applied to the records and clusters they name."""
 
-    def __init__(self, decisions: Optional[dict] = None, faces: FaceSettings = FaceSettings()):
+    def __init__(self, decisions: Optional[dict] = None, faces: FaceSettings = FaceSettings(),
+                 metadata: ImageMetadataSettings = ImageMetadataSettings()):
         super().__init__()
         self.faces = faces
+        self.metadata = metadata
         self.decisions = sorted((decisions or {}).items())
 
     def expand(self, inputs):
@@ -137,6 +149,6 @@ class Decide(beam.PTransform):
                      lambda fp: (fp.uid, fp)),
                  "verdicts": verdicts | "VerdictByUid" >> beam.Map(lambda v: (v.uid, v))}
                 | "ByRecord" >> beam.CoGroupByKey()
-                | "Decide" >> beam.ParDo(_Decide(self.faces),
+                | "Decide" >> beam.ParDo(_Decide(self.faces, self.metadata),
                                         beam.pvalue.AsDict(decisions)).with_outputs(
                     "text", "image_text", QUARANTINED, TALLY, INDEX, CLUSTERS))

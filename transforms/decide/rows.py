@@ -2,24 +2,35 @@
 quarantined (reasons, evidence, the record kept in its stead, clusters, review columns)."""
 
 import collections
-from typing import List, NamedTuple, Optional
+from typing import List, NamedTuple, Optional, Tuple
 
 from detectors.faces import blur_faces
+from detectors.image_metadata import Stripped, strip_metadata
+from detectors.pii.patterns import find_pii
 from detectors.pii.spans import Finding, redact
 from detectors.strings import utf8_safe
 from schemas.reasons import Reason, primary
 from schemas.records import BLUR, QUARANTINE, REDACT, Record, Verdict
 from schemas.review import Decision
-from schemas.settings import FaceSettings
+from schemas.settings import FaceSettings, ImageMetadataSettings
 from transforms.decide.review import review_columns
 
 CLEANED, QUARANTINED = "cleaned", "quarantine"   # where a decided record goes
+METADATA_SCAN_CHARS = 65_536   # of each metadata text field looked at for personal data
+
+
+class CleanedImage(NamedTuple):
+    image: bytes                  # as written: metadata stripped, faces blurred
+    format: str
+    stripped: Stripped            # what the metadata stripping removed and read
+    personal: Tuple[str, ...]     # entity types found in the metadata's text fields
 
 
 class Decided(NamedTuple):
     destination: str          # CLEANED or QUARANTINED
     row: dict                 # its output row
     verdicts: List[Verdict]   # the row's verdicts, after a reviewer's decision
+    image: Optional[CleanedImage] = None   # a kept image: how it was cleaned
 
 
 def evidence_item(v: Verdict) -> dict:
@@ -38,8 +49,31 @@ def _redactions(verdicts: List[Verdict]):
     return findings
 
 
+def cleaned_image(record: Record, verdicts: List[Verdict] = (),
+                  faces: FaceSettings = FaceSettings(),
+                  metadata: ImageMetadataSettings = ImageMetadataSettings()) -> CleanedImage:
+    """A kept record's image as written: metadata not kept removed (orientation applied),
+    then faces with a "blur" verdict blurred. Personal data in a kept kind's text (an
+    e-mail in a kept EXIF Artist) removes that kind too."""
+    stripped = strip_metadata(record.image, metadata.keep)
+    found = [(kind, f.entity_type) for kind, _, text in stripped.texts
+             for f in find_pii(text[:METADATA_SCAN_CHARS])]
+    leaking = {kind for kind, _ in found} & set(metadata.keep)
+    if leaking:
+        stripped = strip_metadata(record.image, set(metadata.keep) - leaking)
+    image, fmt = stripped.data, stripped.format
+    boxes = [box for v in verdicts if v.action == BLUR for box in v.faces]
+    if boxes:
+        image, fmt = blur_faces(image, boxes, faces.blur_margin)
+    return CleanedImage(image, fmt, stripped, tuple(entity for _, entity in found))
+
+
 def cleaned_row(record: Record, public_id: str, verdicts: List[Verdict] = (),
-                faces: FaceSettings = FaceSettings()) -> dict:
+                faces: FaceSettings = FaceSettings(),
+                metadata: ImageMetadataSettings = ImageMetadataSettings(),
+                image: Optional[CleanedImage] = None) -> dict:
+    """The cleaned row; ``image``: the record's cleaned image when the caller made it
+    already (else made here)."""
     row = {"id": public_id, "source": utf8_safe(record.source),
            "location": utf8_safe(record.location), "metadata": record.metadata,
            "redactions": [], "flags": [evidence_item(v) for v in verdicts
@@ -50,12 +84,10 @@ def cleaned_row(record: Record, public_id: str, verdicts: List[Verdict] = (),
         row["redactions"].extend({"field": field, **f._asdict()} for f in placed)
     row.update(fields)
     if record.kind != "text":
-        row.update(image=record.image, image_format=record.image_format, width=record.width,
+        image = image or cleaned_image(record, verdicts, faces, metadata)
+        # width and height were those displayed already: orientation applied, they hold
+        row.update(image=image.image, image_format=image.format, width=record.width,
                    height=record.height)
-        boxes = [box for v in verdicts if v.action == BLUR for box in v.faces]
-        if boxes:
-            row["image"], row["image_format"] = blur_faces(record.image, boxes,
-                                                           faces.blur_margin)
     return row
 
 

@@ -21,6 +21,8 @@ PII_ENTITY = "pii_entity"          # personal-data spans per entity type
 FACES = "faces"                    # RECORDS with faces, faces FOUND, kept images BLURRED
 IDENTITIES = "identities"          # RECORDS with a repeated person
 REVIEW = "review"                  # records per outcome of a reviewer's decision
+IMAGE_METADATA = "image_metadata"  # kept images with metadata removed (RECORDS), per kind
+METADATA_PII = "metadata_pii"      # personal data in kept images' metadata text, per entity
 RISK = {CLEANED: "risk_cleaned", QUARANTINED: "risk_quarantine"}   # records per risk bin
 RECORDS, FOUND, BLURRED = "records", "faces", "blurred"
 
@@ -66,3 +68,11 @@ def tallies(kind: str, decided: Decided, found: List[Verdict],
             yield FACES, BLURRED
         for reason in dict.fromkeys(f["reason"] for f in row["flags"]):
             yield FLAG, reason
+        if decided.image is not None:
+            kinds = decided.image.stripped.kinds()
+            if kinds:
+                yield IMAGE_METADATA, RECORDS
+            for name in kinds:
+                yield IMAGE_METADATA, name
+            for entity in decided.image.personal:
+                yield METADATA_PII, entity

@@ -17,6 +17,7 @@ from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from detectors.display import for_display
 from schemas.reasons import Reason
 from schemas.records import Kind, Record
 from transforms.common.progress import ProgressLog
@@ -116,8 +117,8 @@ class ParseFile(beam.DoFn):
         for name, value in stats.items():
             Metrics.counter("read", name).inc(value)
         seconds = time.monotonic() - started
-        LOG.info("read %s: %s records in %.1f s (%s records/s)", path, f"{count:,}", seconds,
-                 f"{count / max(seconds, 1e-6):,.0f}")
+        LOG.info("read %s: %s records in %.1f s (%s records/s)", for_display(path),
+                 f"{count:,}", seconds, f"{count / max(seconds, 1e-6):,.0f}")
 
 
 def real_path(path: str) -> str:

@@ -10,6 +10,7 @@ from typing import Dict, List
 
 import jinja2
 
+from detectors.display import for_display
 from schemas.reasons import Reason
 
 # Cluster evidence worth a line in the report, in this order (detectors/clusters.py).
@@ -23,6 +24,7 @@ _MEMBER_FIELDS = ("hamming_distance", "similarity", "cosine_similarity", "filler
 def _template() -> jinja2.Template:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=False, lstrip_blocks=False)
+    env.filters["shown"] = for_display   # ids, file and member names from the data
     source = (pathlib.Path(__file__).with_name("page.html")).read_text("utf-8")
     return env.from_string(source)
 

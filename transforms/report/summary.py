@@ -6,6 +6,7 @@ from typing import List
 
 import apache_beam as beam
 
+from detectors.display import for_display
 from schemas.reasons import Reason
 from schemas.records import ClusterMember
 from schemas.review import OUTCOMES
@@ -101,6 +102,15 @@ def summarize(records_in: int, counted, started_at: str, outputs: dict,
                   "repeated_identity_records": identities.get(tallies.RECORDS, 0),
                   "repeated_identities": sum(cluster_sizes.get(
                       Reason.REPEATED_IDENTITY.value, {}).values())},
+        # Kept images written without hidden data (image_metadata.keep): how many had some,
+        # per kind removed (gps: an EXIF block with a location), and the personal data
+        # found in its text fields (EXIF Artist, PNG text, comments), per entity type.
+        "image_metadata": {
+            "cleaned_images_stripped": counts.get(tallies.IMAGE_METADATA, {}).get(
+                tallies.RECORDS, 0),
+            "removed": {k: v for k, v in by_name(tallies.IMAGE_METADATA).items()
+                        if k != tallies.RECORDS},
+            "personal_data_found": by_name(tallies.METADATA_PII)},
         "conservation": {
             "ok": records_in == n_cleaned + n_quarantined,
             "rule": "records_in == cleaned + quarantined",
@@ -119,6 +129,16 @@ def summarize(records_in: int, counted, started_at: str, outputs: dict,
         "started_at": started_at,
         "outputs": outputs,
     }
+
+
+def for_people(summary: dict) -> dict:
+    """summary.json as written: the record ids it names (they may be file names holding an
+    e-mail address, or escape sequences) shown as detectors/display.py shows them. Cluster
+    ids are digests, kept as they are: decisions name clusters by them."""
+    return {**summary, "top_clusters": [
+        {**c, "kept_id": for_display(c.get("kept_id")),
+         "examples": [for_display(i) for i in c.get("examples", ())]}
+        for c in summary.get("top_clusters", ())]}
 
 
 def _bucket_order(label: str) -> int:

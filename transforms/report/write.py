@@ -14,7 +14,7 @@ from apache_beam.metrics import Metrics
 from transforms.io.outputs import join_path
 from transforms.report.page import render_report
 from transforms.report.previews import Previews, cluster_sizes, riskiest
-from transforms.report.summary import ClusterSummary, summarize, top_clusters
+from transforms.report.summary import ClusterSummary, for_people, summarize, top_clusters
 
 LOG = logging.getLogger("hygiene")
 
@@ -56,14 +56,15 @@ class _WriteReport(beam.DoFn):
             counts={k: summary[k] for k in ("records_in", "cleaned", "quarantined",
                                             "reasons", "conservation")},
             files=sorted(written))
-        _write_json(join_path(self.output, "summary.json"), summary)
-        if self.report.enabled:
+        shown = for_people(summary)
+        _write_json(join_path(self.output, "summary.json"), shown)
+        if self.report.enabled:   # the page looks previews up by true id, shows them masked
             page = render_report(summary, manifest, dict(previews), riskiest, self.report,
                                  self.output)
             with FileSystems.create(self.outputs["report"], mime_type="text/html") as f:
                 f.write(page.encode("utf-8"))
         _write_json(join_path(self.output, "manifest.json"), manifest)
-        yield summary
+        yield shown
 
 
 class WriteRunReport(beam.PTransform):
