@@ -79,15 +79,22 @@ def _check_inputs(patterns: List[str], runner: str) -> None:
             raise UsageError(f"--input {pattern!r} matches no file")
 
 
-def _prepare_outputs(hygiene, inputs: List[str], index_in: List[str]) -> List[str]:
-    """What --overwrite will delete (what earlier runs' manifests own), after checking that
-    no input lies in an output; nothing is deleted here (pipeline/ownership.py)."""
+def _check_apart(hygiene, inputs: List[str]) -> None:
+    """No input lies in an output, no output in an input folder (pipeline/ownership.py)."""
     try:
         ownership.check_apart(
             {"--output": hygiene.output, "--index-out": hygiene.index_out},
-            {"--input": inputs, "--index-in": index_in,
+            {"--input": inputs, "--index-in": hygiene.index_in or [],
              "--review-decisions": hygiene.review_decisions or [],
              "--config": [hygiene.config] if hygiene.config else []})
+    except ownership.OutputRefused as err:
+        raise UsageError(str(err)) from None
+
+
+def _prepare_outputs(hygiene) -> List[str]:
+    """What --overwrite will delete: what earlier runs' manifests own (nothing is deleted
+    here; pipeline/ownership.py)."""
+    try:
         index_out = [hygiene.index_out] if hygiene.index_out else []
         doomed = ownership.plan_output(hygiene.output, hygiene.overwrite, skip=index_out)
         if hygiene.index_out:
@@ -108,7 +115,10 @@ def _check_index(patterns: Optional[List[str]], policy, check: bool) -> List[str
     files = parquet_files(patterns)
     if not files:
         raise UsageError(f"--index-in {' '.join(patterns)}: no index files found")
-    problems = format_problems(files, signature_format(policy.near_dedup_text))
+    try:
+        problems = format_problems(files, signature_format(policy.near_dedup_text))
+    except (OSError, ValueError) as err:   # ArrowInvalid is a ValueError
+        raise UsageError(f"--index-in: a file that is not an index: {err}") from None
     if problems:
         raise UsageError("--index-in was written with other signature settings, so its "
                          "signatures cannot be compared with this run's:\n  "
@@ -197,6 +207,7 @@ def run(argv: List[str]) -> RunResult:
               for p in hygiene.input]
     if not dry_run:
         _check_inputs(inputs, runner)
+        _check_apart(hygiene, inputs)
     index_in = _check_index(hygiene.index_in, policy, check=not dry_run)
     _check_pii(policy, check=not dry_run)
     _check_faces(policy, check=not dry_run)
@@ -216,7 +227,7 @@ def run(argv: List[str]) -> RunResult:
     if not dry_run:
         # Every check is done: only now is anything deleted, and the manifest that makes
         # this run's outputs its own is written before the job writes anything.
-        ownership.delete(_prepare_outputs(hygiene, inputs, index_in))
+        ownership.delete(_prepare_outputs(hygiene))
         try:
             manifest = ownership.begin(hygiene.output, manifest)
         except ownership.OutputRefused as err:
