@@ -170,24 +170,23 @@ def plan_index_out(index_out: str, overwrite: bool) -> List[str]:
 
 
 def _matched(pattern: str) -> List[str]:
-    if _local(pattern) and os.path.isdir(pattern):
-        return [pattern]
-    try:
-        return [m.path for m in FileSystems.match([pattern])[0].metadata_list]
-    except Exception:   # remote inputs are matched on the workers, with their credentials
-        return [pattern]
+    if not _local(pattern) or os.path.isdir(pattern):
+        return [pattern]   # remote: compared as written (matched on the workers)
+    return [m.path for m in FileSystems.match([pattern])[0].metadata_list]
 
 
-def check_apart(outputs: Dict[str, Optional[str]], inputs: Dict[str, List[str]]) -> None:
-    """No input (a file matched, a folder) lies in an output, and no output lies in an
-    input folder: a run would read its own outputs, and --overwrite delete its inputs.
-    ``outputs``: flag -> location; ``inputs``: flag -> patterns, files or folders."""
+def check_apart(outputs: Dict[str, Optional[str]], inputs: Dict[str, List[str]],
+                recursive: Iterable[str] = ("--input",)) -> None:
+    """No input (a file matched, a folder) lies in an output, and no output lies in a
+    folder read with all its subfolders (the flags in ``recursive``): a run would read
+    its own outputs, and --overwrite delete its inputs. ``outputs``: flag -> location;
+    ``inputs``: flag -> patterns, files or folders."""
     for out_flag, output in outputs.items():
         if not output:
             continue
         for in_flag, patterns in inputs.items():
             for pattern in patterns or ():
-                folder = _local(pattern) and os.path.isdir(pattern)
+                folder = in_flag in recursive and _local(pattern) and os.path.isdir(pattern)
                 if folder and _inside(output, pattern):
                     raise OutputRefused(f"{out_flag} {output!r} lies in the {in_flag} folder "
                                         f"{pattern!r}: a run would read its own outputs; "
