@@ -12,6 +12,7 @@ folder. --index-out holds only index shards (part-*.parquet), by the same rule.
 import json
 import os
 import posixpath
+import re
 from typing import Dict, Iterable, List, Optional
 
 from apache_beam.io.filesystem import CompressionTypes
@@ -79,10 +80,11 @@ def _listing(folder: str) -> List[str]:
 
 
 def _is_shard(rel: str, prefix: str) -> bool:
-    """``rel`` is a shard of ``prefix`` or one of Beam's temporary files for it."""
+    """``rel`` is a shard of ``prefix`` (PREFIX-00000-of-00002.parquet, Beam's default shard
+    names) or one of Beam's temporary files for it."""
     folder, base = posixpath.split(prefix)
     where, name = posixpath.split(rel)
-    if where == folder and name.startswith(base + "-"):
+    if where == folder and re.fullmatch(re.escape(base) + r"-\d+-of-\d+\.parquet", name):
         return True
     temporary = posixpath.join(folder, f"beam-temp-{base}-")
     return rel.startswith(temporary) and "/" in rel[len(temporary):]
@@ -158,8 +160,7 @@ def plan_index_out(index_out: str, overwrite: bool) -> List[str]:
         raise OutputRefused(f"--index-out {index_out!r} is a file, not a folder")
     listed = _listing(index_out)
     foreign = [p for p in listed if (_local(p) and os.path.islink(p))
-               or not (_is_shard(_relative(p, index_out), SHARD)
-                       and (p.endswith(".parquet") or "beam-temp-" in p))]
+               or not _is_shard(_relative(p, index_out), SHARD)]
     if foreign:
         _refuse_foreign("--index-out", index_out, foreign,
                         f"is not an index shard an earlier run wrote ({SHARD}-*.parquet)")

@@ -52,10 +52,11 @@ def test_overwrite_deletes_exactly_what_the_manifest_owns(tmp_path):
         with pytest.raises(ownership.OutputRefused, match="pass --overwrite"):
             ownership.plan_output(str(out), overwrite=False)
     # A user's file among them, in a folder a run writes to, is refused by name.
-    mine = touch(out / "cleaned" / "text" / "my-notes.csv")
-    with pytest.raises(ownership.OutputRefused, match="my-notes.csv.*does not list"):
-        ownership.plan_output(str(out), overwrite=True)
-    mine.unlink()
+    for name in ("my-notes.csv", "part-notes.csv"):
+        mine = touch(out / "cleaned" / "text" / name)
+        with pytest.raises(ownership.OutputRefused, match=f"{name}.*does not list"):
+            ownership.plan_output(str(out), overwrite=True)
+        mine.unlink()
     # So is a link: the run would write through it.
     os.symlink(tmp_path, out / "report" / "elsewhere")
     with pytest.raises(ownership.OutputRefused, match="elsewhere"):
@@ -66,14 +67,14 @@ def test_a_folder_no_run_wrote_is_refused_and_left_alone(tmp_path, capsys):
     corpus = docs(tmp_path)
     out = tmp_path / "out"
     # A user's own cleaned/, quarantine/ and report/ folders, and a summary of their own.
-    theirs = [touch(out / "cleaned" / "text" / "part-0.parquet"),
+    theirs = [touch(out / "cleaned" / "text" / "part-00000-of-00001.parquet"),
               touch(out / "quarantine" / "held.parquet"), touch(out / "report" / "notes.md"),
               touch(out / "summary.json", '{"records_in": 7}')]
     for flags in ((), ("--overwrite",)):
         assert main(["--input", str(corpus), "--output", str(out), *flags]) == ExitCode.USAGE
         err = capsys.readouterr().err
         assert "no earlier run of hygiene wrote" in err and "nothing was deleted" in err
-        assert "part-0.parquet" in err and "3 more" in err
+        assert "part-00000-of-00001.parquet" in err and "3 more" in err
     assert all(p.exists() for p in theirs)
     # A manifest that is not a run's does not make the files a run's.
     touch(out / "manifest.json", '{"tool": "something-else"}')
@@ -81,6 +82,10 @@ def test_a_folder_no_run_wrote_is_refused_and_left_alone(tmp_path, capsys):
     assert all(p.exists() for p in theirs)
     # An --index-out holds index shards only.
     index = tmp_path / "index"
+    shard = touch(index / "part-00000-of-00001.parquet")
+    assert ownership.plan_index_out(str(index), overwrite=True) == [str(shard)]
+    with pytest.raises(ownership.OutputRefused, match="pass --overwrite"):
+        ownership.plan_index_out(str(index), overwrite=False)
     touch(index / "signatures.parquet")
     with pytest.raises(ownership.OutputRefused, match="signatures.parquet.*index shard"):
         ownership.plan_index_out(str(index), overwrite=True)
