@@ -137,4 +137,4 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
     report = (records_in, decided[TALLY], matched, written, decided[CLUSTERS], rows)
     checked = {"faces": policy.faces.enabled, "pii": policy.pii.enabled}
     return report | "Report" >> WriteRunReport(spec.output, spec.manifest, paths,
-                                               policy.report, checked)
+                                               policy.report, checked, spec.decisions)

@@ -18,7 +18,10 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions,
                                                   StandardOptions, TestOptions)
 
+from detectors.display import terminal_safe
 from detectors.minhash import signature_format
+from pipeline import ownership
+from pipeline.exits import ExitCode
 from pipeline.gates import failed_gates, parse_gate
 from pipeline.graph import RunSpec, build, output_paths
 from pipeline.options import HygieneOptions, help_parser
@@ -46,6 +49,8 @@ class RunResult:
     counters: Optional[dict] = None  # the job's Beam counters in the "hygiene" namespace
     seconds: float = 0.0
     gates: List[str] = dataclasses.field(default_factory=list)   # --fail-on bounds that failed
+    # --strict-decisions: why the decisions files were wrong (ids that matched no record)
+    decisions_problem: Optional[str] = None
 
 
 def package_versions() -> dict:
@@ -75,17 +80,29 @@ def _check_inputs(patterns: List[str], runner: str) -> None:
             raise UsageError(f"--input {pattern!r} matches no file")
 
 
-def _prepare_output(output: str, overwrite: bool, check: bool) -> None:
-    paths = output_paths(output)
-    earlier = [p for p in (paths["summary"], paths["manifest"],
-                           FileSystems.join(output, "cleaned"), paths["quarantine"],
-                           FileSystems.join(output, "report"))
-               if check and FileSystems.exists(p)]
-    if earlier and not overwrite:
-        raise UsageError(f"--output {output!r} holds an earlier run ({earlier[0]}); "
-                         "pass --overwrite to replace it")
-    if earlier:
-        FileSystems.delete(earlier)
+def _check_apart(hygiene, inputs: List[str]) -> None:
+    """No input lies in an output, no output in an input folder (pipeline/ownership.py)."""
+    try:
+        ownership.check_apart(
+            {"--output": hygiene.output, "--index-out": hygiene.index_out},
+            {"--input": inputs, "--index-in": hygiene.index_in or [],
+             "--review-decisions": hygiene.review_decisions or [],
+             "--config": [hygiene.config] if hygiene.config else []})
+    except ownership.OutputRefused as err:
+        raise UsageError(str(err)) from None
+
+
+def _prepare_outputs(hygiene) -> List[str]:
+    """What --overwrite will delete: what earlier runs' manifests own (nothing is deleted
+    here; pipeline/ownership.py)."""
+    try:
+        index_out = [hygiene.index_out] if hygiene.index_out else []
+        doomed = ownership.plan_output(hygiene.output, hygiene.overwrite, skip=index_out)
+        if hygiene.index_out:
+            doomed += ownership.plan_index_out(hygiene.index_out, hygiene.overwrite)
+    except ownership.OutputRefused as err:
+        raise UsageError(str(err)) from None
+    return doomed
 
 
 def _check_index(patterns: Optional[List[str]], policy, check: bool) -> List[str]:
@@ -99,7 +116,10 @@ def _check_index(patterns: Optional[List[str]], policy, check: bool) -> List[str
     files = parquet_files(patterns)
     if not files:
         raise UsageError(f"--index-in {' '.join(patterns)}: no index files found")
-    problems = format_problems(files, signature_format(policy.near_dedup_text))
+    try:
+        problems = format_problems(files, signature_format(policy.near_dedup_text))
+    except (OSError, ValueError) as err:   # ArrowInvalid is a ValueError
+        raise UsageError(f"--index-in: a file that is not an index: {err}") from None
     if problems:
         raise UsageError("--index-in was written with other signature settings, so its "
                          "signatures cannot be compared with this run's:\n  "
@@ -153,17 +173,6 @@ def _read_decisions(paths: List[str]) -> dict:
         raise UsageError(f"--review-decisions: {err}") from None
 
 
-def _prepare_index_out(index_out: str, overwrite: bool, check: bool) -> None:
-    if not check:
-        return
-    earlier = FileSystems.match([FileSystems.join(index_out, "*.parquet")])[0].metadata_list
-    if earlier and not overwrite:
-        raise UsageError(f"--index-out {index_out!r} already holds an index; "
-                         "pass --overwrite to replace it")
-    if earlier:
-        FileSystems.delete([m.path for m in earlier])
-
-
 def parse(argv: List[str]):
     """(PipelineOptions, HygieneOptions, Policy) from a command line."""
     args, _ = help_parser("hygiene").parse_known_args(argv)  # handles --help, grouped by stage
@@ -199,25 +208,31 @@ def run(argv: List[str]) -> RunResult:
               for p in hygiene.input]
     if not dry_run:
         _check_inputs(inputs, runner)
-    _prepare_output(hygiene.output, hygiene.overwrite, check=not dry_run)
+        _check_apart(hygiene, inputs)
+    index_in = _check_index(hygiene.index_in, policy, check=not dry_run)
+    _check_pii(policy, check=not dry_run)
+    _check_faces(policy, check=not dry_run)
+    _check_clip(policy, check=not dry_run)
+    decisions = _read_decisions(hygiene.review_decisions or [])
     manifest = {
-        "tool": "hygiene",
+        "tool": ownership.TOOL,
         "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "runner": runner,
         "command": argv,
         "inputs": {"patterns": inputs},
         "config": policy.to_dict(),
         "packages": package_versions(),
+        "index": {"in": index_in, "out": hygiene.index_out},
+        "review": {"files": hygiene.review_decisions or [], "decisions": len(decisions)},
     }
-    index_in = _check_index(hygiene.index_in, policy, check=not dry_run)
-    _check_pii(policy, check=not dry_run)
-    _check_faces(policy, check=not dry_run)
-    _check_clip(policy, check=not dry_run)
-    if hygiene.index_out:
-        _prepare_index_out(hygiene.index_out, hygiene.overwrite, check=not dry_run)
-    manifest["index"] = {"in": index_in, "out": hygiene.index_out}
-    decisions = _read_decisions(hygiene.review_decisions or [])
-    manifest["review"] = {"files": hygiene.review_decisions or [], "decisions": len(decisions)}
+    if not dry_run:
+        # Every check is done: only now is anything deleted, and the manifest that makes
+        # this run's outputs its own is written before the job writes anything.
+        ownership.delete(_prepare_outputs(hygiene))
+        try:
+            manifest = ownership.begin(hygiene.output, manifest)
+        except ownership.OutputRefused as err:
+            raise UsageError(str(err)) from None
     spec = RunSpec(inputs=inputs, output=hygiene.output, policy=policy, manifest=manifest,
                    index_in=index_in, index_out=hygiene.index_out, decisions=decisions)
     pipeline = beam.Pipeline(options=options)
@@ -231,7 +246,8 @@ def run(argv: List[str]) -> RunResult:
     with FileSystems.open(output_paths(hygiene.output)["summary"]) as f:
         summary = json.loads(f.read())
     return RunResult(hygiene.output, summary, str(state), result, _counters(result),
-                     time.monotonic() - started, failed_gates(summary, gates))
+                     time.monotonic() - started, failed_gates(summary, gates),
+                     unmatched_decisions(summary, hygiene.strict_decisions))
 
 
 def _counters(result) -> dict:
@@ -329,19 +345,52 @@ def _configure_logging() -> None:
     forwarded.addFilter(_WorkerLogs())
 
 
+def unmatched_decisions(summary: dict, strict: bool) -> Optional[str]:
+    """Decisions whose id matched no record or cluster of the run (a spreadsheet that
+    rewrote 00012345 as 12345, a typo, another corpus): logged; with --strict-decisions,
+    why the run fails."""
+    found = summary.get("decisions") or {}
+    if not found.get("unmatched"):
+        return None
+    examples = ", ".join(found.get("unmatched_examples") or [])
+    text = (f"--review-decisions: {found['unmatched']} of {found['read']} decisions match no "
+            f"record or cluster of this run (e.g. {examples})")
+    LOG.warning("%s%s", text, "" if strict else "; --strict-decisions makes this an error")
+    return text if strict else None
+
+
+def exit_status(result: RunResult) -> ExitCode:
+    """The status of a run that finished: when several apply, the lowest."""
+    if result.summary is not None and not result.summary["conservation"]["ok"]:
+        return ExitCode.CONSERVATION
+    if result.decisions_problem:
+        return ExitCode.USAGE
+    if result.gates:
+        return ExitCode.GATES
+    return ExitCode.OK
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     _configure_logging()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         result = run(argv)
     except UsageError as err:
-        print(f"hygiene: error: {err}", file=sys.stderr)
-        return 2
+        print(f"hygiene: error: {terminal_safe(str(err))}", file=sys.stderr)
+        return ExitCode.USAGE
+    except Exception as err:   # anything else is ours or the runner's: say so, distinctly
+        LOG.exception("the run crashed")
+        print(f"hygiene: crashed: {type(err).__name__}: {terminal_safe(str(err))} (exit status "
+              f"{ExitCode.CRASH.value}; the next --overwrite replaces this run's outputs)",
+              file=sys.stderr)
+        return ExitCode.CRASH
     print_report(result)
-    if result.summary is not None and not result.summary["conservation"]["ok"]:
-        return 1
-    if result.gates:
-        for failure in result.gates:
-            print(f"hygiene: gate failed: {failure}", file=sys.stderr)
-        return 3
-    return 0
+    if result.decisions_problem:
+        print(f"hygiene: error: {result.decisions_problem}", file=sys.stderr)
+    for failure in result.gates:
+        print(f"hygiene: gate failed: {failure}", file=sys.stderr)
+    return exit_status(result)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

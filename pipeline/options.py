@@ -11,6 +11,7 @@ from typing import Dict, Tuple
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline.exits import ExitCode, epilog
 from schemas import settings
 from schemas.settings import Policy
 
@@ -81,17 +82,23 @@ def add_arguments(parser) -> None:
     run.add_argument("--output", metavar="DIR_OR_PREFIX",
                      help="where cleaned/, quarantine/, report/, manifest.json and summary.json go")
     run.add_argument("--overwrite", action="store_true",
-                     help="replace the outputs of an earlier run in --output")
+                     help="replace an earlier run in --output (and --index-out): deletes only "
+                          "what that run's manifest.json lists; a folder holding anything "
+                          "else, or an input, is refused")
     run.add_argument("--config", metavar="POLICY_YAML",
                      help="policy file of thresholds and actions; the flags below override it")
     run.add_argument("--fail-on", action="append", metavar="PATH_OP_NUMBER",
-                     help="exit with status 3 after writing everything when a bound on "
-                          "summary.json holds, e.g. 'quarantine_rate>0.2' or 'reasons.secret>0' "
-                          "(repeatable)")
+                     help=f"exit with status {ExitCode.GATES.value} after writing everything "
+                          "when a bound on summary.json holds, e.g. 'quarantine_rate>0.2' or "
+                          "'reasons.secret>0' (repeatable)")
     run.add_argument("--review-decisions", nargs="+", action="extend", metavar="CSV",
                      help="decisions files from hygiene-review, filled in by reviewers, oldest "
                           "first (a later file's decision on the same record or cluster wins): "
                           "release or reject records and clusters, and clusters' later members")
+    run.add_argument("--strict-decisions", action="store_true",
+                     help=f"exit with status {ExitCode.USAGE.value} after writing everything "
+                          "when a decision's id matches no record or cluster of the run "
+                          "(always counted in summary.json's decisions and logged)")
     run.add_argument("--local-workers", type=int, metavar="N",
                      help="DirectRunner only: run N worker processes "
                           "(sets --direct_running_mode=multi_processing --direct_num_workers=N)")
@@ -137,6 +144,6 @@ def help_parser(prog: str) -> argparse.ArgumentParser:
                     "override the policy file (--config); each flag shows its default.",
         epilog="Any other Beam pipeline option passes through, e.g. --runner DataflowRunner "
                "--project P --region R --temp_location gs://B/tmp --setup_file ./setup.py. "
-               "The default runner is the DirectRunner.")
+               "The default runner is the DirectRunner. " + epilog())
     add_arguments(parser)
     return parser

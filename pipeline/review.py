@@ -24,7 +24,7 @@ from detectors.display import for_display, terminal_safe
 from detectors.previews import masked_preview
 from schemas.reasons import INPUT_DEFECTS, Reason
 from schemas.review import (CLUSTER, COLUMNS, RECORD, REJECT, RELEASE, REQUIRED, Decision,
-                            key)
+                            key, neutralized, restored)
 from transforms.io.index import parquet_files
 
 
@@ -45,6 +45,7 @@ def read_decisions(paths: Iterable[str]) -> Dict[str, Decision]:
             raise ReviewError(f"{path}: no column {', '.join(missing)} "
                               f"(needs {', '.join(REQUIRED)})")
         for line, row in enumerate(rows, start=2):
+            row = {k: restored(v) if isinstance(v, str) else v for k, v in row.items()}
             decision = _decision(row, f"{path}:{line}")
             if decision is not None:
                 decisions[key(decision.scope, decision.id)] = decision
@@ -119,11 +120,19 @@ def write_decisions_file(output: str, out, records: int) -> int:
     with FileSystems.open(FileSystems.join(output, "summary.json")) as f:
         summary = json.loads(f.read())
     rows = cluster_rows(summary) + riskiest_records(output, records)
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    write_rows(out, rows)
+    return len(rows)
+
+
+def write_rows(out, rows: List[dict]) -> None:
+    """Decisions file rows, every cell quoted (spreadsheets keep 00012345 as text when
+    told to take quoted cells as text) and none a formula (schemas.review.neutralized)."""
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n",
+                            quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for row in rows:
-        writer.writerow({c: row.get(c, "") for c in COLUMNS})
-    return len(rows)
+        writer.writerow({c: neutralized("" if row.get(c) is None else str(row[c]))
+                         for c in COLUMNS})
 
 
 def main(argv: Optional[List[str]] = None) -> int:

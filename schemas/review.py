@@ -19,6 +19,25 @@ COLUMNS = ("scope", "id", "decision", "reviewer", "note", "reviewed_at",
            "reason", "risk", "size", "records", "quarantined", "clusters", "examples", "preview")
 REQUIRED = ("scope", "id", "decision")
 
+# Spreadsheet safety (OWASP "CSV injection"): a cell a spreadsheet would evaluate as a
+# formula is written behind a single quote, which the reader takes off again; so is a
+# cell already starting with one, so that every value reads back exactly as written.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
+
+
+def neutralized(cell: str) -> str:
+    """``cell`` as the decisions file writes it: never a formula."""
+    return QUOTE + cell if cell.startswith(FORMULA_STARTS + (QUOTE,)) else cell
+
+
+def restored(cell: str) -> str:
+    """A cell of a decisions file as it was before neutralized(); a cell without the
+    quote (a spreadsheet may have dropped it on saving) is taken as it is."""
+    if cell.startswith(QUOTE) and cell[1:].startswith(FORMULA_STARTS + (QUOTE,)):
+        return cell[1:]
+    return cell
+
 
 class Decision(NamedTuple):
     scope: str                  # record or cluster

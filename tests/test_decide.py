@@ -103,6 +103,9 @@ def test_every_record_leaves_once_and_orphan_verdicts_are_counted(decided):
     assert tally[("primary_reason", "exact_duplicate_text")] == 1
     assert tally[("redacted", "text")] == 1 and tally[("faces", "blurred")] == 1
     assert tally[("review", "rejected")] == tally[("review", "released")] == 1
+    # Records each decision names (the summary's unmatched decisions are those with none).
+    assert tally[("decision", key(RECORD, "reviewed"))] == 1
+    assert tally[("decision", key(CLUSTER, exact_cluster("cd" * 16)))] >= 1
     assert tally[("pii_entity", "EMAIL_ADDRESS")] == 1
 
 

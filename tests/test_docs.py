@@ -25,3 +25,8 @@ def test_readme_lists_every_reason():
 def test_bundled_sample_policy_loads():
     policy = load_policy(str(ROOT / "sample" / "policy.yaml"))
     assert policy.input.max_text_chars == 20000
+
+
+def test_readme_lists_every_exit_status():
+    from pipeline.exits import table
+    assert table() in README

@@ -217,9 +217,14 @@ def test_cli_refuses_bad_usage_before_running(tmp_path, capsys):
     assert main(["--input", str(docs), "--output", str(tmp_path / "o"),
                  "--config", str(bad_policy)]) == 2
     assert "unknown key exact_dedup.txt" in capsys.readouterr().err
-    # An earlier run's output (its summary is enough to tell) is replaced only when asked.
+    # A summary no run's manifest lists is not replaced, even when asked; an earlier run's
+    # output (its manifest.json, as runs wrote before it listed what they own) is replaced
+    # only when asked (tests/test_outputs_safety.py has the rest).
     (tmp_path / "o").mkdir()
     (tmp_path / "o" / "summary.json").write_text('{"records_in": 7}')
+    assert main(["--input", str(docs), "--output", str(tmp_path / "o"), "--overwrite"]) == 2
+    assert "summary.json" in capsys.readouterr().err
+    (tmp_path / "o" / "manifest.json").write_text('{"tool": "hygiene", "files": []}')
     assert main(["--input", str(docs), "--output", str(tmp_path / "o")]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert main(["--input", str(docs), "--output", str(tmp_path / "o"), "--overwrite"]) == 0

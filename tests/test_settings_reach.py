@@ -35,7 +35,6 @@ import re
 import shutil
 import tempfile
 import threading
-from collections import Counter
 from typing import Any, Callable, NamedTuple, Optional
 
 import apache_beam as beam
@@ -51,7 +50,6 @@ from apache_beam.transforms.core import Windowing
 from PIL import Image
 
 from detectors.face_center import FACE_CENTER
-from detectors.minhash import sketches, to_bytes
 from detectors.pii.spans import Finding
 from pipeline.graph import RunSpec, build
 from pipeline.options import HygieneOptions

@@ -32,7 +32,7 @@ from transforms.common.faults import error_verdict
 from transforms.decide.review import review_of, reviewed
 from transforms.decide.rows import (CLEANED, QUARANTINED, Decided, cleaned_image, cleaned_row,
                                     quarantine_row)
-from transforms.decide.tallies import tallies
+from transforms.decide.tallies import matched, tallies
 
 TALLY = "tally"
 INDEX = "index"
@@ -100,6 +100,8 @@ class _Decide(beam.DoFn):
             keys = (fingerprint.text_key, fingerprint.pixel_key) if fingerprint else ()
             clusters = [v.cluster for v in found if v.cluster] + headed_by(public_id, keys)
             decision = review_of(public_id, clusters, decisions)
+            for tally in matched(public_id, clusters, decisions):
+                yield beam.pvalue.TaggedOutput(TALLY, tally)
         decided = decide(record, public_id, found, decision, self.faces, self.metadata)
         row = decided.row
         if decided.image is not None:

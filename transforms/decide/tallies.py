@@ -1,11 +1,11 @@
 """The summary's tallies: (group, name) pairs, counted over every decided record. The
 group names are defined here, once; transforms/report/summary.py reads them back."""
 
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterable, Iterator, List, Optional, Tuple
 
 from schemas.reasons import Reason
 from schemas.records import BLUR, Verdict
-from schemas.review import Decision
+from schemas.review import CLUSTER, RECORD, Decision, key
 from transforms.decide import review
 from transforms.decide.rows import CLEANED, QUARANTINED, Decided
 
@@ -23,6 +23,7 @@ IDENTITIES = "identities"          # RECORDS with a repeated person
 REVIEW = "review"                  # records per outcome of a reviewer's decision
 IMAGE_METADATA = "image_metadata"  # kept images with metadata removed (RECORDS), per kind
 METADATA_PII = "metadata_pii"      # personal data in kept images' metadata text, per entity
+DECISION = "decision"              # records per decision (schemas.review.key) naming them
 RISK = {CLEANED: "risk_cleaned", QUARANTINED: "risk_quarantine"}   # records per risk bin
 RECORDS, FOUND, BLURRED = "records", "faces", "blurred"
 
@@ -31,6 +32,15 @@ RISK_BINS = 10   # the summary's risk histogram: [0, 0.1), [0.1, 0.2), ... [0.9,
 
 def risk_bin(score: float) -> int:
     return min(RISK_BINS - 1, int(score * RISK_BINS))
+
+
+def matched(public_id: str, clusters: Iterable[str],
+            decisions) -> Iterator[Tuple[str, object]]:
+    """The decisions whose id names this record or a cluster it belongs to, whether or
+    not they are the one applied (the summary reports the decisions nothing matched)."""
+    for name in (key(RECORD, public_id), *(key(CLUSTER, c) for c in sorted(set(clusters)))):
+        if name in decisions:
+            yield DECISION, name
 
 
 def tallies(kind: str, decided: Decided, found: List[Verdict],

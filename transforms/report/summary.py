@@ -15,6 +15,7 @@ from transforms.decide.rows import CLEANED, QUARANTINED
 
 TOP_CLUSTERS = 50      # clusters ranked in summary.json
 CLUSTER_EXAMPLES = 5   # record ids named per cluster
+UNMATCHED_EXAMPLES = 5   # decisions named that matched nothing
 
 
 class ClusterSummary(beam.CombineFn):
@@ -63,9 +64,10 @@ def _histogram(counts: dict) -> List[int]:
 
 
 def summarize(records_in: int, counted, started_at: str, outputs: dict,
-              clusters=(), sizes=()) -> dict:
+              clusters=(), sizes=(), decisions=()) -> dict:
     """The summary from ((group, name), count) pairs of the tallies (transforms/decide/
-    tallies.py), the top clusters and ((reason, size bucket), clusters) pairs."""
+    tallies.py), the top clusters, ((reason, size bucket), clusters) pairs and the keys
+    (schemas.review.key) of the reviewers' decisions read."""
     counts = {}
     for (group, name), count in counted:
         counts.setdefault(group, {})[name] = count
@@ -124,6 +126,8 @@ def summarize(records_in: int, counted, started_at: str, outputs: dict,
         "cluster_sizes": cluster_sizes,
         # Reviewers' decisions that reached a record (--review-decisions).
         "review": {name: counts.get(tallies.REVIEW, {}).get(name, 0) for name in OUTCOMES},
+        # Decisions read, and those whose id matched no record or cluster of this run.
+        "decisions": _decisions(decisions, counts.get(tallies.DECISION, {})),
         # The riskiest duplicate groups, templates and repeated people (detectors/risk.py).
         "top_clusters": list(clusters),
         "started_at": started_at,
@@ -138,7 +142,16 @@ def for_people(summary: dict) -> dict:
     return {**summary, "top_clusters": [
         {**c, "kept_id": for_display(c.get("kept_id")),
          "examples": [for_display(i) for i in c.get("examples", ())]}
-        for c in summary.get("top_clusters", ())]}
+        for c in summary.get("top_clusters", ())],
+        **({"decisions": {**summary["decisions"], "unmatched_examples": [
+            for_display(i) for i in summary["decisions"]["unmatched_examples"]]}}
+           if "decisions" in summary else {})}
+
+
+def _decisions(read, matched: dict) -> dict:
+    unmatched = sorted(set(read) - set(matched))
+    return {"read": len(set(read)), "unmatched": len(unmatched),
+            "unmatched_examples": unmatched[:UNMATCHED_EXAMPLES]}
 
 
 def _bucket_order(label: str) -> int:

@@ -36,16 +36,17 @@ def _write_json(path: str, payload: dict) -> None:
 
 
 class _WriteReport(beam.DoFn):
-    def __init__(self, output: str, manifest: dict, outputs: dict, report):
+    def __init__(self, output: str, manifest: dict, outputs: dict, report, decisions):
         self.output = output
         self.manifest = manifest
         self.outputs = outputs
         self.report = report
+        self.decisions = decisions
 
     def process(self, records_in, counted, files, written, clusters, sizes, riskiest,
                 previews):
         summary = summarize(records_in, counted, self.manifest["started_at"], self.outputs,
-                            clusters, sizes)
+                            clusters, sizes, self.decisions)
         if not summary["conservation"]["ok"]:
             Metrics.counter("hygiene", "conservation_violations").inc()
             LOG.error("conservation violated: %s", summary["conservation"])
@@ -72,8 +73,10 @@ class WriteRunReport(beam.PTransform):
     clusters, the decided rows (for the few previews the report shows) and the written
     files."""
 
-    def __init__(self, output: str, manifest: dict, outputs: dict, report, checked: dict):
+    def __init__(self, output: str, manifest: dict, outputs: dict, report, checked: dict,
+                 decisions=()):
         super().__init__()
+        self.decisions = sorted(decisions)   # schemas.review.key of every decision read
         self.output = output
         self.manifest = manifest
         self.outputs = outputs
@@ -99,7 +102,8 @@ class WriteRunReport(beam.PTransform):
             previews = records_in.pipeline | "NoPreviews" >> beam.Create([])
         return (records_in
                 | "Report" >> beam.ParDo(
-                    _WriteReport(self.output, self.manifest, self.outputs, self.report),
+                    _WriteReport(self.output, self.manifest, self.outputs, self.report,
+                                 self.decisions),
                     counted=beam.pvalue.AsList(counted),
                     files=beam.pvalue.AsSingleton(file_stats),
                     written=beam.pvalue.AsList(written),
