@@ -139,12 +139,12 @@ def _huge_text_line(kind, size) -> bytes:
 def k_surrogate_text(root, kind="surrogate_text"):
     return _jsonl_kind(root, kind, "read",
                        b'{"id": "surrogate_text-h", "text": "cut emoji \\ud83d here"}',
-                       [INVALID_UNICODE], group="unicode")
+                       [INVALID_UNICODE], group="crash")
 
 
 def k_surrogate_id(root, kind="surrogate_id"):
     return _jsonl_kind(root, kind, "read", b'{"id": "bad\\udc80id", "text": "an ordinary text"}',
-                       [INVALID_UNICODE], group="unicode")
+                       [INVALID_UNICODE], group="crash")
 
 
 def k_surrogate_key_json(root, kind="surrogate_key_json"):
@@ -155,7 +155,7 @@ def k_surrogate_key_json(root, kind="surrogate_key_json"):
            (f"{kind}-h.json", b'{"caption": "cut emoji \\ud83d here", "url": "u"}')]
     write_tar(d / "shard.tar", m0 + bad + m1)
     return _spec(kind, "read", d, good=[good0, good1], hostile=[(INVALID_UNICODE,)], records=3,
-                 group="unicode")
+                 group="crash")
 
 
 def k_non_utf8_file_name(root, kind="non_utf8_file_name"):
@@ -165,7 +165,7 @@ def k_non_utf8_file_name(root, kind="non_utf8_file_name"):
     (d / name).write_bytes(_lines([{"id": f"{kind}-h", "text": "text in a badly named file"}]))
     # Its record may be kept (the name escaped) or held back for the name.
     return _spec(kind, "read", d, good=[f"{kind}-g0", f"{kind}-g1"],
-                 hostile=[(INVALID_UNICODE, None)], records=3, group="unicode")
+                 hostile=[(INVALID_UNICODE, None)], records=3, group="crash")
 
 
 def _bomb(root, kind, compress, name):
@@ -330,7 +330,7 @@ def k_csv_huge_cell(root, kind="csv_huge_cell"):
     # Over csv's own field limit (128 KiB) too: today that ends the whole captions file.
     d = _image_folder(root, kind, extra_rows=[["ghost.png", "z" * (3 * CAP)]])
     return _spec(kind, "read", d, inputs=[d], good=[f"{kind}-g0", f"{kind}-g1"],
-                 hostile=[(OVERSIZED,)], records=3)
+                 hostile=[(OVERSIZED,)], records=3, group="crash")
 
 
 def k_bom_jsonl(root, kind="bom_jsonl"):
@@ -383,20 +383,21 @@ def k_overwrite_input_under_output(root, kind="overwrite_input_under_output"):
     path = inside / "mine.jsonl"
     path.write_bytes(_lines(_texts(kind, 2)))
     # Refused: the output holds an input.
-    return Hostile(kind, "outputs", str(d), [str(path)], exit_codes=(2,), group=kind,
+    return Hostile(kind, "outputs", str(d), [str(path)], exit_codes=(2,), group="overwrite",
                    flags=("--overwrite",), check=_overwrite_check([path]),
                    records=0)
 
 
 def k_overwrite_user_folder(root, kind="overwrite_user_folder"):
+    """Run with overwrite_input_under_output (one job, its output): a report/ folder no
+    manifest says this tool wrote is left alone."""
     d = _dir(root, kind)
     (d / "docs.jsonl").write_bytes(_lines(_texts(kind, 2)))
-    mine = d / "out" / "report" / "my-notes.txt"
+    mine = root / "overwrite_input_under_output" / "out" / "report" / "my-notes.txt"
     mine.parent.mkdir(parents=True)
     mine.write_text("a folder this tool did not write")
-    # No manifest says a run wrote report/: it is left alone (run, or refused).
     return Hostile(kind, "outputs", str(d), [str(d / "docs.jsonl")], good=[f"{kind}-g0"],
-                   exit_codes=(0, 2), group=kind, flags=("--overwrite",), records=2,
+                   exit_codes=(2,), group="overwrite", flags=("--overwrite",), records=2,
                    check=_overwrite_check([mine]))
 
 
@@ -473,7 +474,7 @@ def _cleaned_image_without(record_id, secret: bytes):
 
 def k_exif_gps(root, kind="exif_gps"):
     gps = {1: "N", 2: (51.0, 30.0, 12.5), 3: "W", 4: (0.0, 7.0, 39.0)}
-    spec = _image_kind(root, kind, _exif_jpeg(_seed(kind, 9), {0x8825: gps}), b"\xff\xe1")
+    spec = _image_kind(root, kind, _exif_jpeg(_seed(kind, 9), {0x8825: gps}), b"\0never\0")
     spec.check = _no_gps(f"{kind}-h", spec.check)
     return spec
 
@@ -574,23 +575,23 @@ def k_ansi_in_file_name(root, kind="ansi_in_file_name"):
 # ---- JSON oddities, line endings, empty and truncated files, links
 
 def k_huge_float(root, kind="huge_float"):
-    return _jsonl_kind(root, kind, "read",
+    return _jsonl_kind(root, kind, "ok-today",
                        b'{"id": "huge_float-h", "text": "a big float", "score": 1e400}',
                        ["malformed_json", None])
 
 
 def k_huge_int(root, kind="huge_int"):
     line = b'{"id": "huge_int-h", "text": "a big int", "n": 1' + b"0" * 5000 + b"}"
-    return _jsonl_kind(root, kind, "read", line, ["malformed_json", None])
+    return _jsonl_kind(root, kind, "ok-today", line, ["malformed_json", None])
 
 
 def k_huge_int_id(root, kind="huge_int_id"):
     line = b'{"id": 1' + b"0" * 4000 + b', "text": "an id with four thousand digits"}'
-    return _jsonl_kind(root, kind, "read", line, ["malformed_json", None])
+    return _jsonl_kind(root, kind, "ok-today", line, ["malformed_json", None])
 
 
 def k_nan(root, kind="nan"):
-    return _jsonl_kind(root, kind, "read",
+    return _jsonl_kind(root, kind, "ok-today",
                        b'{"id": "nan-h", "text": "not a number", "score": NaN, "w": -Infinity}',
                        ["malformed_json", None])
 
