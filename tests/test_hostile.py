@@ -10,6 +10,8 @@ merges the test turns red until the marker (the kind's ``part``) says "ok-today"
 
 import atexit
 import collections
+import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -33,13 +35,10 @@ for _spec in SPECS.values():
 _RUNS = {}
 
 
-def _job(group: str):
-    """Run a group's inputs as one job (once): the outputs, exit code and terminal text."""
-    if group in _RUNS:
-        return _RUNS[group]
+def _argv(group: str):
     specs = GROUPS[group]
     output = CORPUS / "runs" / group
-    if group.startswith("overwrite"):
+    if group == "overwrite":   # its output is the one the kinds set up
         output = pathlib.Path(specs[0].folder) / "out"
     flags = list(BROKEN_FLAGS)
     policy = policy_yaml()
@@ -50,18 +49,53 @@ def _job(group: str):
     for spec in specs:
         flags += [f for f in spec.flags if f not in flags or not f.startswith("--")]
     inputs = [p for spec in specs for p in spec.inputs]
-    argv = ["--input", *inputs, "--output", str(output), *flags]
-    done = subprocess.run(
-        [sys.executable, "-c", "import sys; from pipeline.launch import main; sys.exit(main())",
-         *argv], cwd=ROOT, capture_output=True, timeout=900)
-    said = (done.stdout + done.stderr).decode("utf-8", "replace")
-    summary_path = output / "summary.json"
-    summary = None
-    if summary_path.exists():
-        import json
-        summary = json.loads(summary_path.read_text())
-    _RUNS[group] = (done.returncode, Outputs(output, summary, {}), said)
-    return _RUNS[group]
+    return output, ["--input", *inputs, "--output", str(output), *flags]
+
+
+# Jobs side by side: each is mostly one busy process (one at a time on a 2-core machine).
+PARALLEL = max(1, (os.cpu_count() or 1) // 2)
+
+
+def _start(groups, limit=None):
+    """Start the groups' jobs, at most ``limit`` of them running at once."""
+    for group in groups:
+        if group in _RUNS:
+            continue
+        running = sum(isinstance(p, subprocess.Popen) and p.poll() is None
+                      for _, p in _RUNS.values())
+        if limit is not None and running >= limit:
+            return
+        output, argv = _argv(group)
+        process = subprocess.Popen(
+            [sys.executable, "-c",
+             "import sys; from pipeline.launch import main; sys.exit(main())", *argv],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        _RUNS[group] = (output, process)
+
+
+def _job(group: str):
+    """A group's run (started if need be): exit code, outputs and what it printed."""
+    _start([group])
+    output, process = _RUNS[group]
+    if isinstance(process, subprocess.Popen):
+        said = process.communicate(timeout=900)[0].decode("utf-8", "replace")
+        summary_path = output / "summary.json"
+        summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+        _RUNS[group] = (output, (process.returncode, Outputs(output, summary, {}), said))
+    return _RUNS[group][1]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _selected_runs(request):
+    """Every group a selected test needs, started together before the first test."""
+    kinds = [item.callspec.params["kind"] for item in request.session.items
+             if getattr(item, "callspec", None) and "kind" in item.callspec.params
+             and item.module.__name__ == __name__]
+    _start(sorted({SPECS[kind].group for kind in kinds}), limit=PARALLEL)
+    yield
+    for _, process in _RUNS.values():
+        if isinstance(process, subprocess.Popen) and process.poll() is None:
+            process.kill()
 
 
 def _params():
