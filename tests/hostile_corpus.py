@@ -30,7 +30,7 @@ import zstandard
 from PIL import Image, PngImagePlugin
 
 from schemas.settings import InputSettings
-from tests.broken_corpus import BROKEN_FLAGS, write_broken_corpus
+from tests.broken_corpus import write_broken_corpus
 from tests.builders import document, encode, picture, tar_bytes, write_tar
 
 CAP = 64 * 1024               # every max_*_bytes cap in the suite's policy
@@ -699,9 +699,6 @@ def broken_kinds(root) -> List[Hostile]:
             # The good records are checked once, with the first of these kinds.
             good=sorted(good_ids) if index == 0 else (), group="shared", flags=()))
     return kinds
-
-
-KIND_NAMES = [w.__defaults__[-1] if w.__defaults__ else w.__name__[2:] for w in WRITERS]
 
 
 def write_hostile_corpus(root) -> List[Hostile]:

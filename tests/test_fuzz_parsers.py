@@ -13,7 +13,6 @@ parts fix are strict xfails naming the part.
 import io
 import json
 import os
-import tarfile
 
 import pyarrow as pa
 import pyarrow.parquet as pq
