@@ -10,7 +10,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 AIRFLOW_VENV ?= .airflow-venv
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 
-.PHONY: demo test eval bench sample clean airflow
+.PHONY: demo test eval bench sample clean airflow fuzz
 
 $(STAMP): setup.py requirements/no-deps.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(STAMP) $(CHROMIUM) $(AIRFLOW_STAMP)
 	$(VENV)/bin/python -m pytest -q tests
 
 airflow: $(AIRFLOW_STAMP)
+
+# The parser fuzzing of tests/test_fuzz_parsers.py at length (CI runs 40 examples each).
+FUZZ_EXAMPLES ?= 5000
+fuzz: $(STAMP)
+	HYGIENE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/python -m pytest -q tests/test_fuzz_parsers.py
 
 # Every evaluation script, then one table of precision, recall and F1 (docs/BENCHMARKS.md).
 # Labelled sets come from ../shared/eval-data where present; EVAL_ARGS=--quick for a short run.
