@@ -38,17 +38,31 @@ def read_decisions(paths: Iterable[str]) -> Dict[str, Decision]:
     decisions: Dict[str, Decision] = {}
     for path in paths:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-            text = f.read().decode("utf-8-sig")
-        rows = csv.DictReader(io.StringIO(text, newline=""))
-        missing = [c for c in REQUIRED if c not in (rows.fieldnames or ())]
-        if missing:
-            raise ReviewError(f"{path}: no column {', '.join(missing)} "
-                              f"(needs {', '.join(REQUIRED)})")
-        for line, row in enumerate(rows, start=2):
-            row = {k: restored(v) if isinstance(v, str) else v for k, v in row.items()}
-            decision = _decision(row, f"{path}:{line}")
-            if decision is not None:
-                decisions[key(decision.scope, decision.id)] = decision
+            data = f.read()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise ReviewError(f"{path}: not UTF-8 (byte {err.start}): save it as UTF-8 "
+                              "CSV") from None
+        try:
+            decisions.update(_decisions(path, text))
+        except csv.Error as err:   # a NUL byte, an unclosed quote at the end
+            raise ReviewError(f"{path}: not a CSV file: {err}") from None
+    return decisions
+
+
+def _decisions(path: str, text: str) -> Dict[str, Decision]:
+    decisions = {}
+    rows = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in REQUIRED if c not in (rows.fieldnames or ())]
+    if missing:
+        raise ReviewError(f"{path}: no column {', '.join(missing)} "
+                          f"(needs {', '.join(REQUIRED)})")
+    for line, row in enumerate(rows, start=2):
+        row = {k: restored(v) if isinstance(v, str) else v for k, v in row.items()}
+        decision = _decision(row, f"{path}:{line}")
+        if decision is not None:
+            decisions[key(decision.scope, decision.id)] = decision
     return decisions
 
 

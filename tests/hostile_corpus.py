@@ -439,7 +439,7 @@ def k_unmatched_decision_ids(root, kind="unmatched_decision_ids"):
 def _mentions_unmatched(record_id):
     def check(run):
         said = run.said + (run.path / "summary.json").read_text()
-        assert f"12345" in said.replace("00012345", ""), \
+        assert "12345" in said.replace("00012345", ""), \
             f"a decision for {record_id} matched no record and nothing said so"
     return check
 

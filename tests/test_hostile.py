@@ -3,9 +3,8 @@
 Kinds are grouped: one job run per group (a subprocess, as a user runs it, so exit codes
 and what reaches the terminal are real). Per kind: the exit code, conservation (its
 records all come out, in cleaned/ or quarantine/), every good record cleaned, each hostile
-record quarantined with its reason, and the kind's own check. A kind that main does not
-handle yet is a strict xfail naming the part of issue 23 that fixes it: when the fix
-merges the test turns red until the marker (the kind's ``part``) says "ok-today".
+record quarantined with its reason, and the kind's own check. A kind's ``part`` says which
+part of the job holds the line (read, outputs, images; ok-today: handled before issue 23).
 """
 
 import atexit
@@ -98,12 +97,6 @@ def _selected_runs(request):
             process.kill()
 
 
-def _params():
-    for name, spec in SPECS.items():
-        marks = []
-        if spec.part != "ok-today":
-            marks.append(pytest.mark.xfail(strict=True, reason=f"issue 23 part {spec.part}"))
-        yield pytest.param(name, id=name, marks=marks)
 
 
 def test_the_corpus_has_every_kind():
@@ -111,7 +104,7 @@ def test_the_corpus_has_every_kind():
     assert {spec.part for spec in SPECS.values()} <= {"read", "outputs", "images", "ok-today"}
 
 
-@pytest.mark.parametrize("kind", list(_params()))
+@pytest.mark.parametrize("kind", list(SPECS))
 def test_hostile_kind(kind):
     spec = SPECS[kind]
     code, out, said = _job(spec.group)

@@ -27,7 +27,7 @@ PATTERNS = (
     ("EMAIL_ADDRESS", re.compile(
         r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9_%+-][A-Za-z0-9._%+-]*@"
         r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9])")),
-    ("US_SSN", re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])")),
+    ("US_SSN", re.compile(r"(?<!\d)(?<!\d-)\d{3}-\d{2}-\d{4}(?!\d)(?!-\d)")),
     ("CREDIT_CARD", re.compile(r"(?<!\d)[1-6](?:[ -]?\d){12,18}(?!\d)")),
     ("PHONE_NUMBER", re.compile(
         r"(?<![A-Za-z0-9+])(?:\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){2,4}\d{2,4}"
