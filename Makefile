@@ -9,8 +9,13 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # Airflow in its own virtualenv (dags/requirements.txt), for the nightly DAG and its test.
 AIRFLOW_VENV ?= .airflow-venv
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
+# Beam's Flink job server (flink/pom.xml), for tests/test_flink.py and --runner FlinkRunner.
+FLINK_DIR ?= .flink
+FLINK_STAMP := $(FLINK_DIR)/.installed
+MVN_COPY := org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+	-DincludeScope=runtime
 
-.PHONY: demo test eval bench sample clean airflow
+.PHONY: demo test eval bench sample clean airflow flink flink-lock
 
 $(STAMP): setup.py requirements/no-deps.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +28,27 @@ demo: $(STAMP)
 	$(VENV)/bin/hygiene --input 'sample/text/*' 'sample/image_text/*' sample/image_folder/ \
 		--config sample/policy.yaml --output $(DEMO_OUTPUT) --overwrite
 
-test: $(STAMP) $(CHROMIUM) $(AIRFLOW_STAMP)
+test: $(STAMP) $(CHROMIUM) $(AIRFLOW_STAMP) $(FLINK_STAMP)
 	$(VENV)/bin/python -m pytest -q tests
 
 airflow: $(AIRFLOW_STAMP)
+
+flink: $(FLINK_STAMP)
+
+# Maven fetches the job server's jars with the repository's checksums enforced (-C), then each
+# is checked against the SHA-512 sums committed in flink/jars.sha512 and nothing else may be
+# there; the job itself never fetches anything. After changing flink/pom.xml: make flink-lock.
+$(FLINK_STAMP): flink/pom.xml flink/jars.sha512
+	rm -rf $(FLINK_DIR)/lib $@
+	mvn -B -q -C -f flink/pom.xml $(MVN_COPY) -DoutputDirectory=$(abspath $(FLINK_DIR))/lib
+	cd $(FLINK_DIR)/lib && sha512sum --quiet --strict -c $(CURDIR)/flink/jars.sha512
+	test "$$(ls $(FLINK_DIR)/lib | wc -l)" -eq "$$(wc -l < flink/jars.sha512)"
+	touch $@
+
+flink-lock:
+	rm -rf $(FLINK_DIR)/lib $(FLINK_STAMP)
+	mvn -B -q -C -f flink/pom.xml $(MVN_COPY) -DoutputDirectory=$(abspath $(FLINK_DIR))/lib
+	cd $(FLINK_DIR)/lib && sha512sum *.jar > $(CURDIR)/flink/jars.sha512
 
 # Every evaluation script, then one table of precision, recall and F1 (docs/BENCHMARKS.md).
 # Labelled sets come from ../shared/eval-data where present; EVAL_ARGS=--quick for a short run.
@@ -53,4 +75,4 @@ sample: $(STAMP)
 	$(VENV)/bin/python scripts/make_sample.py
 
 clean:
-	rm -rf $(VENV) $(AIRFLOW_VENV) output build *.egg-info
+	rm -rf $(VENV) $(AIRFLOW_VENV) $(FLINK_DIR) output build *.egg-info
