@@ -9,13 +9,13 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # Airflow in its own virtualenv (dags/requirements.txt), for the nightly DAG and its test.
 AIRFLOW_VENV ?= .airflow-venv
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
-# Beam's Flink job server (flink/pom.xml), for tests/test_flink.py and --runner FlinkRunner.
-FLINK_DIR ?= .flink
-FLINK_STAMP := $(FLINK_DIR)/.installed
+# Beam's Flink and Spark job servers (flink/pom.xml, spark/pom.xml), for tests/test_flink.py
+# and --runner FlinkRunner / SparkRunner: .flink/lib, .spark/lib.
+JOB_SERVERS := flink spark
 MVN_COPY := org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
 	-DincludeScope=runtime
 
-.PHONY: demo test eval bench sample clean airflow flink flink-lock
+.PHONY: demo test eval bench sample clean airflow flink flink-lock spark spark-lock
 
 $(STAMP): setup.py requirements/no-deps.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,37 +28,27 @@ demo: $(STAMP)
 	$(VENV)/bin/hygiene --input 'sample/text/*' 'sample/image_text/*' sample/image_folder/ \
 		--config sample/policy.yaml --output $(DEMO_OUTPUT) --overwrite
 
-test: $(STAMP) $(CHROMIUM) $(AIRFLOW_STAMP) $(FLINK_STAMP)
+test: $(STAMP) $(CHROMIUM) $(AIRFLOW_STAMP) .flink/.installed .spark/.installed
 	$(VENV)/bin/python -m pytest -q tests
 
 airflow: $(AIRFLOW_STAMP)
 
-flink: $(FLINK_STAMP)
+flink spark: %: .%/.installed
 
-# Maven fetches the job server's jars with the repository's checksums enforced (-C), then each
-# is checked against the SHA-512 sums committed in flink/jars.sha512 and nothing else may be
-# there; the job itself never fetches anything. After changing flink/pom.xml: make flink-lock.
-$(FLINK_STAMP): flink/pom.xml flink/jars.sha512
-	rm -rf $(FLINK_DIR)/lib $@
-	mvn -B -q -C -f flink/pom.xml $(MVN_COPY) -DoutputDirectory=$(abspath $(FLINK_DIR))/lib
-	cd $(FLINK_DIR)/lib && sha512sum --quiet --strict -c $(CURDIR)/flink/jars.sha512
-	test "$$(ls $(FLINK_DIR)/lib | wc -l)" -eq "$$(wc -l < flink/jars.sha512)"
+# Maven fetches a job server's jars with the repository's checksums enforced (-C), then each
+# is checked against the SHA-512 sums committed in NAME/jars.sha512 and nothing else may be
+# there; the job itself never fetches anything. After changing NAME/pom.xml: make NAME-lock.
+.%/.installed: %/pom.xml %/jars.sha512
+	rm -rf .$*/lib $@
+	mvn -B -q -C -f $*/pom.xml $(MVN_COPY) -DoutputDirectory=$(CURDIR)/.$*/lib
+	cd .$*/lib && sha512sum --quiet --strict -c $(CURDIR)/$*/jars.sha512
+	test "$$(ls .$*/lib | wc -l)" -eq "$$(wc -l < $*/jars.sha512)"
 	touch $@
 
-flink-lock:
-	rm -rf $(FLINK_DIR)/lib $(FLINK_STAMP)
-	mvn -B -q -C -f flink/pom.xml $(MVN_COPY) -DoutputDirectory=$(abspath $(FLINK_DIR))/lib
-	cd $(FLINK_DIR)/lib && sha512sum *.jar > $(CURDIR)/flink/jars.sha512
-
-# Every evaluation script, then one table of precision, recall and F1 (docs/BENCHMARKS.md).
-# Labelled sets come from ../shared/eval-data where present; EVAL_ARGS=--quick for a short run.
-eval: $(STAMP)
-	$(VENV)/bin/python -m evaluation $(EVAL_ARGS)
-
-# Every stage's benchmark and the whole job, then one table (docs/BENCHMARKS.md); the peers
-# (datatrove, imagededup) get virtualenvs of their own in .bench/. BENCH_ARGS=--quick: short.
-bench: $(STAMP)
-	$(VENV)/bin/python -m benchmarks $(BENCH_ARGS)
+flink-lock spark-lock: %-lock:
+	rm -rf .$*/lib .$*/.installed
+	mvn -B -q -C -f $*/pom.xml $(MVN_COPY) -DoutputDirectory=$(CURDIR)/.$*/lib
+	cd .$*/lib && sha512sum *.jar > $(CURDIR)/$*/jars.sha512
 
 $(AIRFLOW_STAMP): dags/requirements.txt
 	$(PYTHON) -m venv $(AIRFLOW_VENV)
@@ -75,4 +65,4 @@ sample: $(STAMP)
 	$(VENV)/bin/python scripts/make_sample.py
 
 clean:
-	rm -rf $(VENV) $(AIRFLOW_VENV) $(FLINK_DIR) output build *.egg-info
+	rm -rf $(VENV) $(AIRFLOW_VENV) $(JOB_SERVERS:%=.%) output build *.egg-info

@@ -1,4 +1,5 @@
-"""Beam's Flink job server (fetched by `make flink` into .flink/) and a Python worker pool, as
+"""Beam's Flink and Spark job servers (fetched by `make flink spark` into .flink/, .spark/) and a
+Python worker pool, as
 services for tests: each starts on ports it picks itself, is waited for until it listens, and
 is stopped with all its processes whatever the test does."""
 
@@ -13,18 +14,23 @@ import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-FLINK = ROOT / ".flink"
-FLINK_INSTALLED = FLINK / ".installed"
-BEAM_JOB_SERVER = "2.62.0"     # flink/pom.xml
-JOB_SERVER = [
+BEAM_JOB_SERVER = "2.62.0"     # flink/pom.xml, spark/pom.xml
+JAVA = [
     "java",
     # Deserializing this job's Flink plan overflows the default 1 MiB thread stack.
     "-Xss16m",
     # Flink logs every task's every state change; Beam's own lines say where it listens.
     "-Dorg.slf4j.simpleLogger.log.org.apache.flink=warn",
-    "-cp", str(FLINK / "lib" / "*"), "org.apache.beam.runners.flink.FlinkJobServerDriver",
-    "--flink-master=[local]", "--job-port=0", "--artifact-port=0", "--expansion-port=0",
+    # Spark 3.2 on Java 17 reaches into these.
+    *(f"--add-opens=java.base/{p}=ALL-UNNAMED" for p in (
+        "java.lang", "java.lang.invoke", "java.lang.reflect", "java.io", "java.net", "java.nio",
+        "java.util", "java.util.concurrent", "sun.nio.ch", "sun.nio.cs", "sun.util.calendar")),
 ]
+PORTS = ["--job-port=0", "--artifact-port=0", "--expansion-port=0"]
+JOB_SERVERS = {
+    "flink": ["org.apache.beam.runners.flink.FlinkJobServerDriver", "--flink-master=[local]"],
+    "spark": ["org.apache.beam.runners.spark.SparkJobServerDriver", "--spark-master-url=local[2]"],
+}
 JOB_SERVER_READY = re.compile(rb"JobService started on [^:\s]+:(\d+)")
 WORKER_POOL = [
     sys.executable, "-c",
@@ -43,10 +49,10 @@ class Service:
     log: pathlib.Path
 
 
-def flink_missing() -> str:
-    """Why the Flink job server cannot start here, or '' when it can."""
-    if not FLINK_INSTALLED.exists():
-        return f"Beam's Flink job server is not fetched into {FLINK}: run `make flink`"
+def missing(engine: str) -> str:
+    """Why the engine's job server cannot start here, or '' when it can."""
+    if not (ROOT / f".{engine}" / ".installed").exists():
+        return f"Beam's {engine} job server is not fetched into .{engine}/: run `make {engine}`"
     return ""
 
 
@@ -99,9 +105,11 @@ def _service(command, workdir: pathlib.Path, name: str, ready: re.Pattern, timeo
 
 
 @contextlib.contextmanager
-def job_server(workdir: pathlib.Path, timeout: float = 180):
-    """A Flink job server with an embedded Flink cluster; its address is the job endpoint."""
-    command = [*JOB_SERVER, f"--artifacts-dir={workdir / 'artifacts'}"]
+def job_server(workdir: pathlib.Path, engine: str = "flink", timeout: float = 180):
+    """A job server with an embedded Flink or local Spark; its address is the job endpoint."""
+    main, *engine_flags = JOB_SERVERS[engine]
+    command = [*JAVA, "-cp", str(ROOT / f".{engine}" / "lib" / "*"), main, *engine_flags, *PORTS,
+               f"--artifacts-dir={workdir / 'artifacts'}"]
     with _service(command, workdir, "job-server", JOB_SERVER_READY, timeout) as service:
         yield service
 
@@ -114,10 +122,11 @@ def worker_pool(workdir: pathlib.Path, timeout: float = 120):
         yield service
 
 
-def flink_flags(endpoint: str, parallelism: int, workers: str = "") -> list:
-    """The job's flags for Flink: LOOPBACK workers (in the launching process) unless a
+def runner_flags(engine: str, endpoint: str, parallelism: int = 0, workers: str = "") -> list:
+    """The job's flags for a job server: LOOPBACK workers (in the launching process) unless a
     worker pool's address is given."""
     environment = (["--environment_type=EXTERNAL", f"--environment_config={workers}"]
                    if workers else ["--environment_type=LOOPBACK"])
-    return ["--runner=FlinkRunner", f"--job_endpoint={endpoint}",
-            f"--parallelism={parallelism}", *environment]
+    runner = {"flink": "FlinkRunner", "spark": "SparkRunner"}[engine]
+    width = [f"--parallelism={parallelism}"] if parallelism else []
+    return [f"--runner={runner}", f"--job_endpoint={endpoint}", *width, *environment]

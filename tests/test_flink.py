@@ -1,6 +1,7 @@
-"""The job on Apache Flink: Beam's Flink job server (`make flink`) with an embedded Flink
-cluster, Python workers in the launching process (LOOPBACK) or in a worker pool (EXTERNAL).
-Its outputs must be those of the DirectRunner: records, reasons, evidence, kept ids, summary."""
+"""The job on Apache Flink and Apache Spark: Beam's job servers (`make flink spark`) with an
+embedded Flink cluster or a local Spark, Python workers in the launching process (LOOPBACK) or
+in a worker pool (EXTERNAL). Their outputs must be the DirectRunner's: records, reasons,
+evidence, kept ids, summary."""
 
 import contextlib
 import importlib.util
@@ -12,7 +13,8 @@ import pytest
 from tests import flink
 from tests.jobs import ROOT, SAMPLE, SAMPLE_INPUTS, assert_conserved, run_job
 
-pytestmark = pytest.mark.skipif(bool(flink.flink_missing()), reason=flink.flink_missing())
+needs_flink = pytest.mark.skipif(bool(flink.missing("flink")), reason=flink.missing("flink"))
+needs_spark = pytest.mark.skipif(bool(flink.missing("spark")), reason=flink.missing("spark"))
 
 SAMPLE_FLAGS = ["--config", str(SAMPLE / "policy.yaml")]
 
@@ -36,7 +38,7 @@ def _differences(a, b) -> str:
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory):
+def flink_services(tmp_path_factory):
     base = tmp_path_factory.mktemp("flink")
     with flink.job_server(base / "job-server") as jobs, flink.worker_pool(base / "pool") as pool:
         yield jobs, pool
@@ -48,19 +50,33 @@ def direct_sample(tmp_path_factory):
     return DIGEST.digest(str(out.path))
 
 
+def _check_against_direct(out, runner, direct_sample):
+    assert out.manifest()["runner"] == runner
+    assert_conserved(out)     # the summary, the files and the engine's Beam counters agree
+    digest = DIGEST.digest(str(out.path))
+    assert digest == direct_sample, _differences(direct_sample, digest)
+
+
+@needs_flink
 @pytest.mark.parametrize("parallelism, workers", [(1, "loopback"), (2, "pool")])
-def test_the_sample_on_flink_gives_the_direct_runners_outputs(services, direct_sample, tmp_path,
-                                                              parallelism, workers):
-    jobs, pool = services
-    flags = flink.flink_flags(jobs.address, parallelism,
-                              pool.address if workers == "pool" else "")
+def test_the_sample_on_flink_gives_the_direct_runners_outputs(flink_services, direct_sample,
+                                                              tmp_path, parallelism, workers):
+    jobs, pool = flink_services
+    flags = flink.runner_flags("flink", jobs.address, parallelism,
+                               pool.address if workers == "pool" else "")
     out = run_job(tmp_path / "out", SAMPLE_INPUTS, *SAMPLE_FLAGS, *flags)
-    assert out.manifest()["runner"] == "FlinkRunner"
-    assert_conserved(out)     # the summary, the files and Flink's Beam counters agree
-    on_flink = DIGEST.digest(str(out.path))
-    assert on_flink == direct_sample, _differences(direct_sample, on_flink)
+    _check_against_direct(out, "FlinkRunner", direct_sample)
 
 
+@needs_spark
+def test_the_sample_on_spark_gives_the_direct_runners_outputs(direct_sample, tmp_path):
+    with flink.job_server(tmp_path / "spark", "spark") as jobs:    # local[2]
+        out = run_job(tmp_path / "out", SAMPLE_INPUTS, *SAMPLE_FLAGS,
+                      *flink.runner_flags("spark", jobs.address))
+    _check_against_direct(out, "SparkRunner", direct_sample)
+
+
+@needs_flink
 def test_the_services_leave_no_process_behind(tmp_path):
     with flink.job_server(tmp_path / "jobs") as jobs, flink.worker_pool(tmp_path / "pool") as pool:
         groups = [jobs.pgid, pool.pgid]
