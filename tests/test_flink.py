@@ -1,0 +1,87 @@
+"""The job on Apache Flink and Apache Spark: Beam's job servers (`make flink spark`) with an
+embedded Flink cluster or a local Spark, Python workers in the launching process (LOOPBACK) or
+in a worker pool (EXTERNAL). Their outputs must be the DirectRunner's: records, reasons,
+evidence, kept ids, summary."""
+
+import contextlib
+import importlib.util
+import io
+import os
+
+import pytest
+
+from tests import flink
+from tests.jobs import ROOT, SAMPLE, SAMPLE_INPUTS, assert_conserved, run_job
+
+needs_flink = pytest.mark.skipif(bool(flink.missing("flink")), reason=flink.missing("flink"))
+needs_spark = pytest.mark.skipif(bool(flink.missing("spark")), reason=flink.missing("spark"))
+
+SAMPLE_FLAGS = ["--config", str(SAMPLE / "policy.yaml")]
+
+
+def _output_digest():
+    spec = importlib.util.spec_from_file_location("output_digest",
+                                                  ROOT / "scripts" / "output_digest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+DIGEST = _output_digest()
+
+
+def _differences(a, b) -> str:
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        DIGEST.compare(a, b)
+    return text.getvalue()
+
+
+@pytest.fixture(scope="module")
+def flink_services(tmp_path_factory):
+    base = tmp_path_factory.mktemp("flink")
+    with flink.job_server(base / "job-server") as jobs, flink.worker_pool(base / "pool") as pool:
+        yield jobs, pool
+
+
+@pytest.fixture(scope="module")
+def direct_sample(tmp_path_factory):
+    out = run_job(tmp_path_factory.mktemp("direct") / "out", SAMPLE_INPUTS, *SAMPLE_FLAGS)
+    return DIGEST.digest(str(out.path))
+
+
+def _check_against_direct(out, runner, direct_sample):
+    assert out.manifest()["runner"] == runner
+    assert_conserved(out)     # the summary, the files and the engine's Beam counters agree
+    digest = DIGEST.digest(str(out.path))
+    assert digest == direct_sample, _differences(direct_sample, digest)
+
+
+@needs_flink
+@pytest.mark.parametrize("parallelism, workers", [(1, "loopback"), (2, "pool")])
+def test_the_sample_on_flink_gives_the_direct_runners_outputs(flink_services, direct_sample,
+                                                              tmp_path, parallelism, workers):
+    jobs, pool = flink_services
+    flags = flink.runner_flags("flink", jobs.address, parallelism,
+                               pool.address if workers == "pool" else "")
+    out = run_job(tmp_path / "out", SAMPLE_INPUTS, *SAMPLE_FLAGS, *flags)
+    _check_against_direct(out, "FlinkRunner", direct_sample)
+
+
+@needs_spark
+def test_the_sample_on_spark_gives_the_direct_runners_outputs(direct_sample, tmp_path):
+    with flink.job_server(tmp_path / "spark", "spark") as jobs:    # local[2]
+        out = run_job(tmp_path / "out", SAMPLE_INPUTS, *SAMPLE_FLAGS,
+                      *flink.runner_flags("spark", jobs.address))
+    _check_against_direct(out, "SparkRunner", direct_sample)
+
+
+@needs_flink
+def test_the_services_leave_no_process_behind(tmp_path):
+    with flink.job_server(tmp_path / "jobs") as jobs, flink.worker_pool(tmp_path / "pool") as pool:
+        groups = [jobs.pgid, pool.pgid]
+        for pgid in groups:
+            os.killpg(pgid, 0)    # running
+    for pgid in groups:
+        with pytest.raises(ProcessLookupError):
+            os.killpg(pgid, 0)
