@@ -240,6 +240,25 @@ def _jpeg_kind(marker: int, segment: bytes) -> str:
     return COMMENT if marker == 0xFE else ""
 
 
+def _marker_at(data: bytes, i: int) -> Tuple[int, int]:
+    """The marker at ``i`` (fill bytes 0xFF skipped) and where it starts."""
+    while True:
+        if i + 2 > len(data) or data[i] != 0xFF:
+            raise _Malformed(f"no marker at {i}")
+        if data[i + 1] != 0xFF:
+            return data[i + 1], i
+        i += 1
+
+
+def _segment_at(data: bytes, i: int) -> Tuple[bytes, int]:
+    """The marker segment at ``i`` (its length counts itself, not the marker) and where it
+    ends."""
+    end = i + 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    if i + 4 > len(data) or end > len(data):
+        raise _Malformed("segment past the end")
+    return data[i:end], end
+
+
 def _jpeg_header(data: bytes) -> Tuple[List[Tuple[bytes, str]], int]:
     """The segments between SOI and the first scan, with their kinds, and where the first
     scan starts."""
@@ -247,22 +266,13 @@ def _jpeg_header(data: bytes) -> Tuple[List[Tuple[bytes, str]], int]:
         raise _Malformed("no SOI")
     segments, i = [], 2
     while True:
-        if i + 4 > len(data) or data[i] != 0xFF:
-            raise _Malformed(f"no marker at {i}")
-        marker = data[i + 1]
-        if marker == 0xFF:
-            i += 1
-            continue
+        marker, i = _marker_at(data, i)
         if marker == _SOS:
             return segments, i
         if marker in _STANDALONE or marker in (_SOI, _EOI):
             raise _Malformed(f"marker {marker:#x} before the first scan")
-        end = i + 2 + int.from_bytes(data[i + 2:i + 4], "big")
-        if end > len(data):
-            raise _Malformed("segment past the end")
-        segment = data[i:end]
+        segment, i = _segment_at(data, i)
         segments.append((segment, _jpeg_kind(marker, segment)))
-        i = end
 
 
 def _jpeg_body(data: bytes, i: int) -> Tuple[List[Tuple[bytes, str]], int]:
@@ -270,21 +280,13 @@ def _jpeg_body(data: bytes, i: int) -> Tuple[List[Tuple[bytes, str]], int]:
     their kinds; and where EOI ends."""
     pieces = []
     while True:
-        if i + 2 > len(data) or data[i] != 0xFF:
-            raise _Malformed(f"no marker at {i}")
-        marker = data[i + 1]
-        if marker == 0xFF:
-            i += 1
-            continue
+        marker, i = _marker_at(data, i)
         if marker == _EOI:
             return pieces, i + 2
         if marker in _STANDALONE:
             raise _Malformed(f"marker {marker:#x} outside a scan")
-        end = i + 2 + int.from_bytes(data[i + 2:i + 4], "big")
-        if end > len(data):
-            raise _Malformed("segment past the end")
+        segment, end = _segment_at(data, i)
         if marker != _SOS:
-            segment = data[i:end]
             pieces.append((segment, _jpeg_kind(marker, segment)))
             i = end
             continue

@@ -130,7 +130,7 @@ def test_blur_keeps_transparency_and_applies_exif_orientation():
 
 def test_kept_images_are_blurred_with_the_policys_margin():
     """faces.blur_margin reaches the blur in the cleaned row (it once stayed at 0.25)."""
-    from transforms.decide.rows import cleaned_row
+    from transforms.decide.rows import cleaned_image, cleaned_row
     from transforms.people.faces import face_verdict
     original = jpeg(Image.open(io.BytesIO(HOPPER)))
     scan = scan_faces(original, SETTINGS)
@@ -139,7 +139,8 @@ def test_kept_images_are_blurred_with_the_policys_margin():
     verdict = face_verdict("u", scan, SETTINGS)
 
     def blurred(margin):
-        row = cleaned_row(record, "hopper", [verdict], FaceSettings(blur_margin=margin))
+        row = cleaned_row(record, "hopper", [verdict], image=cleaned_image(
+            record, [verdict], FaceSettings(blur_margin=margin)))
         return np.asarray(Image.open(io.BytesIO(row["image"])).convert("L"), "int16")
 
     top, left, bottom, right = scan.faces[0].box()

@@ -12,8 +12,8 @@ face boxes blurred in its image; "flag" and "blur" verdicts travel with the clea
 blur or a metadata strip that fails holds the record back (detector_error): a face the
 policy says to blur, or a location in EXIF, is never written as it is. A reviewer's
 decision (schemas/review.py) is applied first: reject adds a quarantine verdict, release
-turns held-back verdicts into redactions, blurs and flags (review.py). Decide reads the verdicts' typed fields, never
-their evidence.
+turns held-back verdicts into redactions, blurs and flags (review.py). Decide reads the
+verdicts' typed fields, never their evidence.
 """
 
 import json

@@ -69,11 +69,8 @@ def cleaned_image(record: Record, verdicts: List[Verdict] = (),
 
 
 def cleaned_row(record: Record, public_id: str, verdicts: List[Verdict] = (),
-                faces: FaceSettings = FaceSettings(),
-                metadata: ImageMetadataSettings = ImageMetadataSettings(),
                 image: Optional[CleanedImage] = None) -> dict:
-    """The cleaned row; ``image``: the record's cleaned image when the caller made it
-    already (else made here)."""
+    """The cleaned row; ``image``: an image record's cleaned image (cleaned_image)."""
     row = {"id": public_id, "source": utf8_safe(record.source),
            "location": utf8_safe(record.location), "metadata": record.metadata,
            "redactions": [], "flags": [evidence_item(v) for v in verdicts
@@ -84,7 +81,6 @@ def cleaned_row(record: Record, public_id: str, verdicts: List[Verdict] = (),
         row["redactions"].extend({"field": field, **f._asdict()} for f in placed)
     row.update(fields)
     if record.kind != "text":
-        image = image or cleaned_image(record, verdicts, faces, metadata)
         # width and height were those displayed already: orientation applied, they hold
         row.update(image=image.image, image_format=image.format, width=record.width,
                    height=record.height)
