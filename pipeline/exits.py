@@ -4,6 +4,11 @@ README's "Exit status" table is checked against them (tests/test_docs.py)."""
 import enum
 
 
+class UsageError(Exception):
+    """Bad arguments, inputs or output locations, found before the job starts (exit status
+    USAGE); the message says what to fix."""
+
+
 class ExitCode(enum.IntEnum):
     def __new__(cls, value: int, meaning: str):
         member = int.__new__(cls, value)

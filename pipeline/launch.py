@@ -21,7 +21,7 @@ from apache_beam.options.pipeline_options import (DebugOptions, DirectOptions, P
 from detectors.display import terminal_safe
 from detectors.minhash import signature_format
 from pipeline import ownership
-from pipeline.exits import ExitCode
+from pipeline.exits import ExitCode, UsageError
 from pipeline.gates import failed_gates, parse_gate
 from pipeline.graph import RunSpec, build, output_paths
 from pipeline.options import HygieneOptions, help_parser
@@ -38,10 +38,6 @@ VERSIONED_PACKAGES = ("pre-training-data-hygiene", "apache-beam", "pyarrow", "pi
 
 # Runners that submit the job to a Beam job server (Flink's, Spark's, or any other).
 JOB_SERVER_RUNNERS = ("flinkrunner", "sparkrunner", "portablerunner")
-
-
-class UsageError(Exception):
-    """Bad arguments or inputs, found before the job starts; the message says what to fix."""
 
 
 @dataclasses.dataclass
@@ -86,26 +82,20 @@ def _check_inputs(patterns: List[str], runner: str) -> None:
 
 def _check_apart(hygiene, inputs: List[str]) -> None:
     """No input lies in an output, no output in an input folder (pipeline/ownership.py)."""
-    try:
-        ownership.check_apart(
-            {"--output": hygiene.output, "--index-out": hygiene.index_out},
-            {"--input": inputs, "--index-in": hygiene.index_in or [],
-             "--review-decisions": hygiene.review_decisions or [],
-             "--config": [hygiene.config] if hygiene.config else []})
-    except ownership.OutputRefused as err:
-        raise UsageError(str(err)) from None
+    ownership.check_apart(
+        {"--output": hygiene.output, "--index-out": hygiene.index_out},
+        {"--input": inputs, "--index-in": hygiene.index_in or [],
+         "--review-decisions": hygiene.review_decisions or [],
+         "--config": [hygiene.config] if hygiene.config else []})
 
 
 def _prepare_outputs(hygiene) -> List[str]:
     """What --overwrite will delete: what earlier runs' manifests own (nothing is deleted
     here; pipeline/ownership.py)."""
-    try:
-        index_out = [hygiene.index_out] if hygiene.index_out else []
-        doomed = ownership.plan_output(hygiene.output, hygiene.overwrite, skip=index_out)
-        if hygiene.index_out:
-            doomed += ownership.plan_index_out(hygiene.index_out, hygiene.overwrite)
-    except ownership.OutputRefused as err:
-        raise UsageError(str(err)) from None
+    index_out = [hygiene.index_out] if hygiene.index_out else []
+    doomed = ownership.plan_output(hygiene.output, hygiene.overwrite, skip=index_out)
+    if hygiene.index_out:
+        doomed += ownership.plan_index_out(hygiene.index_out, hygiene.overwrite)
     return doomed
 
 
@@ -245,10 +235,7 @@ def run(argv: List[str]) -> RunResult:
         # Every check is done: only now is anything deleted, and the manifest that makes
         # this run's outputs its own is written before the job writes anything.
         ownership.delete(_prepare_outputs(hygiene))
-        try:
-            manifest = ownership.begin(hygiene.output, manifest)
-        except ownership.OutputRefused as err:
-            raise UsageError(str(err)) from None
+        manifest = ownership.begin(hygiene.output, manifest)
     spec = RunSpec(inputs=inputs, output=hygiene.output, policy=policy, manifest=manifest,
                    index_in=index_in, index_out=hygiene.index_out, decisions=decisions)
     pipeline = beam.Pipeline(options=options)

@@ -18,6 +18,7 @@ from typing import Dict, Iterable, List, Optional
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.exits import UsageError
 from pipeline.graph import output_paths
 
 MANIFEST = "manifest.json"
@@ -27,7 +28,7 @@ SHARDED = ("cleaned_text", "cleaned_image_text", "quarantine")   # output_paths'
 FILES = ("summary", "report", "manifest")                         # ... and files
 
 
-class OutputRefused(ValueError):
+class OutputRefused(UsageError):
     """An output location this run must not write to or delete from; says why."""
 
 
