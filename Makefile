@@ -28,8 +28,10 @@ demo: $(STAMP)
 	$(VENV)/bin/hygiene --input 'sample/text/*' 'sample/image_text/*' sample/image_folder/ \
 		--config sample/policy.yaml --output $(DEMO_OUTPUT) --overwrite
 
+# Whole test files go to TEST_WORKERS processes (module fixtures run once); 0: in this process.
+TEST_WORKERS ?= 2
 test: $(STAMP) $(CHROMIUM) $(AIRFLOW_STAMP) .flink/.installed .spark/.installed
-	$(VENV)/bin/python -m pytest -q tests
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 
 airflow: $(AIRFLOW_STAMP)
 

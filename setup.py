@@ -34,6 +34,7 @@ EXTRAS = {
     "gcp": ["apache-beam[gcp]==2.77.0", "build==1.6.1"],  # build: the sdist Dataflow stages
     "test": ["apache-beam[gcp]==2.77.0", "pytest==9.2.0", "scikit-image==0.26.0",
              "hypothesis==6.170.15",   # tests/test_fuzz_parsers.py
+             "pytest-xdist==3.8.0",    # make test: test files on TEST_WORKERS processes
              "playwright==1.65.2"],   # drives Debian's chromium (`make` installs it)
     "sample": ["scikit-image==0.26.0"],  # scripts/make_sample.py: CC0 photos it ships
     # CLIP embeddings (detectors/clip.py). torch 2.13.0 is the CPU build here (/opt/wheels);

@@ -14,3 +14,11 @@ def hopper_scan():
     from schemas.settings import FaceSettings
     from tests.builders import HOPPER
     return scan_faces(HOPPER, FaceSettings())
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory):
+    """The bundled sample with its policy on the DirectRunner, run once for every module that
+    reads it (the whole-job checks, and the outputs Flink and Spark must reproduce)."""
+    from tests.jobs import SAMPLE_FLAGS, SAMPLE_INPUTS, run_job
+    return run_job(tmp_path_factory.mktemp("sample") / "out", SAMPLE_INPUTS, *SAMPLE_FLAGS)

@@ -11,6 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample"
 SAMPLE_INPUTS = [str(SAMPLE / "text" / "*"), str(SAMPLE / "image_text" / "*"),
                  str(SAMPLE / "image_folder")]
+SAMPLE_FLAGS = ["--config", str(SAMPLE / "policy.yaml")]
 
 
 def run_job(output, inputs, *flags):

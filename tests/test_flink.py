@@ -11,13 +11,10 @@ import os
 import pytest
 
 from tests import flink
-from tests.jobs import ROOT, SAMPLE, SAMPLE_INPUTS, assert_conserved, run_job
+from tests.jobs import ROOT, SAMPLE_FLAGS, SAMPLE_INPUTS, assert_conserved, run_job
 
 needs_flink = pytest.mark.skipif(bool(flink.missing("flink")), reason=flink.missing("flink"))
 needs_spark = pytest.mark.skipif(bool(flink.missing("spark")), reason=flink.missing("spark"))
-
-SAMPLE_FLAGS = ["--config", str(SAMPLE / "policy.yaml")]
-
 
 def _output_digest():
     spec = importlib.util.spec_from_file_location("output_digest",
@@ -45,9 +42,8 @@ def flink_services(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def direct_sample(tmp_path_factory):
-    out = run_job(tmp_path_factory.mktemp("direct") / "out", SAMPLE_INPUTS, *SAMPLE_FLAGS)
-    return DIGEST.digest(str(out.path))
+def direct_sample(sample_run):
+    return DIGEST.digest(str(sample_run.path))
 
 
 def _check_against_direct(out, runner, direct_sample):

@@ -7,7 +7,7 @@ import pytest
 from pipeline.launch import main
 from tests.broken_corpus import BROKEN_FLAGS, write_broken_corpus
 from tests.builders import encode, picture, write_tar
-from tests.jobs import SAMPLE, SAMPLE_INPUTS, assert_conserved, run_job
+from tests.jobs import SAMPLE_FLAGS, SAMPLE_INPUTS, assert_conserved, run_job
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +56,10 @@ def test_broken_corpus_is_conserved_and_good_records_survive(broken):
 
 
 @pytest.fixture(scope="module")
-def sample_runs(tmp_path_factory):
-    base = tmp_path_factory.mktemp("sample")
-    config = ["--config", str(SAMPLE / "policy.yaml")]
-    single = run_job(base / "single", SAMPLE_INPUTS, *config)
-    multi = run_job(base / "multi", SAMPLE_INPUTS, *config, "--local-workers", "2")
-    return single, multi
+def sample_runs(sample_run, tmp_path_factory):
+    multi = run_job(tmp_path_factory.mktemp("sample") / "multi", SAMPLE_INPUTS, *SAMPLE_FLAGS,
+                    "--local-workers", "2")
+    return sample_run, multi
 
 
 def test_single_and_multi_process_runs_agree(sample_runs):
