@@ -287,6 +287,35 @@ def dictionary_bomb(rows: int, value_bytes: int) -> bytes:
     return parquet_bytes(table, compression="zstd")
 
 
+def nested_dictionary_bomb(rows: int, items: int, value_bytes: int) -> bytes:
+    """One dictionary value repeated inside lists and a struct: a few KB stored, rows x
+    (items + 1) x value_bytes decoded. Written without Arrow's schema, as Spark or DuckDB
+    write, so nothing in the file asks for the values to be read as dictionaries."""
+    def repeated(count, letter):
+        return pa.DictionaryArray.from_arrays(pa.array([0] * count, pa.int32()),
+                                              pa.array([letter * value_bytes]))
+    tags = pa.ListArray.from_arrays(pa.array(range(0, rows * items + 1, items), pa.int32()),
+                                    repeated(rows * items, "v"))
+    table = pa.table({"id": [f"r{i}" for i in range(rows)], "text": ["t"] * rows, "tags": tags,
+                      "s": pa.StructArray.from_arrays([repeated(rows, "w")], names=["f"])})
+    return parquet_bytes(table, compression="zstd", store_schema=False)
+
+
+def test_a_nested_parquet_dictionary_bomb_is_bounded_like_a_flat_one():
+    data = nested_dictionary_bomb(200, 4, 10_000)   # 10 MB decoded from a few KB
+    assert len(data) < 8000
+    records = parquet(data, fields=InputSettings(max_record_bytes=32_000))
+    # Each row (50 KB) is over the row cap: not converted, its key kept.
+    assert outcome(records)[:3] == [(0, "oversized_record"), (1, "oversized_record"),
+                                    (2, "oversized_record")]
+    assert records[0].id == "r0"
+    read = parquet(data, fields=InputSettings(max_record_bytes=1 << 20))
+    *rows, rest = read
+    assert rows and all(r.defect is None for r in rows)
+    assert len(json.loads(rows[0].metadata)["tags"]) == 4
+    assert rest.defect == "decompression_limit"
+
+
 def test_a_parquet_dictionary_bomb_stops_at_the_ratio_cap():
     data = dictionary_bomb(5000, 100_000)   # 500 MB decoded
     records = parquet(data)
@@ -382,8 +411,9 @@ MEMORY_CHECK = textwrap.dedent("""
 
 
 def test_hostile_files_are_read_in_bounded_memory(tmp_path):
-    """A 300 MB line in a .jsonl.gz, a tar member declaring 5 GiB and a Parquet file that
-    decodes to 2 GB: read in a fresh process, its peak memory grows by a few MB."""
+    """A 300 MB line in a .jsonl.gz, a tar member declaring 5 GiB and Parquet files that
+    decode to 2 GB (flat) and 1 GB (nested): read in a fresh process, its peak memory
+    grows by a few MB."""
     small_jsonl = tmp_path / "small.jsonl.gz"
     small_jsonl.write_bytes(gzip.compress(good(1) + b"\n"))
     small_tar = tmp_path / "small.tar"
@@ -401,9 +431,11 @@ def test_hostile_files_are_read_in_bounded_memory(tmp_path):
                                 [("c.jpg", png(3))]))
     bomb = tmp_path / "bomb.parquet"
     bomb.write_bytes(dictionary_bomb(20_000, 100_000))
+    nested = tmp_path / "nested.parquet"
+    nested.write_bytes(nested_dictionary_bomb(2000, 4, 100_000))   # 1 GB decoded
     done = subprocess.run(
         [sys.executable, "-c", MEMORY_CHECK, str(4 << 20), str(small_jsonl), str(small_tar),
-         str(small_parquet), str(line), str(sparse), str(bomb)],
+         str(small_parquet), str(line), str(sparse), str(bomb), str(nested)],
         cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -411,6 +443,7 @@ def test_hostile_files_are_read_in_bounded_memory(tmp_path):
     assert hostile["line.jsonl.gz"] == [[1, None], [2, "oversized_record"], [3, None]]
     assert [d for _, d in hostile["sparse.tar"]] == [None, "oversized_record", None]
     assert hostile["bomb.parquet"][-1][1] == "decompression_limit"
+    assert hostile["nested.parquet"][-1][1] == "decompression_limit"
     # Python objects (lines, members, rows) and Arrow buffers at their highest.
     assert result["python"] < 48 << 20, f"Python peak {result['python'] >> 20} MiB"
     assert result["arrow"] < 48 << 20, f"Arrow peak {result['arrow'] >> 20} MiB"

@@ -48,15 +48,16 @@ def image_column(schema: pa.Schema, fields: InputSettings) -> Optional[str]:
 
 
 def _dictionary_columns(metadata) -> List[str]:
-    """Top-level columns stored dictionary-encoded anywhere in the file: read as Arrow
-    dictionaries, so a small dictionary repeated over many rows stays small until a row
-    is made (one value decoded per row, under the row cap)."""
+    """Columns stored dictionary-encoded anywhere in the file, nested ones too (their
+    paths, such as ``tags.list.element``): read as Arrow dictionaries, so a small
+    dictionary repeated over many rows or list items stays small until a row is made (its
+    values decoded one row at a time, under the row cap)."""
     names = set()
     for group in range(metadata.num_row_groups):
         row_group = metadata.row_group(group)
         for column in range(row_group.num_columns):
             chunk = row_group.column(column)
-            if chunk.has_dictionary_page and "." not in chunk.path_in_schema:
+            if chunk.has_dictionary_page:
                 names.add(chunk.path_in_schema)
     return sorted(names)
 
@@ -155,12 +156,17 @@ def _value_sizes(array: pa.Array) -> np.ndarray:
         for index in range(kind.num_fields):
             total += _value_sizes(array.field(index))
         return total
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        inner = _value_sizes(array.flatten())
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_map(kind):
+        # The whole values array (a map has no flatten): offsets index it as they are.
+        inner = _value_sizes(array.values)
         offsets = np.asarray(array.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
-        offsets = offsets - offsets[0]
         sums = np.concatenate([[0], np.cumsum(inner)])
         return sums[offsets[1:]] - sums[offsets[:-1]]
+    if pa.types.is_fixed_size_list(kind):
+        width = kind.list_size
+        inner = _value_sizes(array.values.slice(array.offset * width, len(array) * width))
+        return inner.reshape(len(array), width).sum(axis=1) if width else np.zeros(
+            len(array), dtype=np.int64)
     return np.zeros(len(array), dtype=np.int64)
 
 
