@@ -369,6 +369,18 @@ def k_text_parquet_image_urls(root, kind="text_parquet_image_urls"):
     return _spec(kind, "read", d, good=[g["id"] for g in good], records=3)
 
 
+def k_parquet_image_bytes_not_images(root, kind="parquet_image_bytes_not_images"):
+    """An ``image`` column of bytes that are no images (an HTML error page, random bytes,
+    text): the file is text, its rows cleaned as text records."""
+    d = _dir(root, kind)
+    good = _texts(kind, 3)
+    junk = [b"<html><body>403 Forbidden</body></html>", random.Random(kind).randbytes(200),
+            b"just some words"]
+    pq.write_table(pa.table({"id": [g["id"] for g in good], "text": [g["text"] for g in good],
+                             "image": pa.array(junk, pa.binary())}), d / "pages.parquet")
+    return _spec(kind, "read", d, good=[g["id"] for g in good], records=3)
+
+
 def _overwrite_check(paths):
     def check(run):
         for path in paths:
@@ -674,7 +686,8 @@ WRITERS = [
     k_gz_huge_line, k_bz2_huge_line, k_zst_huge_line, k_huge_line, k_gz_ratio_bomb,
     k_tar_sparse, k_targz_huge_member, k_parquet_dictionary_bomb, k_parquet_huge_row_group,
     k_deep_json, k_deep_key_json, k_csv_huge_cell, k_bom_jsonl, k_tar_duplicate_member,
-    k_same_file_twice, k_text_parquet_image_urls, k_overwrite_input_under_output,
+    k_same_file_twice, k_text_parquet_image_urls, k_parquet_image_bytes_not_images,
+    k_overwrite_input_under_output,
     k_overwrite_user_folder, k_review_csv_formulas, k_unmatched_decision_ids,
     k_exif_gps, k_exif_artist_email, k_png_text_ssn, k_jpeg_comment, k_trailing_bytes,
     k_pii_in_file_name, k_pii_in_ids, k_pii_in_member_name, k_ansi_in_file_name,

@@ -27,6 +27,7 @@ import zstandard
 from apache_beam.io.filesystem import FileMetadata
 
 from detectors.strings import TooDeep, json_safe
+from schemas.reasons import Reason
 from schemas.records import Kind, Record
 from schemas.settings import InputSettings
 from tests.builders import png, tar_bytes, write_jsonl
@@ -382,6 +383,56 @@ def test_a_parquet_image_column_of_urls_is_text():
     assert [(r.kind, r.id, r.text, r.defect) for r in records] == [
         ("text", "a", "some text", None), ("text", "b", "more text", None)]
     assert json.loads(records[0].metadata) == {"image": "https://example.com/a.jpg"}
+
+
+NOT_IMAGES = [b"<!doctype html><html><body>404 not found</body></html>",
+              bytes(random.Random(7).getrandbits(8) for _ in range(300)),
+              "plain words, not a picture".encode()]
+
+
+@pytest.mark.parametrize("as_struct", [False, True], ids=["binary", "hf-struct"])
+def test_a_parquet_image_column_of_bytes_that_are_no_images_is_text(as_struct):
+    images = pa.array(NOT_IMAGES, pa.binary())
+    if as_struct:   # a Hugging Face Image feature whose bytes are no images either
+        images = pa.StructArray.from_arrays([images, pa.array(["a", "b", "c"])],
+                                            names=["bytes", "path"])
+    table = pa.table({"id": ["a", "b", "c"], "text": ["one text", "two text", "three"],
+                      "image": images})
+    records = parquet(parquet_bytes(table))
+    assert [(r.kind, r.id, r.text, r.defect) for r in records] == [
+        ("text", "a", "one text", None), ("text", "b", "two text", None),
+        ("text", "c", "three", None)]
+
+
+def test_a_parquet_of_no_images_and_no_text_is_missing_text_and_says_why():
+    table = pa.table({"key": ["a", "b", "c"], "caption": ["x", "y", "z"],
+                      "jpg": pa.array(NOT_IMAGES, pa.binary())})
+    records = parquet(parquet_bytes(table))
+    assert [(r.kind, r.defect) for r in records] == [("text", "missing_text")] * 3
+    assert "'jpg' holds bytes, but none of its first values is an image" in \
+        records[0].defect_detail
+
+
+def test_one_value_that_is_no_image_in_an_image_column_costs_its_record_only():
+    # The first value is HTML, the rest are images: an image column, the HTML one record.
+    table = pa.table({"key": ["h", "a", "b"], "caption": ["x", "y", "z"],
+                      "jpg": pa.array([NOT_IMAGES[0], png(1), png(2)], pa.binary())})
+    records = parquet(parquet_bytes(table))
+    assert [(r.kind, r.id, r.image) for r in records] == [
+        ("image_text", "h", NOT_IMAGES[0]), ("image_text", "a", png(1)),
+        ("image_text", "b", png(2))]
+    from detectors.defects import InputDefect
+    from detectors.images import inspect_image
+    with pytest.raises(InputDefect) as held:
+        inspect_image(records[0].image)
+    assert held.value.reason == Reason.UNDECODABLE_IMAGE
+
+
+def test_a_parquet_candidate_of_no_images_gives_way_to_one_of_images():
+    table = pa.table({"key": ["a"], "caption": ["c"], "jpg": pa.array([b"thumbnail?"]),
+                      "png": pa.array([png(4)])})
+    (record,) = parquet(parquet_bytes(table))
+    assert (record.kind, record.image) == ("image_text", png(4))
 
 
 # ---------------------------------------------------------------- bounded memory
