@@ -350,6 +350,16 @@ def k_tar_duplicate_member(root, kind="tar_duplicate_member"):
     return _spec(kind, "read", d, good=[good0, good1], hostile=[(DUPLICATE_MEMBER,)], records=3)
 
 
+def k_tar_key_again(root, kind="tar_key_again"):
+    """A sample's key again after another sample: its own record, the first one kept."""
+    d = _dir(root, kind)
+    good0, m0 = _pair(kind, 0)
+    good1, m1 = _pair(kind, 1)
+    again = [(f"{good0}.png", encode(picture(_seed(kind, 5)))), (f"{good0}.txt", b"again")]
+    write_tar(d / "shard.tar", m0 + m1 + again)
+    return _spec(kind, "read", d, good=[good0, good1], hostile=[(DUPLICATE_MEMBER,)], records=3)
+
+
 def k_same_file_twice(root, kind="same_file_twice"):
     d = _dir(root, kind)
     good = _texts(kind, 3)
@@ -686,6 +696,7 @@ WRITERS = [
     k_gz_huge_line, k_bz2_huge_line, k_zst_huge_line, k_huge_line, k_gz_ratio_bomb,
     k_tar_sparse, k_targz_huge_member, k_parquet_dictionary_bomb, k_parquet_huge_row_group,
     k_deep_json, k_deep_key_json, k_csv_huge_cell, k_bom_jsonl, k_tar_duplicate_member,
+    k_tar_key_again,
     k_same_file_twice, k_text_parquet_image_urls, k_parquet_image_bytes_not_images,
     k_overwrite_input_under_output,
     k_overwrite_user_folder, k_review_csv_formulas, k_unmatched_decision_ids,

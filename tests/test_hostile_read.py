@@ -374,6 +374,29 @@ def test_an_adjacent_duplicate_member_is_its_own_record():
     assert next(r for r in records if r.id == "a").image == png(1)
 
 
+def test_a_key_that_comes_back_after_other_samples_is_its_own_record():
+    records = wds(tar_bytes([("a.jpg", png(1)), ("a.txt", b"cap a"),
+                             ("b.jpg", png(2)), ("b.txt", b"cap b"),
+                             ("a.jpg", png(3)), ("a.txt", b"cap a again"),
+                             ("c.jpg", png(4)), ("c.txt", b"cap c")]))
+    assert outcome(records) == [(0, "a"), (2, "b"), (4, "duplicate_member"), (6, "c")]
+    again = next(r for r in records if r.defect)
+    assert again.image == png(3) and again.id != "a" and "again" in again.defect_detail
+    assert next(r for r in records if r.id == "a").image == png(1)
+
+
+def test_seen_keys_are_bounded_per_tar(monkeypatch):
+    from transforms.io.sources import webdataset
+    monkeypatch.setattr(webdataset, "MAX_SEEN_KEYS", 2)
+    stats = collections.Counter()
+    members = [(f"{k}.jpg", png(1)) for k in "abcab"]
+    records = list(parse_webdataset(io.BytesIO(tar_bytes(members)), "s.tar", FIELDS, stats))
+    # a and b are remembered, c is not: a and b coming back are found, and c is counted.
+    assert [r.defect for r in records] == [None, None, None, "duplicate_member",
+                                           "duplicate_member"]
+    assert stats["keys_not_checked"] == 1
+
+
 # ---------------------------------------------------------------- 5. formats by content
 
 def test_a_parquet_image_column_of_urls_is_text():
