@@ -334,6 +334,15 @@ def k_csv_huge_cell(root, kind="csv_huge_cell"):
                  hostile=[(OVERSIZED,)], records=3, group="crash")
 
 
+def k_csv_multiline_huge_cell(root, kind="csv_multiline_huge_cell"):
+    """A quoted caption of many short lines, over the cell cap in all: that row only; the
+    rows after it are read as rows (not as the cell's lines)."""
+    cell = "\n".join(f'line {i} of a "long" caption, with commas' for i in range(3 * CAP // 40))
+    d = _image_folder(root, kind, extra_rows=[["ghost.png", cell]])
+    return _spec(kind, "read", d, inputs=[d], good=[f"{kind}-g0", f"{kind}-g1"],
+                 hostile=[(OVERSIZED,)], records=3)
+
+
 def k_bom_jsonl(root, kind="bom_jsonl"):
     d = _dir(root, kind)
     good = _texts(kind, 3)
@@ -695,10 +704,9 @@ WRITERS = [
     k_surrogate_text, k_surrogate_id, k_surrogate_key_json, k_non_utf8_file_name,
     k_gz_huge_line, k_bz2_huge_line, k_zst_huge_line, k_huge_line, k_gz_ratio_bomb,
     k_tar_sparse, k_targz_huge_member, k_parquet_dictionary_bomb, k_parquet_huge_row_group,
-    k_deep_json, k_deep_key_json, k_csv_huge_cell, k_bom_jsonl, k_tar_duplicate_member,
-    k_tar_key_again,
-    k_same_file_twice, k_text_parquet_image_urls, k_parquet_image_bytes_not_images,
-    k_overwrite_input_under_output,
+    k_deep_json, k_deep_key_json, k_csv_huge_cell, k_csv_multiline_huge_cell, k_bom_jsonl,
+    k_tar_duplicate_member, k_tar_key_again, k_same_file_twice, k_text_parquet_image_urls,
+    k_parquet_image_bytes_not_images, k_overwrite_input_under_output,
     k_overwrite_user_folder, k_review_csv_formulas, k_unmatched_decision_ids,
     k_exif_gps, k_exif_artist_email, k_png_text_ssn, k_jpeg_comment, k_trailing_bytes,
     k_pii_in_file_name, k_pii_in_ids, k_pii_in_member_name, k_ansi_in_file_name,

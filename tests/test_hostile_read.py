@@ -7,6 +7,7 @@ the real ones (transforms/io/sources, ParseFile), run without Beam but one job a
 
 import bz2
 import collections
+import csv
 import gzip
 import io
 import json
@@ -33,7 +34,7 @@ from schemas.settings import InputSettings
 from tests.builders import png, tar_bytes, write_jsonl
 from tests.jobs import ROOT, assert_conserved, run_job
 from transforms.io.read import ParseFile, _JoinImage, guarded
-from transforms.io.sources import compressed
+from transforms.io.sources import compressed, image_folder
 from transforms.io.sources.compressed import iter_lines
 from transforms.io.sources.image_folder import CaptionRow, caption_file_rows
 from transforms.io.sources.jsonl import parse_jsonl
@@ -235,6 +236,79 @@ def test_a_csv_cell_over_the_cap_is_one_oversized_row():
     rows = list(caption_file_rows(io.BytesIO(data), "captions.csv", SMALL, collections.Counter()))
     assert [getattr(r, "relpath", None) or r.defect for r in rows] == [
         "a.jpg", "oversized_record", "c.jpg"]
+
+
+def csv_rows(data: bytes, fields=SMALL):
+    return list(caption_file_rows(io.BytesIO(data), "captions.csv", fields,
+                                  collections.Counter()))
+
+
+def test_a_multi_line_csv_cell_over_the_cap_costs_its_row_only():
+    cell = "\n".join(['a line of a long caption, "quoted" words'] * 200)   # 9 KB, 2 KB cap
+    data = ('file_name,caption\na.jpg,one\nghost.png,"' + cell.replace('"', '""')
+            + '"\nb.jpg,two\nc.jpg,"three\nlines"\n').encode()
+    rows = csv_rows(data)
+    assert [(r.position, getattr(r, "relpath", None) or r.defect) for r in rows] == [
+        (2, "a.jpg"), (3, "oversized_record"), (203, "b.jpg"), (204, "c.jpg")]
+    assert "a cell spanning lines" in rows[1].defect_detail
+    assert rows[3].caption == "three\nlines"
+
+
+def test_a_line_over_the_cap_inside_a_quoted_cell_costs_its_row_only():
+    # Its quotes are counted while it streams past: the closing one ends the row.
+    data = ('file_name,caption\na.jpg,"one\n' + "y" * 5000 + '" end\nb.jpg,"two ""x"""\n'
+            'c.jpg,three\n').encode()
+    rows = csv_rows(data)
+    assert [(r.position, getattr(r, "relpath", None) or r.defect) for r in rows] == [
+        (2, "oversized_record"), (4, "b.jpg"), (5, "c.jpg")]
+    assert rows[1].caption == 'two "x"'
+
+
+class _Generated(io.RawIOBase):
+    """read() of a captions file made as it is read: its middle row is one quoted cell of
+    ``lines`` lines of a KB, never in memory whole."""
+
+    def __init__(self, lines: int):
+        self.parts = iter([b'file_name,caption\na.jpg,one\nghost.png,"']
+                          + [b"a line of a long cell " * 45 + b"\n"] * lines
+                          + [b'"\nb.jpg,two\n'])
+        self.pending = b""
+
+    def read(self, size=-1):
+        while len(self.pending) < size:
+            part = next(self.parts, None)
+            if part is None:
+                break
+            self.pending += part
+        data, self.pending = self.pending[:size], self.pending[size:]
+        return data
+
+
+def test_a_multi_line_csv_cell_is_streamed_past_not_held():
+    import tracemalloc
+    fields = InputSettings(max_record_bytes=1 << 20, max_field_bytes=1 << 16)
+    tracemalloc.start()
+    try:
+        rows = list(caption_file_rows(_Generated(40_000), "captions.csv", fields,
+                                      collections.Counter()))   # a 40 MB cell
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [getattr(r, "relpath", None) or r.defect for r in rows] == [
+        "a.jpg", "oversized_record", "b.jpg"]
+    assert peak < 8 << 20, f"peak {peak >> 20} MiB"
+
+
+def test_csv_rows_end_where_the_csv_module_ends_them():
+    """Rows split by quotes and commas only, as the csv module splits a whole file."""
+    rng = random.Random(23)
+    for _ in range(3000):
+        text = "".join(rng.choice('"",,ab\n\n\r') for _ in range(rng.randrange(1, 40)))
+        lines = io.StringIO(text, newline="").readlines()
+        expected = list(csv.reader(lines))
+        got = [next(csv.reader(row.lines), []) for row in image_folder._csv_records(
+            image_folder._pieces(line.encode() for line in lines), 1 << 20, 1 << 20)]
+        assert got == expected, repr(text)
 
 
 def test_an_image_file_over_the_cap_is_oversized_and_keeps_its_caption(tmp_path):
