@@ -520,6 +520,27 @@ def _no_gps(record_id, inner):
     return check
 
 
+def k_exif_column(root, kind="exif_column"):
+    """img2dataset's Parquet rows: an ``exif`` column (exifread's tags, GPS too) must not
+    reach the cleaned rows' metadata."""
+    d = _dir(root, kind)
+    keys = [f"{kind}-g{i}" for i in range(2)]
+    exif = json.dumps({"GPS GPSLatitude": "[51, 30, 12]", "Image Artist": SECRET_EMAIL})
+    pq.write_table(pa.table({
+        "key": keys, "caption": [f"a plain caption {document(random.Random(k), 6)}"
+                                 for k in keys],
+        "jpg": pa.array([encode(picture(_seed(kind, i)), "JPEG") for i in range(2)]),
+        "exif": [exif, exif], "status": ["success", "success"]}), d / "shard.parquet")
+
+    def check(run):
+        rows = [r for r in run.out.cleaned_image_text if r["id"] in keys]
+        assert len(rows) == 2, "the rows were not cleaned"
+        for row in rows:
+            assert "GPS" not in row["metadata"] and SECRET_EMAIL not in row["metadata"], \
+                f"the exif column reached cleaned/: {row['metadata']}"
+    return _spec(kind, "images", d, good=keys, records=2, check=check)
+
+
 def k_exif_artist_email(root, kind="exif_artist_email"):
     data = _exif_jpeg(_seed(kind, 9), {0x013B: SECRET_EMAIL})
     return _image_kind(root, kind, data, SECRET_EMAIL.encode())
@@ -708,7 +729,8 @@ WRITERS = [
     k_tar_duplicate_member, k_tar_key_again, k_same_file_twice, k_text_parquet_image_urls,
     k_parquet_image_bytes_not_images, k_overwrite_input_under_output,
     k_overwrite_user_folder, k_review_csv_formulas, k_unmatched_decision_ids,
-    k_exif_gps, k_exif_artist_email, k_png_text_ssn, k_jpeg_comment, k_trailing_bytes,
+    k_exif_gps, k_exif_column, k_exif_artist_email, k_png_text_ssn, k_jpeg_comment,
+    k_trailing_bytes,
     k_pii_in_file_name, k_pii_in_ids, k_pii_in_member_name, k_ansi_in_file_name,
     k_huge_float, k_huge_int, k_huge_int_id, k_nan, k_null_bytes, k_escaped_nul, k_crlf,
     k_empty_lines, k_truncated_zst, k_truncated_targz, k_zero_byte_files, k_symlink_loop,

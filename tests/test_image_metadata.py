@@ -8,13 +8,14 @@ what survives is read back twice: by walking the file's own segments or chunks, 
 Pillow."""
 
 import io
+import json
 import struct
 
 import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 
-from detectors.image_metadata import strip_metadata
+from detectors.image_metadata import strip_metadata, strip_metadata_fields
 from pipeline.policy import PolicyError, load_policy
 from schemas.records import make_record
 from schemas.settings import ImageMetadataSettings
@@ -276,6 +277,39 @@ def test_a_container_that_does_not_parse_is_written_again():
     assert_nothing_hidden(stripped.data)
     assert {"exif", "gps", "comment"} <= set(stripped.kinds())
     assert np.abs(pixels(stripped.data) - pixels(original)).mean() < 3
+
+
+# ------------------------------------------------------------------ a row's own fields
+
+EXIF_COLUMN = json.dumps({"Image Make": "Canon", "Image Artist": "Jane Roe",
+                          "GPS GPSLatitude": "[51, 30, 12]", "EXIF DateTimeOriginal": "x"})
+
+
+def test_a_rows_exif_fields_go_unless_exif_is_kept():
+    metadata = json.dumps({
+        "exif": EXIF_COLUMN, "width": 96, "status": "success",
+        "metadata": json.dumps({"GPS GPSLongitude": "[0, 7, 39]", "title": "a cup"}),
+        "json": {"xmp": "<x:xmpmeta/>", "url": "https://example.org/a.jpg"}}, sort_keys=True)
+    cleaned, removed = strip_metadata_fields(metadata)
+    assert json.loads(cleaned) == {"width": 96, "status": "success",
+                                   "metadata": json.dumps({"title": "a cup"}),
+                                   "json": {"url": "https://example.org/a.jpg"}}
+    assert sorted(removed) == ["exif", "json.xmp", "metadata.GPS GPSLongitude"]
+    kept, removed = strip_metadata_fields(metadata, keep=("icc", "exif"))
+    assert json.loads(kept)["exif"] == EXIF_COLUMN and removed == ("json.xmp",)
+    assert strip_metadata_fields('{"width": 3}') == ('{"width": 3}', ())
+
+
+def test_cleaned_image_text_rows_carry_no_exif_column():
+    from transforms.decide.rows import cleaned_row
+    record = make_record(uid="u", id="k", kind="image_text", source="s.parquet", position=0,
+                         location="row 0", caption="a cup", image=_plain_png(),
+                         metadata=json.dumps({"exif": EXIF_COLUMN, "width": 40}))
+    row = cleaned_row(record, "k", image=cleaned_image(record))
+    assert json.loads(row["metadata"]) == {"width": 40}
+    keeping = ImageMetadataSettings(keep=("icc", "exif"))
+    row = cleaned_row(record, "k", image=cleaned_image(record, metadata=keeping))
+    assert json.loads(row["metadata"])["exif"] == EXIF_COLUMN
 
 
 # ------------------------------------------------------------------ the policy

@@ -8,7 +8,8 @@ it; every row gets a risk score (detectors/risk.py). A kept record with "redact"
 written with those spans replaced by typed placeholders, one with a "blur" verdict with the
 face boxes blurred in its image; "flag" and "blur" verdicts travel with the cleaned row (its
 ``flags`` column). A kept image is written without the metadata the policy does not keep
-(detectors/image_metadata.py: EXIF with GPS, XMP, comments, bytes after its end, ...). A
+(detectors/image_metadata.py: EXIF with GPS, XMP, comments, bytes after its end, ...), and
+its row without the fields that carry such metadata (img2dataset's exif column). A
 blur or a metadata strip that fails holds the record back (detector_error): a face the
 policy says to blur, or a location in EXIF, is never written as it is. A reviewer's
 decision (schemas/review.py) is applied first: reject adds a quarantine verdict, release
@@ -84,6 +85,7 @@ class _Decide(beam.DoFn):
         self.quarantined = Metrics.counter("hygiene", "records_quarantined")
         self.orphans = Metrics.counter("hygiene", "verdicts_without_record")
         self.metadata_bytes = Metrics.counter("hygiene", "image_metadata_bytes_removed")
+        self.metadata_fields = Metrics.counter("hygiene", "image_metadata_fields_removed")
 
     def process(self, element, decisions):
         uid, grouped = element
@@ -106,6 +108,7 @@ class _Decide(beam.DoFn):
         row = decided.row
         if decided.image is not None:
             self.metadata_bytes.inc(sum(size for _, size in decided.image.stripped.removed))
+            self.metadata_fields.inc(len(decided.image.fields_removed))
         for tally in tallies(record.kind, decided, found, decision):
             yield beam.pvalue.TaggedOutput(TALLY, tally)
         for v in decided.verdicts:

@@ -5,7 +5,7 @@ import collections
 from typing import List, NamedTuple, Optional, Tuple
 
 from detectors.faces import blur_faces
-from detectors.image_metadata import Stripped, strip_metadata
+from detectors.image_metadata import Stripped, strip_metadata, strip_metadata_fields
 from detectors.pii.patterns import find_pii
 from detectors.pii.spans import Finding, redact
 from detectors.strings import utf8_safe
@@ -24,6 +24,10 @@ class CleanedImage(NamedTuple):
     format: str
     stripped: Stripped            # what the metadata stripping removed and read
     personal: Tuple[str, ...]     # entity types found in the metadata's text fields
+    # The record's metadata fields without those carrying image metadata not kept (an
+    # img2dataset exif column: GPS too), and the paths of the fields removed.
+    metadata: str = "{}"
+    fields_removed: Tuple[str, ...] = ()
 
 
 class Decided(NamedTuple):
@@ -53,7 +57,8 @@ def cleaned_image(record: Record, verdicts: List[Verdict] = (),
                   faces: FaceSettings = FaceSettings(),
                   metadata: ImageMetadataSettings = ImageMetadataSettings()) -> CleanedImage:
     """A kept record's image as written: metadata not kept removed (orientation applied),
-    then faces with a "blur" verdict blurred. Personal data in a kept kind's text (an
+    then faces with a "blur" verdict blurred; the record's metadata fields without the image
+    metadata not kept (strip_metadata_fields). Personal data in a kept kind's text (an
     e-mail in a kept EXIF Artist) removes that kind too."""
     stripped = strip_metadata(record.image, metadata.keep)
     found = [(kind, f.entity_type) for kind, _, text in stripped.texts
@@ -65,14 +70,17 @@ def cleaned_image(record: Record, verdicts: List[Verdict] = (),
     boxes = [box for v in verdicts if v.action == BLUR for box in v.faces]
     if boxes:
         image, fmt = blur_faces(image, boxes, faces.blur_margin)
-    return CleanedImage(image, fmt, stripped, tuple(entity for _, entity in found))
+    fields, removed = strip_metadata_fields(record.metadata or "{}", metadata.keep)
+    return CleanedImage(image, fmt, stripped, tuple(entity for _, entity in found), fields,
+                        removed)
 
 
 def cleaned_row(record: Record, public_id: str, verdicts: List[Verdict] = (),
                 image: Optional[CleanedImage] = None) -> dict:
     """The cleaned row; ``image``: an image record's cleaned image (cleaned_image)."""
     row = {"id": public_id, "source": utf8_safe(record.source),
-           "location": utf8_safe(record.location), "metadata": record.metadata,
+           "location": utf8_safe(record.location),
+           "metadata": image.metadata if image is not None else record.metadata,
            "redactions": [], "flags": [evidence_item(v) for v in verdicts
                                        if v.action not in (QUARANTINE, REDACT)]}
     fields = {"text": record.text} if record.kind == "text" else {"caption": record.caption}
