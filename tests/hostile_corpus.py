@@ -546,6 +546,22 @@ def k_exif_artist_email(root, kind="exif_artist_email"):
     return _image_kind(root, kind, data, SECRET_EMAIL.encode())
 
 
+def k_exif_artist_name(root, kind="exif_artist_name"):
+    """EXIF kept by the policy, its Artist a name no pattern finds: the PII scanner of
+    captions finds it, so EXIF goes, and the summary counts a PERSON."""
+    data = _exif_jpeg(_seed(kind, 9), {0x013B: "Margaret Thompson"})
+    spec = _image_kind(root, kind, data, b"Margaret")
+    spec.group, spec.flags = "keep_exif", ("--keep-image-metadata", "icc", "exif")
+    inner = spec.check
+
+    def check(run):
+        inner(run)
+        found = json.loads((run.path / "summary.json").read_text())["image_metadata"]
+        assert found["personal_data_found"].get("PERSON"), found
+    spec.check = check
+    return spec
+
+
 def k_png_text_ssn(root, kind="png_text_ssn"):
     info = PngImagePlugin.PngInfo()
     info.add_text("Comment", f"customer SSN {SECRET_SSN}")
@@ -729,7 +745,8 @@ WRITERS = [
     k_tar_duplicate_member, k_tar_key_again, k_same_file_twice, k_text_parquet_image_urls,
     k_parquet_image_bytes_not_images, k_overwrite_input_under_output,
     k_overwrite_user_folder, k_review_csv_formulas, k_unmatched_decision_ids,
-    k_exif_gps, k_exif_column, k_exif_artist_email, k_png_text_ssn, k_jpeg_comment,
+    k_exif_gps, k_exif_column, k_exif_artist_email, k_exif_artist_name, k_png_text_ssn,
+    k_jpeg_comment,
     k_trailing_bytes,
     k_pii_in_file_name, k_pii_in_ids, k_pii_in_member_name, k_ansi_in_file_name,
     k_huge_float, k_huge_int, k_huge_int_id, k_nan, k_null_bytes, k_escaped_nul, k_crlf,

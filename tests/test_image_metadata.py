@@ -18,10 +18,10 @@ from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 from detectors.image_metadata import strip_metadata, strip_metadata_fields
 from pipeline.policy import PolicyError, load_policy
 from schemas.records import make_record
-from schemas.settings import ImageMetadataSettings
+from schemas.settings import ImageMetadataSettings, PiiSettings
 from tests.builders import sample
 from tests.jobs import assert_conserved, run_job
-from transforms.decide.rows import cleaned_image
+from transforms.decide.rows import cleaned_image, metadata_findings
 
 EMAIL = "jane.doe@example.com"
 SSN = "536-22-1425"
@@ -158,6 +158,33 @@ def test_a_kept_kind_with_personal_data_is_removed_all_the_same():
     cleaned = cleaned_image(record, metadata=ImageMetadataSettings(keep=("icc", "exif")))
     assert_nothing_hidden(cleaned.image)
     assert {"EMAIL_ADDRESS", "US_SSN"} <= set(cleaned.personal)
+
+
+@pytest.fixture(scope="module")
+def pii_scan():
+    """The PII stage's scanner (spaCy loads once for the module)."""
+    from transforms.pii import shared_scanner
+    scanner, _ = shared_scanner(PiiSettings())
+    return scanner.scan
+
+
+def test_a_name_in_kept_metadata_is_found_by_the_pii_scanner_and_removed(pii_scan):
+    exif = Image.Exif()
+    exif[0x013B] = "Margaret Thompson"   # Artist: a name, which no pattern finds
+    buffer = io.BytesIO()
+    picture().save(buffer, "JPEG", exif=exif.tobytes())
+    record = make_record(uid="u", id="cup", source="s.tar", position=0, location="member 0",
+                         kind="image_text", caption="a cup", image=buffer.getvalue())
+    keep = ImageMetadataSettings(keep=("icc", "exif"))
+    patterns_only = cleaned_image(record, metadata=keep)
+    assert b"Margaret" in patterns_only.image and not patterns_only.personal
+    scanned = cleaned_image(record, metadata=keep, scan=pii_scan)
+    assert b"Margaret" not in scanned.image and scanned.personal == ("PERSON",)
+
+
+def test_metadata_findings_join_the_patterns_and_the_scanner_once(pii_scan):
+    found = metadata_findings(["mail jane.roe@example.net", "by Margaret Thompson"], pii_scan)
+    assert [[f.entity_type for f in fs] for fs in found] == [["EMAIL_ADDRESS"], ["PERSON"]]
 
 
 def test_a_jfif_thumbnail_is_dropped():

@@ -2,7 +2,7 @@
 quarantined (reasons, evidence, the record kept in its stead, clusters, review columns)."""
 
 import collections
-from typing import List, NamedTuple, Optional, Tuple
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 from detectors.faces import blur_faces
 from detectors.image_metadata import Stripped, strip_metadata, strip_metadata_fields
@@ -53,16 +53,34 @@ def _redactions(verdicts: List[Verdict]):
     return findings
 
 
+Scan = Callable[[Sequence[str]], List[List[Finding]]]   # PiiScanner.scan: findings per text
+
+
+def metadata_findings(texts: Sequence[str], scan: Optional[Scan] = None) -> List[List[Finding]]:
+    """Personal data in metadata text fields: the patterns of detectors/pii/patterns.py,
+    and, with ``scan``, what the scanner of texts and captions finds (names too)."""
+    texts = [text[:METADATA_SCAN_CHARS] for text in texts]
+    found = [find_pii(text) for text in texts]
+    if scan is not None and texts:
+        for mine, theirs in zip(found, scan(texts)):
+            seen = {(f.entity_type, f.start, f.end) for f in mine}
+            mine.extend(f for f in theirs if (f.entity_type, f.start, f.end) not in seen)
+    return found
+
+
 def cleaned_image(record: Record, verdicts: List[Verdict] = (),
                   faces: FaceSettings = FaceSettings(),
-                  metadata: ImageMetadataSettings = ImageMetadataSettings()) -> CleanedImage:
+                  metadata: ImageMetadataSettings = ImageMetadataSettings(),
+                  scan: Optional[Scan] = None) -> CleanedImage:
     """A kept record's image as written: metadata not kept removed (orientation applied),
     then faces with a "blur" verdict blurred; the record's metadata fields without the image
     metadata not kept (strip_metadata_fields). Personal data in a kept kind's text (an
-    e-mail in a kept EXIF Artist) removes that kind too."""
+    e-mail in a kept EXIF Artist, or a name where ``scan``, the PII stage's scanner, is
+    given) removes that kind too."""
     stripped = strip_metadata(record.image, metadata.keep)
-    found = [(kind, f.entity_type) for kind, _, text in stripped.texts
-             for f in find_pii(text[:METADATA_SCAN_CHARS])]
+    found = [(kind, f.entity_type) for (kind, _, _), findings in zip(
+        stripped.texts, metadata_findings([text for _, _, text in stripped.texts], scan))
+        for f in findings]
     leaking = {kind for kind, _ in found} & set(metadata.keep)
     if leaking:
         stripped = strip_metadata(record.image, set(metadata.keep) - leaking)
