@@ -3,11 +3,11 @@
 The kind of a file is decided by its schema and content: a column of image bytes (binary,
 or a Hugging Face Image struct with binary ``bytes``) makes it image-text, else it is text;
 an ``image`` column of strings (URLs) does not, nor does one of bytes whose first values
-are no image files (HTML, text, random bytes): its rows are text records. Rows are streamed a batch at a time, a row group at a
-time; what a row group, a row and the whole file may cost is capped before it is read:
-the row group by its footer, a row by the lengths Arrow knows before any value is
-converted, the file by the bytes of the rows made so far (a dictionary-encoded column can
-decode to many times its size).
+are no image files (HTML, text, random bytes): its rows are text records. Rows are
+streamed a batch at a time, a row group at a time; what a row group, a row and the whole
+file may cost is capped before it is read: the row group by its footer, a row by the
+lengths Arrow knows before any value is converted, the file by the bytes of the rows made
+so far (a dictionary-encoded column, flat or nested, can decode to many times its size).
 """
 
 from typing import BinaryIO, Callable, Iterator, List, Optional
@@ -41,16 +41,16 @@ def holds_bytes(kind: pa.DataType) -> bool:
 
 
 def image_column(schema: pa.Schema, fields: InputSettings,
-                 holds_images: Callable[[str], Optional[bool]] = lambda column: None,
+                 judge: Callable[[str], Optional[bool]] = lambda column: None,
                  ) -> Optional[str]:
     """The column of image bytes: the one named by image_field, else the first candidate
     that holds bytes (a candidate name holding strings, such as URLs, is not one) and
-    whose values ``holds_images`` does not find to be something else."""
+    whose values ``judge`` (holds_images) does not find to be something else."""
     if fields.image_field:
         return fields.image_field if fields.image_field in schema.names else None
     return next((c for c in IMAGE_COLUMN_CANDIDATES
                  if c in schema.names and holds_bytes(schema.field(c).type)
-                 and holds_images(c) is not False), None)
+                 and judge(c) is not False), None)
 
 
 SNIFFED_VALUES = 16      # non-null values of a candidate image column judged by their start
