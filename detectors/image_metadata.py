@@ -15,6 +15,7 @@ comments, ...) come back too, so a caller can look for personal data in them.
 """
 
 import io
+import json
 import struct
 import zlib
 from typing import Iterable, List, NamedTuple, Tuple
@@ -81,6 +82,69 @@ def strip_metadata(data: bytes, keep: Iterable[str] = (ICC,)) -> Stripped:
 
 class _Malformed(ValueError):
     """The container does not parse: the image is re-encoded instead."""
+
+
+# ------------------------------------------------------------------ metadata fields of a row
+
+# A record's own fields can carry what an image's metadata holds: img2dataset writes an
+# ``exif`` column (exifread's tags as JSON: "GPS GPSLatitude", "Image Artist", ...), and a
+# KEY.json or a ``metadata``/``json`` blob may hold the same. Such a field goes with its kind.
+_FIELD_KINDS = {"exif": EXIF, "exif_data": EXIF, "exifdata": EXIF, "gps": EXIF, "xmp": XMP,
+                "iptc": IPTC}
+# exifread's tag groups, as img2dataset's exif column names them ("GPS GPSLatitude").
+_EXIFREAD_GROUPS = ("gps", "exif ", "image ", "thumbnail ", "makernote ", "interoperability ")
+BLOB_CHARS = 1 << 20   # a string field parsed as JSON to look inside it, at most
+
+
+def field_kind(name: str) -> str:
+    """The image-metadata kind a record field of this name carries ("" for none)."""
+    lower = name.strip().lower()
+    return _FIELD_KINDS.get(lower) or (EXIF if lower.startswith(_EXIFREAD_GROUPS) else "")
+
+
+def strip_metadata_fields(metadata: str,
+                          keep: Iterable[str] = (ICC,)) -> Tuple[str, Tuple[str, ...]]:
+    """A record's metadata (a JSON object) without the fields carrying image metadata of a
+    kind not in ``keep`` (EXIF with GPS, XMP, IPTC), looked for in nested objects and in
+    strings that hold a JSON object too; and the removed fields' paths. Unchanged when
+    nothing is removed."""
+    keep = frozenset(keep)
+    try:
+        value = json.loads(metadata)
+    except (ValueError, RecursionError):
+        return metadata, ()
+    removed: List[str] = []
+    cleaned = _without_kinds(value, keep, "", removed)
+    if not removed:
+        return metadata, ()
+    return (json.dumps(cleaned, ensure_ascii=False, sort_keys=True, allow_nan=False),
+            tuple(removed))
+
+
+def _without_kinds(value, keep, path: str, removed: List[str]):
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            kind = field_kind(str(key))
+            if kind and kind not in keep:
+                removed.append(where)
+            else:
+                out[key] = _without_kinds(item, keep, where, removed)
+        return out
+    if isinstance(value, list):
+        return [_without_kinds(item, keep, f"{path}[{i}]", removed)
+                for i, item in enumerate(value)]
+    if isinstance(value, str) and value.lstrip().startswith("{") and len(value) <= BLOB_CHARS:
+        try:
+            inner = json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+        before = len(removed)
+        cleaned = _without_kinds(inner, keep, path, removed)
+        if len(removed) > before:
+            return json.dumps(cleaned, ensure_ascii=False, sort_keys=True)
+    return value
 
 
 # ------------------------------------------------------------------ re-encoding

@@ -87,6 +87,22 @@ def inspect_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
                      phash=phashes(pixels, phash) if phash else None)
 
 
+# How the formats the pipeline reads begin: a value that starts with none of these is not
+# an image file (a column of such values is not an image column).
+IMAGE_HEAD = 32
+
+
+def looks_like_image(head: bytes) -> bool:
+    """Whether ``head`` (a value's first IMAGE_HEAD bytes) starts like a JPEG, PNG, GIF,
+    WebP, BMP or TIFF file."""
+    return (head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a",
+                             b"II*\x00", b"MM\x00*"))
+            or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+            # "BM" alone begins text too: a BMP's info header size follows at byte 14.
+            or (head[:2] == b"BM" and len(head) >= 18
+                and int.from_bytes(head[14:18], "little") in (12, 40, 52, 56, 64, 108, 124)))
+
+
 def open_image(data: bytes) -> Image.Image:
     """The image's header (nothing decoded yet), for callers that already validated it."""
     return _open_header(data)

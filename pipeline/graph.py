@@ -117,7 +117,8 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
     verdicts = tuple(verdicts) | "AllVerdicts" >> beam.Flatten()
 
     decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide(
-        spec.decisions, policy.faces, policy.image_metadata)
+        spec.decisions, policy.faces, policy.image_metadata,
+        policy.pii if policy.pii.enabled else None)
     if spec.index_out and policy.near_dedup_text.enabled:
         decided[INDEX] | "WriteIndex" >> WriteParquet(
             join_path(spec.index_out, "part"),

@@ -114,7 +114,7 @@ _DESCRIPTIONS = {
     Reason.UNSUPPORTED_FILE: "the file name matches no supported input format",
     Reason.EMPTY_FILE: "the file has zero bytes",
     Reason.BAD_MEMBER_NAME: "a tar member whose name cannot be a WebDataset key (absolute, '..', no extension, control characters)",
-    Reason.DUPLICATE_MEMBER: "a tar member whose name an earlier member of the same sample already has",
+    Reason.DUPLICATE_MEMBER: "a tar member whose name an earlier member of the same sample already has, or a sample whose key an earlier, non-adjacent sample of the tar has",
     Reason.OVERSIZED_RECORD: "a line, tar member, sidecar, CSV cell, Parquet row or row group over its byte cap (input.max_*_bytes): streamed past, not read",
     Reason.MALFORMED_JSON: "the line is not a JSON object, or is nested too deeply or holds a number too large to read",
     Reason.INVALID_UTF8: "the bytes are not valid UTF-8",

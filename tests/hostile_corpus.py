@@ -334,6 +334,15 @@ def k_csv_huge_cell(root, kind="csv_huge_cell"):
                  hostile=[(OVERSIZED,)], records=3, group="crash")
 
 
+def k_csv_multiline_huge_cell(root, kind="csv_multiline_huge_cell"):
+    """A quoted caption of many short lines, over the cell cap in all: that row only; the
+    rows after it are read as rows (not as the cell's lines)."""
+    cell = "\n".join(f'line {i} of a "long" caption, with commas' for i in range(3 * CAP // 40))
+    d = _image_folder(root, kind, extra_rows=[["ghost.png", cell]])
+    return _spec(kind, "read", d, inputs=[d], good=[f"{kind}-g0", f"{kind}-g1"],
+                 hostile=[(OVERSIZED,)], records=3)
+
+
 def k_bom_jsonl(root, kind="bom_jsonl"):
     d = _dir(root, kind)
     good = _texts(kind, 3)
@@ -347,6 +356,16 @@ def k_tar_duplicate_member(root, kind="tar_duplicate_member"):
     good1, m1 = _pair(kind, 1)
     again = [(f"{good0}.png", encode(picture(_seed(kind, 5))))]
     write_tar(d / "shard.tar", m0 + again + m1)
+    return _spec(kind, "read", d, good=[good0, good1], hostile=[(DUPLICATE_MEMBER,)], records=3)
+
+
+def k_tar_key_again(root, kind="tar_key_again"):
+    """A sample's key again after another sample: its own record, the first one kept."""
+    d = _dir(root, kind)
+    good0, m0 = _pair(kind, 0)
+    good1, m1 = _pair(kind, 1)
+    again = [(f"{good0}.png", encode(picture(_seed(kind, 5)))), (f"{good0}.txt", b"again")]
+    write_tar(d / "shard.tar", m0 + m1 + again)
     return _spec(kind, "read", d, good=[good0, good1], hostile=[(DUPLICATE_MEMBER,)], records=3)
 
 
@@ -366,6 +385,18 @@ def k_text_parquet_image_urls(root, kind="text_parquet_image_urls"):
     pq.write_table(pa.table({"id": [g["id"] for g in good], "text": [g["text"] for g in good],
                              "image": [f"https://example.org/{i}.jpg" for i in range(3)]}),
                    d / "pages.parquet")
+    return _spec(kind, "read", d, good=[g["id"] for g in good], records=3)
+
+
+def k_parquet_image_bytes_not_images(root, kind="parquet_image_bytes_not_images"):
+    """An ``image`` column of bytes that are no images (an HTML error page, random bytes,
+    text): the file is text, its rows cleaned as text records."""
+    d = _dir(root, kind)
+    good = _texts(kind, 3)
+    junk = [b"<html><body>403 Forbidden</body></html>", random.Random(kind).randbytes(200),
+            b"just some words"]
+    pq.write_table(pa.table({"id": [g["id"] for g in good], "text": [g["text"] for g in good],
+                             "image": pa.array(junk, pa.binary())}), d / "pages.parquet")
     return _spec(kind, "read", d, good=[g["id"] for g in good], records=3)
 
 
@@ -489,9 +520,46 @@ def _no_gps(record_id, inner):
     return check
 
 
+def k_exif_column(root, kind="exif_column"):
+    """img2dataset's Parquet rows: an ``exif`` column (exifread's tags, GPS too) must not
+    reach the cleaned rows' metadata."""
+    d = _dir(root, kind)
+    keys = [f"{kind}-g{i}" for i in range(2)]
+    exif = json.dumps({"GPS GPSLatitude": "[51, 30, 12]", "Image Artist": SECRET_EMAIL})
+    pq.write_table(pa.table({
+        "key": keys, "caption": [f"a plain caption {document(random.Random(k), 6)}"
+                                 for k in keys],
+        "jpg": pa.array([encode(picture(_seed(kind, i)), "JPEG") for i in range(2)]),
+        "exif": [exif, exif], "status": ["success", "success"]}), d / "shard.parquet")
+
+    def check(run):
+        rows = [r for r in run.out.cleaned_image_text if r["id"] in keys]
+        assert len(rows) == 2, "the rows were not cleaned"
+        for row in rows:
+            assert "GPS" not in row["metadata"] and SECRET_EMAIL not in row["metadata"], \
+                f"the exif column reached cleaned/: {row['metadata']}"
+    return _spec(kind, "images", d, good=keys, records=2, check=check)
+
+
 def k_exif_artist_email(root, kind="exif_artist_email"):
     data = _exif_jpeg(_seed(kind, 9), {0x013B: SECRET_EMAIL})
     return _image_kind(root, kind, data, SECRET_EMAIL.encode())
+
+
+def k_exif_artist_name(root, kind="exif_artist_name"):
+    """EXIF kept by the policy, its Artist a name no pattern finds: the PII scanner of
+    captions finds it, so EXIF goes, and the summary counts a PERSON."""
+    data = _exif_jpeg(_seed(kind, 9), {0x013B: "Margaret Thompson"})
+    spec = _image_kind(root, kind, data, b"Margaret")
+    spec.group, spec.flags = "keep_exif", ("--keep-image-metadata", "icc", "exif")
+    inner = spec.check
+
+    def check(run):
+        inner(run)
+        found = json.loads((run.path / "summary.json").read_text())["image_metadata"]
+        assert found["personal_data_found"].get("PERSON"), found
+    spec.check = check
+    return spec
 
 
 def k_png_text_ssn(root, kind="png_text_ssn"):
@@ -673,10 +741,13 @@ WRITERS = [
     k_surrogate_text, k_surrogate_id, k_surrogate_key_json, k_non_utf8_file_name,
     k_gz_huge_line, k_bz2_huge_line, k_zst_huge_line, k_huge_line, k_gz_ratio_bomb,
     k_tar_sparse, k_targz_huge_member, k_parquet_dictionary_bomb, k_parquet_huge_row_group,
-    k_deep_json, k_deep_key_json, k_csv_huge_cell, k_bom_jsonl, k_tar_duplicate_member,
-    k_same_file_twice, k_text_parquet_image_urls, k_overwrite_input_under_output,
+    k_deep_json, k_deep_key_json, k_csv_huge_cell, k_csv_multiline_huge_cell, k_bom_jsonl,
+    k_tar_duplicate_member, k_tar_key_again, k_same_file_twice, k_text_parquet_image_urls,
+    k_parquet_image_bytes_not_images, k_overwrite_input_under_output,
     k_overwrite_user_folder, k_review_csv_formulas, k_unmatched_decision_ids,
-    k_exif_gps, k_exif_artist_email, k_png_text_ssn, k_jpeg_comment, k_trailing_bytes,
+    k_exif_gps, k_exif_column, k_exif_artist_email, k_exif_artist_name, k_png_text_ssn,
+    k_jpeg_comment,
+    k_trailing_bytes,
     k_pii_in_file_name, k_pii_in_ids, k_pii_in_member_name, k_ansi_in_file_name,
     k_huge_float, k_huge_int, k_huge_int_id, k_nan, k_null_bytes, k_escaped_nul, k_crlf,
     k_empty_lines, k_truncated_zst, k_truncated_targz, k_zero_byte_files, k_symlink_loop,

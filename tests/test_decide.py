@@ -96,7 +96,8 @@ def test_every_record_leaves_once_and_orphan_verdicts_are_counted(decided):
     # the portrait's JPEG comment (72 bytes) is stripped from its kept, blurred copy
     assert ran.counters("hygiene") == {"records_cleaned": 5, "records_quarantined": 4,
                                        "verdicts_without_record": 1,
-                                       "image_metadata_bytes_removed": 72}
+                                       "image_metadata_bytes_removed": 72,
+                                       "image_metadata_fields_removed": 0}
     tally = collections.Counter(ran[TALLY])
     assert tally[("cleaned", "text")] == 3 and tally[("cleaned", "image_text")] == 2
     assert tally[("quarantined", "text")] == 3 and tally[("quarantined", "image_text")] == 1

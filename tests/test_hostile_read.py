@@ -7,6 +7,7 @@ the real ones (transforms/io/sources, ParseFile), run without Beam but one job a
 
 import bz2
 import collections
+import csv
 import gzip
 import io
 import json
@@ -27,12 +28,13 @@ import zstandard
 from apache_beam.io.filesystem import FileMetadata
 
 from detectors.strings import TooDeep, json_safe
+from schemas.reasons import Reason
 from schemas.records import Kind, Record
 from schemas.settings import InputSettings
 from tests.builders import png, tar_bytes, write_jsonl
 from tests.jobs import ROOT, assert_conserved, run_job
 from transforms.io.read import ParseFile, _JoinImage, guarded
-from transforms.io.sources import compressed
+from transforms.io.sources import compressed, image_folder
 from transforms.io.sources.compressed import iter_lines
 from transforms.io.sources.image_folder import CaptionRow, caption_file_rows
 from transforms.io.sources.jsonl import parse_jsonl
@@ -236,6 +238,79 @@ def test_a_csv_cell_over_the_cap_is_one_oversized_row():
         "a.jpg", "oversized_record", "c.jpg"]
 
 
+def csv_rows(data: bytes, fields=SMALL):
+    return list(caption_file_rows(io.BytesIO(data), "captions.csv", fields,
+                                  collections.Counter()))
+
+
+def test_a_multi_line_csv_cell_over_the_cap_costs_its_row_only():
+    cell = "\n".join(['a line of a long caption, "quoted" words'] * 200)   # 9 KB, 2 KB cap
+    data = ('file_name,caption\na.jpg,one\nghost.png,"' + cell.replace('"', '""')
+            + '"\nb.jpg,two\nc.jpg,"three\nlines"\n').encode()
+    rows = csv_rows(data)
+    assert [(r.position, getattr(r, "relpath", None) or r.defect) for r in rows] == [
+        (2, "a.jpg"), (3, "oversized_record"), (203, "b.jpg"), (204, "c.jpg")]
+    assert "a cell spanning lines" in rows[1].defect_detail
+    assert rows[3].caption == "three\nlines"
+
+
+def test_a_line_over_the_cap_inside_a_quoted_cell_costs_its_row_only():
+    # Its quotes are counted while it streams past: the closing one ends the row.
+    data = ('file_name,caption\na.jpg,"one\n' + "y" * 5000 + '" end\nb.jpg,"two ""x"""\n'
+            'c.jpg,three\n').encode()
+    rows = csv_rows(data)
+    assert [(r.position, getattr(r, "relpath", None) or r.defect) for r in rows] == [
+        (2, "oversized_record"), (4, "b.jpg"), (5, "c.jpg")]
+    assert rows[1].caption == 'two "x"'
+
+
+class _Generated(io.RawIOBase):
+    """read() of a captions file made as it is read: its middle row is one quoted cell of
+    ``lines`` lines of a KB, never in memory whole."""
+
+    def __init__(self, lines: int):
+        self.parts = iter([b'file_name,caption\na.jpg,one\nghost.png,"']
+                          + [b"a line of a long cell " * 45 + b"\n"] * lines
+                          + [b'"\nb.jpg,two\n'])
+        self.pending = b""
+
+    def read(self, size=-1):
+        while len(self.pending) < size:
+            part = next(self.parts, None)
+            if part is None:
+                break
+            self.pending += part
+        data, self.pending = self.pending[:size], self.pending[size:]
+        return data
+
+
+def test_a_multi_line_csv_cell_is_streamed_past_not_held():
+    import tracemalloc
+    fields = InputSettings(max_record_bytes=1 << 20, max_field_bytes=1 << 16)
+    tracemalloc.start()
+    try:
+        rows = list(caption_file_rows(_Generated(40_000), "captions.csv", fields,
+                                      collections.Counter()))   # a 40 MB cell
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [getattr(r, "relpath", None) or r.defect for r in rows] == [
+        "a.jpg", "oversized_record", "b.jpg"]
+    assert peak < 8 << 20, f"peak {peak >> 20} MiB"
+
+
+def test_csv_rows_end_where_the_csv_module_ends_them():
+    """Rows split by quotes and commas only, as the csv module splits a whole file."""
+    rng = random.Random(23)
+    for _ in range(3000):
+        text = "".join(rng.choice('"",,ab\n\n\r') for _ in range(rng.randrange(1, 40)))
+        lines = io.StringIO(text, newline="").readlines()
+        expected = list(csv.reader(lines))
+        got = [next(csv.reader(row.lines), []) for row in image_folder._csv_records(
+            image_folder._pieces(line.encode() for line in lines), 1 << 20, 1 << 20)]
+        assert got == expected, repr(text)
+
+
 def test_an_image_file_over_the_cap_is_oversized_and_keeps_its_caption(tmp_path):
     image = tmp_path / "big.png"
     image.write_bytes(png(1) + b"\0" * 5000)
@@ -285,6 +360,35 @@ def dictionary_bomb(rows: int, value_bytes: int) -> bytes:
                                             pa.array(["v" * value_bytes]))
     table = pa.table({"id": [f"r{i}" for i in range(rows)], "text": column})
     return parquet_bytes(table, compression="zstd")
+
+
+def nested_dictionary_bomb(rows: int, items: int, value_bytes: int) -> bytes:
+    """One dictionary value repeated inside lists and a struct: a few KB stored, rows x
+    (items + 1) x value_bytes decoded. Written without Arrow's schema, as Spark or DuckDB
+    write, so nothing in the file asks for the values to be read as dictionaries."""
+    def repeated(count, letter):
+        return pa.DictionaryArray.from_arrays(pa.array([0] * count, pa.int32()),
+                                              pa.array([letter * value_bytes]))
+    tags = pa.ListArray.from_arrays(pa.array(range(0, rows * items + 1, items), pa.int32()),
+                                    repeated(rows * items, "v"))
+    table = pa.table({"id": [f"r{i}" for i in range(rows)], "text": ["t"] * rows, "tags": tags,
+                      "s": pa.StructArray.from_arrays([repeated(rows, "w")], names=["f"])})
+    return parquet_bytes(table, compression="zstd", store_schema=False)
+
+
+def test_a_nested_parquet_dictionary_bomb_is_bounded_like_a_flat_one():
+    data = nested_dictionary_bomb(200, 4, 10_000)   # 10 MB decoded from a few KB
+    assert len(data) < 8000
+    records = parquet(data, fields=InputSettings(max_record_bytes=32_000))
+    # Each row (50 KB) is over the row cap: not converted, its key kept.
+    assert outcome(records)[:3] == [(0, "oversized_record"), (1, "oversized_record"),
+                                    (2, "oversized_record")]
+    assert records[0].id == "r0"
+    read = parquet(data, fields=InputSettings(max_record_bytes=1 << 20))
+    *rows, rest = read
+    assert rows and all(r.defect is None for r in rows)
+    assert len(json.loads(rows[0].metadata)["tags"]) == 4
+    assert rest.defect == "decompression_limit"
 
 
 def test_a_parquet_dictionary_bomb_stops_at_the_ratio_cap():
@@ -344,6 +448,29 @@ def test_an_adjacent_duplicate_member_is_its_own_record():
     assert next(r for r in records if r.id == "a").image == png(1)
 
 
+def test_a_key_that_comes_back_after_other_samples_is_its_own_record():
+    records = wds(tar_bytes([("a.jpg", png(1)), ("a.txt", b"cap a"),
+                             ("b.jpg", png(2)), ("b.txt", b"cap b"),
+                             ("a.jpg", png(3)), ("a.txt", b"cap a again"),
+                             ("c.jpg", png(4)), ("c.txt", b"cap c")]))
+    assert outcome(records) == [(0, "a"), (2, "b"), (4, "duplicate_member"), (6, "c")]
+    again = next(r for r in records if r.defect)
+    assert again.image == png(3) and again.id != "a" and "again" in again.defect_detail
+    assert next(r for r in records if r.id == "a").image == png(1)
+
+
+def test_seen_keys_are_bounded_per_tar(monkeypatch):
+    from transforms.io.sources import webdataset
+    monkeypatch.setattr(webdataset, "MAX_SEEN_KEYS", 2)
+    stats = collections.Counter()
+    members = [(f"{k}.jpg", png(1)) for k in "abcab"]
+    records = list(parse_webdataset(io.BytesIO(tar_bytes(members)), "s.tar", FIELDS, stats))
+    # a and b are remembered, c is not: a and b coming back are found, and c is counted.
+    assert [r.defect for r in records] == [None, None, None, "duplicate_member",
+                                           "duplicate_member"]
+    assert stats["keys_not_checked"] == 1
+
+
 # ---------------------------------------------------------------- 5. formats by content
 
 def test_a_parquet_image_column_of_urls_is_text():
@@ -353,6 +480,56 @@ def test_a_parquet_image_column_of_urls_is_text():
     assert [(r.kind, r.id, r.text, r.defect) for r in records] == [
         ("text", "a", "some text", None), ("text", "b", "more text", None)]
     assert json.loads(records[0].metadata) == {"image": "https://example.com/a.jpg"}
+
+
+NOT_IMAGES = [b"<!doctype html><html><body>404 not found</body></html>",
+              bytes(random.Random(7).getrandbits(8) for _ in range(300)),
+              "plain words, not a picture".encode()]
+
+
+@pytest.mark.parametrize("as_struct", [False, True], ids=["binary", "hf-struct"])
+def test_a_parquet_image_column_of_bytes_that_are_no_images_is_text(as_struct):
+    images = pa.array(NOT_IMAGES, pa.binary())
+    if as_struct:   # a Hugging Face Image feature whose bytes are no images either
+        images = pa.StructArray.from_arrays([images, pa.array(["a", "b", "c"])],
+                                            names=["bytes", "path"])
+    table = pa.table({"id": ["a", "b", "c"], "text": ["one text", "two text", "three"],
+                      "image": images})
+    records = parquet(parquet_bytes(table))
+    assert [(r.kind, r.id, r.text, r.defect) for r in records] == [
+        ("text", "a", "one text", None), ("text", "b", "two text", None),
+        ("text", "c", "three", None)]
+
+
+def test_a_parquet_of_no_images_and_no_text_is_missing_text_and_says_why():
+    table = pa.table({"key": ["a", "b", "c"], "caption": ["x", "y", "z"],
+                      "jpg": pa.array(NOT_IMAGES, pa.binary())})
+    records = parquet(parquet_bytes(table))
+    assert [(r.kind, r.defect) for r in records] == [("text", "missing_text")] * 3
+    assert "'jpg' holds bytes, but none of its first values is an image" in \
+        records[0].defect_detail
+
+
+def test_one_value_that_is_no_image_in_an_image_column_costs_its_record_only():
+    # The first value is HTML, the rest are images: an image column, the HTML one record.
+    table = pa.table({"key": ["h", "a", "b"], "caption": ["x", "y", "z"],
+                      "jpg": pa.array([NOT_IMAGES[0], png(1), png(2)], pa.binary())})
+    records = parquet(parquet_bytes(table))
+    assert [(r.kind, r.id, r.image) for r in records] == [
+        ("image_text", "h", NOT_IMAGES[0]), ("image_text", "a", png(1)),
+        ("image_text", "b", png(2))]
+    from detectors.defects import InputDefect
+    from detectors.images import inspect_image
+    with pytest.raises(InputDefect) as held:
+        inspect_image(records[0].image)
+    assert held.value.reason == Reason.UNDECODABLE_IMAGE
+
+
+def test_a_parquet_candidate_of_no_images_gives_way_to_one_of_images():
+    table = pa.table({"key": ["a"], "caption": ["c"], "jpg": pa.array([b"thumbnail?"]),
+                      "png": pa.array([png(4)])})
+    (record,) = parquet(parquet_bytes(table))
+    assert (record.kind, record.image) == ("image_text", png(4))
 
 
 # ---------------------------------------------------------------- bounded memory
@@ -382,8 +559,9 @@ MEMORY_CHECK = textwrap.dedent("""
 
 
 def test_hostile_files_are_read_in_bounded_memory(tmp_path):
-    """A 300 MB line in a .jsonl.gz, a tar member declaring 5 GiB and a Parquet file that
-    decodes to 2 GB: read in a fresh process, its peak memory grows by a few MB."""
+    """A 300 MB line in a .jsonl.gz, a tar member declaring 5 GiB and Parquet files that
+    decode to 2 GB (flat) and 1 GB (nested): read in a fresh process, its peak memory
+    grows by a few MB."""
     small_jsonl = tmp_path / "small.jsonl.gz"
     small_jsonl.write_bytes(gzip.compress(good(1) + b"\n"))
     small_tar = tmp_path / "small.tar"
@@ -401,9 +579,11 @@ def test_hostile_files_are_read_in_bounded_memory(tmp_path):
                                 [("c.jpg", png(3))]))
     bomb = tmp_path / "bomb.parquet"
     bomb.write_bytes(dictionary_bomb(20_000, 100_000))
+    nested = tmp_path / "nested.parquet"
+    nested.write_bytes(nested_dictionary_bomb(2000, 4, 100_000))   # 1 GB decoded
     done = subprocess.run(
         [sys.executable, "-c", MEMORY_CHECK, str(4 << 20), str(small_jsonl), str(small_tar),
-         str(small_parquet), str(line), str(sparse), str(bomb)],
+         str(small_parquet), str(line), str(sparse), str(bomb), str(nested)],
         cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -411,6 +591,7 @@ def test_hostile_files_are_read_in_bounded_memory(tmp_path):
     assert hostile["line.jsonl.gz"] == [[1, None], [2, "oversized_record"], [3, None]]
     assert [d for _, d in hostile["sparse.tar"]] == [None, "oversized_record", None]
     assert hostile["bomb.parquet"][-1][1] == "decompression_limit"
+    assert hostile["nested.parquet"][-1][1] == "decompression_limit"
     # Python objects (lines, members, rows) and Arrow buffers at their highest.
     assert result["python"] < 48 << 20, f"Python peak {result['python'] >> 20} MiB"
     assert result["arrow"] < 48 << 20, f"Arrow peak {result['arrow'] >> 20} MiB"

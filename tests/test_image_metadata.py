@@ -8,19 +8,20 @@ what survives is read back twice: by walking the file's own segments or chunks, 
 Pillow."""
 
 import io
+import json
 import struct
 
 import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 
-from detectors.image_metadata import strip_metadata
+from detectors.image_metadata import strip_metadata, strip_metadata_fields
 from pipeline.policy import PolicyError, load_policy
 from schemas.records import make_record
-from schemas.settings import ImageMetadataSettings
+from schemas.settings import ImageMetadataSettings, PiiSettings
 from tests.builders import sample
 from tests.jobs import assert_conserved, run_job
-from transforms.decide.rows import cleaned_image
+from transforms.decide.rows import cleaned_image, metadata_findings
 
 EMAIL = "jane.doe@example.com"
 SSN = "536-22-1425"
@@ -159,6 +160,33 @@ def test_a_kept_kind_with_personal_data_is_removed_all_the_same():
     assert {"EMAIL_ADDRESS", "US_SSN"} <= set(cleaned.personal)
 
 
+@pytest.fixture(scope="module")
+def pii_scan():
+    """The PII stage's scanner (spaCy loads once for the module)."""
+    from transforms.pii import shared_scanner
+    scanner, _ = shared_scanner(PiiSettings())
+    return scanner.scan
+
+
+def test_a_name_in_kept_metadata_is_found_by_the_pii_scanner_and_removed(pii_scan):
+    exif = Image.Exif()
+    exif[0x013B] = "Margaret Thompson"   # Artist: a name, which no pattern finds
+    buffer = io.BytesIO()
+    picture().save(buffer, "JPEG", exif=exif.tobytes())
+    record = make_record(uid="u", id="cup", source="s.tar", position=0, location="member 0",
+                         kind="image_text", caption="a cup", image=buffer.getvalue())
+    keep = ImageMetadataSettings(keep=("icc", "exif"))
+    patterns_only = cleaned_image(record, metadata=keep)
+    assert b"Margaret" in patterns_only.image and not patterns_only.personal
+    scanned = cleaned_image(record, metadata=keep, scan=pii_scan)
+    assert b"Margaret" not in scanned.image and scanned.personal == ("PERSON",)
+
+
+def test_metadata_findings_join_the_patterns_and_the_scanner_once(pii_scan):
+    found = metadata_findings(["mail jane.roe@example.net", "by Margaret Thompson"], pii_scan)
+    assert [[f.entity_type for f in fs] for fs in found] == [["EMAIL_ADDRESS"], ["PERSON"]]
+
+
 def test_a_jfif_thumbnail_is_dropped():
     buffer = io.BytesIO()
     picture().save(buffer, "JPEG")
@@ -276,6 +304,39 @@ def test_a_container_that_does_not_parse_is_written_again():
     assert_nothing_hidden(stripped.data)
     assert {"exif", "gps", "comment"} <= set(stripped.kinds())
     assert np.abs(pixels(stripped.data) - pixels(original)).mean() < 3
+
+
+# ------------------------------------------------------------------ a row's own fields
+
+EXIF_COLUMN = json.dumps({"Image Make": "Canon", "Image Artist": "Jane Roe",
+                          "GPS GPSLatitude": "[51, 30, 12]", "EXIF DateTimeOriginal": "x"})
+
+
+def test_a_rows_exif_fields_go_unless_exif_is_kept():
+    metadata = json.dumps({
+        "exif": EXIF_COLUMN, "width": 96, "status": "success",
+        "metadata": json.dumps({"GPS GPSLongitude": "[0, 7, 39]", "title": "a cup"}),
+        "json": {"xmp": "<x:xmpmeta/>", "url": "https://example.org/a.jpg"}}, sort_keys=True)
+    cleaned, removed = strip_metadata_fields(metadata)
+    assert json.loads(cleaned) == {"width": 96, "status": "success",
+                                   "metadata": json.dumps({"title": "a cup"}),
+                                   "json": {"url": "https://example.org/a.jpg"}}
+    assert sorted(removed) == ["exif", "json.xmp", "metadata.GPS GPSLongitude"]
+    kept, removed = strip_metadata_fields(metadata, keep=("icc", "exif"))
+    assert json.loads(kept)["exif"] == EXIF_COLUMN and removed == ("json.xmp",)
+    assert strip_metadata_fields('{"width": 3}') == ('{"width": 3}', ())
+
+
+def test_cleaned_image_text_rows_carry_no_exif_column():
+    from transforms.decide.rows import cleaned_row
+    record = make_record(uid="u", id="k", kind="image_text", source="s.parquet", position=0,
+                         location="row 0", caption="a cup", image=_plain_png(),
+                         metadata=json.dumps({"exif": EXIF_COLUMN, "width": 40}))
+    row = cleaned_row(record, "k", image=cleaned_image(record))
+    assert json.loads(row["metadata"]) == {"width": 40}
+    keeping = ImageMetadataSettings(keep=("icc", "exif"))
+    row = cleaned_row(record, "k", image=cleaned_image(record, metadata=keeping))
+    assert json.loads(row["metadata"])["exif"] == EXIF_COLUMN
 
 
 # ------------------------------------------------------------------ the policy

@@ -64,7 +64,7 @@ from transforms.dedup.exact import DuplicateGroups
 from transforms.dedup.near_images import PairClusters
 from transforms.pii import _SCANNERS
 
-from tests.builders import HOPPER, TINY_CLIP, fingerprint, tar_bytes
+from tests.builders import HOPPER, TINY_CLIP, fingerprint, png, tar_bytes
 
 
 # ------------------------------------------------------------------ building and running steps
@@ -264,7 +264,7 @@ def input_files() -> dict:
     and caption columns each) and an image folder's captions file."""
     folder = scratch()
     buffer = io.BytesIO()
-    pq.write_table(pa.table({"jpg": [b"jpg bytes"], "pic": [b"pic bytes"], "key": ["k"],
+    pq.write_table(pa.table({"jpg": [png(1)], "pic": [png(2)], "key": ["k"],
                              "name": ["n"], "caption": ["a cat"], "title": ["a dog"]}), buffer)
     files = {"a.jsonl": JSONL.encode(), "corpus.txt": JSONL.encode(),
              "a.parquet": buffer.getvalue(), "captions.jsonl": CAPTIONS.encode()}

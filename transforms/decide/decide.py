@@ -8,7 +8,8 @@ it; every row gets a risk score (detectors/risk.py). A kept record with "redact"
 written with those spans replaced by typed placeholders, one with a "blur" verdict with the
 face boxes blurred in its image; "flag" and "blur" verdicts travel with the cleaned row (its
 ``flags`` column). A kept image is written without the metadata the policy does not keep
-(detectors/image_metadata.py: EXIF with GPS, XMP, comments, bytes after its end, ...). A
+(detectors/image_metadata.py: EXIF with GPS, XMP, comments, bytes after its end, ...), and
+its row without the fields that carry such metadata (img2dataset's exif column). A
 blur or a metadata strip that fails holds the record back (detector_error): a face the
 policy says to blur, or a location in EXIF, is never written as it is. A reviewer's
 decision (schemas/review.py) is applied first: reject adds a quarantine verdict, release
@@ -27,12 +28,13 @@ from detectors.risk import risk
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, ClusterMember, Record, Verdict
 from schemas.review import Decision
-from schemas.settings import FaceSettings, ImageMetadataSettings
+from schemas.settings import FaceSettings, ImageMetadataSettings, PiiSettings
 from transforms.common.faults import error_verdict
 from transforms.decide.review import review_of, reviewed
-from transforms.decide.rows import (CLEANED, QUARANTINED, Decided, cleaned_image, cleaned_row,
-                                    quarantine_row)
+from transforms.decide.rows import (CLEANED, QUARANTINED, Decided, Scan, cleaned_image,
+                                    cleaned_row, quarantine_row)
 from transforms.decide.tallies import matched, tallies
+from transforms.pii import shared_scanner
 
 TALLY = "tally"
 INDEX = "index"
@@ -51,9 +53,11 @@ def input_verdict(record: Record) -> Optional[Verdict]:
 def decide(record: Record, public_id: str, verdicts: Iterable[Verdict],
            decision: Optional[Decision] = None,
            faces: FaceSettings = FaceSettings(),
-           metadata: ImageMetadataSettings = ImageMetadataSettings()) -> Decided:
+           metadata: ImageMetadataSettings = ImageMetadataSettings(),
+           scan: Optional[Scan] = None) -> Decided:
     """Where one record goes and its row, after a reviewer's decision if there is one;
-    ``faces``: how kept faces are blurred; ``metadata``: what a kept image keeps."""
+    ``faces``: how kept faces are blurred; ``metadata``: what a kept image keeps; ``scan``:
+    the PII scanner its image's metadata text is scanned with (patterns only without)."""
     verdicts = sorted(verdicts, key=lambda v: (Reason(v.reason).rank, v.evidence))
     own = input_verdict(record)
     if own is not None:
@@ -64,7 +68,7 @@ def decide(record: Record, public_id: str, verdicts: Iterable[Verdict],
     score = risk((v.reason, v.action, v.evidence, v.group_size) for v in verdicts)
     if not held:
         try:
-            image = (cleaned_image(record, verdicts, faces, metadata)
+            image = (cleaned_image(record, verdicts, faces, metadata, scan)
                      if record.kind != "text" else None)
             return Decided(CLEANED, {**cleaned_row(record, public_id, verdicts, image=image),
                                      "risk": score}, verdicts, image)
@@ -75,15 +79,29 @@ def decide(record: Record, public_id: str, verdicts: Iterable[Verdict],
 
 
 class _Decide(beam.DoFn):
-    def __init__(self, faces: FaceSettings, metadata: ImageMetadataSettings):
+    def __init__(self, faces: FaceSettings, metadata: ImageMetadataSettings,
+                 pii: Optional[PiiSettings] = None):
         self.faces = faces
         self.metadata = metadata
+        self.pii = pii
 
     def setup(self):
+        self.scan = None
+        if self.pii is not None:
+            pii = self.pii
+
+            def scan(texts):
+                # The PII stage's scanner, shared in the process: loaded at the first
+                # image with metadata text (most have none).
+                scanner, lock = shared_scanner(pii)
+                with lock:
+                    return scanner.scan(texts)
+            self.scan = scan
         self.cleaned = Metrics.counter("hygiene", "records_cleaned")
         self.quarantined = Metrics.counter("hygiene", "records_quarantined")
         self.orphans = Metrics.counter("hygiene", "verdicts_without_record")
         self.metadata_bytes = Metrics.counter("hygiene", "image_metadata_bytes_removed")
+        self.metadata_fields = Metrics.counter("hygiene", "image_metadata_fields_removed")
 
     def process(self, element, decisions):
         uid, grouped = element
@@ -102,10 +120,12 @@ class _Decide(beam.DoFn):
             decision = review_of(public_id, clusters, decisions)
             for tally in matched(public_id, clusters, decisions):
                 yield beam.pvalue.TaggedOutput(TALLY, tally)
-        decided = decide(record, public_id, found, decision, self.faces, self.metadata)
+        decided = decide(record, public_id, found, decision, self.faces, self.metadata,
+                         self.scan)
         row = decided.row
         if decided.image is not None:
             self.metadata_bytes.inc(sum(size for _, size in decided.image.stripped.removed))
+            self.metadata_fields.inc(len(decided.image.fields_removed))
         for tally in tallies(record.kind, decided, found, decision):
             yield beam.pvalue.TaggedOutput(TALLY, tally)
         for v in decided.verdicts:
@@ -136,10 +156,12 @@ class Decide(beam.PTransform):
     decided), applied to the records and clusters they name."""
 
     def __init__(self, decisions: Optional[dict] = None, faces: FaceSettings = FaceSettings(),
-                 metadata: ImageMetadataSettings = ImageMetadataSettings()):
+                 metadata: ImageMetadataSettings = ImageMetadataSettings(),
+                 pii: Optional[PiiSettings] = None):
         super().__init__()
         self.faces = faces
         self.metadata = metadata
+        self.pii = pii
         self.decisions = sorted((decisions or {}).items())
 
     def expand(self, inputs):
@@ -151,6 +173,6 @@ class Decide(beam.PTransform):
                      lambda fp: (fp.uid, fp)),
                  "verdicts": verdicts | "VerdictByUid" >> beam.Map(lambda v: (v.uid, v))}
                 | "ByRecord" >> beam.CoGroupByKey()
-                | "Decide" >> beam.ParDo(_Decide(self.faces, self.metadata),
+                | "Decide" >> beam.ParDo(_Decide(self.faces, self.metadata, self.pii),
                                         beam.pvalue.AsDict(decisions)).with_outputs(
                     "text", "image_text", QUARANTINED, TALLY, INDEX, CLUSTERS))

@@ -2,10 +2,10 @@
 quarantined (reasons, evidence, the record kept in its stead, clusters, review columns)."""
 
 import collections
-from typing import List, NamedTuple, Optional, Tuple
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 from detectors.faces import blur_faces
-from detectors.image_metadata import Stripped, strip_metadata
+from detectors.image_metadata import Stripped, strip_metadata, strip_metadata_fields
 from detectors.pii.patterns import find_pii
 from detectors.pii.spans import Finding, redact
 from detectors.strings import utf8_safe
@@ -24,6 +24,10 @@ class CleanedImage(NamedTuple):
     format: str
     stripped: Stripped            # what the metadata stripping removed and read
     personal: Tuple[str, ...]     # entity types found in the metadata's text fields
+    # The record's metadata fields without those carrying image metadata not kept (an
+    # img2dataset exif column: GPS too), and the paths of the fields removed.
+    metadata: str = "{}"
+    fields_removed: Tuple[str, ...] = ()
 
 
 class Decided(NamedTuple):
@@ -49,15 +53,34 @@ def _redactions(verdicts: List[Verdict]):
     return findings
 
 
+Scan = Callable[[Sequence[str]], List[List[Finding]]]   # PiiScanner.scan: findings per text
+
+
+def metadata_findings(texts: Sequence[str], scan: Optional[Scan] = None) -> List[List[Finding]]:
+    """Personal data in metadata text fields: the patterns of detectors/pii/patterns.py,
+    and, with ``scan``, what the scanner of texts and captions finds (names too)."""
+    texts = [text[:METADATA_SCAN_CHARS] for text in texts]
+    found = [find_pii(text) for text in texts]
+    if scan is not None and texts:
+        for mine, theirs in zip(found, scan(texts)):
+            seen = {(f.entity_type, f.start, f.end) for f in mine}
+            mine.extend(f for f in theirs if (f.entity_type, f.start, f.end) not in seen)
+    return found
+
+
 def cleaned_image(record: Record, verdicts: List[Verdict] = (),
                   faces: FaceSettings = FaceSettings(),
-                  metadata: ImageMetadataSettings = ImageMetadataSettings()) -> CleanedImage:
+                  metadata: ImageMetadataSettings = ImageMetadataSettings(),
+                  scan: Optional[Scan] = None) -> CleanedImage:
     """A kept record's image as written: metadata not kept removed (orientation applied),
-    then faces with a "blur" verdict blurred. Personal data in a kept kind's text (an
-    e-mail in a kept EXIF Artist) removes that kind too."""
+    then faces with a "blur" verdict blurred; the record's metadata fields without the image
+    metadata not kept (strip_metadata_fields). Personal data in a kept kind's text (an
+    e-mail in a kept EXIF Artist, or a name where ``scan``, the PII stage's scanner, is
+    given) removes that kind too."""
     stripped = strip_metadata(record.image, metadata.keep)
-    found = [(kind, f.entity_type) for kind, _, text in stripped.texts
-             for f in find_pii(text[:METADATA_SCAN_CHARS])]
+    found = [(kind, f.entity_type) for (kind, _, _), findings in zip(
+        stripped.texts, metadata_findings([text for _, _, text in stripped.texts], scan))
+        for f in findings]
     leaking = {kind for kind, _ in found} & set(metadata.keep)
     if leaking:
         stripped = strip_metadata(record.image, set(metadata.keep) - leaking)
@@ -65,14 +88,17 @@ def cleaned_image(record: Record, verdicts: List[Verdict] = (),
     boxes = [box for v in verdicts if v.action == BLUR for box in v.faces]
     if boxes:
         image, fmt = blur_faces(image, boxes, faces.blur_margin)
-    return CleanedImage(image, fmt, stripped, tuple(entity for _, entity in found))
+    fields, removed = strip_metadata_fields(record.metadata or "{}", metadata.keep)
+    return CleanedImage(image, fmt, stripped, tuple(entity for _, entity in found), fields,
+                        removed)
 
 
 def cleaned_row(record: Record, public_id: str, verdicts: List[Verdict] = (),
                 image: Optional[CleanedImage] = None) -> dict:
     """The cleaned row; ``image``: an image record's cleaned image (cleaned_image)."""
     row = {"id": public_id, "source": utf8_safe(record.source),
-           "location": utf8_safe(record.location), "metadata": record.metadata,
+           "location": utf8_safe(record.location),
+           "metadata": image.metadata if image is not None else record.metadata,
            "redactions": [], "flags": [evidence_item(v) for v in verdicts
                                        if v.action not in (QUARANTINE, REDACT)]}
     fields = {"text": record.text} if record.kind == "text" else {"caption": record.caption}

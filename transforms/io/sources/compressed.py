@@ -38,9 +38,11 @@ class DecompressionLimit(Exception):
 
 
 class Oversized(NamedTuple):
-    """A line over the cap, streamed past: its size and first bytes."""
+    """A line over the cap, streamed past: its size and first bytes (and how many of the
+    byte split_lines was asked to count it holds: a CSV reader's quotes)."""
     size: int
     head: bytes
+    counted: int = 0
 
 
 def compression_of(path: str, first: bytes = b"") -> str:
@@ -155,11 +157,17 @@ class _Buffered:
         return data
 
 
-def split_lines(read: Callable[[int], bytes],
-                max_line: int) -> Iterator[Union[bytes, Oversized]]:
+def split_lines(read: Callable[[int], bytes], max_line: int,
+                count: bytes = b"") -> Iterator[Union[bytes, Oversized]]:
     """Lines of the byte stream ``read``; one longer than ``max_line`` bytes (with its
-    newline) is counted while it streams past and comes out as Oversized."""
+    newline) is measured while it streams past and comes out as Oversized, with how many
+    ``count`` bytes it holds (when one is given)."""
     parts, size, head = [], 0, None   # the line so far; head is set while streaming past it
+    counted = 0   # of the line streaming past
+
+    def tally(data: bytes) -> int:
+        return data.count(count) if count else 0
+
     while True:
         chunk = read(CHUNK)
         if not chunk:
@@ -171,22 +179,26 @@ def split_lines(read: Callable[[int], bytes],
                 size += len(piece) + 1
                 if head is None and size > max_line:
                     head = parts[0][:HEAD]
-                yield (Oversized(size, head) if head is not None
+                    counted = sum(map(tally, parts))
+                yield (Oversized(size, head, counted + tally(piece)) if head is not None
                        else b"".join(parts) + piece + b"\n")
-                parts, size, head = [], 0, None
+                parts, size, head, counted = [], 0, None, 0
             elif len(piece) + 1 > max_line:
-                yield Oversized(len(piece) + 1, piece[:HEAD])
+                yield Oversized(len(piece) + 1, piece[:HEAD], tally(piece))
             else:
                 yield piece + b"\n"
         if rest:
             size += len(rest)
             if head is None and size > max_line:
                 head = (parts[0] if parts else rest)[:HEAD]   # no copy of what was held
+                counted = sum(map(tally, parts)) + tally(rest)
                 parts = []
             elif head is None:
                 parts.append(rest)
+            else:
+                counted += tally(rest)
     if parts or head is not None:
-        yield Oversized(size, head) if head is not None else b"".join(parts)
+        yield Oversized(size, head, counted) if head is not None else b"".join(parts)
 
 
 def stripped_bom(line: bytes) -> Tuple[bytes, bool]:

@@ -9,7 +9,7 @@ relative path without extension is the record id.
 import csv
 import posixpath
 import re
-from typing import BinaryIO, Iterator, List, NamedTuple, Optional, Union
+from typing import BinaryIO, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from detectors.hashing import record_uid
 from schemas.reasons import Reason
@@ -33,11 +33,13 @@ class CaptionRow(NamedTuple):
 def caption_file_rows(stream: BinaryIO, source: str, fields: InputSettings,
                       stats: Stats) -> Iterator[Union[CaptionRow, Record]]:
     """Rows of a captions file; a row that names no image is a defect record."""
-    lines = split_lines(stream.read, fields.max_record_bytes)
     if source.lower().endswith(".csv"):
-        rows = _csv_rows(lines, source, fields, stats)
+        # Quotes are counted in lines streamed past: where a quoted cell ends.
+        rows = _csv_rows(split_lines(stream.read, fields.max_record_bytes, count=b'"'),
+                         source, fields, stats)
     else:
-        rows = _jsonl_rows(lines, source, fields, stats)
+        rows = _jsonl_rows(split_lines(stream.read, fields.max_record_bytes), source, fields,
+                           stats)
     for number, row in rows:
         if isinstance(row, Record):
             yield row
@@ -97,60 +99,121 @@ def _jsonl_rows(lines, source, fields, stats):
         yield number, row
 
 
-_BARE_CR = re.compile("(?<=\r)(?!\n)")   # a line end of old Mac files, within our lines
+_BARE_CR = re.compile(b"(?<=\r)(?!\n)")   # a line end of old Mac files, within our lines
+_QUOTE, _COMMA = ord('"'), ord(",")
 
 
-class _Lines:
-    """Decoded lines for the csv module; a line over the cap becomes an empty one, noted
-    (the csv module cannot be told to skip it), so its row is an oversized record."""
+def _pieces(lines):
+    """Lines ending at \n, \r\n or a bare \r (as a text file opened with newline="")."""
+    for line in lines:
+        if isinstance(line, Oversized) or b"\r" not in line[:-2]:
+            yield line
+        else:
+            yield from (part for part in _BARE_CR.split(line) if part)
 
-    def __init__(self, lines):
-        self.lines = iter(lines)
-        self.pending: List[str] = []
-        self.skipped: List[int] = []   # sizes of the lines over the cap in the current row
 
-    def __iter__(self):
-        return self
+def _scan(line: bytes, quoted: bool) -> Tuple[bool, Optional[int], Optional[int]]:
+    """The csv module's default dialect (``,`` and ``"``, quotes doubled inside quotes) over
+    one line, quote and comma only (both ASCII: UTF-8 never hides them): whether the line
+    ends inside a quoted cell, where the cell open at its start (``quoted``) closes, and
+    where the cell open at its end began (after its quote) when it began on this line."""
+    i, n = 0, len(line)
+    closed_at, opened_at, first = None, None, quoted
+    while True:
+        if quoted:
+            j = line.find(b'"', i)
+            if j < 0:
+                return True, closed_at, opened_at
+            if j + 1 < n and line[j + 1] == _QUOTE:   # a doubled quote: part of the cell
+                i = j + 2
+                continue
+            if first:
+                closed_at, first = j, False
+            quoted, opened_at, i = False, None, j + 1
+            if not (i < n and line[i] == _COMMA):   # text after the quote: the cell goes on
+                i = line.find(b",", i)
+                if i < 0:
+                    return False, closed_at, None
+            i += 1
+        if i < n and line[i] == _QUOTE:   # a cell starts with a quote: a quoted cell
+            quoted, opened_at, i = True, i + 1, i + 1
+            continue
+        i = line.find(b",", i)   # an unquoted cell: quotes in it are plain characters
+        if i < 0:
+            return False, closed_at, None
+        i += 1
 
-    def __next__(self) -> str:
-        if self.pending:
-            return self.pending.pop()
-        line = next(self.lines)
+
+class _Row(NamedTuple):
+    number: int                  # its first line
+    lines: Optional[List[str]]   # None: over a cap, streamed past
+    too_big: str = ""            # why not
+
+
+def _csv_records(lines, max_field: int, max_row: int) -> Iterator[_Row]:
+    """The lines of each CSV row (a quoted cell may span lines), a row at a time. A cell
+    over ``max_field`` or a row over ``max_row`` bytes is streamed past to the row's end,
+    its lines not kept; a line over the line cap (Oversized) costs its row."""
+    number, quoted = 0, False
+    held: List[str] = []
+    start, size, cell, too_big = 0, 0, 0, ""
+    for line in lines:
+        number += 1
+        if not quoted:   # a row starts
+            held, start, size, cell, too_big = [], number, 0, 0, ""
+        was_quoted = quoted
         if isinstance(line, Oversized):
-            self.skipped.append(line.size)
-            return "\n"
-        # surrogateescape keeps bad bytes visible so one bad row does not sink the file.
-        text = line.decode("utf-8", "surrogateescape")
-        if "\r" in text[:-2]:   # lines end at \r too, as a text file opened with newline=""
-            *self.pending, text = reversed([part for part in _BARE_CR.split(text) if part])
-        return text
+            # Its quotes say whether a quoted cell ends in it (odd: one opens or closes).
+            quoted = quoted != bool(line.counted % 2)
+            too_big = too_big or (f"a line of the row is {line.size:,} bytes, over the cap "
+                                  "(input.max_record_bytes)")
+            cell = 0
+        else:
+            quoted, closed_at, opened_at = _scan(line, quoted)
+            size += len(line)
+            if was_quoted:
+                cell += len(line) if closed_at is None else closed_at
+            if not too_big and (cell > max_field or size > max_row):
+                what, length, cap, setting = (
+                    ("a cell", cell, max_field, "max_field_bytes") if cell > max_field
+                    else ("the row", size, max_row, "max_record_bytes"))
+                too_big = (f"{what} spanning lines is over {length:,} bytes, over the cap of "
+                           f"{cap:,} (input.{setting})")
+            cell = len(line) - opened_at if opened_at is not None else (
+                cell if quoted else 0)
+            if not too_big and cell > max_field:
+                too_big = (f"a cell spanning lines is over {cell:,} bytes, over the cap of "
+                           f"{max_field:,} (input.max_field_bytes)")
+            if not too_big:
+                # surrogateescape keeps bad bytes visible so one bad row does not sink the file.
+                held.append(line.decode("utf-8", "surrogateescape"))
+        if too_big:
+            held = []   # streamed past: nothing of it kept
+        if not quoted:
+            yield _Row(start, None if too_big else held, too_big)
+    if quoted:   # the file ends inside a quoted cell: the row as the csv module reads it
+        yield _Row(start, None if too_big else held, too_big)
 
 
 def _csv_rows(lines, source, fields, stats):
-    text = _Lines(_without_bom(lines, stats))
-    # Process-wide, but every reader sets the same cap: cells past it raise csv.Error for
-    # their row, and the reader goes on with the next line.
+    # Process-wide, but every reader sets the same cap: a cell past it raises csv.Error
+    # for its row only (each row is read on its own).
     csv.field_size_limit(fields.max_field_bytes)
-    reader = csv.reader(text)
     header = None
-    while True:
-        number = reader.line_num + 1  # where the row starts; line_num is where it ended
-        text.skipped = []
+    for number, row_lines, too_big in _csv_records(_pieces(_without_bom(lines, stats)),
+                                                   fields.max_field_bytes,
+                                                   fields.max_record_bytes):
+        location = f"line {number}"
+        if row_lines is None:
+            yield number, defect(Kind.IMAGE_TEXT, source, number, location,
+                                 Reason.OVERSIZED_RECORD, f"{too_big}: not read")
+            continue
         try:
-            values = next(reader)
-        except StopIteration:
-            return
+            values = next(csv.reader(row_lines), [])
         except csv.Error as err:
             if "field larger than field limit" not in str(err):
                 raise   # the file is not CSV: the rest of it is one record
-            values = None
-        location = f"line {number}"
-        if text.skipped:
-            yield number, oversized(Kind.IMAGE_TEXT, source, number, location, "a line of the row",
-                                    max(text.skipped), fields.max_record_bytes,
-                                    "max_record_bytes")
-            continue
-        if values is None:   # the csv module stops at the cap: the size is a lower bound
+            # The csv module stops at the cap: the size is a lower bound.
             yield number, defect(Kind.IMAGE_TEXT, source, number, location,
                                  Reason.OVERSIZED_RECORD,
                                  f"a cell is over the cap of {fields.max_field_bytes:,} bytes "

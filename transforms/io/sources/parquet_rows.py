@@ -1,15 +1,16 @@
 """Parquet: text corpora, or image-text pairs (img2dataset's parquet output, HF image columns).
 
-The kind of a file is decided by its schema: a column of image bytes (binary, or a Hugging
-Face Image struct with binary ``bytes``) makes it image-text, else it is text; an ``image``
-column of strings (URLs) does not. Rows are streamed a batch at a time, a row group at a
-time; what a row group, a row and the whole file may cost is capped before it is read:
-the row group by its footer, a row by the lengths Arrow knows before any value is
-converted, the file by the bytes of the rows made so far (a dictionary-encoded column can
-decode to many times its size).
+The kind of a file is decided by its schema and content: a column of image bytes (binary,
+or a Hugging Face Image struct with binary ``bytes``) makes it image-text, else it is text;
+an ``image`` column of strings (URLs) does not, nor does one of bytes whose first values
+are no image files (HTML, text, random bytes): its rows are text records. Rows are
+streamed a batch at a time, a row group at a time; what a row group, a row and the whole
+file may cost is capped before it is read: the row group by its footer, a row by the
+lengths Arrow knows before any value is converted, the file by the bytes of the rows made
+so far (a dictionary-encoded column, flat or nested, can decode to many times its size).
 """
 
-from typing import BinaryIO, Iterator, List, Optional
+from typing import BinaryIO, Callable, Iterator, List, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -17,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from detectors.hashing import record_uid
+from detectors.images import IMAGE_HEAD, looks_like_image
 from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
 from transforms.io.sources.common import (IMAGE_COLUMN_CANDIDATES, Stats, defect,
@@ -38,25 +40,74 @@ def holds_bytes(kind: pa.DataType) -> bool:
             or pa.types.is_fixed_size_binary(kind))
 
 
-def image_column(schema: pa.Schema, fields: InputSettings) -> Optional[str]:
+def image_column(schema: pa.Schema, fields: InputSettings,
+                 judge: Callable[[str], Optional[bool]] = lambda column: None,
+                 ) -> Optional[str]:
     """The column of image bytes: the one named by image_field, else the first candidate
-    that holds bytes (a candidate name holding strings, such as URLs, is not one)."""
+    that holds bytes (a candidate name holding strings, such as URLs, is not one) and
+    whose values ``judge`` (holds_images) does not find to be something else."""
     if fields.image_field:
         return fields.image_field if fields.image_field in schema.names else None
     return next((c for c in IMAGE_COLUMN_CANDIDATES
-                 if c in schema.names and holds_bytes(schema.field(c).type)), None)
+                 if c in schema.names and holds_bytes(schema.field(c).type)
+                 and judge(c) is not False), None)
+
+
+SNIFFED_VALUES = 16      # non-null values of a candidate image column judged by their start
+SNIFFED_ROWS = 4 * BATCH_ROWS   # rows looked at for them (a column of nulls is not read on)
+
+
+def holds_images(parquet: pq.ParquetFile, column: str, fields: InputSettings) -> Optional[bool]:
+    """Whether a bytes column holds image files, by how its first SNIFFED_VALUES non-null
+    values begin: True once one starts like an image (one that does not then costs its own
+    record, undecodable_image), False when none does; None when there is nothing to judge
+    or the column cannot be read here (the rows' records will say why)."""
+    judged, rows = 0, 0
+    metadata = parquet.metadata
+    try:
+        for group in range(metadata.num_row_groups):
+            if metadata.row_group(group).total_byte_size > fields.max_row_group_bytes:
+                continue   # not read at all: its record says so
+            for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group],
+                                              columns=[column]):
+                for head in _value_heads(batch.column(0)):
+                    if head is not None:
+                        if looks_like_image(head):
+                            return True
+                        judged += 1
+                        if judged >= SNIFFED_VALUES:
+                            return False
+                rows += batch.num_rows
+                if rows >= SNIFFED_ROWS:
+                    return False if judged else None
+    except Exception:
+        return None
+    return False if judged else None
+
+
+def _value_heads(array: pa.Array) -> Iterator[Optional[bytes]]:
+    """Each value's first IMAGE_HEAD bytes (None: null), nothing else of it copied."""
+    for scalar in array:
+        while isinstance(scalar, (pa.DictionaryScalar, pa.StructScalar)) and scalar.is_valid:
+            scalar = scalar.value if isinstance(scalar, pa.DictionaryScalar) else scalar["bytes"]
+        if not scalar.is_valid:
+            yield None
+            continue
+        buffer = scalar.as_buffer()
+        yield buffer.slice(0, min(IMAGE_HEAD, buffer.size)).to_pybytes()
 
 
 def _dictionary_columns(metadata) -> List[str]:
-    """Top-level columns stored dictionary-encoded anywhere in the file: read as Arrow
-    dictionaries, so a small dictionary repeated over many rows stays small until a row
-    is made (one value decoded per row, under the row cap)."""
+    """Columns stored dictionary-encoded anywhere in the file, nested ones too (their
+    paths, such as ``tags.list.element``): read as Arrow dictionaries, so a small
+    dictionary repeated over many rows or list items stays small until a row is made (its
+    values decoded one row at a time, under the row cap)."""
     names = set()
     for group in range(metadata.num_row_groups):
         row_group = metadata.row_group(group)
         for column in range(row_group.num_columns):
             chunk = row_group.column(column)
-            if chunk.has_dictionary_page and "." not in chunk.path_in_schema:
+            if chunk.has_dictionary_page:
                 names.add(chunk.path_in_schema)
     return sorted(names)
 
@@ -72,9 +123,23 @@ def parse_parquet(stream: BinaryIO, source: str, fields: InputSettings,
                           f"not a Parquet file: {type(err).__name__}: {err}")
         return
     schema = parquet.schema_arrow
-    images = image_column(schema, fields)
+    sniffed = {}
+
+    def sniff(column):
+        sniffed[column] = holds_images(parquet, column, fields)
+        return sniffed[column]
+
+    images = image_column(schema, fields, sniff)
     kind = Kind.IMAGE_TEXT if images else Kind.TEXT
     row_of = _image_row if images else _text_row
+    not_images = [column for column, verdict in sniffed.items() if verdict is False]
+    # Passed to each row: the image column, or why a text file has none.
+    column_note = images or (
+        f"column {not_images[0]!r} holds bytes, but none of its first values is an image "
+        f"file (JPEG, PNG, GIF, WebP, BMP, TIFF): the file is read as text" if not_images
+        else None)
+    if not_images:
+        stats["image_columns_without_images"] += len(not_images)
     key_field = fields.image_id_field if images else fields.id_field
     compressed = max(sum(metadata.row_group(g).column(c).total_compressed_size
                          for g in range(metadata.num_row_groups)
@@ -119,7 +184,7 @@ def parse_parquet(stream: BinaryIO, source: str, fields: InputSettings,
                                      f"a value cannot be decoded: {row}",
                                      key=_cell(batch, key_field, index))
                     else:
-                        yield row_of(row, source, position, fields, images)
+                        yield row_of(row, source, position, fields, column_note)
                     position += 1
     except Exception as err:
         after = f"after row {position - 1}" if position else "before the first row"
@@ -155,12 +220,17 @@ def _value_sizes(array: pa.Array) -> np.ndarray:
         for index in range(kind.num_fields):
             total += _value_sizes(array.field(index))
         return total
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        inner = _value_sizes(array.flatten())
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_map(kind):
+        # The whole values array (a map has no flatten): offsets index it as they are.
+        inner = _value_sizes(array.values)
         offsets = np.asarray(array.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
-        offsets = offsets - offsets[0]
         sums = np.concatenate([[0], np.cumsum(inner)])
         return sums[offsets[1:]] - sums[offsets[:-1]]
+    if pa.types.is_fixed_size_list(kind):
+        width = kind.list_size
+        inner = _value_sizes(array.values.slice(array.offset * width, len(array) * width))
+        return inner.reshape(len(array), width).sum(axis=1) if width else np.zeros(
+            len(array), dtype=np.int64)
     return np.zeros(len(array), dtype=np.int64)
 
 
@@ -191,15 +261,16 @@ def _rows(batch, sizes, max_row: int):
             yield err
 
 
-def _text_row(row: dict, source: str, position: int, fields: InputSettings, _) -> Record:
+def _text_row(row: dict, source: str, position: int, fields: InputSettings,
+              note: Optional[str]) -> Record:
     location = f"row {position}"
     text = row.pop(fields.text_field, None)
     key = row.pop(fields.id_field, None)
     metadata = to_metadata(row)
     if not isinstance(text, str):
         return defect(Kind.TEXT, source, position, location, Reason.MISSING_TEXT,
-                      f"column {fields.text_field!r} is {type(text).__name__}", key=key,
-                      metadata=metadata)
+                      f"column {fields.text_field!r} is {type(text).__name__}"
+                      + (f"; {note}" if note else ""), key=key, metadata=metadata)
     return make_record(uid=record_uid(source, location), id=public_id(key, text.encode("utf-8")),
                        kind=Kind.TEXT, source=source, position=position, location=location,
                        text=text, metadata=metadata)

@@ -3,8 +3,12 @@
 Members of one sample are adjacent in the tar; a sample ends when the key
 changes. The key is the member's path up to the first dot of its base name
 (WebDataset's convention). The tar is streamed, never extracted to disk.
+A key that comes back after other samples is a duplicate_member record of its own
+(the first sample keeps the key); keys are remembered by 8-byte hashes, at most
+MAX_SEEN_KEYS per tar.
 """
 
+import hashlib
 import posixpath
 import tarfile
 from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
@@ -80,9 +84,33 @@ class _CappedTarInfo(tarfile.TarInfo):
         return super()._proc_member(tar)
 
 
+# Keys remembered per tar to find one that comes back (img2dataset writes 10,000 samples
+# a shard): a set of 8-byte hashes, ~60 bytes a key, so at most ~16 MB. Past it, later keys
+# are not checked (counted as keys_not_checked).
+MAX_SEEN_KEYS = 1 << 18
+
+
+class _SeenKeys:
+    def __init__(self, limit: int, stats: Stats):
+        self.hashes, self.limit, self.stats = set(), limit, stats
+
+    def again(self, key: str) -> bool:
+        """Whether ``key`` began an earlier sample of this tar (and remember it)."""
+        digest = int.from_bytes(hashlib.blake2b(key.encode("utf-8", "surrogatepass"),
+                                                digest_size=8).digest(), "little")
+        if digest in self.hashes:
+            return True
+        if len(self.hashes) < self.limit:
+            self.hashes.add(digest)
+        else:
+            self.stats["keys_not_checked"] += 1
+        return False
+
+
 def parse_webdataset(stream: BinaryIO, source: str, fields: InputSettings,
                      stats: Stats) -> Iterator[Record]:
     sample: Optional[_Sample] = None
+    seen = _SeenKeys(MAX_SEEN_KEYS, stats)
     done = -1  # index of the last member fully handled
     capped = type("CappedTarInfo", (_CappedTarInfo,), {"max_header": fields.max_field_bytes})
     try:
@@ -121,7 +149,7 @@ def parse_webdataset(stream: BinaryIO, source: str, fields: InputSettings,
                     sample = None
                 # A sample starts once its first member is read (a truncation inside that
                 # member is the rest-of-file record's, not a sample without it).
-                current = sample or _Sample(key, index)
+                current = sample or _Sample(key, index, again=seen.again(key))
                 if not fits:
                     done, sample = index, current
                     sample.oversized.append(f"{key}.{extension} is {member.size:,} bytes, over "
@@ -162,9 +190,10 @@ def parse_webdataset(stream: BinaryIO, source: str, fields: InputSettings,
 
 
 class _Sample:
-    def __init__(self, key: str, first_index: int):
+    def __init__(self, key: str, first_index: int, again: bool = False):
         self.key = key
         self.first_index = first_index
+        self.again = again   # an earlier sample of the tar has this key
         self.members: Dict[str, Optional[bytes]] = {}   # None: listed, not read
         self.oversized: List[str] = []   # why members over a cap were not read
 
@@ -181,6 +210,12 @@ class _Sample:
             return defect(Kind.IMAGE_TEXT, source, self.first_index, location, reason, detail,
                           raw=raw, key=self.key, image=image)
 
+        if self.again:   # its own record, not claiming the first sample's id
+            return defect(Kind.IMAGE_TEXT, source, self.first_index, location,
+                          Reason.DUPLICATE_MEMBER,
+                          f"key {self.key!r} again after other samples: an earlier sample of "
+                          "this tar has it (a sample's members must be adjacent)",
+                          raw=self.members.get("txt") or self.members.get("json"), image=image)
         if self.oversized:
             return bad(Reason.OVERSIZED_RECORD, "; ".join(self.oversized), None)
         if "json" in self.members:
