@@ -32,7 +32,7 @@ from schemas.settings import InputSettings
 from tests.builders import png, tar_bytes, write_jsonl
 from tests.jobs import ROOT, assert_conserved, run_job
 from transforms.io.read import ParseFile, _JoinImage, guarded
-from transforms.io.sources import compressed
+from transforms.io.sources import compressed, image_folder
 from transforms.io.sources.compressed import iter_lines
 from transforms.io.sources.image_folder import CaptionRow, caption_file_rows
 from transforms.io.sources.jsonl import parse_jsonl
@@ -137,6 +137,7 @@ def test_split_lines_is_splitting_with_a_cap_whatever_the_chunks(monkeypatch):
                         for _ in range(rnd.randint(0, 400)))
         cap = rnd.randint(1, 30)
         monkeypatch.setattr(compressed, "CHUNK", rnd.randint(1, 50))
+        monkeypatch.setattr(compressed, "SPILL", rnd.randint(1, 40))   # lines on disk too
         expected = [line for line in re.findall(b"[^\n]*\n|[^\n]+$", data)]
         expected = [("over", len(line)) if len(line) > cap else line for line in expected]
         got = [("over", line.size) if isinstance(line, compressed.Oversized) else line
@@ -234,6 +235,51 @@ def test_a_csv_cell_over_the_cap_is_one_oversized_row():
     rows = list(caption_file_rows(io.BytesIO(data), "captions.csv", SMALL, collections.Counter()))
     assert [getattr(r, "relpath", None) or r.defect for r in rows] == [
         "a.jpg", "oversized_record", "c.jpg"]
+
+
+def test_a_csv_line_with_a_cell_over_the_cap_is_streamed_past(monkeypatch):
+    """The line is not held for the csv module to refuse: split_lines is told (CellWatch)."""
+    held = []
+    real = compressed._Line.add
+    monkeypatch.setattr(compressed._Line, "add", lambda self, data: (
+        real(self, data), held.append(sum(map(len, self.parts))))[0])
+    monkeypatch.setattr(compressed, "CHUNK", 512)
+    data = ("file_name,caption\n" + "a.jpg,first\n" + 'b.jpg,"' + "x" * 100_000 + '"\n'
+            + "c.jpg,third\n").encode()
+    rows = list(caption_file_rows(io.BytesIO(data), "captions.csv", SMALL, collections.Counter()))
+    assert [getattr(r, "relpath", None) or r.defect for r in rows] == [
+        "a.jpg", "oversized_record", "c.jpg"]
+    assert "input.max_field_bytes" in rows[1].defect_detail and rows[1].position == 3
+    assert max(held) <= SMALL.max_field_bytes + 512
+
+
+def test_csv_cell_watch_agrees_with_the_csv_module(monkeypatch):
+    """Against the csv module alone (the watch never shown a line), on 300 seeded random
+    files of quoted and unquoted cells, multi-line cells, bare CRs and UTF-8 text."""
+    def rows(data, cap, watched, chunk):
+        fields = InputSettings(max_record_bytes=1 << 20, max_field_bytes=cap)
+        with monkeypatch.context() as patch:
+            patch.setattr(compressed, "CHUNK", chunk)
+            if not watched:
+                patch.setattr(image_folder.CellWatch, "feed", lambda self, data: False)
+            return [(r.position, r.relpath, r.caption) if isinstance(r, CaptionRow)
+                    else (r.position, r.defect) for r in caption_file_rows(
+                        io.BytesIO(data), "captions.csv", fields, collections.Counter())]
+
+    cells = [b"a", b"bb", b"\xc3\xa9t\xc3\xa9", b'"q,uo""ted"', b'"two\nlines"', b"x" * 1500,
+             b'"' + b"y" * 1400 + b'\r\n' + b"y" * 900 + b'"', b'un"quo"ted', b"\r", b""]
+    fired = 0
+    for trial in range(300):
+        rnd = random.Random(trial)
+        lines = [b"file_name,caption"] + [
+            b",".join([b"i%d.jpg" % n] + [rnd.choice(cells) for _ in range(rnd.randint(1, 4))])
+            for n in range(rnd.randint(1, 12))]
+        data = b"\n".join(lines) + b"\n"
+        cap = rnd.choice([1024, 1200, 1500, 2400, 4000])
+        watched = rows(data, cap, True, rnd.randint(1, 700))
+        assert watched == rows(data, cap, False, rnd.randint(1, 700)), (trial, cap)
+        fired += any(d == "oversized_record" for _, *d in watched for d in d)
+    assert fired > 50   # the watch was tried
 
 
 def test_an_image_file_over_the_cap_is_oversized_and_keeps_its_caption(tmp_path):

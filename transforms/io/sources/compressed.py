@@ -7,13 +7,15 @@ lose the rest of the file without a trace): the reader turns the EOFError into a
 unreadable_file record. Output is bounded per file by a total and by a ratio to the
 compressed bytes read (DecompressionLimit: the reader turns the rest of the file into
 one decompression_limit record), and lines over a cap are streamed past, never held
-whole (Oversized).
+whole (Oversized); a long line waits on disk until it is known to fit.
 """
 
 import bz2
 import gzip
+import itertools
 import lzma
-from typing import BinaryIO, Callable, Iterator, NamedTuple, Tuple, Union
+import tempfile
+from typing import BinaryIO, Callable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 import zstandard
 
@@ -26,6 +28,9 @@ ZSTD_INPUT = 1 << 10
 # costs nothing, whatever its ratio.
 RATIO_FLOOR = 1 << 20
 HEAD = 256  # bytes of an oversized line kept for its evidence
+# A line longer than this waits on disk, not in memory, until its end shows it fits the cap:
+# a line over the cap then costs this much memory, not the cap.
+SPILL = 4 << 20
 
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"),
           (b"\x28\xb5\x2f\xfd", "zstd"))
@@ -38,9 +43,11 @@ class DecompressionLimit(Exception):
 
 
 class Oversized(NamedTuple):
-    """A line over the cap, streamed past: its size and first bytes."""
+    """A line streamed past: its size and first bytes; over the line cap, or what else
+    split_lines' ``watch`` found (``cause``)."""
     size: int
     head: bytes
+    cause: str = "line"
 
 
 def compression_of(path: str, first: bytes = b"") -> str:
@@ -155,11 +162,98 @@ class _Buffered:
         return data
 
 
-def split_lines(read: Callable[[int], bytes],
-                max_line: int) -> Iterator[Union[bytes, Oversized]]:
+class _Line:
+    """The line being split: held in memory up to SPILL bytes, then on disk up to the cap
+    (a long line is not known to fit until its end), then only counted (Oversized)."""
+
+    def __init__(self, max_line: int, watch):
+        self.max_line, self.watch = max_line, watch
+        self.parts: List[bytes] = []
+        self.size, self.head, self.spill, self.watching, self.cause = 0, None, None, False, ""
+
+    def add(self, data: bytes) -> Optional[bytes]:
+        """Take the line's next bytes; what is returned begins a new line (where the watch
+        ends a line streamed past early)."""
+        self.size += len(data)
+        if self.head is not None:
+            if self.cause != "line":
+                cut = self.watch.split(data)
+                if cut is not None:
+                    self.size -= len(data) - cut
+                    return data[cut:]
+            return None
+        if self.size > self.max_line:
+            self._pass("line", data)
+            return None
+        if self.watch is not None:
+            if not self.watching and self.size > self.watch.after:
+                self.watching = True
+                self.watch.begin()
+                held = itertools.chain(self._spilled(), self.parts, [data])
+            else:
+                held = [data] if self.watching else []
+            if any(self.watch.feed(part) for part in held):
+                self._pass(self.watch.cause, data)   # (what fed it has no bare CR)
+                return None
+        if self.spill is not None:
+            self.spill.write(data)
+        elif self.size > SPILL:
+            self.spill = tempfile.TemporaryFile(prefix="hygiene-line-")
+            self.spill.writelines(self.parts)
+            self.spill.write(data)
+            self.parts = []
+        else:
+            self.parts.append(data)
+        return None
+
+    def _spilled(self) -> Iterator[bytes]:
+        if self.spill is not None:
+            self.spill.seek(0)
+            yield from iter(lambda: self.spill.read(CHUNK), b"")
+            self.spill.seek(0, 2)
+
+    def _pass(self, cause: str, data: bytes) -> None:
+        """Stream the rest of the line past, keeping its first bytes."""
+        if self.spill is not None:
+            self.spill.seek(0)
+            self.head = self.spill.read(HEAD)
+            self.spill.close()
+            self.spill = None
+        else:
+            self.head = (self.parts[0] if self.parts else data)[:HEAD]  # no copy of the rest
+        self.parts, self.cause = [], cause
+
+    def end(self) -> Union[bytes, Oversized]:
+        if self.head is not None:
+            return Oversized(self.size, self.head, self.cause)
+        if self.spill is None:
+            return b"".join(self.parts)
+        self.spill.seek(0)
+        data = self.spill.read()
+        self.spill.close()
+        return data
+
+
+def split_lines(read: Callable[[int], bytes], max_line: int,
+                watch=None) -> Iterator[Union[bytes, Oversized]]:
     """Lines of the byte stream ``read``; one longer than ``max_line`` bytes (with its
-    newline) is counted while it streams past and comes out as Oversized."""
-    parts, size, head = [], 0, None   # the line so far; head is set while streaming past it
+    newline) is counted while it streams past and comes out as Oversized. ``watch``, where
+    given, is shown a line's bytes once it is longer than ``watch.after`` (``begin``, then
+    ``feed``): when ``feed`` says so the line streams past too, an Oversized with
+    ``watch.cause``, and ends early where ``watch.split`` says (CSV's bare CR). A line is
+    never held in memory past SPILL bytes."""
+    line = None   # the line begun in an earlier chunk
+
+    def add(data: bytes):
+        nonlocal line
+        while data:
+            if line is None:
+                line = _Line(max_line, watch)
+            data = line.add(data)
+            if data is not None:
+                yield line.end()
+                line = None
+
     while True:
         chunk = read(CHUNK)
         if not chunk:
@@ -167,26 +261,19 @@ def split_lines(read: Callable[[int], bytes],
         pieces = chunk.split(b"\n")
         rest = pieces.pop()   # after the chunk's last newline: the start of the next line
         for piece in pieces:
-            if parts or head is not None:   # the end of a line begun in an earlier chunk
-                size += len(piece) + 1
-                if head is None and size > max_line:
-                    head = parts[0][:HEAD]
-                yield (Oversized(size, head) if head is not None
-                       else b"".join(parts) + piece + b"\n")
-                parts, size, head = [], 0, None
+            if line is not None:   # the end of a line begun in an earlier chunk
+                yield from add(piece + b"\n")
+                if line is not None:
+                    yield line.end()
+                    line = None
             elif len(piece) + 1 > max_line:
                 yield Oversized(len(piece) + 1, piece[:HEAD])
             else:
                 yield piece + b"\n"
         if rest:
-            size += len(rest)
-            if head is None and size > max_line:
-                head = (parts[0] if parts else rest)[:HEAD]   # no copy of what was held
-                parts = []
-            elif head is None:
-                parts.append(rest)
-    if parts or head is not None:
-        yield Oversized(size, head) if head is not None else b"".join(parts)
+            yield from add(rest)
+    if line is not None:
+        yield line.end()
 
 
 def stripped_bom(line: bytes) -> Tuple[bytes, bool]:

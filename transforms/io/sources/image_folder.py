@@ -33,10 +33,12 @@ class CaptionRow(NamedTuple):
 def caption_file_rows(stream: BinaryIO, source: str, fields: InputSettings,
                       stats: Stats) -> Iterator[Union[CaptionRow, Record]]:
     """Rows of a captions file; a row that names no image is a defect record."""
-    lines = split_lines(stream.read, fields.max_record_bytes)
     if source.lower().endswith(".csv"):
-        rows = _csv_rows(lines, source, fields, stats)
+        watch = CellWatch(fields.max_field_bytes)
+        lines = split_lines(stream.read, fields.max_record_bytes, watch)
+        rows = _csv_rows(lines, source, fields, stats, watch)
     else:
+        lines = split_lines(stream.read, fields.max_record_bytes)
         rows = _jsonl_rows(lines, source, fields, stats)
     for number, row in rows:
         if isinstance(row, Record):
@@ -100,23 +102,109 @@ def _jsonl_rows(lines, source, fields, stats):
 _BARE_CR = re.compile("(?<=\r)(?!\n)")   # a line end of old Mac files, within our lines
 
 
+class _CellOverCap(Exception):
+    """A line holds a CSV cell over the field cap: its row is not read."""
+
+
+class CellWatch:
+    """Finds a CSV cell over ``cap`` characters in a long line as it streams in (split_lines'
+    ``watch``), so the line is streamed past rather than held for the csv module to refuse.
+
+    It follows the csv module's default dialect (comma, double quote, doubled quotes) and
+    counts a lower bound of the characters a cell decodes to (UTF-8 continuation bytes and
+    doubled quotes' first halves not counted): it fires only where the csv module would raise
+    its field limit.
+    ``quoted``: the line continues a quoted cell of the row (its characters so far are not
+    counted: still a lower bound). A line with a bare CR before the cell is not watched."""
+    cause = "cell"
+    _SPECIAL = {1: re.compile(rb'[,\r\n]'), 2: re.compile(rb'"')}
+    _CONTINUATION = bytes(range(0x80, 0xC0))
+
+    def __init__(self, cap: int):
+        self.after = self.cap = cap   # a line no longer than the cap holds no cell over it
+        self.quoted = False
+
+    def begin(self) -> None:
+        # 0: a cell's start, 1: in an unquoted cell, 2: in a quoted one, 3: a quote in it
+        self.state, self.cell = (2 if self.quoted else 0), 0
+        self.cr = False   # the bytes so far end in a CR: bare unless a LF comes next
+        self.off = False
+
+    def _bare_cr(self, data: bytes) -> Optional[int]:
+        """Where the first bare CR of ``data`` ends (_Lines makes it a line end), if any."""
+        if self.cr and not data.startswith(b"\n"):
+            return 0
+        at = data.find(b"\r")
+        while 0 <= at < len(data) - 1 and data[at + 1:at + 2] == b"\n":
+            at = data.find(b"\r", at + 1)
+        self.cr = at == len(data) - 1
+        return at + 1 if 0 <= at < len(data) - 1 else None
+
+    def split(self, data: bytes) -> Optional[int]:
+        """After the watch fired: where the csv module's line (the rest of which it drops)
+        ends within ``data``, if it does."""
+        return self._bare_cr(data)
+
+    def _count(self, data: bytes) -> bool:
+        self.cell += len(data.translate(None, self._CONTINUATION))
+        return self.cell > self.cap
+
+    def feed(self, data: bytes) -> bool:
+        # Lines with a bare CR are not watched (the csv module's lines are not ours there):
+        # held whole, as short lines are.
+        self.off = self.off or self._bare_cr(data) is not None
+        if self.off:
+            return False
+        at, end = 0, len(data)
+        while at < end:
+            if self.state in (0, 3):   # a cell's first byte, or the one after a quote in one
+                byte = data[at:at + 1]
+                if byte == b'"':   # opens a quoted cell, or is a doubled quote in one
+                    self.cell += self.state == 3
+                    self.state = 2
+                elif byte in (b",", b"\r", b"\n"):   # the cell (or the row) ends
+                    self.state, self.cell = 0, 0
+                else:
+                    self.state = 1
+                    continue
+                at += 1
+                continue
+            found = self._SPECIAL[self.state].search(data, at)
+            stop = found.start() if found else end
+            if self._count(data[at:stop]):
+                return True
+            if found:   # a comma or line end ends an unquoted cell; a quote in a quoted one
+                self.state, self.cell = (3, self.cell) if self.state == 2 else (0, 0)
+            at = stop + 1
+        return False
+
+
 class _Lines:
     """Decoded lines for the csv module; a line over the cap becomes an empty one, noted
-    (the csv module cannot be told to skip it), so its row is an oversized record."""
+    (the csv module cannot be told to skip it), so its row is an oversized record; a line
+    with a cell over the field cap is not decoded: it raises _CellOverCap."""
 
-    def __init__(self, lines):
+    def __init__(self, lines, watch: CellWatch):
         self.lines = iter(lines)
+        self.watch = watch
         self.pending: List[str] = []
         self.skipped: List[int] = []   # sizes of the lines over the cap in the current row
+        self.in_row = False   # a line asked for within a row continues a quoted cell
+        self.count = 0   # lines given to the csv module (or refused), as its line_num
 
     def __iter__(self):
         return self
 
     def __next__(self) -> str:
         if self.pending:
+            self.count += 1
             return self.pending.pop()
+        self.watch.quoted, self.in_row = self.in_row, True
         line = next(self.lines)
+        self.count += 1
         if isinstance(line, Oversized):
+            if line.cause == CellWatch.cause:
+                raise _CellOverCap
             self.skipped.append(line.size)
             return "\n"
         # surrogateescape keeps bad bytes visible so one bad row does not sink the file.
@@ -126,20 +214,22 @@ class _Lines:
         return text
 
 
-def _csv_rows(lines, source, fields, stats):
-    text = _Lines(_without_bom(lines, stats))
+def _csv_rows(lines, source, fields, stats, watch):
+    text = _Lines(_without_bom(lines, stats), watch)
     # Process-wide, but every reader sets the same cap: cells past it raise csv.Error for
     # their row, and the reader goes on with the next line.
     csv.field_size_limit(fields.max_field_bytes)
     reader = csv.reader(text)
     header = None
     while True:
-        number = reader.line_num + 1  # where the row starts; line_num is where it ended
-        text.skipped = []
+        number = text.count + 1  # where the row starts
+        text.skipped, text.in_row = [], False
         try:
             values = next(reader)
         except StopIteration:
             return
+        except _CellOverCap:   # as the csv module's field limit, without holding the line
+            values = None
         except csv.Error as err:
             if "field larger than field limit" not in str(err):
                 raise   # the file is not CSV: the rest of it is one record
