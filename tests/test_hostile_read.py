@@ -333,6 +333,23 @@ def dictionary_bomb(rows: int, value_bytes: int) -> bytes:
     return parquet_bytes(table, compression="zstd")
 
 
+def test_a_parquet_codec_bomb_row_group_is_not_decompressed():
+    """Zeros that zstd stores in a few KB: the footer says what the pages decompress to, so
+    the row group is one decompression_limit record before Arrow decompresses it; the row
+    group before it is read."""
+    first = pa.table({"id": ["a", "b"], "text": ["one", "two"]})
+    bomb = pa.table({"id": ["c", "h"], "text": ["three", "0" * (32 << 20)]})
+    buffer = io.BytesIO()
+    with pq.ParquetWriter(buffer, first.schema, compression="zstd") as writer:
+        writer.write_table(first)
+        writer.write_table(bomb)
+    records = parquet(buffer.getvalue())
+    assert [(r.id, r.defect) for r in records[:2]] == [("a", None), ("b", None)]
+    (rest,) = records[2:]
+    assert rest.defect == "decompression_limit" and rest.location == "rows 2-"
+    assert "row group 1's pages decompress to" in rest.defect_detail
+
+
 def test_a_parquet_dictionary_bomb_stops_at_the_ratio_cap():
     data = dictionary_bomb(5000, 100_000)   # 500 MB decoded
     records = parquet(data)

@@ -6,7 +6,8 @@ column of strings (URLs) does not. Rows are streamed a batch at a time, a row gr
 time; what a row group, a row and the whole file may cost is capped before it is read:
 the row group by its footer, a row by the lengths Arrow knows before any value is
 converted, the file by the bytes of the rows made so far (a dictionary-encoded column can
-decode to many times its size).
+decode to many times its size) and, before a row group is read, by the bytes its footer
+says its pages decompress to (a codec bomb costs several times its size to decompress).
 """
 
 from typing import BinaryIO, Iterator, List, Optional
@@ -80,9 +81,26 @@ def parse_parquet(stream: BinaryIO, source: str, fields: InputSettings,
                          for g in range(metadata.num_row_groups)
                          for c in range(metadata.row_group(g).num_columns)), 1)
     position, made = 0, 0   # rows read, bytes of the rows made
+    pages = 0   # bytes the pages of the row groups read so far decompress to, as declared
     try:
         for group in range(metadata.num_row_groups):
             declared = metadata.row_group(group)
+            unpacked = sum(declared.column(c).total_uncompressed_size
+                           for c in range(declared.num_columns))
+            if declared.total_byte_size <= fields.max_row_group_bytes and _over(
+                    pages + unpacked, compressed, fields):
+                # A codec bomb (the caps of a compressed file, on what the footer declares
+                # the pages decompress to): Arrow decompresses a page whole, several times
+                # its size in all, and rows in one page cannot be told apart without that.
+                yield file_defect(
+                    kind, source, Reason.DECOMPRESSION_LIMIT,
+                    f"row group {group}'s pages decompress to {unpacked:,} bytes (as its "
+                    f"footer says), {pages + unpacked:,} with those before, from "
+                    f"{compressed:,} stored (input.max_decompressed_bytes "
+                    f"{fields.max_decompressed_bytes:,}, max_decompression_ratio "
+                    f"{fields.max_decompression_ratio:g}): rows from {position} on are not "
+                    "read", position=position, location=f"rows {position}-")
+                return
             if declared.total_byte_size > fields.max_row_group_bytes:
                 # Its rows cannot be told apart without reading it: one record for all.
                 last = position + declared.num_rows - 1
@@ -93,15 +111,14 @@ def parse_parquet(stream: BinaryIO, source: str, fields: InputSettings,
                                 "max_row_group_bytes")
                 position += declared.num_rows
                 continue
+            pages += unpacked
             for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group]):
                 sizes = row_sizes(batch)
                 for index, row in enumerate(_rows(batch, sizes, fields.max_record_bytes)):
                     location = f"row {position}"
                     size = int(sizes[index])
                     made += size
-                    if made > fields.max_decompressed_bytes or (
-                            made > RATIO_FLOOR
-                            and made > fields.max_decompression_ratio * compressed):
+                    if _over(made, compressed, fields):
                         yield file_defect(
                             kind, source, Reason.DECOMPRESSION_LIMIT,
                             f"rows decode to more than {made:,} bytes from {compressed:,} "
@@ -127,6 +144,12 @@ def parse_parquet(stream: BinaryIO, source: str, fields: InputSettings,
                           f"the file itself is broken: stopped {after}: "
                           f"{type(err).__name__}: {err}",
                           position=position, location=f"rows {position}-")
+
+
+def _over(size: int, stored: int, fields: InputSettings) -> bool:
+    """Past the caps on what a compressed file may decompress to (as Decompressed judges)."""
+    return size > fields.max_decompressed_bytes or (
+        size > RATIO_FLOOR and size > fields.max_decompression_ratio * stored)
 
 
 def row_sizes(batch: pa.RecordBatch) -> np.ndarray:
