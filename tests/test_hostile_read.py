@@ -350,6 +350,18 @@ def test_a_parquet_codec_bomb_row_group_is_not_decompressed():
     assert "row group 1's pages decompress to" in rest.defect_detail
 
 
+def test_null_rows_of_a_dictionary_column_cost_nothing():
+    """Nulls used to count as the dictionary's first value: good rows beside a dictionary
+    of one big value passed the decompression cap and were lost."""
+    column = pa.DictionaryArray.from_arrays(pa.array([None] * 200 + [0], pa.int32()),
+                                            pa.array([random.Random(1).randbytes(1 << 19).hex()]))
+    table = pa.table({"id": [f"g{i}" for i in range(201)], "text": ["t"] * 201,
+                      "blob": column})
+    records = parquet(parquet_bytes(table, compression="zstd"),
+                      fields=InputSettings(max_decompressed_bytes=8 << 20))
+    assert [r.defect for r in records] == [None] * 201
+
+
 def test_a_parquet_dictionary_bomb_stops_at_the_ratio_cap():
     data = dictionary_bomb(5000, 100_000)   # 500 MB decoded
     records = parquet(data)

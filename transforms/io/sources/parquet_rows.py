@@ -165,8 +165,12 @@ def _value_sizes(array: pa.Array) -> np.ndarray:
     kind = array.type
     if pa.types.is_dictionary(kind):
         lengths = _value_sizes(array.dictionary)
+        if not len(lengths):
+            return np.zeros(len(array), dtype=np.int64)
         indices = array.indices.fill_null(0).to_numpy(zero_copy_only=False)
-        return lengths[indices] if len(lengths) else np.zeros(len(array), dtype=np.int64)
+        # A null row holds no value: not the size of the value at index 0.
+        valid = array.is_valid().to_numpy(zero_copy_only=False)
+        return np.where(valid, lengths[indices], 0)
     if (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)
             or pa.types.is_large_binary(kind)):
         return pc.binary_length(array).fill_null(0).to_numpy(zero_copy_only=False).astype(
