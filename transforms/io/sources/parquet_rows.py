@@ -26,6 +26,9 @@ from transforms.io.sources.compressed import RATIO_FLOOR
 from schemas.settings import InputSettings
 
 BATCH_ROWS = 256  # image rows can be ~100 KB each: keep a batch small
+# A batch is converted whole only up to this: its rows are all held at once (a dictionary
+# value shared by many rows becomes one string per row), and the caps are judged per row.
+BATCH_BYTES = 4 << 20
 
 
 def holds_bytes(kind: pa.DataType) -> bool:
@@ -202,7 +205,7 @@ def _cell(batch, column: str, index: int):
 def _rows(batch, sizes, max_row: int):
     """Rows as dicts; a row over ``max_row`` as None (not converted); a row that cannot be
     decoded (a non-UTF-8 string) as its exception."""
-    if sizes.max(initial=0) <= max_row and sizes.sum() <= max_row:
+    if sizes.sum() <= min(max_row, BATCH_BYTES):
         try:
             yield from batch.to_pylist()
             return
