@@ -5,9 +5,10 @@ without its hostile record; the target is a ratio of at most 1.2x.
 
 Each file is read in a fresh subprocess by the job's own reader (transforms/io/read.py's
 parser for the format, the default InputSettings, every record validated as the job's
-Validate stage does) and the child's peak RSS is reported. Default sizes are modest (a
-few minutes in all); --big uses the issue's sizes (a 300 MB line, a 1 GiB member...:
-make sure the machine has the memory, as today's main reads each whole).
+Validate stage does) and the child's peak RSS is reported. Default sizes are modest (about
+2 minutes in all); --big uses the issue's sizes (a 300 MB line, a 1 GiB member...: building
+the files takes minutes and, for Parquet, memory). `python -m benchmarks` (make bench) runs
+it and records one row per kind; it exits 1 when a kind is over the target.
 """
 
 import argparse
