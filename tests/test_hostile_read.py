@@ -139,6 +139,7 @@ def test_split_lines_is_splitting_with_a_cap_whatever_the_chunks(monkeypatch):
                         for _ in range(rnd.randint(0, 400)))
         cap = rnd.randint(1, 30)
         monkeypatch.setattr(compressed, "CHUNK", rnd.randint(1, 50))
+        monkeypatch.setattr(compressed, "SPILL", rnd.randint(1, 40))   # lines on disk too
         expected = [line for line in re.findall(b"[^\n]*\n|[^\n]+$", data)]
         expected = [("over", len(line)) if len(line) > cap else line for line in expected]
         got = [("over", line.size) if isinstance(line, compressed.Oversized) else line
@@ -389,6 +390,35 @@ def test_a_nested_parquet_dictionary_bomb_is_bounded_like_a_flat_one():
     assert rows and all(r.defect is None for r in rows)
     assert len(json.loads(rows[0].metadata)["tags"]) == 4
     assert rest.defect == "decompression_limit"
+
+
+def test_a_parquet_codec_bomb_row_group_is_not_decompressed():
+    """Zeros that zstd stores in a few KB: the footer says what the pages decompress to, so
+    the row group is one decompression_limit record before Arrow decompresses it; the row
+    group before it is read."""
+    first = pa.table({"id": ["a", "b"], "text": ["one", "two"]})
+    bomb = pa.table({"id": ["c", "h"], "text": ["three", "0" * (32 << 20)]})
+    buffer = io.BytesIO()
+    with pq.ParquetWriter(buffer, first.schema, compression="zstd") as writer:
+        writer.write_table(first)
+        writer.write_table(bomb)
+    records = parquet(buffer.getvalue())
+    assert [(r.id, r.defect) for r in records[:2]] == [("a", None), ("b", None)]
+    (rest,) = records[2:]
+    assert rest.defect == "decompression_limit" and rest.location == "rows 2-"
+    assert "row group 1's pages decompress to" in rest.defect_detail
+
+
+def test_null_rows_of_a_dictionary_column_cost_nothing():
+    """Nulls used to count as the dictionary's first value: good rows beside a dictionary
+    of one big value passed the decompression cap and were lost."""
+    column = pa.DictionaryArray.from_arrays(pa.array([None] * 200 + [0], pa.int32()),
+                                            pa.array([random.Random(1).randbytes(1 << 19).hex()]))
+    table = pa.table({"id": [f"g{i}" for i in range(201)], "text": ["t"] * 201,
+                      "blob": column})
+    records = parquet(parquet_bytes(table, compression="zstd"),
+                      fields=InputSettings(max_decompressed_bytes=8 << 20))
+    assert [r.defect for r in records] == [None] * 201
 
 
 def test_a_parquet_dictionary_bomb_stops_at_the_ratio_cap():

@@ -7,13 +7,14 @@ lose the rest of the file without a trace): the reader turns the EOFError into a
 unreadable_file record. Output is bounded per file by a total and by a ratio to the
 compressed bytes read (DecompressionLimit: the reader turns the rest of the file into
 one decompression_limit record), and lines over a cap are streamed past, never held
-whole (Oversized).
+whole (Oversized); a long line waits on disk until it is known to fit.
 """
 
 import bz2
 import gzip
 import lzma
-from typing import BinaryIO, Callable, Iterator, NamedTuple, Tuple, Union
+import tempfile
+from typing import BinaryIO, Callable, Iterator, List, NamedTuple, Tuple, Union
 
 import zstandard
 
@@ -26,6 +27,9 @@ ZSTD_INPUT = 1 << 10
 # costs nothing, whatever its ratio.
 RATIO_FLOOR = 1 << 20
 HEAD = 256  # bytes of an oversized line kept for its evidence
+# A line longer than this waits on disk, not in memory, until its end shows it fits the cap:
+# a line over the cap then costs this much memory, not the cap.
+SPILL = 4 << 20
 
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"),
           (b"\x28\xb5\x2f\xfd", "zstd"))
@@ -157,17 +161,62 @@ class _Buffered:
         return data
 
 
+class _Line:
+    """The line being split: held in memory up to SPILL bytes, then on disk up to the cap
+    (a long line is not known to fit until its end), then only measured (Oversized)."""
+
+    def __init__(self, max_line: int, count: bytes):
+        self.max_line, self.count = max_line, count
+        self.parts: List[bytes] = []
+        self.size, self.counted, self.head, self.spill = 0, 0, None, None
+
+    def add(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.count:
+            self.counted += data.count(self.count)
+        if self.head is not None:
+            return
+        if self.size > self.max_line:
+            self._pass(data)
+        elif self.spill is not None:
+            self.spill.write(data)
+        elif self.size > SPILL:
+            self.spill = tempfile.TemporaryFile(prefix="hygiene-line-")
+            self.spill.writelines(self.parts)
+            self.spill.write(data)
+            self.parts = []
+        else:
+            self.parts.append(data)
+
+    def _pass(self, data: bytes) -> None:
+        """Stream the rest of the line past, keeping its first bytes."""
+        if self.spill is not None:
+            self.spill.seek(0)
+            self.head = self.spill.read(HEAD)
+            self.spill.close()
+            self.spill = None
+        else:
+            self.head = (self.parts[0] if self.parts else data)[:HEAD]  # no copy of the rest
+        self.parts = []
+
+    def end(self) -> Union[bytes, Oversized]:
+        if self.head is not None:
+            return Oversized(self.size, self.head, self.counted)
+        if self.spill is None:
+            return b"".join(self.parts)
+        self.spill.seek(0)
+        data = self.spill.read()
+        self.spill.close()
+        return data
+
+
 def split_lines(read: Callable[[int], bytes], max_line: int,
                 count: bytes = b"") -> Iterator[Union[bytes, Oversized]]:
     """Lines of the byte stream ``read``; one longer than ``max_line`` bytes (with its
     newline) is measured while it streams past and comes out as Oversized, with how many
-    ``count`` bytes it holds (when one is given)."""
-    parts, size, head = [], 0, None   # the line so far; head is set while streaming past it
-    counted = 0   # of the line streaming past
-
-    def tally(data: bytes) -> int:
-        return data.count(count) if count else 0
-
+    ``count`` bytes it holds (when one is given). A line is never held in memory past SPILL
+    bytes."""
+    line = None   # the line begun in an earlier chunk
     while True:
         chunk = read(CHUNK)
         if not chunk:
@@ -175,30 +224,21 @@ def split_lines(read: Callable[[int], bytes], max_line: int,
         pieces = chunk.split(b"\n")
         rest = pieces.pop()   # after the chunk's last newline: the start of the next line
         for piece in pieces:
-            if parts or head is not None:   # the end of a line begun in an earlier chunk
-                size += len(piece) + 1
-                if head is None and size > max_line:
-                    head = parts[0][:HEAD]
-                    counted = sum(map(tally, parts))
-                yield (Oversized(size, head, counted + tally(piece)) if head is not None
-                       else b"".join(parts) + piece + b"\n")
-                parts, size, head, counted = [], 0, None, 0
+            if line is not None:   # the end of a line begun in an earlier chunk
+                line.add(piece + b"\n")
+                yield line.end()
+                line = None
             elif len(piece) + 1 > max_line:
-                yield Oversized(len(piece) + 1, piece[:HEAD], tally(piece))
+                yield Oversized(len(piece) + 1, piece[:HEAD],
+                                piece.count(count) if count else 0)
             else:
                 yield piece + b"\n"
         if rest:
-            size += len(rest)
-            if head is None and size > max_line:
-                head = (parts[0] if parts else rest)[:HEAD]   # no copy of what was held
-                counted = sum(map(tally, parts)) + tally(rest)
-                parts = []
-            elif head is None:
-                parts.append(rest)
-            else:
-                counted += tally(rest)
-    if parts or head is not None:
-        yield Oversized(size, head, counted) if head is not None else b"".join(parts)
+            if line is None:
+                line = _Line(max_line, count)
+            line.add(rest)
+    if line is not None:
+        yield line.end()
 
 
 def stripped_bom(line: bytes) -> Tuple[bytes, bool]:

@@ -7,7 +7,9 @@ are no image files (HTML, text, random bytes): its rows are text records. Rows a
 streamed a batch at a time, a row group at a time; what a row group, a row and the whole
 file may cost is capped before it is read: the row group by its footer, a row by the
 lengths Arrow knows before any value is converted, the file by the bytes of the rows made
-so far (a dictionary-encoded column, flat or nested, can decode to many times its size).
+so far (a dictionary-encoded column, flat or nested, can decode to many times its size)
+and, before a row group is read, by the bytes its footer says its pages decompress to (a
+codec bomb costs several times its size to decompress).
 """
 
 from typing import BinaryIO, Callable, Iterator, List, Optional
@@ -27,6 +29,9 @@ from transforms.io.sources.compressed import RATIO_FLOOR
 from schemas.settings import InputSettings
 
 BATCH_ROWS = 256  # image rows can be ~100 KB each: keep a batch small
+# A batch is converted whole only up to this: its rows are all held at once (a dictionary
+# value shared by many rows becomes one string per row), and the caps are judged per row.
+BATCH_BYTES = 4 << 20
 
 
 def holds_bytes(kind: pa.DataType) -> bool:
@@ -145,9 +150,26 @@ def parse_parquet(stream: BinaryIO, source: str, fields: InputSettings,
                          for g in range(metadata.num_row_groups)
                          for c in range(metadata.row_group(g).num_columns)), 1)
     position, made = 0, 0   # rows read, bytes of the rows made
+    pages = 0   # bytes the pages of the row groups read so far decompress to, as declared
     try:
         for group in range(metadata.num_row_groups):
             declared = metadata.row_group(group)
+            unpacked = sum(declared.column(c).total_uncompressed_size
+                           for c in range(declared.num_columns))
+            if declared.total_byte_size <= fields.max_row_group_bytes and _over(
+                    pages + unpacked, compressed, fields):
+                # A codec bomb (the caps of a compressed file, on what the footer declares
+                # the pages decompress to): Arrow decompresses a page whole, several times
+                # its size in all, and rows in one page cannot be told apart without that.
+                yield file_defect(
+                    kind, source, Reason.DECOMPRESSION_LIMIT,
+                    f"row group {group}'s pages decompress to {unpacked:,} bytes (as its "
+                    f"footer says), {pages + unpacked:,} with those before, from "
+                    f"{compressed:,} stored (input.max_decompressed_bytes "
+                    f"{fields.max_decompressed_bytes:,}, max_decompression_ratio "
+                    f"{fields.max_decompression_ratio:g}): rows from {position} on are not "
+                    "read", position=position, location=f"rows {position}-")
+                return
             if declared.total_byte_size > fields.max_row_group_bytes:
                 # Its rows cannot be told apart without reading it: one record for all.
                 last = position + declared.num_rows - 1
@@ -158,15 +180,14 @@ def parse_parquet(stream: BinaryIO, source: str, fields: InputSettings,
                                 "max_row_group_bytes")
                 position += declared.num_rows
                 continue
+            pages += unpacked
             for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group]):
                 sizes = row_sizes(batch)
                 for index, row in enumerate(_rows(batch, sizes, fields.max_record_bytes)):
                     location = f"row {position}"
                     size = int(sizes[index])
                     made += size
-                    if made > fields.max_decompressed_bytes or (
-                            made > RATIO_FLOOR
-                            and made > fields.max_decompression_ratio * compressed):
+                    if _over(made, compressed, fields):
                         yield file_defect(
                             kind, source, Reason.DECOMPRESSION_LIMIT,
                             f"rows decode to more than {made:,} bytes from {compressed:,} "
@@ -194,6 +215,12 @@ def parse_parquet(stream: BinaryIO, source: str, fields: InputSettings,
                           position=position, location=f"rows {position}-")
 
 
+def _over(size: int, stored: int, fields: InputSettings) -> bool:
+    """Past the caps on what a compressed file may decompress to (as Decompressed judges)."""
+    return size > fields.max_decompressed_bytes or (
+        size > RATIO_FLOOR and size > fields.max_decompression_ratio * stored)
+
+
 def row_sizes(batch: pa.RecordBatch) -> np.ndarray:
     """Bytes of each row's string and binary values (nested ones too), from Arrow's
     lengths: nothing is converted. Numbers and lists of numbers are not counted."""
@@ -207,8 +234,12 @@ def _value_sizes(array: pa.Array) -> np.ndarray:
     kind = array.type
     if pa.types.is_dictionary(kind):
         lengths = _value_sizes(array.dictionary)
+        if not len(lengths):
+            return np.zeros(len(array), dtype=np.int64)
         indices = array.indices.fill_null(0).to_numpy(zero_copy_only=False)
-        return lengths[indices] if len(lengths) else np.zeros(len(array), dtype=np.int64)
+        # A null row holds no value: not the size of the value at index 0.
+        valid = array.is_valid().to_numpy(zero_copy_only=False)
+        return np.where(valid, lengths[indices], 0)
     if (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)
             or pa.types.is_large_binary(kind)):
         return pc.binary_length(array).fill_null(0).to_numpy(zero_copy_only=False).astype(
@@ -245,7 +276,7 @@ def _cell(batch, column: str, index: int):
 def _rows(batch, sizes, max_row: int):
     """Rows as dicts; a row over ``max_row`` as None (not converted); a row that cannot be
     decoded (a non-UTF-8 string) as its exception."""
-    if sizes.max(initial=0) <= max_row and sizes.sum() <= max_row:
+    if sizes.sum() <= min(max_row, BATCH_BYTES):
         try:
             yield from batch.to_pylist()
             return

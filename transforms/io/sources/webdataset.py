@@ -9,6 +9,7 @@ MAX_SEEN_KEYS per tar.
 """
 
 import hashlib
+import io
 import posixpath
 import tarfile
 from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
@@ -18,7 +19,7 @@ from schemas.reasons import Reason
 from schemas.records import Kind, Record, make_record
 from transforms.io.sources.common import (IMAGE_EXTENSIONS, Stats, defect, file_defect,
                                           parse_json, public_id, to_metadata)
-from transforms.io.sources.compressed import DecompressionLimit, decompressed
+from transforms.io.sources.compressed import CHUNK, DecompressionLimit, decompressed
 from schemas.settings import InputSettings
 
 
@@ -107,6 +108,15 @@ class _SeenKeys:
         return False
 
 
+def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    """A member's bytes, read a chunk at a time: tarfile's own read() of a stream copies a
+    member three times over (its stream buffer, a join, a slice)."""
+    source, out = tar.extractfile(member), io.BytesIO()
+    for chunk in iter(lambda: source.read(CHUNK), b""):
+        out.write(chunk)
+    return out.getvalue()   # no copy where the buffer is the bytes' own
+
+
 def parse_webdataset(stream: BinaryIO, source: str, fields: InputSettings,
                      stats: Stats) -> Iterator[Record]:
     sample: Optional[_Sample] = None
@@ -136,7 +146,7 @@ def parse_webdataset(stream: BinaryIO, source: str, fields: InputSettings,
                 # The declared size (a sparse member's expanded size): never read past the cap.
                 fits = member.size <= cap
                 if problem:
-                    data = tar.extractfile(member).read() if fits else None
+                    data = _read_member(tar, member) if fits else None
                     done = index
                     if not fits:
                         problem += f" ({member.size:,} bytes, over input.{setting}: not read)"
@@ -159,7 +169,7 @@ def parse_webdataset(stream: BinaryIO, source: str, fields: InputSettings,
                 # Only what the record holds is read: other members are listed, not kept.
                 used = duplicate or extension in SIDECARS or (
                     extension in IMAGE_EXTENSIONS and current.image_extension() is None)
-                data = tar.extractfile(member).read() if used else None
+                data = _read_member(tar, member) if used else None
                 done, sample = index, current
                 if duplicate:
                     # Same key and extension twice: the second is its own record, kept whole.
