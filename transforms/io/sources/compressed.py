@@ -205,7 +205,7 @@ class _Line:
         if self.spill is None:
             return b"".join(self.parts)
         self.spill.seek(0)
-        data = self.spill.read()
+        data = self.spill.raw.read(self.size)   # one buffer of the known size, not a join
         self.spill.close()
         return data
 

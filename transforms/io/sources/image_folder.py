@@ -106,7 +106,7 @@ _QUOTE, _COMMA = ord('"'), ord(",")
 def _pieces(lines):
     """Lines ending at \n, \r\n or a bare \r (as a text file opened with newline="")."""
     for line in lines:
-        if isinstance(line, Oversized) or b"\r" not in line[:-2]:
+        if isinstance(line, Oversized) or line.find(b"\r", 0, len(line) - 2) < 0:  # no copy
             yield line
         else:
             yield from (part for part in _BARE_CR.split(line) if part)
@@ -142,6 +142,31 @@ def _scan(line: bytes, quoted: bool) -> Tuple[bool, Optional[int], Optional[int]
         if i < 0:
             return False, closed_at, None
         i += 1
+
+
+def _longest_cell(line: bytes, quoted: bool) -> int:
+    """The most bytes of one cell within ``line``, in _scan's dialect (a cell open at the
+    line's start, ``quoted``, counts from there; one open at its end, to there)."""
+    longest, start, i, n = 0, 0, 0, len(line)
+    while i < n:
+        if quoted:
+            j = line.find(b'"', i)
+            if j < 0:
+                break
+            if j + 1 < n and line[j + 1] == _QUOTE:   # a doubled quote: part of the cell
+                i = j + 2
+                continue
+            quoted, i = False, j + 1
+            continue
+        if i == start and line[i] == _QUOTE:   # a cell starts with a quote
+            quoted, i = True, i + 1
+            continue
+        j = line.find(b",", i)
+        if j < 0:
+            break
+        longest, start, i = max(longest, j - start), j + 1, j + 1
+    end = n - line.endswith(b"\n") - line.endswith(b"\r\n")   # (rstrip would copy it)
+    return max(longest, end - start)
 
 
 class _Row(NamedTuple):
@@ -184,6 +209,11 @@ def _csv_records(lines, max_field: int, max_row: int) -> Iterator[_Row]:
             if not too_big and cell > max_field:
                 too_big = (f"a cell spanning lines is over {cell:,} bytes, over the cap of "
                            f"{max_field:,} (input.max_field_bytes)")
+            # A cell within the line, measured before it is decoded for the csv module.
+            longest = _longest_cell(line, was_quoted) if len(line) > max_field else 0
+            if not too_big and longest > max_field:
+                too_big = (f"a cell is {longest:,} bytes, over the cap of {max_field:,} "
+                           "(input.max_field_bytes)")
             if not too_big:
                 # surrogateescape keeps bad bytes visible so one bad row does not sink the file.
                 held.append(line.decode("utf-8", "surrogateescape"))
