@@ -1,7 +1,8 @@
 """Beam's Flink and Spark job servers (fetched by `make flink spark` into .flink/, .spark/) and a
-Python worker pool, as
-services for tests: each starts on ports it picks itself, is waited for until it listens, and
-is stopped with all its processes whatever the test does."""
+Python worker pool, as local services for the tests (tests/test_flink.py) and the memory
+benchmark (benchmarks/flink_memory.py): each starts on ports it picks itself, is waited for
+until it listens, and is stopped with all its processes whatever the caller does. README's
+"Spark and Flink" commands are these."""
 
 import contextlib
 import dataclasses
@@ -105,10 +106,12 @@ def _service(command, workdir: pathlib.Path, name: str, ready: re.Pattern, timeo
 
 
 @contextlib.contextmanager
-def job_server(workdir: pathlib.Path, engine: str = "flink", timeout: float = 180):
-    """A job server with an embedded Flink or local Spark; its address is the job endpoint."""
+def job_server(workdir: pathlib.Path, engine: str = "flink", timeout: float = 180,
+               heap: str = ""):
+    """A job server with an embedded Flink or local Spark; its address is the job endpoint.
+    heap: the JVM's -Xmx (e.g. "1g"); Java's default is a quarter of the machine's memory."""
     main, *engine_flags = JOB_SERVERS[engine]
-    command = [*JAVA, "-cp", str(ROOT / f".{engine}" / "lib" / "*"), main, *engine_flags, *PORTS,
+    command = [*JAVA, *([f"-Xmx{heap}"] if heap else []), "-cp", str(ROOT / f".{engine}" / "lib" / "*"), main, *engine_flags, *PORTS,
                f"--artifacts-dir={workdir / 'artifacts'}"]
     with _service(command, workdir, "job-server", JOB_SERVER_READY, timeout) as service:
         yield service
