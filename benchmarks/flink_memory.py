@@ -158,7 +158,11 @@ class Sampler(threading.Thread):
         for pid, status in table.items():
             if status["pgid"] in self.groups:
                 ours[pid] = status
-                self.role.setdefault(pid, f"{self.groups[status['pgid']]}: {status['name']}")
+                # The worker pool's children are the SDK workers it started.
+                group = self.groups[status["pgid"]]
+                if pid != status["pgid"] and group == "worker pool":
+                    group = "SDK worker"
+                self.role.setdefault(pid, f"{group}: {status['name']}")
                 continue
             ancestor, seen = pid, 0
             while ancestor > 1 and seen < 64:
@@ -248,7 +252,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs=2, default=[20_000, 200_000])
     parser.add_argument("--parallelism", type=int, default=2)
-    parser.add_argument("--heap", default="1g", help="the job server JVM's -Xmx")
+    parser.add_argument("--heap", default=local_engines.HEAP["flink"],
+                        help="the job server JVM's -Xmx ('' for Java's default)")
     parser.add_argument("--direct-sizes", type=int, nargs="*",
                         help="DirectRunner runs (default: the smaller size)")
     args = parser.parse_args(argv)
@@ -272,7 +277,7 @@ def main(argv=None) -> int:
     cores = os.cpu_count()
     print(f"\nText stages (PII off: {' '.join(STAGES)}), ~1 KB documents, "
           f"{platform.processor() or platform.machine()}, {cores} cores; Flink: embedded, job "
-          f"server -Xmx{args.heap}, parallelism {args.parallelism}, EXTERNAL worker pool; "
+          f"server -Xmx{args.heap or ' Java default'}, parallelism {args.parallelism}, EXTERNAL worker pool; "
           f"load before {load_before}, after "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()) + "\n")
     print("| records | runner | wall s | records/s | CPU s | records/s per core | "

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Optional
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BEAM_JOB_SERVER = "2.62.0"     # flink/pom.xml, spark/pom.xml
@@ -32,6 +33,9 @@ JOB_SERVERS = {
     "flink": ["org.apache.beam.runners.flink.FlinkJobServerDriver", "--flink-master=[local]"],
     "spark": ["org.apache.beam.runners.spark.SparkJobServerDriver", "--spark-master-url=local[2]"],
 }
+# The embedded Flink lives in the job server's heap; capped, the JVM does not grow into a
+# quarter of the machine whatever the corpus (benchmarks/flink_memory.py ran in 1 GiB).
+HEAP = {"flink": "1g"}
 JOB_SERVER_READY = re.compile(rb"JobService started on [^:\s]+:(\d+)")
 WORKER_POOL = [
     sys.executable, "-c",
@@ -107,10 +111,11 @@ def _service(command, workdir: pathlib.Path, name: str, ready: re.Pattern, timeo
 
 @contextlib.contextmanager
 def job_server(workdir: pathlib.Path, engine: str = "flink", timeout: float = 180,
-               heap: str = ""):
+               heap: Optional[str] = None):
     """A job server with an embedded Flink or local Spark; its address is the job endpoint.
-    heap: the JVM's -Xmx (e.g. "1g"); Java's default is a quarter of the machine's memory."""
+    heap: the JVM's -Xmx ("" for Java's default, a quarter of the machine's memory)."""
     main, *engine_flags = JOB_SERVERS[engine]
+    heap = HEAP.get(engine, "") if heap is None else heap
     command = [*JAVA, *([f"-Xmx{heap}"] if heap else []), "-cp", str(ROOT / f".{engine}" / "lib" / "*"), main, *engine_flags, *PORTS,
                f"--artifacts-dir={workdir / 'artifacts'}"]
     with _service(command, workdir, "job-server", JOB_SERVER_READY, timeout) as service:
