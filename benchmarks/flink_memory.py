@@ -34,6 +34,7 @@ import pathlib
 import platform
 import random
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -217,7 +218,11 @@ def launch(corpus: pathlib.Path, out: pathlib.Path, runner_flags: List[str],
         process = subprocess.Popen(cmd, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
         sampler = Sampler(groups, process.pid)
         sampler.start()
-        returncode = process.wait()
+        try:
+            returncode = process.wait()
+        finally:
+            if process.poll() is None:
+                process.kill()
     wall = time.perf_counter() - started
     sampler.sample()
     measured = sampler.finish(baseline)
@@ -248,7 +253,12 @@ def on_direct(corpus: pathlib.Path, size: int) -> dict:
     return launch(corpus, WORK / f"out-direct-{size}", [], {})
 
 
+def _exit_on_term(signum, frame):
+    raise SystemExit(f"stopped by signal {signum}")   # so the services are stopped too
+
+
 def main(argv=None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_term)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs=2, default=[20_000, 200_000])
     parser.add_argument("--parallelism", type=int, default=2)
@@ -291,12 +301,22 @@ def main(argv=None) -> int:
                "docs", m["records"] / m["wall"], m["records"] / m["cpu"], m["largest_mib"],
                note=f"largest: {m['largest']}; sum {m['sum_mib']:,.0f} MiB; "
                     f"{m['wall']:.0f} s wall")
+    roles = ["job server", "worker pool", "SDK worker", "launcher"]
+    print("\nPeak RSS MiB of the largest process of each kind\n")
+    print("| records | runner | " + " | ".join(roles) + " |")
+    print("|---:|---|" + "---:|" * len(roles))
+    for size, runner, m in rows:
+        print(f"| {m['records']:,} | {runner} | " + " | ".join(
+            f"{m['by_role'][role]:,.0f}" if role in m["by_role"] else "—" for role in roles)
+            + " |")
     flink = [m for _, runner, m in rows if runner.startswith("Flink")]
     if len(flink) == 2:
         ratio = flink[1]["largest_mib"] / flink[0]["largest_mib"]
         print(f"\nFlink, largest process at {args.sizes[1]:,} / at {args.sizes[0]:,}: "
               f"{ratio:.2f}x (target <= 1.2x); sum of processes "
-              f"{flink[1]['sum_mib'] / flink[0]['sum_mib']:.2f}x")
+              f"{flink[1]['sum_mib'] / flink[0]['sum_mib']:.2f}x; " + ", ".join(
+                  f"{role} {flink[1]['by_role'][role] / flink[0]['by_role'][role]:.2f}x"
+                  for role in roles if role in flink[0]["by_role"] and role in flink[1]["by_role"]))
         print("planted (exact, near): " + "; ".join(
             f"{size:,}: {json.loads((corpora[size] / 'corpus.json').read_text()).get('exact', 0)}"
             f", {json.loads((corpora[size] / 'corpus.json').read_text()).get('near', 0)}"
