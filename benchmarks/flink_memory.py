@@ -1,8 +1,8 @@
 """Memory that stays flat: the job's text stages on Flink at two corpus sizes 10x apart, with
 the DirectRunner beside it at the smaller one.
 
-    .venv/bin/python -m benchmarks.flink_memory [--sizes 20000 200000] [--parallelism 2]
-                                                [--heap 1g] [--direct-sizes 20000]
+    .venv/bin/python -m benchmarks.flink_memory [--sizes 10000 100000] [--parallelism 2]
+                                                [--heap 1g] [--direct-sizes 10000]
 
 Corpus (.bench/flink_memory/corpus-N/, ignored by git; written as it is generated, in JSONL
 shards of 10,000): documents of about 1 KB (160-180 words) of real sentences drawn at random
@@ -260,9 +260,9 @@ def _exit_on_term(signum, frame):
 def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_term)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs=2, default=[20_000, 200_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--parallelism", type=int, default=2)
-    parser.add_argument("--heap", default=local_engines.HEAP["flink"],
+    parser.add_argument("--heap", default=local_engines.HEAP.get("flink", ""),
                         help="the job server JVM's -Xmx ('' for Java's default)")
     parser.add_argument("--direct-sizes", type=int, nargs="*",
                         help="DirectRunner runs (default: the smaller size)")

@@ -33,9 +33,10 @@ JOB_SERVERS = {
     "flink": ["org.apache.beam.runners.flink.FlinkJobServerDriver", "--flink-master=[local]"],
     "spark": ["org.apache.beam.runners.spark.SparkJobServerDriver", "--spark-master-url=local[2]"],
 }
-# The embedded Flink lives in the job server's heap; capped, the JVM does not grow into a
-# quarter of the machine whatever the corpus (benchmarks/flink_memory.py ran in 1 GiB).
-HEAP = {"flink": "1g"}
+# -Xmx per engine; none: Java's default, a quarter of the machine's memory. A 1 GiB heap ran
+# 10,000 documents of the text job but not 100,000 (OutOfMemoryError in the job server:
+# benchmarks/flink_memory.py, docs/BENCHMARKS.md "Memory on Flink").
+HEAP: dict = {}
 JOB_SERVER_READY = re.compile(rb"JobService started on [^:\s]+:(\d+)")
 WORKER_POOL = [
     sys.executable, "-c",
