@@ -287,7 +287,8 @@ def main(argv=None) -> int:
     cores = os.cpu_count()
     print(f"\nText stages (PII off: {' '.join(STAGES)}), ~1 KB documents, "
           f"{platform.processor() or platform.machine()}, {cores} cores; Flink: embedded, job "
-          f"server -Xmx{args.heap or ' Java default'}, parallelism {args.parallelism}, EXTERNAL worker pool; "
+          f"server -Xmx{args.heap or ' Java default'}, parallelism {args.parallelism}, "
+          "EXTERNAL worker pool; "
           f"load before {load_before}, after "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()) + "\n")
     print("| records | runner | wall s | records/s | CPU s | records/s per core | "

@@ -43,8 +43,8 @@ JOB_SERVER_RUNNERS = ("flinkrunner", "sparkrunner", "portablerunner")
 # Local input above which the CLI says Flink is the better choice. The DirectRunner holds
 # every PCollection in memory: the text job's largest process grew from 645 MiB at 10.5 MB
 # of input to 3,390 MiB at 105 MB (docs/BENCHMARKS.md, near-duplicate text), about 29 MiB
-# per MB; at 256 MiB of input that is about 8 GiB, half of a 16 GB machine, while Flink's
-# largest process stays flat (benchmarks/flink_memory.py, "Big local runs" in README).
+# per MB; at 256 MiB of input that is about 8 GiB, half of a 16 GB machine. On Flink the
+# corpus is spread over a JVM and a Python worker per task (README, "Big local runs").
 LARGE_INPUT_BYTES = 256 * 2**20
 
 
@@ -106,8 +106,8 @@ def large_input_advice(runner: str, size: int) -> Optional[str]:
         return None
     return (f"the inputs are {size / 2**20:,.0f} MiB: the DirectRunner holds the whole corpus "
             f"in memory (about 29 MiB per MB of text, docs/BENCHMARKS.md); above "
-            f"{LARGE_INPUT_BYTES // 2**20} MiB Flink is the better choice, and its memory stays "
-            "flat: --runner FlinkRunner --job_endpoint HOST:PORT (README, \"Big local runs\")")
+            f"{LARGE_INPUT_BYTES // 2**20} MiB Flink is the better choice, its records spread over "
+            "processes: --runner FlinkRunner --job_endpoint HOST:PORT (README, \"Big local runs\")")
 
 
 def _short(runner: str) -> str:

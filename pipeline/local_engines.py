@@ -117,7 +117,8 @@ def job_server(workdir: pathlib.Path, engine: str = "flink", timeout: float = 18
     heap: the JVM's -Xmx ("" for Java's default, a quarter of the machine's memory)."""
     main, *engine_flags = JOB_SERVERS[engine]
     heap = HEAP.get(engine, "") if heap is None else heap
-    command = [*JAVA, *([f"-Xmx{heap}"] if heap else []), "-cp", str(ROOT / f".{engine}" / "lib" / "*"), main, *engine_flags, *PORTS,
+    command = [*JAVA, *([f"-Xmx{heap}"] if heap else []),
+               "-cp", str(ROOT / f".{engine}" / "lib" / "*"), main, *engine_flags, *PORTS,
                f"--artifacts-dir={workdir / 'artifacts'}"]
     with _service(command, workdir, "job-server", JOB_SERVER_READY, timeout) as service:
         yield service
