@@ -143,8 +143,9 @@ def runner_lines(options: PipelineOptions) -> List[str]:
             lines.append("Spark UI: http://localhost:4040 on the job server's machine while a "
                          "local Spark runs the job, a cluster's master UI otherwise; the job "
                          "server's own output is the job's log")
-        workers_log = ("this output" if (portable.environment_type or "").upper() == "LOOPBACK"
-                       else "the worker pool's output")
+        workers_log = {"LOOPBACK": "this output", "EXTERNAL": "the worker pool's output",
+                       "PROCESS": "the job server's output"}.get(
+                           (portable.environment_type or "").upper(), "the containers' logs")
         lines.append(f"Python workers' logs: {workers_log}")
         return lines
     if name == "dataflowrunner":
