@@ -47,7 +47,7 @@ eval: $(STAMP)
 
 # Every stage's benchmark and the whole job, then one table (docs/BENCHMARKS.md); the peers
 # (datatrove, imagededup) get virtualenvs of their own in .bench/. BENCH_ARGS=--quick: short.
-bench: $(STAMP)
+bench: $(STAMP) .flink/.installed
 	$(VENV)/bin/python -m benchmarks $(BENCH_ARGS)
 
 flink spark: %: .%/.installed

@@ -5,14 +5,18 @@
            near duplicates of what earlier nights kept) and every review decisions file
            (params.decisions, oldest first by name)
     clean  BeamRunPythonPipelineOperator: beam_runner.py with the pipeline's own interpreter
-           (HYGIENE_PYTHON, default the project's .venv), params.runner and params.beam_options
-           (Dataflow: project, region, temp_location, setup_file, ...); --overwrite, so a rerun
-           of the night replaces that night's outputs
+           (HYGIENE_PYTHON, default the project's .venv), params.runner, the job server params
+           and params.beam_options (Dataflow: project, region, temp_location, setup_file, ...);
+           --overwrite, so a rerun of the night replaces that night's outputs
     gate   reads the night's summary.json and fails the DAG run when a params.fail_on bound
            holds (pipeline/gates.py, the same rules as the job's --fail-on)
 
 Paths are local folders or any Beam filesystem URI (gs://, s3://). Run one night offline:
     AIRFLOW_HOME=/tmp/af airflow dags test hygiene_nightly 2026-11-20
+A night on Flink (a job server and a worker pool started as README "Spark and Flink" says):
+    airflow dags test hygiene_nightly 2026-11-20 -c '{"runner": "FlinkRunner",
+        "job_endpoint": "localhost:8099", "parallelism": 2, "environment_type": "EXTERNAL",
+        "environment_config": "localhost:50000"}'
 """
 
 import json
@@ -27,6 +31,10 @@ from airflow.sdk import DAG, Param, task
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 PYTHON = os.environ.get("HYGIENE_PYTHON", str(REPO / ".venv" / "bin" / "python"))
+
+
+# Passed through to the job as Beam's options of the same names, when set.
+JOB_SERVER_PARAMS = ("job_endpoint", "parallelism", "environment_type", "environment_config")
 
 
 def _absolute(path: str) -> str:
@@ -54,6 +62,15 @@ with DAG(
         "decisions": Param("output/nightly/review/*.csv", type=["string", "null"],
                            description="review decisions files, applied oldest first by name"),
         "runner": Param("DirectRunner", type="string"),
+        # A Flink or Spark run: the job server's address, tasks, and where the Python workers
+        # are (EXTERNAL: a worker pool's address; LOOPBACK: in the launching process).
+        "job_endpoint": Param(None, type=["string", "null"],
+                              description="Flink/Spark job server, e.g. localhost:8099"),
+        "parallelism": Param(None, type=["integer", "null"], description="Flink tasks, e.g. 2"),
+        "environment_type": Param(None, type=["string", "null"],
+                                  description="EXTERNAL (a worker pool) or LOOPBACK"),
+        "environment_config": Param(None, type=["string", "null"],
+                                    description="EXTERNAL: the worker pool, e.g. localhost:50000"),
         "beam_options": Param({}, type="object",
                               description="runner options, e.g. project, region, temp_location"),
         "fail_on": Param(["quarantine_rate>0.5"], type="array",
@@ -81,6 +98,7 @@ with DAG(
             "review-decisions": decisions,
             "config": _absolute(params["config"]) if params["config"] else None,
             "overwrite": True,
+            **{key: params[key] for key in JOB_SERVER_PARAMS},
             **params["beam_options"],
         }
         return {k: v for k, v in options.items() if v not in (None, [])}

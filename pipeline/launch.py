@@ -15,7 +15,9 @@ from typing import List, Optional
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import (DebugOptions, DirectOptions, PipelineOptions,
+from apache_beam.options.pipeline_options import (DebugOptions, DirectOptions,
+                                                  FlinkRunnerOptions, GoogleCloudOptions,
+                                                  PipelineOptions, PortableOptions,
                                                   StandardOptions, TestOptions)
 
 from detectors.display import terminal_safe
@@ -38,6 +40,12 @@ VERSIONED_PACKAGES = ("pre-training-data-hygiene", "apache-beam", "pyarrow", "pi
 
 # Runners that submit the job to a Beam job server (Flink's, Spark's, or any other).
 JOB_SERVER_RUNNERS = ("flinkrunner", "sparkrunner", "portablerunner")
+# Local input above which the CLI says Flink is the better choice. The DirectRunner holds
+# every PCollection in memory: the text job's largest process grew from 645 MiB at 10.5 MB
+# of input to 3,390 MiB at 105 MB (docs/BENCHMARKS.md, near-duplicate text), about 29 MiB
+# per MB; at 256 MiB of input that is about 8 GiB, half of a 16 GB machine. On Flink the
+# corpus is spread over a JVM and a Python worker per task (README, "Big local runs").
+LARGE_INPUT_BYTES = 256 * 2**20
 
 
 @dataclasses.dataclass
@@ -78,6 +86,73 @@ def _check_inputs(patterns: List[str], runner: str) -> None:
             continue
         if not FileSystems.match([pattern])[0].metadata_list:
             raise UsageError(f"--input {pattern!r} matches no file")
+
+
+def input_bytes(patterns: List[str]) -> int:
+    """Bytes of the local inputs (folders walked); remote ones are not listed here."""
+    total = 0
+    for pattern in filter(_is_local, patterns):
+        if os.path.isdir(pattern):
+            total += sum(os.path.getsize(os.path.join(folder, name))
+                         for folder, _, names in os.walk(pattern) for name in names)
+        else:
+            total += sum(m.size_in_bytes for m in FileSystems.match([pattern])[0].metadata_list)
+    return total
+
+
+def large_input_advice(runner: str, size: int) -> Optional[str]:
+    """A line for a corpus too large for the DirectRunner's memory, or None."""
+    if _short(runner) != "directrunner" or size <= LARGE_INPUT_BYTES:
+        return None
+    return (f"the inputs are {size / 2**20:,.0f} MiB: the DirectRunner holds the whole corpus "
+            f"in memory (about 29 MiB per MB of text, docs/BENCHMARKS.md); above "
+            f"{LARGE_INPUT_BYTES // 2**20} MiB Flink is the better choice, its records spread over "
+            "processes: --runner FlinkRunner --job_endpoint HOST:PORT (README, \"Big local runs\")")
+
+
+def _short(runner: str) -> str:
+    return runner.rsplit(".", 1)[-1].lower()
+
+
+def runner_lines(options: PipelineOptions) -> List[str]:
+    """Which runner the job is on, and where to watch it."""
+    runner = options.view_as(StandardOptions).runner
+    name = _short(runner)
+    if name == "directrunner":
+        workers = options.view_as(HygieneOptions).local_workers
+        where = f"{workers} local worker processes" if workers else "in this process"
+        return [f"runner: DirectRunner, {where}; its log is this output"]
+    if name in JOB_SERVER_RUNNERS:
+        portable = options.view_as(PortableOptions)
+        environment = portable.environment_type or "DOCKER"
+        if portable.environment_config:
+            environment += f" at {portable.environment_config}"
+        parallelism = options.view_as(FlinkRunnerOptions).parallelism
+        width = f", parallelism {parallelism}" if parallelism and parallelism > 0 else ""
+        lines = [f"runner: {runner} through the job server at {portable.job_endpoint}{width}, "
+                 f"Python workers {environment}"]
+        if not portable.job_endpoint:
+            lines[0] = (f"runner: {runner} with no --job_endpoint: Beam starts a job server "
+                        "itself and downloads its jar; start one as README \"Spark and Flink\" "
+                        "says and pass --job_endpoint")
+        if name == "flinkrunner":
+            lines.append("Flink UI: a cluster's JobManager web UI (http://HOST:8081, the job "
+                         "server's --flink-master); an embedded Flink (--flink-master=[local]) "
+                         "has none: the job server's own output is the job's log")
+        elif name == "sparkrunner":
+            lines.append("Spark UI: http://localhost:4040 on the job server's machine while a "
+                         "local Spark runs the job, a cluster's master UI otherwise; the job "
+                         "server's own output is the job's log")
+        workers_log = {"LOOPBACK": "this output", "EXTERNAL": "the worker pool's output",
+                       "PROCESS": "the job server's output"}.get(
+                           (portable.environment_type or "").upper(), "the containers' logs")
+        lines.append(f"Python workers' logs: {workers_log}")
+        return lines
+    if name == "dataflowrunner":
+        cloud = options.view_as(GoogleCloudOptions)
+        return [f"runner: DataflowRunner, project {cloud.project}, region {cloud.region}: the "
+                "job's page in the Cloud console (Dataflow > Jobs) has its graph and logs"]
+    return [f"runner: {runner}"]
 
 
 def _check_apart(hygiene, inputs: List[str]) -> None:
@@ -188,7 +263,7 @@ def parse(argv: List[str]):
     if not standard.runner:
         # Named explicitly: with no runner, Beam 2.77 first tries to download Prism.
         standard.runner = "DirectRunner"
-    if standard.runner.rsplit(".", 1)[-1].lower() in JOB_SERVER_RUNNERS:
+    if _short(standard.runner) in JOB_SERVER_RUNNERS:
         _fuse_in_the_sdk(options)
     if hygiene.local_workers:
         direct = options.view_as(DirectOptions)
@@ -212,9 +287,14 @@ def run(argv: List[str]) -> RunResult:
     runner = options.view_as(StandardOptions).runner
     inputs = [os.path.abspath(p) if _is_local(p) and os.path.isdir(p) else p
               for p in hygiene.input]
+    for line in runner_lines(options):
+        LOG.info("%s", line)
     if not dry_run:
         _check_inputs(inputs, runner)
         _check_apart(hygiene, inputs)
+        advice = large_input_advice(runner, input_bytes(inputs))
+        if advice:
+            LOG.info("%s", advice)
     index_in = _check_index(hygiene.index_in, policy, check=not dry_run)
     _check_pii(policy, check=not dry_run)
     _check_faces(policy, check=not dry_run)

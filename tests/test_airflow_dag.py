@@ -65,3 +65,41 @@ def test_two_nights_the_second_fails_its_gate(airflow, tmp_path):
         return ds.dataset(str(night.joinpath(*parts)), format="parquet").count_rows()
     assert rows("cleaned", "text") + rows("cleaned", "image_text") == rerun["cleaned"]["total"]
     assert rows("quarantine") == rerun["quarantined"]["total"] == night_one["quarantined"]["total"]
+
+
+PLAN_NIGHTS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import hygiene_nightly
+from airflow.providers.apache.beam.hooks.beam import beam_options_to_args
+dag = hygiene_nightly.dag
+for conf in json.loads(sys.argv[2]):
+    params = {**dag.params.dump(), **conf}
+    options = dag.get_task("plan").python_callable(params=params, ds="2026-11-20")
+    print(json.dumps({"args": beam_options_to_args(options), "defaults": dag.params.dump(),
+                      "runner": dag.get_task("clean").runner}))
+"""
+
+
+def test_the_dag_passes_a_flink_run_through_to_the_job(tmp_path):
+    """The plan task alone, in Airflow's interpreter (no Airflow run): a night on Flink reaches
+    the job as Beam's job server options, and the default night has none."""
+    assert AIRFLOW.exists(), "make test builds the Airflow virtualenv (make airflow)"
+    flink = {"runner": "FlinkRunner", "job_endpoint": "localhost:8099", "parallelism": 2,
+             "environment_type": "EXTERNAL", "environment_config": "localhost:50000"}
+    base = {"output_root": str(tmp_path), "decisions": None}
+    done = subprocess.run(
+        [str(AIRFLOW.parent / "python"), "-c", PLAN_NIGHTS, str(ROOT / "dags"),
+         json.dumps([{**base, **flink}, base])],
+        env={**os.environ, "AIRFLOW_HOME": str(tmp_path / "home")},
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    night, default = [json.loads(line) for line in done.stdout.strip().splitlines()[-2:]]
+    for flag in ("--job_endpoint=localhost:8099", "--parallelism=2",
+                 "--environment_type=EXTERNAL", "--environment_config=localhost:50000"):
+        assert flag in night["args"], flag
+    assert f"--output={tmp_path}/runs/2026-11-20" in night["args"]
+    assert night["runner"] == "{{ params.runner }}"
+    assert {"job_endpoint", "parallelism", "environment_type"} <= set(night["defaults"])
+    assert not [a for a in default["args"] if a.startswith(("--job_endpoint", "--environment"))]
+    assert default["defaults"]["runner"] == "DirectRunner"

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from tests import flink
+from pipeline import local_engines as flink
 from tests.jobs import ROOT, SAMPLE_FLAGS, SAMPLE_INPUTS, assert_conserved, run_job
 
 needs_flink = pytest.mark.skipif(bool(flink.missing("flink")), reason=flink.missing("flink"))

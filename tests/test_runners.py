@@ -104,3 +104,45 @@ def test_a_gpu_dataflow_job_for_the_clip_stage_builds_offline():
     assert options.view_as(GoogleCloudOptions).dataflow_service_options == [
         "worker_accelerator=type:nvidia-l4;count:1;install-nvidia-driver"]
     assert options.view_as(WorkerOptions).machine_type == "g2-standard-8"
+
+
+def test_the_cli_names_the_runner_and_where_its_ui_and_logs_are():
+    from pipeline.launch import parse, runner_lines
+    io = ["--input", str(SAMPLE / "text" / "*"), "--output", "out"]
+    flink, _, _ = parse(io + ["--runner=FlinkRunner", "--job_endpoint=localhost:8099",
+                              "--parallelism=2", "--environment_type=EXTERNAL",
+                              "--environment_config=localhost:50000"])
+    lines = "\n".join(runner_lines(flink))
+    assert ("runner: FlinkRunner through the job server at localhost:8099, parallelism 2, "
+            "Python workers EXTERNAL at localhost:50000") in lines
+    assert "Flink UI: a cluster's JobManager web UI (http://HOST:8081" in lines
+    assert "the job server's own output is the job's log" in lines
+    assert "Python workers' logs: the worker pool's output" in lines
+    spark, _, _ = parse(io + ["--runner=SparkRunner", "--job_endpoint=localhost:8099",
+                              "--environment_type=LOOPBACK"])
+    assert "Spark UI: http://localhost:4040" in "\n".join(runner_lines(spark))
+    assert "Python workers' logs: this output" in "\n".join(runner_lines(spark))
+    direct, _, _ = parse(io)
+    assert runner_lines(direct) == ["runner: DirectRunner, in this process; its log is this output"]
+    nowhere, _, _ = parse(io + ["--runner=FlinkRunner"])
+    assert "with no --job_endpoint: Beam starts a job server itself" in runner_lines(nowhere)[0]
+
+
+def test_a_large_local_corpus_is_told_flink_is_the_better_choice(tmp_path):
+    from pipeline.launch import LARGE_INPUT_BYTES, input_bytes, large_input_advice
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    # Sparse files: their size counts, nothing is written.
+    for name, size in (("a.jsonl", LARGE_INPUT_BYTES // 2), ("b.jsonl", LARGE_INPUT_BYTES // 2)):
+        with open(folder / name, "wb") as f:
+            f.truncate(size)
+    assert input_bytes([str(folder / "*.jsonl")]) == LARGE_INPUT_BYTES
+    assert input_bytes([str(folder)]) == LARGE_INPUT_BYTES
+    assert input_bytes(["gs://bucket/never-listed/*"]) == 0
+    assert large_input_advice("DirectRunner", LARGE_INPUT_BYTES) is None
+    (folder / "c.jsonl").write_bytes(b"{}\n")
+    size = input_bytes([str(folder)])
+    advice = large_input_advice("DirectRunner", size)
+    assert "Flink is the better choice" in advice and "--runner FlinkRunner" in advice
+    assert large_input_advice("apache_beam.runners.direct.DirectRunner", size) == advice
+    assert large_input_advice("FlinkRunner", size) is None

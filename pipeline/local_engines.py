@@ -1,7 +1,8 @@
 """Beam's Flink and Spark job servers (fetched by `make flink spark` into .flink/, .spark/) and a
-Python worker pool, as
-services for tests: each starts on ports it picks itself, is waited for until it listens, and
-is stopped with all its processes whatever the test does."""
+Python worker pool, as local services for the tests (tests/test_flink.py) and the memory
+benchmark (benchmarks/flink_memory.py): each starts on ports it picks itself, is waited for
+until it listens, and is stopped with all its processes whatever the caller does. README's
+"Spark and Flink" commands are these."""
 
 import contextlib
 import dataclasses
@@ -12,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Optional
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BEAM_JOB_SERVER = "2.62.0"     # flink/pom.xml, spark/pom.xml
@@ -31,6 +33,10 @@ JOB_SERVERS = {
     "flink": ["org.apache.beam.runners.flink.FlinkJobServerDriver", "--flink-master=[local]"],
     "spark": ["org.apache.beam.runners.spark.SparkJobServerDriver", "--spark-master-url=local[2]"],
 }
+# -Xmx per engine; none: Java's default, a quarter of the machine's memory. A 1 GiB heap ran
+# 10,000 documents of the text job but not 100,000 (OutOfMemoryError in the job server:
+# benchmarks/flink_memory.py, docs/BENCHMARKS.md "Memory on Flink").
+HEAP: dict = {}
 JOB_SERVER_READY = re.compile(rb"JobService started on [^:\s]+:(\d+)")
 WORKER_POOL = [
     sys.executable, "-c",
@@ -105,10 +111,14 @@ def _service(command, workdir: pathlib.Path, name: str, ready: re.Pattern, timeo
 
 
 @contextlib.contextmanager
-def job_server(workdir: pathlib.Path, engine: str = "flink", timeout: float = 180):
-    """A job server with an embedded Flink or local Spark; its address is the job endpoint."""
+def job_server(workdir: pathlib.Path, engine: str = "flink", timeout: float = 180,
+               heap: Optional[str] = None):
+    """A job server with an embedded Flink or local Spark; its address is the job endpoint.
+    heap: the JVM's -Xmx ("" for Java's default, a quarter of the machine's memory)."""
     main, *engine_flags = JOB_SERVERS[engine]
-    command = [*JAVA, "-cp", str(ROOT / f".{engine}" / "lib" / "*"), main, *engine_flags, *PORTS,
+    heap = HEAP.get(engine, "") if heap is None else heap
+    command = [*JAVA, *([f"-Xmx{heap}"] if heap else []),
+               "-cp", str(ROOT / f".{engine}" / "lib" / "*"), main, *engine_flags, *PORTS,
                f"--artifacts-dir={workdir / 'artifacts'}"]
     with _service(command, workdir, "job-server", JOB_SERVER_READY, timeout) as service:
         yield service
