@@ -6,14 +6,9 @@ then the readers' peak memory on hostile files against the same files without th
 record (issue 23: at most 1.2x).
 
     .venv/bin/python -m benchmarks [--quick] [--sizes 1000 4000] [--text-docs 10000 40000]
-<<<<<<< HEAD
-                                   [--only text pii images image-index templates clip job
-                                           hostile-memory]
-=======
                                    [--flink-docs 10000 100000]
                                    [--only text pii images image-index templates clip job
-                                           flink-memory]
->>>>>>> flink-scale
+                                           hostile-memory flink-memory]
 
 Each benchmark runs in a process of its own (they pin themselves to one core; the whole job
 must not inherit that) and prints its detailed table as it goes; each records its headline
@@ -52,31 +47,22 @@ def runs(args):
         ("clip", "benchmarks.clip", ["--cpu-images", str(args.clip_images), *repeats]),
         ("job", "benchmarks.pipeline",
          ["--sizes", *map(str, args.sizes), "--workers", "1", "2"]),
-<<<<<<< HEAD
         ("hostile-memory", "benchmarks.hostile_memory",
          ["--only", *args.hostile_kinds] if args.hostile_kinds != ["all"] else []),
-=======
         # Needs `make flink` (make bench fetches it).
         ("flink-memory", "benchmarks.flink_memory",
          ["--sizes", *map(str, args.flink_docs)]),
->>>>>>> flink-scale
     ]
 
 
 FULL = {"sizes": [1000, 4000], "text_docs": [10000, 40000], "repeats": 3, "pii_docs": 600,
         "face_images": 40, "hashes": 20000, "designs": 100, "clip_images": 64,
-<<<<<<< HEAD
-        "hostile_kinds": ["all"]}
+        "hostile_kinds": ["all"], "flink_docs": [10000, 100000]}
 # --quick: one hostile kind per reader (JSONL, captions CSV, tar, Parquet), same sizes.
 QUICK = {"sizes": [500, 2000], "text_docs": [2000, 10000], "repeats": 1, "pii_docs": 200,
          "face_images": 10, "hashes": 5000, "designs": 20, "clip_images": 16,
-         "hostile_kinds": ["jsonl.gz line", "csv cell", "tar.gz member", "parquet row group"]}
-=======
-        "flink_docs": [10000, 100000]}
-QUICK = {"sizes": [500, 2000], "text_docs": [2000, 10000], "repeats": 1, "pii_docs": 200,
-         "face_images": 10, "hashes": 5000, "designs": 20, "clip_images": 16,
+         "hostile_kinds": ["jsonl.gz line", "csv cell", "tar.gz member", "parquet row group"],
          "flink_docs": [2000, 20000]}
->>>>>>> flink-scale
 
 
 def main(argv=None) -> int:
@@ -93,13 +79,10 @@ def main(argv=None) -> int:
     parser.add_argument("--hashes", type=int, help="pHashes for the near-duplicate index")
     parser.add_argument("--designs", type=int, help="mockups per template")
     parser.add_argument("--clip-images", type=int, help="images per CPU pass")
-<<<<<<< HEAD
     parser.add_argument("--hostile-kinds", nargs="+", metavar="KIND",
                         help="kinds of the hostile-input memory benchmark (all: every one)")
-=======
     parser.add_argument("--flink-docs", type=int, nargs=2,
                         help="documents of the Flink memory benchmark's two corpora")
->>>>>>> flink-scale
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these: " + " ".join(
         name for name, _, _ in runs(argparse.Namespace(**FULL))))
     parser.add_argument("--quiet", action="store_true", help="only the summary table")
