@@ -21,8 +21,8 @@ class LuhnCardRecognizer(LocalRecognizer):
 
     The first digit is 1-6 (the major industry identifiers of card networks: airlines'
     UATP, Mastercard, Amex/JCB/Diners, Visa, Maestro, Discover/UnionPay). Scored
-    below the threshold unless one of CONTEXT stands as a whole word in the 40
-    characters before the number. (presidio's context enhancer is not used: it
+    below the threshold unless one of CONTEXT (in English, German, French or Spanish)
+    stands as a whole word in the 40 characters before the number. (presidio's context enhancer is not used: it
     matches context words as substrings of tokens, and "cc" is in "account" and
     "access".)
     """
@@ -31,8 +31,12 @@ class LuhnCardRecognizer(LocalRecognizer):
     CONTEXT_SCORE = 0.65
     PATTERN = re.compile(r"(?<![\w.,/+-])(?:[1-6]\d{11,18}|[1-6]\d{3}(?P<sep>[ -])\d{3,6}"
                          r"(?:(?P=sep)\d{3,6}){1,3})(?![\w-]|[.,/]\d)")
+    # English, German, French and Spanish ("Kreditkarte", "carte bancaire", "tarjeta").
     CONTEXT = re.compile(r"(?i:\b(?:cards?|credit|debit|visa|master ?card|maestro|amex|american "
-                         r"express|discover|jcb|diners|unionpay|cc|cardholder|payment|paid)\b)")
+                         r"express|discover|jcb|diners|unionpay|cc|cardholder|payment|paid|"
+                         r"\w*karte|karteninhaber|kredit|zahlung|bezahlt|"
+                         r"cartes?|cb|cr[ée]dit|paiement|pay[ée]e?|"
+                         r"tarjetas?|cr[ée]dito|d[ée]bito|pago|pagado|titular)\b)")
     WINDOW = 40
 
     def __init__(self, supported_language: str = "en"):
