@@ -33,7 +33,7 @@ _SEP = rf"(?:{_SP}?[-./–]{_SP}?|{_SP}{{1,2}})"
 _GROUP = r"(?:\(\+?\d{1,5}\)|\d{1,12})"
 CANDIDATE = re.compile(
     rf"(?<![\w+@#$€£¥./,:°-])(?P<number>(?:\+{_SP}?|00(?=[1-9]))?{_GROUP}"
-    rf"(?:(?:{_SEP}|(?<=\)){_SP}?){_GROUP}){{0,7}}+)"
+    rf"(?:(?:{_SEP}|(?<=\)){_SP}?|(?=\())(?:{_GROUP})){{0,7}}+)"
     rf"(?P<ext>{_SP}?,?{_SP}?(?i:ext\.?|extension|x|durchwahl|dw\.?|poste|ext)"
     rf"{_SP}?[.:]?{_SP}?\d{{1,6}})?"
     r"(?![\w@°%]|[.,:/–-]\d)")
@@ -44,23 +44,24 @@ _GATE = re.compile(r"(?:\d\D{0,3}){6}\d")
 CONTEXT = re.compile(
     r"(?i)(?<!\w)(?:"
     r"phone\w*|telephon\w*|tel|ph|call\w*|mobile?|mob|cell\w*|fax\w*|contact\w*|reach\w*|text|"
-    r"sms|whats ?app|dial\w*|landline|hotline|helpline|switchboard|office|"     # en
+    r"sms|whats ?app|dial\w*|landline|hotline|helpline|switchboard|"            # en
     r"telefon\w*|handy\w*|mobil\w*|rufnummer|ruf|rufen|anruf\w*|erreich\w*|durchwahl|"
     r"festnetz\w*|kontakt\w*|"                                                  # de
     r"t[ée]l[ée]phon\w*|t[ée]l|portable|appel\w*|joind\w*|joignable|standard|"  # fr
     r"tel[ée]fono|tfno|tlf|m[óo]vil|celular|ll[aá]m\w*|contacto|"                  # es
     r"[tmfpwh]{1,2}(?=\s?:)"                                                    # T:, M:, Ph:
-    r")(?!\w)\.?")
+    r")(?!\w)\.?"
+    r"|[\w.+-]+@[\w-]+\.[\w.-]*\w")     # an e-mail address: contact details follow')
 # Words that name another kind of number.
 OTHER_NUMBER = re.compile(
     r"(?i)(?<!\w)(?:order\w*|tracking|track|shipment|parcel|invoice|receipt|isbn|issn|doi|"
     r"version|v|build|release|ref|reference|ticket|case|account|acct|serial|sku|part|item|"
-    r"zip|postal|postcode|price|total|amount|"
+    r"zip|postal|postcode|price|total|amount|ssn|social|security|"
     r"bestell\w*|auftrag\w*|sendung\w*|rechnung\w*|konto\w*|kundennummer|artikel\w*|"
-    r"postleitzahl|plz|preis|betrag|summe|"
-    r"commande|suivi|colis|facture|compte|r[ée]f[ée]rence|prix|montant|code postal|"
+    r"postleitzahl|plz|preis|betrag|summe|sozialversicherung\w*|"
+    r"commande|suivi|colis|facture|compte|r[ée]f[ée]rence|prix|montant|code postal|s[ée]curit[ée]|"
     r"pedido|seguimiento|env[íi]o|factura|cuenta|referencia|precio|importe|c[óo]digo postal|"
-    r"versi[óo]n"
+    r"versi[óo]n|seguro"
     r")(?!\w)")
 CURRENCY = re.compile(r"[$€£¥₹]|(?<![A-Za-z])(?:USD|EUR|GBP|CHF|JPY|INR|AUD|CAD|BRL)(?![A-Za-z])")
 
@@ -76,11 +77,22 @@ _OWN_LAYOUTS = re.compile(r"0?[6-9]\d{4} \d{5}"                    # India: 9876
 _DATE = re.compile(r"(?:(?:19|20)\d\d([-./ ])\d{1,2}\1\d{1,2}|\d{1,2}([-./ ])\d{1,2}\2(?:19|20)\d\d)")
 _YEARS = re.compile(r"(?:1[89]|20)\d\d ?[-–/] ?(?:(?:1[89]|20)\d\d|\d\d)")
 _ZIP4 = re.compile(r"\d{5}-\d{4}")
-_SSN = re.compile(r"\d{3}-\d{2}-\d{4}")
+_SSN = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _THOUSANDS = re.compile(r"\d{1,3}(?:([.,  ])\d{3})(?:\1\d{3})*")
 _DECIMAL = re.compile(r"\d+[.,]\d+")
 WINDOW = 48
+# A word naming another kind of number wins over a phone word only when it names this
+# number ("phone orders: order no. 4021883190"), not when it is only closer ("the phone
+# number on your account to ...").
+_NAMES_IT = re.compile(r"(?i)\W*(?:(?:number|no|nr|n°|num[ée]ro|n[úu]mero|nummer|is|ist|est|es|"
+                       r"lautet|#)(?!\w)\W*)*")
+# A label after the number ("085 175 7641-Office", "555-0100 (mobile)").
+_CONTEXT_AFTER = re.compile(r"[ \t]*[-–(,]?[ \t]*(?i:office|mobile|cell|home|work|fax|tel|"
+                            r"phone|handy|mobil|portable|m[óo]vil|celular|festnetz)\b")
+# A house number before a street: "17031 2202 Rissik St".
+_STREET_AFTER = re.compile(r"[ \t]+\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}\p{Ll}+)?[ \t]+(?:St|Street|Rd|Road|"
+                           r"Ave|Avenue|Blvd|Boulevard|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl)\b")
 
 
 def _possible(number: str, international: bool) -> bool:
@@ -106,15 +118,22 @@ def _table_header(text: str, line_start: int) -> str:
     return text[start:text.find("\n", start)] if start < line_start else ""
 
 
-def phone_context(text: str, start: int) -> Optional[bool]:
-    """True when a phone word is close before ``start`` (on its line, or heading its table
-    column), False when a word naming another kind of number is closer, else None."""
+def phone_context(text: str, start: int, end: int) -> Optional[bool]:
+    """True when a phone word is close before the number at [start, end) (on its line, on
+    the line before when the number opens its line, or heading its table column) or is its
+    label right after it; False when a word naming another kind of number is closer and
+    close, or there is no phone word but such a word; else None."""
     line_start = text.rfind("\n", 0, start) + 1
+    if not text[line_start:start].strip(" \t-*•>:") and line_start > 0:
+        line_start = text.rfind("\n", 0, line_start - 1) + 1    # "Phone:\n467 3395"
     before = text[max(line_start, start - WINDOW):start]
     phone = [m.end() for m in CONTEXT.finditer(before)]
     other = [m.end() for m in OTHER_NUMBER.finditer(before)]
-    if phone or other:
-        return bool(phone) and (not other or phone[-1] > other[-1])
+    if other and (not phone or (other[-1] > phone[-1]
+                                and _NAMES_IT.fullmatch(before, other[-1]) is not None)):
+        return False
+    if phone or _CONTEXT_AFTER.match(text, end, min(len(text), end + 20)):
+        return True
     if text.startswith("|", line_start) and CONTEXT.search(_table_header(text, line_start)):
         return True
     return None
@@ -149,12 +168,13 @@ class PhoneNumberRecognizer(LocalRecognizer):
         digits = sum(c.isdigit() for c in number.replace("(0)", ""))
         if not self.MIN_DIGITS <= digits <= self.MAX_DIGITS:
             return 0
-        context = phone_context(text, match.start())
-        if context is False:
+        context = phone_context(text, match.start(), match.end())
+        if context is False or _STREET_AFTER.match(text, match.end()):
             return 0
-        international = number.startswith(("+", "00"))
+        international = number.startswith("+") or (
+            number.startswith("00") and _possible(number[2:], True))   # "00 44..." or a 0 area
         if international:
-            shaped = _possible(number.replace("(0)", "").lstrip("0"), True)
+            shaped = _possible(number.replace("(0)", "").lstrip("+0"), True)
         elif self._not_a_phone(text, match, number, context):
             return 0
         else:
