@@ -7,7 +7,7 @@ not need it; the one PiiScanner test loads it once for the module (about 1 s).
 
 import pytest
 
-from detectors.pii.cards import LuhnCardRecognizer, luhn_valid
+from detectors.pii.cards import BoundedCreditCardRecognizer, LuhnCardRecognizer, luhn_valid
 from detectors.pii.names import NameRecognizer, person_span
 from detectors.pii.contact import BoundedUrlRecognizer
 from detectors.pii.phones import PhoneNumberRecognizer
@@ -167,6 +167,16 @@ def test_card_numbers(text, value, boosted):
 ])
 def test_card_near_misses(text):
     assert spans(LuhnCardRecognizer(), text) == []
+
+
+def test_no_card_inside_a_longer_number():
+    # 16 digits inside a parcel or order number that pass Luhn by chance
+    for text in ("Tracking number: 9400 3850 4000 0791 6999", "Your order 640-6923542-3356054",
+                 "Sendungsnummer: 9400 1919 8659 5355 1052"):
+        assert spans(BoundedCreditCardRecognizer(), text, "CREDIT_CARD") == []
+    (value, score), = spans(BoundedCreditCardRecognizer(), "Visa 4111 1111 1111 1111.",
+                            "CREDIT_CARD")
+    assert value == "4111 1111 1111 1111"
 
 
 # ---------------------------------------------------------------- names
