@@ -51,7 +51,7 @@ CONTEXT = re.compile(
     r"tel[ée]fono|tfno|tlf|m[óo]vil|celular|ll[aá]m\w*|contacto|"                  # es
     r"[tmfpwh]{1,2}(?=\s?:)"                                                    # T:, M:, Ph:
     r")(?!\w)\.?"
-    r"|[\w.+-]+@[\w-]+\.[\w.-]*\w")     # an e-mail address: contact details follow')
+    r"|[\w.+-]+@[\w-]+\.[\w.-]*\w")     # an e-mail address: contact details follow
 # Words that name another kind of number.
 OTHER_NUMBER = re.compile(
     r"(?i)(?<!\w)(?:order\w*|tracking|track|shipment|parcel|invoice|receipt|isbn|issn|doi|"
@@ -121,8 +121,9 @@ def _table_header(text: str, line_start: int) -> str:
 def phone_context(text: str, start: int, end: int) -> Optional[bool]:
     """True when a phone word is close before the number at [start, end) (on its line, on
     the line before when the number opens its line, or heading its table column) or is its
-    label right after it; False when a word naming another kind of number is closer and
-    close, or there is no phone word but such a word; else None."""
+    label right after it; False when a word naming another kind of number names this one
+    ("order no. ..."), or there is such a word and no phone word; else None. (Walking up
+    to a table's header is bounded by the scanner's chunks.)"""
     line_start = text.rfind("\n", 0, start) + 1
     if not text[line_start:start].strip(" \t-*•>:") and line_start > 0:
         line_start = text.rfind("\n", 0, line_start - 1) + 1    # "Phone:\n467 3395"
