@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-from evaluation import faces, image_near_dups, pii, templates, text_near_dups
+from evaluation import faces, image_near_dups, phones, pii, templates, text_near_dups
 from evaluation.scores import SCORES, table
 
 
@@ -25,6 +25,7 @@ def main(argv=None) -> int:
         ("near-duplicate text", text_near_dups.main, []),
         ("near-duplicate images", image_near_dups.main, []),
         ("personal data", pii.main, ["--faker-docs", "300" if args.quick else "1000"]),
+        ("phone numbers", phones.main, ["--n", "400" if args.quick else "1200", "--misses", "0"]),
         ("faces", faces.main, ["--no-cnn"] if args.quick else []),
         ("templates", templates.main, []),
     ]

@@ -11,6 +11,7 @@ from typing import List
 
 import regex as re
 from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 
 from detectors.pii.patterns import luhn_valid
 from detectors.pii.results import recognizer_result
@@ -21,8 +22,8 @@ class LuhnCardRecognizer(LocalRecognizer):
 
     The first digit is 1-6 (the major industry identifiers of card networks: airlines'
     UATP, Mastercard, Amex/JCB/Diners, Visa, Maestro, Discover/UnionPay). Scored
-    below the threshold unless one of CONTEXT stands as a whole word in the 40
-    characters before the number. (presidio's context enhancer is not used: it
+    below the threshold unless one of CONTEXT (in English, German, French or Spanish)
+    stands as a whole word in the 40 characters before the number. (presidio's context enhancer is not used: it
     matches context words as substrings of tokens, and "cc" is in "account" and
     "access".)
     """
@@ -31,8 +32,12 @@ class LuhnCardRecognizer(LocalRecognizer):
     CONTEXT_SCORE = 0.65
     PATTERN = re.compile(r"(?<![\w.,/+-])(?:[1-6]\d{11,18}|[1-6]\d{3}(?P<sep>[ -])\d{3,6}"
                          r"(?:(?P=sep)\d{3,6}){1,3})(?![\w-]|[.,/]\d)")
+    # English, German, French and Spanish ("Kreditkarte", "carte bancaire", "tarjeta").
     CONTEXT = re.compile(r"(?i:\b(?:cards?|credit|debit|visa|master ?card|maestro|amex|american "
-                         r"express|discover|jcb|diners|unionpay|cc|cardholder|payment|paid)\b)")
+                         r"express|discover|jcb|diners|unionpay|cc|cardholder|payment|paid|"
+                         r"\w*karte|karteninhaber|kredit|zahlung|bezahlt|"
+                         r"cartes?|cb|cr[ée]dit|paiement|pay[ée]e?|"
+                         r"tarjetas?|cr[ée]dito|d[ée]bito|pago|pagado|titular)\b)")
     WINDOW = 40
 
     def __init__(self, supported_language: str = "en"):
@@ -51,3 +56,19 @@ class LuhnCardRecognizer(LocalRecognizer):
             score = self.CONTEXT_SCORE if self.CONTEXT.search(before) else self.SCORE
             results.append(recognizer_result(self, self.ENTITY, *match.span(), score))
         return results
+
+
+class BoundedCreditCardRecognizer(CreditCardRecognizer):
+    """presidio's card recognizer, less its matches inside a longer run of digit groups.
+
+    Its pattern has no boundary, so 16 digits inside a 22-digit parcel number ("9400 3850
+    4000 0791 6999 ...") or an order number ("640-6923542-3356054") pass Luhn one time in
+    ten and count as a card.
+    """
+    _BEFORE = re.compile(r"\d[ -]?$")
+    _AFTER = re.compile(r"[ -]?\d")
+
+    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
+        return [r for r in super().analyze(text, entities, nlp_artifacts, regex_flags)
+                if not self._BEFORE.search(text[max(0, r.start - 2):r.start])
+                and not self._AFTER.match(text, r.end, min(len(text), r.end + 2))]

@@ -1,9 +1,10 @@
-"""presidio's e-mail, URL and phone recognizers, fixed where they fail on web and code text."""
+"""presidio's e-mail and URL recognizers, fixed where they fail on web and code text (phone
+numbers: detectors/pii/phones.py)."""
 
 import regex as re
 import tldextract
 from presidio_analyzer import Pattern
-from presidio_analyzer.predefined_recognizers import EmailRecognizer, PhoneRecognizer, UrlRecognizer
+from presidio_analyzer.predefined_recognizers import EmailRecognizer, UrlRecognizer
 
 # Offline public-suffix lookup: tldextract's default instance fetches the list from
 # the network on first use (and logs a traceback when it cannot); the snapshot it
@@ -43,35 +44,3 @@ class BoundedUrlRecognizer(UrlRecognizer):
         if "://" in text or text.startswith("www") or "/" in text:
             return None
         return None if text.rsplit(".", 1)[-1] not in self._FILE_TLDS else False
-
-
-class GatedPhoneRecognizer(PhoneRecognizer):
-    """presidio's phone recognizer, skipped on text that holds no 7 digits close together.
-
-    It runs libphonenumber's matcher once per region (8 by default); most text
-    has no phone number, and this cheap test says so first.
-
-    Leniency POSSIBLE (0) instead of presidio's VALID (1): VALID drops numbers from
-    ranges not yet assigned, which is much of what people type and all of what
-    test data makes up, and a number is personal data whether or not its range is
-    in service. POSSIBLE also takes short digit runs ("14" before a street name),
-    so a match needs 7 digits. The score stays presidio's: below the threshold
-    unless a context word ("phone", "call", ...) is near.
-    """
-    _CANDIDATE = re.compile(r"(?:\d\D{0,3}){6}\d")
-    MIN_DIGITS = 7
-
-    # presidio's words and a few more; matched as substrings of the tokens before the
-    # number, so none that hides in common words ("tel" is in "hotel").
-    CONTEXT = PhoneRecognizer.CONTEXT + ["fax", "contact", "reach", "whatsapp", "sms", "dial",
-                                         "landline"]
-
-    def __init__(self, supported_language: str = "en", leniency: int = 0, **kwargs):
-        super().__init__(supported_language=supported_language, leniency=leniency,
-                         context=self.CONTEXT, **kwargs)
-
-    def analyze(self, text, entities, nlp_artifacts=None):
-        if not self._CANDIDATE.search(text):
-            return []
-        return [r for r in super().analyze(text, entities, nlp_artifacts)
-                if sum(c.isdigit() for c in text[r.start:r.end]) >= self.MIN_DIGITS]

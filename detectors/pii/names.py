@@ -199,6 +199,13 @@ _PLACE_BEFORE = re.compile(r"\b(?:in|near|outside|across)[ \t]+$")
 _TITLE_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame)\.?[ \t]+$")
 
 
+# Labels that open a header or contact line, in the four languages: the model takes
+# "Tel" in "Tel. (301) 732-3129" and "Fax" for people. Counted as common words.
+LABEL_WORDS = frozenset("""tel fax phone mobile mob cell email e-mail re fwd fw subject attn
+handy telefon mobil tél téléphone portable teléfono tfno móvil movil celular asunto betreff
+objet""".split())
+
+
 _SENTENCE_START = re.compile(r"(?:^|[.!?][\"”’)]?[ \t]+|\n[ \t]*)$")
 
 
@@ -209,7 +216,7 @@ def _key(word: str) -> str:
 def _is_common(words: List[str]) -> bool:
     """Every word, and every part of a hyphenated one ("Content-Type"), is a common word
     or the plural of one ("Pleasures")."""
-    return all(part in COMMON or (part[-1:] == "s" and part[:-1] in COMMON)
+    return all(part in COMMON or part in LABEL_WORDS or (part[-1:] == "s" and part[:-1] in COMMON)
                for w in words for part in _key(w).split("-"))
 
 
@@ -228,7 +235,7 @@ def _without_leading_words(text: str, start: int, end: int) -> Tuple[int, int]:
     while True:
         space = text.find(" ", s, end)
         word = _key(text[s:space if space >= 0 else end])
-        if word not in COMMON or word in FIRST or word in ALL_NAMES:
+        if word not in LABEL_WORDS and (word not in COMMON or word in FIRST or word in ALL_NAMES):
             return s, end
         if space < 0:
             return start, end

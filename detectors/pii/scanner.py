@@ -16,9 +16,10 @@ from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
-from detectors.pii.cards import LuhnCardRecognizer
-from detectors.pii.contact import BoundedUrlRecognizer, GatedPhoneRecognizer, OfflineEmailRecognizer
+from detectors.pii.cards import BoundedCreditCardRecognizer, LuhnCardRecognizer
+from detectors.pii.contact import BoundedUrlRecognizer, OfflineEmailRecognizer
 from detectors.pii.names import NameRecognizer, person_span
+from detectors.pii.phones import PhoneNumberRecognizer
 from detectors.pii.secrets import SECRET_ENTITIES, SECRET_RECOGNIZERS
 from detectors.pii.spans import Finding, drop_contained, merge_same_type, shifted
 from schemas.settings import PiiSettings
@@ -127,9 +128,11 @@ def supported_entities(language: str = "en") -> set:
 
 
 # presidio's recognizers we replace, and ours (replacements first).
-REPLACED_RECOGNIZERS = ("EmailRecognizer", "PhoneRecognizer", "UrlRecognizer")
-OUR_RECOGNIZERS = (OfflineEmailRecognizer, GatedPhoneRecognizer, BoundedUrlRecognizer,
-                   NameRecognizer, LuhnCardRecognizer, *SECRET_RECOGNIZERS)
+REPLACED_RECOGNIZERS = ("EmailRecognizer", "PhoneRecognizer", "UrlRecognizer",
+                        "CreditCardRecognizer")
+OUR_RECOGNIZERS = (OfflineEmailRecognizer, PhoneNumberRecognizer, BoundedUrlRecognizer,
+                   NameRecognizer, BoundedCreditCardRecognizer, LuhnCardRecognizer,
+                   *SECRET_RECOGNIZERS)
 
 
 def build_analyzer(settings: PiiSettings, entities: Sequence[str]) -> AnalyzerEngine:

@@ -61,14 +61,16 @@ class AwsSecretAccessKeyRecognizer(SecretRecognizer):
     """40 base64 characters, only where a key name or an access key id is close before it.
 
     The name may be AWS's own (aws_secret_access_key, SecretAccessKey) or, in prose, a
-    plain "secret key" when an access key id or the word AWS comes shortly before it:
-    "use access key AKIA..., the secret key is ...".
+    plain "secret key" (or "geheimer Schlüssel", "clé secrète", "clave secreta") when an
+    access key id or the word AWS comes shortly before the key: "use access key AKIA...,
+    the secret key is ...", "Clé secrète AWS : ...".
     """
     ENTITY = "AWS_SECRET_ACCESS_KEY"
     PATTERN = re.compile(
         r"(?i:aws.{0,20}?secret|secret.?access.?key|(?-i:(?:AKIA|ASIA)[A-Z2-7]{16})"
-        r"|(?P<plain>secret[ _-]?key))"
-        r"[\"']?\s{0,3}(?:[:=,]|=>|\s)\s{0,3}(?:(?i:is|was)\s{1,3})?[\"']?"
+        r"|(?P<plain>secret[ _-]?key|geheimer schl(?:ü|ue)ssel|cl[ée] secr[èe]te(?: aws)?"
+        r"|clave secreta(?: de aws)?))"
+        r"[\"']?\s{0,3}(?:[:=,]|=>|\s)\s{0,3}(?:(?i:is|was|ist|lautet|est|es)\s{1,3})?[\"']?"
         r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
     AWS_BEFORE = re.compile(r"(?i:\baws)|(?:AKIA|ASIA)[A-Z2-7]{16}")
     LOOK_BACK = 200
@@ -79,7 +81,7 @@ class AwsSecretAccessKeyRecognizer(SecretRecognizer):
             if shannon_entropy(match.group("secret")) < 4.0:
                 continue
             if match.group("plain") and not self.AWS_BEFORE.search(
-                    text, max(0, match.start() - self.LOOK_BACK), match.start()):
+                    text, max(0, match.start() - self.LOOK_BACK), match.start("secret")):
                 continue  # a secret key of some other service
             results.append(recognizer_result(self, self.ENTITY, *match.span("secret"), self.SCORE))
         return results
@@ -157,10 +159,17 @@ class GenericApiKeyRecognizer(SecretRecognizer):
     """
     ENTITY = "API_KEY"
     SCORE = 0.8
+    # The key's name in English, German, French and Spanish ("API-Schlüssel", "clé d'API",
+    # "clave de API"), then "is" in any of them ("lautet", "est", "es").
     PATTERN = re.compile(
         r"(?i:(?:api|access|auth|secret|private|client|app)[_.-]?(?:key|token|secret)"
-        r"|x-api-key|apikey|(?<![A-Za-z])token|bearer|authorization)"
-        r"[\"']?\s{0,3}(?:[:=]|=>|\s)\s{0,3}(?i:bearer\s+|token\s+)?[\"']?"
+        r"|x-api-key|apikey|(?<![A-Za-z])token|bearer|authorization"
+        r"|(?:api|zugangs|geheim)[_.-]?schl(?:ü|ue)ssel|geheimer schl(?:ü|ue)ssel"
+        r"|(?:cl[ée]|jeton|clave)(?: d['’]| de (?:l['’])?)?(?:api|acc[èe]s|acceso)"
+        r"|cl[ée] secr[èe]te|clave secreta|(?:api|zugangs)[_.-]?token)"
+        r"[\"']?\s{0,3}(?:[:=]|=>|\s)\s{0,3}"
+        r"(?:(?i:ist|lautet|est|es|is|was|war|era)\s{1,3}(?:[:=]\s{0,3})?)?"
+        r"(?i:bearer\s+|token\s+)?[\"']?"
         r"(?P<secret>[A-Za-z0-9_+/=.-]{20,128})(?![A-Za-z0-9_+/=.-])")
 
     def is_valid(self, value: str) -> bool:
