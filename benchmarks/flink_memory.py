@@ -240,11 +240,10 @@ def launch(corpus: pathlib.Path, out: pathlib.Path, runner_flags: List[str],
     return measured
 
 
-def on_flink(corpus: pathlib.Path, size: int, parallelism: int, heap: str,
-             beams_worker: bool = False) -> dict:
+def on_flink(corpus: pathlib.Path, size: int, parallelism: int, heap: str) -> dict:
     services = WORK / f"services-{size}"
     with local_engines.job_server(services / "job-server", heap=heap) as jobs, \
-            local_engines.worker_pool(services / "pool", beams_worker=beams_worker) as pool:
+            local_engines.worker_pool(services / "pool") as pool:
         flags = local_engines.runner_flags("flink", jobs.address, parallelism, pool.address)
         return launch(corpus, WORK / f"out-flink-{size}", flags,
                       {jobs.pgid: "job server", pool.pgid: "worker pool"})
@@ -267,9 +266,6 @@ def main(argv=None) -> int:
                         help="the job server JVM's -Xmx ('' for Java's default)")
     parser.add_argument("--direct-sizes", type=int, nargs="*",
                         help="DirectRunner runs (default: the smaller size)")
-    parser.add_argument("--beams-worker", action="store_true",
-                        help="the pool starts Beam's own worker (10 MiB data messages), not "
-                             "pipeline/sdk_worker.py (1 MiB)")
     args = parser.parse_args(argv)
     missing = local_engines.missing("flink")
     if missing:
@@ -281,8 +277,7 @@ def main(argv=None) -> int:
     rows = []
     for size in args.sizes:
         rows.append((size, f"Flink p{args.parallelism}, worker pool",
-                     on_flink(corpora[size], size, args.parallelism, args.heap,
-                              args.beams_worker)))
+                     on_flink(corpora[size], size, args.parallelism, args.heap)))
         if size in direct_sizes:
             rows.append((size, "DirectRunner", on_direct(corpora[size], size)))
     for size in direct_sizes:
@@ -293,9 +288,7 @@ def main(argv=None) -> int:
     print(f"\nText stages (PII off: {' '.join(STAGES)}), ~1 KB documents, "
           f"{platform.processor() or platform.machine()}, {cores} cores; Flink: embedded, job "
           f"server -Xmx{args.heap or ' Java default'}, parallelism {args.parallelism}, "
-          "EXTERNAL worker pool ("
-          + ("Beam's worker, 10 MiB" if args.beams_worker else "pipeline/sdk_worker.py, 1 MiB")
-          + " data messages); "
+          "EXTERNAL worker pool; "
           f"load before {load_before}, after "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()) + "\n")
     print("| records | runner | wall s | records/s | CPU s | records/s per core | "

@@ -44,9 +44,6 @@ WORKER_POOL = [
     "from apache_beam.runners.worker import worker_pool_main; "
     "worker_pool_main.main(sys.argv[1:])",
     "--service_port=0",
-    # Its workers send data messages of 1 MiB, not 10: the job server's JVM queues 100 a bundle
-    # (pipeline/sdk_worker.py).
-    f"--container_executable={ROOT / 'pipeline' / 'sdk_worker.py'}",
 ]
 WORKER_POOL_READY = re.compile(rb"Started worker pool servicer at port: [^:\s]+:(\d+)")
 
@@ -128,12 +125,10 @@ def job_server(workdir: pathlib.Path, engine: str = "flink", timeout: float = 18
 
 
 @contextlib.contextmanager
-def worker_pool(workdir: pathlib.Path, timeout: float = 120, beams_worker: bool = False):
+def worker_pool(workdir: pathlib.Path, timeout: float = 120):
     """Python SDK workers for --environment_type=EXTERNAL at its address. Its workers import
-    this checkout's modules (they start in the repository root). beams_worker: Beam's own
-    worker command (10 MiB data messages) instead of pipeline/sdk_worker.py, to compare."""
-    command = [a for a in WORKER_POOL if not (beams_worker and a.startswith("--container_"))]
-    with _service(command, workdir, "worker-pool", WORKER_POOL_READY, timeout) as service:
+    this checkout's modules (they start in the repository root)."""
+    with _service(WORKER_POOL, workdir, "worker-pool", WORKER_POOL_READY, timeout) as service:
         yield service
 
 
