@@ -34,8 +34,9 @@ JOB_SERVERS = {
     "spark": ["org.apache.beam.runners.spark.SparkJobServerDriver", "--spark-master-url=local[2]"],
 }
 # -Xmx per engine; none: Java's default, a quarter of the machine's memory. A 1 GiB heap ran
-# 10,000 documents of the text job but not 100,000 (OutOfMemoryError in the job server:
-# benchmarks/flink_memory.py, docs/BENCHMARKS.md "Memory on Flink").
+# 10,000 documents of the text job but not 100,000 (OutOfMemoryError in the job server, which
+# holds a batch bundle's whole output until the bundle ends: docs/BENCHMARKS.md "Memory on
+# Flink").
 HEAP: dict = {}
 JOB_SERVER_READY = re.compile(rb"JobService started on [^:\s]+:(\d+)")
 WORKER_POOL = [
