@@ -29,7 +29,7 @@ from detectors.pii.results import recognizer_result
 _NUM = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?"
 # A word of a street's name: capitalised (or in capitals), or a short joining word.
 _NOT_NAME = r"(?!(?:Suite|Ste|Apt|Apartment|Unit|Flat|Floor|Room|Bldg|Building|Box)\b)"
-_NAME = r"(?!(?:Suite|Ste|Apt|Apartment|Unit|Flat|Floor|Room|Bldg|Building|Box)\b)(?:\p{Lu}[\p{L}'’.-]*|\d{1,2}(?:st|nd|rd|th)|" \
+_NAME = r"(?!(?:Suite|Ste|Apt|Apartment|Unit|Flat|Floor|Room|Bldg|Building|Box)\b)(?:\p{Lu}[\p{L}'’.-]*|[dl]['’]\p{Lu}[\p{L}-]*|\d{1,2}(?:st|nd|rd|th)|" \
         r"(?:de|du|des|la|le|les|del|della|di|da|do|dos|das|van|der|den|von|vom|zur|zum|am|" \
         r"of|the|z|y|e|et|und|dei|degli|delle|l'|d')(?=\s))"
 # Street words after the name (English, German, Dutch, Nordic, Hungarian ...).
@@ -77,6 +77,9 @@ _CORE = (
     # rue de la Paix 12 / 12, rue de la Paix / Via Roma 131 / 974 Via Roma 131
     rf"|(?:{_NUM}{_SP}+)?(?:{_NUM},?{_SP}+)?(?<![\p{{L}}])(?:{_PREFIX}){_SP}+(?:{_NAME}{_SP}+){{0,4}}"
     rf"{_NOT_NAME}(?:\p{{Lu}}[\p{{L}}'’-]*|\d{{1,2}}(?:st|nd|rd|th))(?:{_SP}+{_NUM}\b\.?)?"
+    # rue du centre 320, in lower case: a street word, words and a house number
+    rf"|(?:{_NUM}{_SP}+)?(?:{_NUM},?{_SP}+)?(?<![\p{{L}}])(?:{_PREFIX}){_SP}+(?:[\p{{L}}'’-]+{_SP}+){{0,3}}?"
+    rf"[\p{{L}}'’-]+{_SP}+{_NUM}\b\.?"
     # Hauptstraße 5 / 91215 Harjukuja 54 / Rákóczi út 13.
     rf"|(?:{_NUM}{_SP}+)?(?:{_NAME}{_SP}+){{0,2}}(?:{_COMPOUND}|\p{{Lu}}\p{{L}}+{_SP}+{_SUFFIX})"
     rf"{_SP}+{_NUM}\b\.?"
@@ -103,19 +106,20 @@ _LOWER_STATE = r"\p{Ll}{2,3}(?=[ \t]*\n?[ \t>?*|]*\d{4,5}\b)"
 # A town without a postcode ends its line or clause: "…, 35721 Erding\nDie Tests laufen" ends
 # before "Die".
 _TAIL_PIECE = (rf"(?:{_LOWER_STATE}|{_UNIT}|{_POSTCODE}(?:[ \t]+{_PLACE})?|{_PLACE}[ \t]+{_POSTCODE}"
-               rf"|{_PLACE}(?=[ \t]*(?:[\n,;.)|]|$)))")
+               rf"|{_PLACE}(?=[ \t]*(?:[\n,;.)|]|$)|[ \t]+{_LOWER_STATE}))")
 # A piece after a comma, or on the next line (quoted "> " lines and one blank line allowed).
 _BREAK = r"(?:[ \t]*\n?[ \t>?*|]*,[ \t]*\n?[ \t>?*|]*|[ \t]*\n[ \t>?*|]*(?:\n[ \t>?*|]*)?|[ \t]+)"
 ADDRESS = re.compile(
     rf"(?<![\w-])(?:{_CROSSING}|{_CORNER}(?P<core>{_CORE})"
     rf"(?:{_SP}+and{_SP}+(?:{_NAME}{_SP}+){{0,3}}\p{{Lu}}[\p{{L}}'’-]*(?:{_SP}+{_SUFFIX})?)?)"
-    rf"(?P<tail>(?:{_BREAK}{_TAIL_PIECE}(?![\w-])){{0,6}})")
+    rf"(?P<tail>(?:(?:{_BREAK}{_TAIL_PIECE}|[ \t]+{_PLACE}(?![ \t]+\p{{Ll}}))(?![\w-])){{0,6}})")
 # A piece after only a space must be a unit or a postcode, or a place followed by one of
 # them: "24 Elm St Springfield IL 62704", not "12 Main St Tomorrow ...".
 _SPACE_PIECE = re.compile(rf"[ \t]+(?:{_UNIT}|{_POSTCODE}|(?:{_PLACE}[ \t]+)?(?:{_POSTCODE}|\p{{Lu}}{{2}}\b)"
                           rf"|(?:{_NAME}[ \t]+){{1,3}}{_SUFFIX})")   # a second street name
 _UNIT_END = re.compile(rf"(?:{_UNIT}|{_POSTCODE})$")
-_PIECE = re.compile(rf"{_BREAK}{_TAIL_PIECE}(?![\w-])")
+# On the same line a town may run on to a capitalised word, not to a lower-case one.
+_PIECE = re.compile(rf"(?:{_BREAK}{_TAIL_PIECE}|[ \t]+{_PLACE}(?![ \t]+\p{{Ll}}))(?![\w-])")
 _GATE = re.compile(r"\d")
 # Words that read as a street word but name something else after a number: "5 Ring", "3 Way".
 _NOT_STREET = re.compile(r"(?i)^\d+\s+(?:ways?|rings?|pass|views?|rows?|walks?)$")
