@@ -47,7 +47,8 @@ _SUFFIX = (r"(?:Street|St|Road|Rd|Avenue|Ave|Av|Boulevard|Blvd|Lane|Ln|Drive|Dr|
            r"Skyway|Spur|Stravenue|Summit|Throughway|Trace|Trafficway|Turnpike|Underpass|"
            r"Union|Valley|Viaduct|Village|Vista|Hill|Lake|Island|Isle|Mount|Mountain|Spring|"
            r"River|Station|Track|Tunnel|Well|Wall|Ville|Land|Lodge|Mall|Mission|Neck|Point|"
-           r"Key|Light|Lock|Loaf|Rest|Run|Stream|Fall|Forest|Plain|Pines|"
+           r"Key|Light|Lock|Loaf|Rest|Run|Stream|Fall|Forest|Plain|Pines|Dam|Rue|"
+           r"Marg|Path|Zila|Ganj|Chowk|Nagar|"          # India
            r"Straße|Strasse|Str|Weg|Gasse|Platz|Allee|Damm|Ufer|Chaussee|"
            r"út|utca|u|tér|körút|útja|vej|gade|gata|gate|gatan|terrasse|väg|vägen|tie|katu|kuja|vei"
            r")s?(?![\p{L}\d])\.?"
@@ -66,14 +67,14 @@ _COMPOUND = (r"\p{Lu}[\p{L}-]{2,}?(?:straße|strasse|str\.|weg|gasse|platz|allee
              r"vej|(?<![ie])gade|vænget|stræde|allé|veien|vegen|vei|gata|gatan|vägen|väg|gränd|"
              r"torget|stigen|tie|katu|kuja|polku|kaari|rinne|raitti|tanhua|vegur|braut|"
              r"stræti|stígur|gatvė|põik|utca|ulice|cesta|trida|třída)(?!\p{L})")
-_UNIT = (r"(?:Studio|Suite|Ste\.?|Apt\.?|Apartment|Unit|Flat|Floor|Fl\.|Room|Rm\.?|Bldg\.?|Building|"
+_UNIT = (r"(?:H\.\s?No\.?|Studio|Suite|Ste\.?|Apt\.?|Apartment|Unit|Flat|Floor|Fl\.|Room|Rm\.?|Bldg\.?|Building|"
          r"#|No\.?|Box|Etage|Wohnung|Bât\.?|Bâtiment|Appt\.?|Escalier)\s?#?\w{1,6}\b\.?")
 _SP = r"[ \t\u00a0]"
 _CORE = (
     # Flat 7, Jeffrey Lake / Flat 24, 7 Faulkner Fort
-    rf"{_UNIT},?{_SP}+(?:(?:{_NUM}{_SP}+)?(?:{_NAME}{_SP}+){{1,3}}?{_SUFFIX}(?:{_SP}+{_NUM}\b\.?)?)|"
+    rf"{_UNIT},?(?:{_SP}+|\n)(?:(?:{_NUM},?{_SP}+)?(?:{_NAME}{_SP}+){{1,3}}{_SUFFIX}(?:{_SP}+{_NUM}\b\.?)?)|"
     # 221 Baker Street / 363 52 Huntly Street / 24 Clarke Avenue
-    rf"(?:{_NUM}{_SP}+)?{_NUM}{_SP}+(?:{_NAME}{_SP}+){{1,4}}?{_SUFFIX}(?:{_SP}+{_NUM}\b\.?)?"
+    rf"(?:{_NUM}{_SP}+)?{_NUM},?(?:{_SP}+|\n)(?:{_NAME}{_SP}+){{1,4}}{_SUFFIX}(?:{_SP}+{_NUM}\b\.?)?"
     # rue de la Paix 12 / 12, rue de la Paix / Via Roma 131 / 974 Via Roma 131
     rf"|(?:{_NUM}{_SP}+)?(?:{_NUM},?{_SP}+)?(?<![\p{{L}}])(?:{_PREFIX}){_SP}+(?:{_NAME}{_SP}+){{0,4}}"
     rf"{_NOT_NAME}(?:\p{{Lu}}[\p{{L}}'’-]*|\d{{1,2}}(?:st|nd|rd|th))(?:{_SP}+{_NUM}\b\.?)?"
@@ -91,7 +92,8 @@ _CORE = (
     # 20789 Allika 46: a number, a name and a number, an address only with a tail
     rf"|(?P<bare>\d{{1,6}}{_SP}+(?:{_NAME}{_SP}+){{0,2}}\p{{Lu}}[\p{{L}}'’-]+{_SP}+\d{{1,5}}\b\.?)"
 )
-_CORNER = r"(?:the corner of )?"
+# "the corner of ...", or the other street of a crossing before it ("Oak and Hauptstraße 5")
+_CORNER = r"(?:the corner of |\p{Lu}[\p{L}'’-]+ and )?"
 # "the corner of Csabai kapu 39. and Mathias Pass": two streets, named any way.
 _CROSSING = (rf"the corner of (?:[\p{{L}}.'’-]+{_SP}+){{1,4}}?{_NUM}\b\.?(?:{_SP}+{_SUFFIX})?{_SP}+and{_SP}+"
              rf"(?:[\p{{L}}.'’-]+{_SP}+){{0,3}}?[\p{{L}}'’-]+(?:{_SP}+{_NUM}\b\.?)?(?:{_SP}+{_SUFFIX})?")
@@ -100,7 +102,7 @@ _POSTCODE = (r"(?:\p{Lu}{1,2}\d[\p{Lu}\d]? ?\d\p{Lu}{2}"         # UK: SW1A 1AA
              r"|\p{Lu}\d\p{Lu} ?\d\p{Lu}\d"                   # Canada: K1A 0B1
              r"|(?:[A-Z]{1,2}-)?\d{4,5}(?:-\d{4})?|\d{3} \d{2}|\d{2}-\d{3})\b")
 _PLACE_WORD = r"(?:(?:St|Ste|Ft|Mt)\.|\p{Lu}[\p{L}'’-]*|\(\p{Lu}\p{L}+\))"   # "St. Louis"
-_PLACE = rf"{_PLACE_WORD}(?:[ \t-]+(?:(?:de|do|da|del|di|du|la|le|sur|sul|am|an|upon|on|nad|pod)[ \t]+)?{_PLACE_WORD}){{0,3}}"
+_PLACE = rf"{_PLACE_WORD}(?:[ \t-]+(?:(?:de|do|da|del|di|du|la|le|sur|sul|am|an|upon|on|nad|pod|u|v|z|na|ob|der|im|en)[ \t]+)?{_PLACE_WORD}){{0,3}}"
 # A state or province code in lower case, when a postcode follows ("springfield, il 62704").
 _LOWER_STATE = r"\p{Ll}{2,3}(?=[ \t]*\n?[ \t>?*|]*\d{4,5}\b)"
 # A town without a postcode ends its line or clause: "…, 35721 Erding\nDie Tests laufen" ends
