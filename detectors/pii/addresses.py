@@ -55,11 +55,13 @@ _SUFFIX = (r"(?:Street|St|Road|Rd|Avenue|Ave|Av|Boulevard|Blvd|Lane|Ln|Drive|Dr|
            r"(?:[ \t\u00a0]+(?:North|South|East|West|N|S|E|W|NE|NW|SE|SW)\b\.?)?")
 # Street words before the name (French, Italian, Spanish, Portuguese, Polish ...).
 _PREFIX = (r"rue|Rue|RUE|avenue|Avenue|av\.?|Av\.?|C/|Rúa|boulevard|Boulevard|bd|Bd|BD|chemin|Chemin|"
-           r"impasse|Impasse|allée|Allée|place|Place|quai|Quai|route|Route|cours|Cours|"
-           r"passage|Passage|square|Square|Via|Viale|Piazza|Piazzetta|Piazzale|Vicolo|Corso|"
+           r"impasse|Impasse|allée|Allée|Place|quai|Quai|Route|Cours|"
+           r"Passage|Square|Via|Viale|Piazza|Piazzetta|Piazzale|Vicolo|Corso|"
            r"Largo|Contrada|Borgo|Strada|Calle|Avenida|Avda\.|Paseo|Plaza|Camino|Carrer|"
            r"Carretera|Ronda|Travesía|Rua|Travessa|Praça|Alameda|Estrada|Largo|ul\.|ulica|"
            r"al\.|aleja|pl\.|Rruga|Odos|Leoforos|Sokak|Cadde|Calea|Strada|Bulevardul")
+# Those that are no English word ("took place on December 7"), for streets in lower case.
+_LOWER_PREFIX = r"rue|boulevard|chemin|impasse|allée|quai|via|viale|piazza|calle|avenida|rua|rúa|ul\.|ulica"
 # One word ending in a street word: Hauptstraße, Parijsstraat, Vesterskovvej, Harjukuja.
 _COMPOUND = (r"\p{Lu}[\p{L}-]{2,}?(?:straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer|ring|"
              r"-Straße|-Strasse|-Weg|-Gasse|-Platz|-Allee|-Ring|-Damm|-Ufer|"
@@ -68,7 +70,8 @@ _COMPOUND = (r"\p{Lu}[\p{L}-]{2,}?(?:straße|strasse|str\.|weg|gasse|platz|allee
              r"torget|stigen|tie|katu|kuja|polku|kaari|rinne|raitti|tanhua|vegur|braut|"
              r"stræti|stígur|gatvė|põik|utca|ulice|cesta|trida|třída)(?!\p{L})")
 _UNIT = (r"(?:H\.\s?No\.?|Studio|Suite|Ste\.?|Apt\.?|Apartment|Unit|Flat|Floor|Fl\.|Room|Rm\.?|Bldg\.?|Building|"
-         r"#|No\.?|Box|Etage|Wohnung|Bât\.?|Bâtiment|Appt\.?|Escalier)\s?#?\w{1,6}\b\.?")
+         r"#|No\.?|Box|Etage|Wohnung|Bât\.?|Bâtiment|Appt\.?|Escalier)"
+         r"(?:\s?#?(?=\w{0,5}\d)\w{1,6}|\s\p{Lu})\b\.?")     # a number in it: not "United"
 _SP = r"[ \t\u00a0]"
 _CORE = (
     # Flat 7, Jeffrey Lake / Flat 24, 7 Faulkner Fort
@@ -78,8 +81,11 @@ _CORE = (
     # rue de la Paix 12 / 12, rue de la Paix / Via Roma 131 / 974 Via Roma 131
     rf"|(?:{_NUM}{_SP}+)?(?:{_NUM},?{_SP}+)?(?<![\p{{L}}])(?:{_PREFIX}){_SP}+(?:{_NAME}{_SP}+){{0,4}}"
     rf"{_NOT_NAME}(?:\p{{Lu}}[\p{{L}}'’-]*|\d{{1,2}}(?:st|nd|rd|th))(?:{_SP}+{_NUM}\b\.?)?"
+    # 3 place de la Concorde: French street words that are English words too, after a number
+    rf"|{_NUM},?{_SP}+(?:place|route|cours|passage|square){_SP}+(?:{_NAME}{_SP}+){{0,4}}"
+    rf"{_NOT_NAME}\p{{Lu}}[\p{{L}}'’-]*"
     # rue du centre 320, in lower case: a street word, words and a house number
-    rf"|(?:{_NUM}{_SP}+)?(?:{_NUM},?{_SP}+)?(?<![\p{{L}}])(?:{_PREFIX}){_SP}+(?:[\p{{L}}'’-]+{_SP}+){{0,3}}?"
+    rf"|(?:{_NUM}{_SP}+)?(?:{_NUM},?{_SP}+)?(?<![\p{{L}}])(?:{_LOWER_PREFIX}){_SP}+(?:[\p{{L}}'’-]+{_SP}+){{0,3}}?"
     rf"[\p{{L}}'’-]+{_SP}+{_NUM}\b\.?"
     # Hauptstraße 5 / 91215 Harjukuja 54 / Rákóczi út 13.
     rf"|(?:{_NUM}{_SP}+)?(?:{_NAME}{_SP}+){{0,2}}(?:{_COMPOUND}|\p{{Lu}}\p{{L}}+{_SP}+{_SUFFIX})"
