@@ -331,6 +331,11 @@ def test_phone_labels_are_no_names():
     ("The team flew to Berlin, then to Paris and Lyon.", []),
     ("We ordered from Century 21 Real Estate; the club has 39 Main Course dishes.", []),
     ("Der Termin ist am 12. März 2024 in Saal 4.", []),
+    # real prose (Lee news, Wikipedia): no unit in "United", no French street word in English
+    ("The invasion took place on December 7; the shootout took place at Dora village some 50 km",
+     []),
+    ("At a hearing in United States Federal Court, the boundaries place Asia to the east.", []),
+    ("Nos bureaux sont au 3 place de la Concorde, 75008 Paris.", ["3 place de la Concorde, 75008 Paris"]),
 ])
 def test_addresses(text, expected):
     assert [v for v, score in spans(AddressRecognizer(), text, "LOCATION")] == expected
