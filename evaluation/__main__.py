@@ -12,7 +12,8 @@ import sys
 import time
 import traceback
 
-from evaluation import faces, image_near_dups, phones, pii, templates, text_near_dups
+from evaluation import (addresses, faces, image_near_dups, phones, pii, templates,
+                        text_near_dups)
 from evaluation.scores import SCORES, table
 
 
@@ -26,6 +27,7 @@ def main(argv=None) -> int:
         ("near-duplicate images", image_near_dups.main, []),
         ("personal data", pii.main, ["--faker-docs", "300" if args.quick else "1000"]),
         ("phone numbers", phones.main, ["--n", "400" if args.quick else "1200", "--misses", "0"]),
+        ("postal addresses", addresses.main, ["--n", "300" if args.quick else "800", "--misses", "0"]),
         ("faces", faces.main, ["--no-cnn"] if args.quick else []),
         ("templates", templates.main, []),
     ]

@@ -11,6 +11,13 @@ Datasets:
 - faker: evaluation/pii_corpus.py's labelled set (personal data and secrets in support
   mails, CVs, invoices, logs, config files and code, a fifth hard negatives).
 
+Street addresses get their own row (STREET_ADDRESS) on both sets: synth's STREET_ADDRESS labels,
+and the faker set's LOCATION labels that hold a digit (streets and whole addresses, not towns).
+A labelled address is found when LOCATION findings cover at least 80% of its characters (as the
+issue asks); a finding of detectors/pii/addresses.py is correct when at least half of its
+characters lie in LOCATION labels (a town or a postcode after the street is labelled GPE or
+ZIP_CODE on synth).
+
 Matching by characters, per entity type: a labelled span is found when findings of its type
 cover at least half of its characters; a finding is correct when at least half of its
 characters lie in labelled spans of its type. (Address labels span several lines; spaCy
@@ -33,18 +40,19 @@ SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "eval-data" / 
 SYNTH_LABELS = {"GPE": "LOCATION", "STREET_ADDRESS": "LOCATION", "DOMAIN_NAME": "URL"}
 # The issue's targets: recall per entity on both sets.
 RECALL_TARGETS = {"EMAIL_ADDRESS": 0.95, "CREDIT_CARD": 0.95, "US_SSN": 0.95, "IBAN_CODE": 0.95,
-                  "IP_ADDRESS": 0.95, "PERSON": 0.8}
+                  "IP_ADDRESS": 0.95, "PERSON": 0.8, "STREET_ADDRESS": 0.9}
 
 Labelled = Tuple[str, List[Tuple[int, int, str]]]  # text, [(start, end, entity type)]
 
 
-def synth_set() -> List[Labelled]:
+def synth_set(raw: bool = False) -> List[Labelled]:
+    """presidio-research's sentences, its labels mapped onto ours (raw: as they are)."""
     path = SHARED / "synth_dataset_v2.json"
     if not path.exists():
         return []
     docs = []
     for item in json.loads(path.read_text()):
-        spans = [(s["start_position"], s["end_position"],
+        spans = [(s["start_position"], s["end_position"], s["entity_type"] if raw else
                   SYNTH_LABELS.get(s["entity_type"], s["entity_type"]))
                  for s in item.get("spans") or []]
         docs.append((item["full_text"], spans))
@@ -77,6 +85,34 @@ def score(docs: Sequence[Labelled], found: Sequence[list], entities: Sequence[st
             c["predicted"] += len(pred)
             c["correct"] += sum(2 * _covered(s, e, gold) >= e - s for s, e in pred)
     return counts
+
+
+ADDRESS_MATCH = 0.8
+ADDRESS_RECOGNIZER = "AddressRecognizer"
+
+
+def street_addresses(name: str, docs: Sequence[Labelled]) -> List[List[Tuple[int, int]]]:
+    """Each document's street-address spans: synth's STREET_ADDRESS labels, the faker set's
+    LOCATION labels that hold a digit."""
+    if name == "synth":
+        return [[(s, e) for s, e, t in labels if t == "STREET_ADDRESS"]
+                for _, labels in synth_set(raw=True)]
+    return [[(s, e) for s, e, t in labels if t == "LOCATION" and any(c.isdigit() for c in text[s:e])]
+            for text, labels in docs]
+
+
+def address_score(docs: Sequence[Labelled], addresses: Sequence[List[Tuple[int, int]]],
+                  found: Sequence[list]) -> collections.Counter:
+    c = collections.Counter()
+    for (text, labels), gold, findings in zip(docs, addresses, found):
+        located = [(f.start, f.end) for f in findings if f.entity_type == "LOCATION"]
+        c["labelled"] += len(gold)
+        c["recalled"] += sum(_covered(s, e, located) >= ADDRESS_MATCH * (e - s) for s, e in gold)
+        places = [(s, e) for s, e, t in labels if t == "LOCATION"]
+        ours = [(f.start, f.end) for f in findings if f.recognizer == ADDRESS_RECOGNIZER]
+        c["predicted"] += len(ours)
+        c["correct"] += sum(2 * _covered(s, e, places) >= e - s for s, e in ours)
+    return c
 
 
 def _ratio(a: int, b: int) -> str:
@@ -126,10 +162,12 @@ def main(argv=None) -> int:
         found = scanner.scan([text for text, _ in docs])
         elapsed = time.perf_counter() - started
         counts = score(docs, found, scanner.entities)
+        short = name.split(" (")[0]
+        counts["STREET_ADDRESS"] = address_score(docs, street_addresses(short, docs), found)
         print("\n".join(report(name, counts, len(docs) / elapsed)))
         for entity, c in counts.items():
             if c["labelled"]:
-                record(f"pii {entity}", name.split(" (")[0], c["correct"] / c["predicted"]
+                record(f"pii {entity}", short, c["correct"] / c["predicted"]
                        if c["predicted"] else None, c["recalled"] / c["labelled"],
                        f"{c['labelled']:,} spans")
         missed += sum(1 for e, t in RECALL_TARGETS.items()

@@ -7,6 +7,7 @@ not need it; the one PiiScanner test loads it once for the module (about 1 s).
 
 import pytest
 
+from detectors.pii.addresses import AddressRecognizer
 from detectors.pii.cards import BoundedCreditCardRecognizer, LuhnCardRecognizer, luhn_valid
 from detectors.pii.names import NameRecognizer, person_span
 from detectors.pii.contact import BoundedUrlRecognizer
@@ -297,6 +298,54 @@ def test_phone_labels_are_no_names():
     for text in ("Tel. (301) 732-3129", "Fax: +49 30 1234567", "Handy 0151 23456789"):
         assert person_span(text, 0, text.index(" "), ner=True) is None
     assert person_span("Tel Peter Smith", 0, 15, ner=True) == (4, 15)
+
+
+# ---------------------------------------------------------------- postal addresses
+
+@pytest.mark.parametrize("text, expected", [
+    # US: number, street, suffix, unit, town, state, ZIP, on one line or several
+    ("Please send it to 1600 Pennsylvania Ave NW, Washington, DC 20500.",
+     ["1600 Pennsylvania Ave NW, Washington, DC 20500"]),
+    ("Invoices go to 742 Evergreen Terrace, Apt 4B, Springfield, IL 62704 from now on.",
+     ["742 Evergreen Terrace, Apt 4B, Springfield, IL 62704"]),
+    ("Acme Supplies Ltd\n24 Clarke Avenue Suite 300\nBoston, MA 02110-1234\nDear customer,",
+     ["24 Clarke Avenue Suite 300\nBoston, MA 02110-1234"]),
+    # UK: number, street, Road/Lane/Close, town, postcode
+    ("Our office is at 221B Baker Street, London NW1 6XE, next to the station.",
+     ["221B Baker Street, London NW1 6XE"]),
+    ("- Returns: Flat 3, 14 Crown Lane, Bristol, BS1 4DJ", ["Flat 3, 14 Crown Lane, Bristol, BS1 4DJ"]),
+    # German: Straßenname Hausnummer, PLZ Ort
+    ("Bitte schicken Sie das Paket an Hauptstraße 5, 10115 Berlin.", ["Hauptstraße 5, 10115 Berlin"]),
+    ("Lieferadresse: Karl-Marx-Allee 12/3\n04109 Leipzig", ["Karl-Marx-Allee 12/3\n04109 Leipzig"]),
+    # French: numéro, rue ..., code postal, ville
+    ("Merci d'envoyer le colis au 12 rue de la Paix, 75002 Paris.", ["12 rue de la Paix, 75002 Paris"]),
+    ("Nos bureaux : 7, boulevard Saint-Michel, 75005 Paris", ["7, boulevard Saint-Michel, 75005 Paris"]),
+    # the street alone, and US military mail
+    ("The bus station is on Vesterskovvej 79", ["Vesterskovvej 79"]),
+    ("Address:\nPSC 5217, Box 4854\nAPO AP 43617.", ["PSC 5217, Box 4854\nAPO AP 43617"]),
+    # hard negatives: a number and capitalised words are no street without a street word
+    ("The workshop is in Room 5 this year; the gate is Gate 12.", []),
+    ("I finally upgraded to the iPhone 15 Pro and Windows 11 Home.", []),
+    ("The contract starts on March 5, 2024; tests run on Python 3.11.4.", []),
+    ("During 1971, Mayo-Walters invested heavily.", []),
+    ("The team flew to Berlin, then to Paris and Lyon.", []),
+    ("We ordered from Century 21 Real Estate; the club has 39 Main Course dishes.", []),
+    ("Der Termin ist am 12. März 2024 in Saal 4.", []),
+    # real prose (Lee news, Wikipedia): no unit in "United", no French street word in English
+    ("The invasion took place on December 7; the shootout took place at Dora village some 50 km",
+     []),
+    ("At a hearing in United States Federal Court, the boundaries place Asia to the east.", []),
+    ("Nos bureaux sont au 3 place de la Concorde, 75008 Paris.", ["3 place de la Concorde, 75008 Paris"]),
+])
+def test_addresses(text, expected):
+    assert [v for v, score in spans(AddressRecognizer(), text, "LOCATION")] == expected
+
+
+def test_an_address_is_redacted_whole_by_default():
+    assert PiiSettings().actions()["LOCATION"] == "redact"
+    text = "I moved to 742 Evergreen Terrace, Springfield, IL 62704 last month."
+    found = PiiScanner(PiiSettings(), entities=("LOCATION",)).scan([text])[0]
+    assert redact(text, found)[0] == "I moved to <LOCATION> last month."
 
 
 # ---------------------------------------------------------------- spans

@@ -16,6 +16,7 @@ from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
+from detectors.pii.addresses import AddressRecognizer
 from detectors.pii.cards import BoundedCreditCardRecognizer, LuhnCardRecognizer
 from detectors.pii.contact import BoundedUrlRecognizer, OfflineEmailRecognizer
 from detectors.pii.names import NameRecognizer, person_span
@@ -131,7 +132,7 @@ def supported_entities(language: str = "en") -> set:
 REPLACED_RECOGNIZERS = ("EmailRecognizer", "PhoneRecognizer", "UrlRecognizer",
                         "CreditCardRecognizer")
 OUR_RECOGNIZERS = (OfflineEmailRecognizer, PhoneNumberRecognizer, BoundedUrlRecognizer,
-                   NameRecognizer, BoundedCreditCardRecognizer, LuhnCardRecognizer,
+                   AddressRecognizer, NameRecognizer, BoundedCreditCardRecognizer, LuhnCardRecognizer,
                    *SECRET_RECOGNIZERS)
 
 
