@@ -1,7 +1,6 @@
 """presidio's e-mail and URL recognizers, fixed where they fail on web and code text (phone
 numbers: detectors/pii/phones.py)."""
 
-import regex as re
 import tldextract
 from presidio_analyzer import Pattern
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, UrlRecognizer
