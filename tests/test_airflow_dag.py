@@ -36,7 +36,10 @@ def airflow(tmp_path_factory):
 
 def test_two_nights_the_second_fails_its_gate(airflow, tmp_path):
     root = tmp_path / "nightly"
-    conf = {"output_root": str(root), "decisions": None, "input": ["sample/text/*"]}
+    # PII off: the nights pass flags through beam_options as a user's would, and skip the
+    # model load (the PII stage runs in test_pii_pipeline).
+    conf = {"output_root": str(root), "decisions": None, "input": ["sample/text/*"],
+            "beam_options": {"no-pii": True}}
     first = airflow("2026-11-20", **conf)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "state=success" in first.stdout + first.stderr
@@ -45,6 +48,8 @@ def test_two_nights_the_second_fails_its_gate(airflow, tmp_path):
     assert night_one["records_in"] == TEXT_RECORDS and night_one["conservation"]["ok"]
     assert (night / "report" / "index.html").exists()
     assert list((root / "index" / "2026-11-20").glob("*.parquet"))
+    manifest = json.loads((night / "manifest.json").read_text())
+    assert manifest["config"]["pii"]["enabled"] is False    # beam_options reached the job
 
     # The same corpus the next night: everything kept the night before is now a near
     # duplicate of it (the plan feeds night one's index in), so the rate bound fails.
