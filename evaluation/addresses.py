@@ -18,13 +18,13 @@ and the Wikipedia pages), where street addresses are rare: every finding is list
 import argparse
 import collections
 import time
-from typing import Dict, List, Sequence
+from typing import Dict, Sequence
 
 from detectors.pii.addresses import AddressRecognizer
 from detectors.pii.scanner import PiiScanner
 from evaluation import corpora
 from evaluation.address_corpus import AddressDoc, generate
-from evaluation.phones import _covered, _r
+from evaluation.phones import SetReport, _covered, report
 from evaluation.pii import ADDRESS_RECOGNIZER
 from evaluation.scores import record
 from pipeline.policy import Policy
@@ -72,30 +72,9 @@ def score(docs: Sequence[AddressDoc], found: Sequence[list]) -> Dict:
     return {"by": by, "negatives": negatives, "types": types, "misses": misses, "alarms": alarms}
 
 
-def report(s: Dict, docs: int, docs_per_s: float, show: int) -> List[str]:
-    lines = [f"\naddresses ({docs} documents, evaluation/address_corpus.py): {docs_per_s:.1f} docs/s "
-             f"on one core; match = {MATCH:.0%} of characters",
-             f"{'entity':<22} {'labelled':>8} {'found':>8} {'recall':>7} {'predicted':>9} "
-             f"{'precision':>9}"]
-    for entity, c in sorted(s["types"].items(), key=lambda kv: kv[0] != "STREET_ADDRESS"):
-        lines.append(f"{entity:<22} {c['labelled']:>8} {c['recalled']:>8} "
-                     f"{_r(c['recalled'], c['labelled']):>7} {c['predicted']:>9} "
-                     f"{_r(c['correct'], c['predicted']):>9}")
-    for axis in ("country", "form", "language", "layout"):
-        lines.append(f"\naddress recall by {axis}:")
-        for (a, value), c in sorted(s["by"].items()):
-            if a == axis:
-                lines.append(f"  {value:<20} {c['found']:>5} / {c['labelled']:<5} "
-                             f"{_r(c['found'], c['labelled'])}")
-    lines.append("\nhard negatives touched by an address finding:")
-    for kind, c in sorted(s["negatives"].items()):
-        lines.append(f"  {kind:<20} {c['alarms']:>5} / {c['count']:<5} {_r(c['alarms'], c['count'])}")
-    if show:
-        lines.append(f"\nfirst {show} missed addresses:")
-        lines += [f"  {value!r} in {text[:100]!r}" for value, text in s["misses"][:show]]
-        lines.append(f"first {show} false alarms:")
-        lines += [f"  {value!r} ({why})" for value, why in s["alarms"][:show]]
-    return lines
+ADDRESSES = SetReport("addresses", "evaluation/address_corpus.py", "STREET_ADDRESS",
+                      ("country", "form", "language", "layout"),
+                      "hard negatives touched by an address finding", "addresses")
 
 
 def main(argv=None) -> int:
@@ -112,7 +91,7 @@ def main(argv=None) -> int:
     found = scanner.scan([d.text for d in docs])
     elapsed = time.perf_counter() - started
     s = score(docs, found)
-    print("\n".join(report(s, len(docs), len(docs) / elapsed, args.misses)))
+    print("\n".join(report(s, len(docs), len(docs) / elapsed, args.misses, ADDRESSES)))
     ours = s["types"]["STREET_ADDRESS"]
     precision = ours["correct"] / ours["predicted"] if ours["predicted"] else None
     recall = ours["recalled"] / ours["labelled"]

@@ -14,7 +14,7 @@ personal data, so every finding of another type is a false alarm too.
 import argparse
 import collections
 import time
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Sequence, Tuple
 
 from detectors.pii.scanner import PiiScanner
 from evaluation.phone_corpus import PhoneDoc, generate
@@ -71,26 +71,42 @@ def _r(a: int, b: int) -> str:
     return f"{a / b:.3f}" if b else "  -  "
 
 
-def report(s: Dict, docs: int, docs_per_s: float, show: int) -> List[str]:
-    lines = [f"\nphones ({docs} documents, evaluation/phone_corpus.py): {docs_per_s:.1f} docs/s "
+class SetReport(NamedTuple):
+    """How a generated span set's tables are titled (phones here, addresses too)."""
+    name: str          # "phones"
+    corpus: str        # "evaluation/phone_corpus.py"
+    entity: str        # the scored type, listed first
+    axes: Tuple[str, ...]
+    negatives: str     # heading of the hard-negative table
+    items: str         # "numbers"
+
+
+PHONES = SetReport("phones", "evaluation/phone_corpus.py", "PHONE_NUMBER",
+                   ("country", "form", "language", "layout", "context"),
+                   "hard negatives taken for a phone number", "numbers")
+
+
+def report(s: Dict, docs: int, docs_per_s: float, show: int,
+           what: SetReport = PHONES) -> List[str]:
+    lines = [f"\n{what.name} ({docs} documents, {what.corpus}): {docs_per_s:.1f} docs/s "
              f"on one core; match = {MATCH:.0%} of characters",
              f"{'entity':<22} {'labelled':>8} {'found':>8} {'recall':>7} {'predicted':>9} "
              f"{'precision':>9}"]
-    for entity, c in sorted(s["types"].items(), key=lambda kv: kv[0] != "PHONE_NUMBER"):
+    for entity, c in sorted(s["types"].items(), key=lambda kv: kv[0] != what.entity):
         lines.append(f"{entity:<22} {c['labelled']:>8} {c['recalled']:>8} "
                      f"{_r(c['recalled'], c['labelled']):>7} {c['predicted']:>9} "
                      f"{_r(c['correct'], c['predicted']):>9}")
-    for axis in ("country", "form", "language", "layout", "context"):
-        lines.append(f"\nPHONE_NUMBER recall by {axis}:")
+    for axis in what.axes:
+        lines.append(f"\n{what.entity} recall by {axis}:")
         for (a, value), c in sorted(s["by"].items()):
             if a == axis:
                 lines.append(f"  {value:<20} {c['found']:>5} / {c['labelled']:<5} "
                              f"{_r(c['found'], c['labelled'])}")
-    lines.append("\nhard negatives taken for a phone number:")
+    lines.append(f"\n{what.negatives}:")
     for kind, c in sorted(s["negatives"].items()):
         lines.append(f"  {kind:<20} {c['alarms']:>5} / {c['count']:<5} {_r(c['alarms'], c['count'])}")
     if show:
-        lines.append(f"\nfirst {show} missed numbers:")
+        lines.append(f"\nfirst {show} missed {what.items}:")
         lines += [f"  {value!r} in {text[:100]!r}" for value, text in s["misses"][:show]]
         lines.append(f"first {show} false alarms:")
         lines += [f"  {value!r} ({why})" for value, why in s["alarms"][:show]]
