@@ -42,7 +42,7 @@ import time
 from typing import Dict, List, Optional
 
 from benchmarks.results import record
-from benchmarks.text_near_dups import BENCH, MAX_SENTENCE_WORDS, MAX_WORDS, MIN_WORDS, ROOT
+from benchmarks.text_near_dups import BENCH, MAX_SENTENCE_WORDS, ROOT, original_document
 from pipeline import local_engines
 
 WORK = BENCH / "flink_memory"
@@ -96,14 +96,7 @@ def build_corpus(n_docs: int, seed: int = 0) -> pathlib.Path:
                 continue      # rare: no copy close enough; the document is simply left out
             kind = "near"
         else:
-            parts, words = [], 0
-            while words < MIN_WORDS:
-                sentence = rng.choice(pool)
-                length = len(sentence.split())
-                if words + length <= MAX_WORDS:
-                    parts.append(sentence)
-                    words += length
-            text, kind = " ".join(parts), "original"
+            text, kind = original_document(rng, pool), "original"
             recent.append(text)
         counts[kind] += 1
         line = json.dumps({"id": f"d{i:07d}", "text": text}, ensure_ascii=False) + "\n"

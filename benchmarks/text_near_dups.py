@@ -71,6 +71,18 @@ def log(message: str) -> None:
 
 # ----------------------------------------------------------------------------- corpus
 
+def original_document(rng: random.Random, pool: List[str]) -> str:
+    """Sentences drawn from ``pool`` up to MIN_WORDS..MAX_WORDS words (about 1 KB)."""
+    parts, words = [], 0
+    while words < MIN_WORDS:
+        sentence = rng.choice(pool)
+        length = len(sentence.split())
+        if words + length <= MAX_WORDS:
+            parts.append(sentence)
+            words += length
+    return " ".join(parts)
+
+
 def build_corpus(n_docs: int, seed: int, folder: pathlib.Path) -> dict:
     """Write folder/corpus.jsonl (originals, then planted copies); return its description."""
     from detectors.minhash import exact_jaccard
@@ -92,14 +104,7 @@ def build_corpus(n_docs: int, seed: int, folder: pathlib.Path) -> dict:
     n_originals = n_docs - n_copies
     originals = []
     for _ in range(n_originals):
-        parts, words = [], 0
-        while words < MIN_WORDS:
-            sentence = rng.choice(pool)
-            length = len(sentence.split())
-            if words + length <= MAX_WORDS:
-                parts.append(sentence)
-                words += length
-        originals.append(" ".join(parts))
+        originals.append(original_document(rng, pool))
 
     copies, jaccards, edits = [], [], {"substitute": 0, "header": 0}
     for k, i in enumerate(sorted(rng.sample(range(n_originals), n_copies))):
