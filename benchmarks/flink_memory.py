@@ -233,11 +233,14 @@ def launch(corpus: pathlib.Path, out: pathlib.Path, runner_flags: List[str],
     return measured
 
 
-def on_flink(corpus: pathlib.Path, size: int, parallelism: int, heap: str) -> dict:
+def on_flink(corpus: pathlib.Path, size: int, parallelism: int, heap: str,
+             streaming: bool, bundle: int) -> dict:
     services = WORK / f"services-{size}"
     with local_engines.job_server(services / "job-server", heap=heap) as jobs, \
             local_engines.worker_pool(services / "pool") as pool:
         flags = local_engines.runner_flags("flink", jobs.address, parallelism, pool.address)
+        flags += ["--streaming"] if streaming else []
+        flags += [f"--max_bundle_size={bundle}"] if bundle else []
         return launch(corpus, WORK / f"out-flink-{size}", flags,
                       {jobs.pgid: "job server", pool.pgid: "worker pool"})
 
@@ -257,6 +260,10 @@ def main(argv=None) -> int:
     parser.add_argument("--parallelism", type=int, default=2)
     parser.add_argument("--heap", default=local_engines.HEAP.get("flink", ""),
                         help="the job server JVM's -Xmx ('' for Java's default)")
+    parser.add_argument("--streaming", action="store_true",
+                        help="run Flink in streaming mode (state in RocksDB, bounded bundles)")
+    parser.add_argument("--bundle", type=int, default=0,
+                        help="--max_bundle_size for Flink (honoured in streaming mode only)")
     parser.add_argument("--direct-sizes", type=int, nargs="*",
                         help="DirectRunner runs (default: the smaller size)")
     args = parser.parse_args(argv)
@@ -269,8 +276,10 @@ def main(argv=None) -> int:
     corpora = {size: build_corpus(size) for size in sorted(set(args.sizes + direct_sizes))}
     rows = []
     for size in args.sizes:
-        rows.append((size, f"Flink p{args.parallelism}, worker pool",
-                     on_flink(corpora[size], size, args.parallelism, args.heap)))
+        rows.append((size, f"Flink p{args.parallelism}{' streaming' if args.streaming else ''}, "
+                           "worker pool",
+                     on_flink(corpora[size], size, args.parallelism, args.heap,
+                              args.streaming, args.bundle)))
         if size in direct_sizes:
             rows.append((size, "DirectRunner", on_direct(corpora[size], size)))
     for size in direct_sizes:

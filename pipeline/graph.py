@@ -22,6 +22,7 @@ from transforms.templates.layouts import LayoutTemplates
 from transforms.dedup.exact import ExactDedup
 from transforms.people.faces import DetectFaces
 from transforms.people.identities import RepeatedIdentities
+from transforms.common.flatten import FlattenShared
 from transforms.common.nodes import Nodes
 from transforms.io.ids import AssignIds
 from transforms.io.index import ReadIndex
@@ -114,7 +115,7 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
                          templates if templates is not None else nothing("NoTemplates"),
                          embeddings if embeddings is not None else nothing("NoEmbeddings"))
                         | "Layouts" >> LayoutTemplates(policy.layouts))
-    verdicts = tuple(verdicts) | "AllVerdicts" >> beam.Flatten()
+    verdicts = tuple(verdicts) | "AllVerdicts" >> FlattenShared()
 
     decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide(
         spec.decisions, policy.faces, policy.image_metadata,

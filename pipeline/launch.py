@@ -129,8 +129,9 @@ def runner_lines(options: PipelineOptions) -> List[str]:
             environment += f" at {portable.environment_config}"
         parallelism = options.view_as(FlinkRunnerOptions).parallelism
         width = f", parallelism {parallelism}" if parallelism and parallelism > 0 else ""
+        mode = "streaming" if options.view_as(StandardOptions).streaming else "batch"
         lines = [f"runner: {runner} through the job server at {portable.job_endpoint}{width}, "
-                 f"Python workers {environment}"]
+                 f"{mode}, Python workers {environment}"]
         if not portable.job_endpoint:
             lines[0] = (f"runner: {runner} with no --job_endpoint: Beam starts a job server "
                         "itself and downloads its jar; start one as README \"Spark and Flink\" "
@@ -243,10 +244,10 @@ def _read_decisions(paths: List[str]) -> dict:
 
 
 def _fuse_in_the_sdk(options: PipelineOptions) -> None:
-    """On a job server, the SDK fuses the graph into stages, as the DirectRunner does: the Java
-    fuser of Beam's job server (2.62, tests/test_flink.py) rejects this job's graph, where one
-    PCollection feeds a Flatten and another transform ("PCollectionNodes [...] were consumed
-    but never produced", like Beam issue 34647). An explicit --experiments=pre_optimize=... wins."""
+    """On a job server in batch mode, the SDK fuses the graph into stages, as the DirectRunner
+    does (tests/test_flink.py runs both). In streaming mode the SDK never fuses (Beam's
+    portable runner skips it) and the job server's fuser runs: the graph must suit it
+    (transforms/common/flatten.py). An explicit --experiments=pre_optimize=... wins."""
     debug = options.view_as(DebugOptions)
     if debug.lookup_experiment("pre_optimize") is None:
         debug.add_experiment("pre_optimize=all")
@@ -393,6 +394,9 @@ def print_report(result: RunResult, out=None) -> None:
         names = ("records_in", "records_cleaned", "records_quarantined")
         print("beam counters: " + ", ".join(f"{n}={result.counters.get(n, 0):,}" for n in names),
               file=out)
+        if result.counters.get("records_in", 0) != conservation["records_in"]:
+            print("  (they differ from the summary's, which counts the rows written: Flink in "
+                  "streaming mode drops some bundles' counter updates)", file=out)
     print("\noutputs:", file=out)
     for name, path in summary["outputs"].items():
         print(f"  {name:<20} {path}", file=out)

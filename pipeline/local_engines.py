@@ -30,7 +30,8 @@ JAVA = [
 ]
 PORTS = ["--job-port=0", "--artifact-port=0", "--expansion-port=0"]
 JOB_SERVERS = {
-    "flink": ["org.apache.beam.runners.flink.FlinkJobServerDriver", "--flink-master=[local]"],
+    "flink": ["org.apache.beam.runners.flink.FlinkJobServerDriver", "--flink-master=[local]",
+              f"--flink-conf-dir={ROOT / 'flink' / 'conf'}"],
     "spark": ["org.apache.beam.runners.spark.SparkJobServerDriver", "--spark-master-url=local[2]"],
 }
 # -Xmx per engine; none: Java's default, a quarter of the machine's memory. A 1 GiB heap ran

@@ -133,6 +133,21 @@ class HygieneOptions(PipelineOptions):
         return overrides
 
 
+class FlinkBundleOptions(PipelineOptions):
+    """Options of Beam's Java Flink runner that the Python SDK does not declare: an option
+    Python does not know never reaches the job server (the portable runner keeps only known
+    ones), so a user's --max_bundle_size would vanish without a word."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        parser.add_argument("--max_bundle_size", type=int, default=None,
+                            help="Flink, streaming mode: most elements in a bundle (Beam's "
+                                 "default 1,000); batch mode runs a whole partition as one")
+        parser.add_argument("--max_bundle_time_ms", type=int, default=None,
+                            help="Flink, streaming mode: longest a bundle stays open (Beam's "
+                                 "default 1,000 ms)")
+
+
 def help_parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,

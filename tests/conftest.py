@@ -22,3 +22,16 @@ def sample_run(tmp_path_factory):
     reads it (the whole-job checks, and the outputs Flink and Spark must reproduce)."""
     from tests.jobs import SAMPLE_FLAGS, SAMPLE_INPUTS, run_job
     return run_job(tmp_path_factory.mktemp("sample") / "out", SAMPLE_INPUTS, *SAMPLE_FLAGS)
+
+
+@pytest.fixture(scope="session")
+def broken_run(tmp_path_factory):
+    """Every kind of bad input (tests/broken_corpus.py) on the DirectRunner, run once for the
+    whole-job checks and for the outputs Flink must reproduce: (outputs, the bad records
+    expected, ids that must be kept, the inputs)."""
+    from tests.broken_corpus import BROKEN_FLAGS, write_broken_corpus
+    from tests.jobs import run_job
+    root = tmp_path_factory.mktemp("broken")
+    expected, good_ids = write_broken_corpus(root)
+    inputs = [root / "text" / "*", root / "image_text" / "*", root / "folder"]
+    return run_job(root / "out", inputs, *BROKEN_FLAGS), expected, good_ids, inputs

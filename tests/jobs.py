@@ -19,8 +19,10 @@ def run_job(output, inputs, *flags):
     return Outputs(pathlib.Path(output), result.summary, result.counters)
 
 
-def assert_conserved(out):
-    """records in = cleaned + quarantined, by the summary and by the Parquet files."""
+def assert_conserved(out, counters_final: bool = True):
+    """records in = cleaned + quarantined, by the summary and by the Parquet files; by the
+    job's Beam counters too, unless the runner's are not final (Flink in streaming mode
+    drops some bundles' updates: never more than the summary then)."""
     summary = out.summary
     rows_out = len(out.cleaned_text) + len(out.cleaned_image_text) + len(out.quarantine)
     assert summary["conservation"]["ok"] is True
@@ -28,9 +30,13 @@ def assert_conserved(out):
     assert summary["cleaned"]["total"] == len(out.cleaned_text) + len(out.cleaned_image_text)
     assert summary["quarantined"]["total"] == len(out.quarantine)
     # The same numbers from the job's own Beam counters.
-    assert out.counters["records_in"] == summary["records_in"]
-    assert out.counters["records_cleaned"] == summary["cleaned"]["total"]
-    assert out.counters["records_quarantined"] == summary["quarantined"]["total"]
+    for name, total in (("records_in", summary["records_in"]),
+                        ("records_cleaned", summary["cleaned"]["total"]),
+                        ("records_quarantined", summary["quarantined"]["total"])):
+        if counters_final:
+            assert out.counters[name] == total, name
+        else:
+            assert 0 < out.counters.get(name, 0) <= total or total == 0, name
     assert "conservation_violations" not in out.counters
 
 

@@ -11,6 +11,7 @@ import os
 import pytest
 
 from pipeline import local_engines as flink
+from tests.broken_corpus import BROKEN_FLAGS
 from tests.jobs import ROOT, SAMPLE_FLAGS, SAMPLE_INPUTS, assert_conserved, run_job
 
 needs_flink = pytest.mark.skipif(bool(flink.missing("flink")), reason=flink.missing("flink"))
@@ -46,22 +47,44 @@ def direct_sample(sample_run):
     return DIGEST.digest(str(sample_run.path))
 
 
-def _check_against_direct(out, runner, direct_sample):
+def _check_against_direct(out, runner, direct_sample, streaming=False):
     assert out.manifest()["runner"] == runner
-    assert_conserved(out)     # the summary, the files and the engine's Beam counters agree
+    # the summary, the files and the engine's Beam counters agree (streaming: README)
+    assert_conserved(out, counters_final=not streaming)
     digest = DIGEST.digest(str(out.path))
     assert digest == direct_sample, _differences(direct_sample, digest)
 
 
 @needs_flink
-@pytest.mark.parametrize("parallelism, workers", [(1, "loopback"), (2, "pool")])
+@pytest.mark.parametrize("parallelism, workers, mode", [
+    (1, "loopback", "batch"), (2, "pool", "batch"),
+    # Bounded bundles, state in RocksDB, files written by bundle (README "Big local runs")
+    (2, "loopback", "streaming")])
 def test_the_sample_on_flink_gives_the_direct_runners_outputs(flink_services, direct_sample,
-                                                              tmp_path, parallelism, workers):
+                                                              tmp_path, parallelism, workers,
+                                                              mode):
     jobs, pool = flink_services
     flags = flink.runner_flags("flink", jobs.address, parallelism,
                                pool.address if workers == "pool" else "")
-    out = run_job(tmp_path / "out", SAMPLE_INPUTS, *SAMPLE_FLAGS, *flags)
-    _check_against_direct(out, "FlinkRunner", direct_sample)
+    out = run_job(tmp_path / "out", SAMPLE_INPUTS, *SAMPLE_FLAGS, *flags,
+                  *(["--streaming"] if mode == "streaming" else []))
+    _check_against_direct(out, "FlinkRunner", direct_sample, mode == "streaming")
+    assert not list(out.path.rglob("beam-temp-*")), "a writer's temporary files were left"
+
+
+@needs_flink
+@pytest.mark.parametrize("parallelism, mode", [(1, "batch"), (2, "streaming")])
+def test_every_kind_of_bad_input_on_flink_gives_the_direct_runners_outputs(
+        flink_services, broken_run, tmp_path, parallelism, mode):
+    """The generated corpus of every input defect (tests/broken_corpus.py): every verdict the
+    sample does not reach."""
+    direct, _, _, inputs = broken_run
+    jobs, _ = flink_services
+    out = run_job(tmp_path / "out", inputs, *BROKEN_FLAGS,
+                  *flink.runner_flags("flink", jobs.address, parallelism),
+                  *(["--streaming"] if mode == "streaming" else []))
+    _check_against_direct(out, "FlinkRunner", DIGEST.digest(str(direct.path)),
+                          mode == "streaming")
 
 
 @needs_spark

@@ -5,17 +5,13 @@ import json
 import pytest
 
 from pipeline.launch import main
-from tests.broken_corpus import BROKEN_FLAGS, write_broken_corpus
 from tests.builders import encode, picture, write_tar
 from tests.jobs import SAMPLE_FLAGS, SAMPLE_INPUTS, assert_conserved, run_job
 
 
 @pytest.fixture(scope="module")
-def broken(tmp_path_factory):
-    root = tmp_path_factory.mktemp("broken")
-    expected, good_ids = write_broken_corpus(root)
-    inputs = [root / "text" / "*", root / "image_text" / "*", root / "folder"]
-    out = run_job(root / "out", inputs, *BROKEN_FLAGS)
+def broken(broken_run):
+    out, expected, good_ids, _ = broken_run
     return out, expected, good_ids
 
 

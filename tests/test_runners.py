@@ -82,6 +82,48 @@ def test_the_pipeline_translates_to_a_portable_pipeline_without_a_job_server(run
     assert all(pickler.loads(payload) for payload in pickled)
 
 
+def test_in_streaming_mode_no_flatten_shares_an_input_with_another_transform(tmp_path):
+    """Streaming on a job server, the job server's own fuser runs (the SDK does not fuse), and
+    Beam 2.62's rejects a PCollection read by a Flatten and by another transform (README,
+    "Spark and Flink"): every stage with such a Flatten must use FlattenShared. Every stage is
+    on here, so a new stage's graph is checked too."""
+    import collections
+
+    import apache_beam as beam
+    from apache_beam.runners.portability.portable_runner import PortableRunner
+
+    from pipeline.graph import RunSpec, build
+    from pipeline.launch import parse
+
+    from tests.builders import TINY_CLIP
+    policy_file = tmp_path / "policy.yaml"       # CLIP is the one stage off by default
+    policy_file.write_text(f"clip:\n  enabled: true\n  model: {TINY_CLIP}\n  pretrained: null\n")
+    options, hygiene, policy = parse([
+        "--input", str(SAMPLE / "text" / "*"), str(SAMPLE / "image_text" / "*"),
+        str(SAMPLE / "image_folder"), "--output", str(tmp_path / "out"),
+        "--config", str(policy_file), "--index-out", str(tmp_path / "index"),
+        "--runner=FlinkRunner", "--job_endpoint=localhost:1", "--streaming"])
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, RunSpec(inputs=hygiene.input, output=hygiene.output, policy=policy,
+                            manifest={"started_at": "", "inputs": {}},
+                            index_in=[str(tmp_path / "earlier.parquet")],
+                            index_out=hygiene.index_out))
+    proto = PortableRunner.get_proto_pipeline(pipeline, options)
+    transforms = proto.components.transforms
+    assert {"SemanticDedup", "WriteIndex", "PreviousRuns"} <= {
+        t.unique_name for t in transforms.values()}
+    assert not any(t.spec.urn == EXECUTABLE_STAGE for t in transforms.values())  # unfused
+    readers = collections.defaultdict(list)
+    for t in transforms.values():
+        if not t.subtransforms:
+            for pcollection in set(t.inputs.values()):
+                readers[pcollection].append(t)
+    shared = {proto.components.pcollections[pc].unique_name: [t.unique_name for t in ts]
+              for pc, ts in readers.items()
+              if len(ts) > 1 and any(t.spec.urn == "beam:transform:flatten:v1" for t in ts)}
+    assert not shared
+
+
 def test_a_gpu_dataflow_job_for_the_clip_stage_builds_offline():
     from apache_beam.options.pipeline_options import GoogleCloudOptions, WorkerOptions
     result = run([
@@ -114,10 +156,15 @@ def test_the_cli_names_the_runner_and_where_its_ui_and_logs_are():
                               "--environment_config=localhost:50000"])
     lines = "\n".join(runner_lines(flink))
     assert ("runner: FlinkRunner through the job server at localhost:8099, parallelism 2, "
-            "Python workers EXTERNAL at localhost:50000") in lines
+            "batch, Python workers EXTERNAL at localhost:50000") in lines
     assert "Flink UI: a cluster's JobManager web UI (http://HOST:8081" in lines
     assert "the job server's own output is the job's log" in lines
     assert "Python workers' logs: the worker pool's output" in lines
+    streaming, _, _ = parse(io + ["--runner=FlinkRunner", "--job_endpoint=localhost:8099",
+                                  "--streaming", "--max_bundle_size=100"])
+    assert "localhost:8099, streaming, Python workers DOCKER" in runner_lines(streaming)[0]
+    # A Flink option the Python SDK does not declare still reaches the job server.
+    assert streaming.get_all_options()["max_bundle_size"] == 100
     spark, _, _ = parse(io + ["--runner=SparkRunner", "--job_endpoint=localhost:8099",
                               "--environment_type=LOOPBACK"])
     assert "Spark UI: http://localhost:4040" in "\n".join(runner_lines(spark))

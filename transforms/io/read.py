@@ -20,6 +20,7 @@ from apache_beam.metrics import Metrics
 from detectors.display import for_display
 from schemas.reasons import Reason
 from schemas.records import Kind, Record
+from transforms.common.flatten import FlattenShared
 from transforms.common.progress import ProgressLog
 from transforms.io.sources.compressed import DecompressionLimit, iter_lines
 from transforms.io.sources.common import IMAGE_EXTENSIONS, file_defect
@@ -277,5 +278,5 @@ class ReadCorpus(beam.PTransform):
         for index, folder in enumerate(folders):
             parts.append(pbegin | f"Folder{index}" >> ReadImageFolder(folder, self.settings))
         records = tuple(r for r, _ in parts) | "AllRecords" >> beam.Flatten()
-        matched = tuple(m for _, m in parts) | "AllFiles" >> beam.Flatten()
+        matched = tuple(m for _, m in parts) | "AllFiles" >> FlattenShared()
         return records, matched
