@@ -30,6 +30,7 @@ from transforms.dedup.near_images import NearDuplicateImages
 from transforms.pii import DetectPii
 from transforms.io.read import ReadCorpus
 from transforms.dedup.semantic import Embed, SemanticDuplicates
+from transforms.dedup.spans import SUMMARY, VERDICTS, RepeatedSpans
 from transforms.io.validate import ValidateRecords
 from transforms.io.outputs import WriteParquet, join_path
 from transforms.report.write import WriteRunReport
@@ -93,8 +94,16 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         verdicts.append(embedded.errors)
         if clip.semantic_dedup:
             verdicts.append((embeddings, nodes) | "SemanticDedup" >> SemanticDuplicates(clip))
+    pii = None
     if policy.pii.enabled:
-        verdicts.append(checked.records | "Pii" >> DetectPii(policy.pii))
+        pii = checked.records | "Pii" >> DetectPii(policy.pii)
+        verdicts.append(pii)
+    spans = None
+    if policy.repeated_spans.enabled:
+        found = (checked.records, nodes, pii) | "RepeatedSpans" >> RepeatedSpans(
+            policy.repeated_spans)
+        verdicts.append(found[VERDICTS])
+        spans = found[SUMMARY]
     face_verdicts = templates = None
     if policy.faces.enabled:
         identities = policy.identities.enabled
@@ -135,7 +144,7 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
 
     records_in = records | "RecordsIn" >> beam.combiners.Count.Globally()
     rows = (decided.text, decided.image_text, decided[QUARANTINED])
-    report = (records_in, decided[TALLY], matched, written, decided[CLUSTERS], rows)
+    report = (records_in, decided[TALLY], matched, written, decided[CLUSTERS], rows, spans)
     checked = {"faces": policy.faces.enabled, "pii": policy.pii.enabled}
     return report | "Report" >> WriteRunReport(spec.output, spec.manifest, paths,
                                                policy.report, checked, spec.decisions)

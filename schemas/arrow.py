@@ -20,6 +20,15 @@ REDACTION = pa.struct([
     pa.field("recognizer", pa.string(), nullable=False),
 ])
 
+# One per range cut out of the text (repeated spans), with its offsets in the text as read.
+REMOVED = pa.struct([
+    pa.field("field", pa.string(), nullable=False),        # text
+    pa.field("start", pa.int64(), nullable=False),
+    pa.field("end", pa.int64(), nullable=False),
+    pa.field("span", pa.string(), nullable=False),         # the repeated span's hash
+    pa.field("documents", pa.int64(), nullable=False),     # documents that hold it
+])
+
 EVIDENCE = pa.struct([
     pa.field("reason", pa.string(), nullable=False),
     pa.field("stage", pa.string(), nullable=False),
@@ -31,6 +40,7 @@ CLEANED_TEXT = pa.schema([
     pa.field("id", pa.string(), nullable=False),
     pa.field("text", pa.string(), nullable=False),
     pa.field("redactions", pa.list_(REDACTION), nullable=False),
+    pa.field("removed", pa.list_(REMOVED), nullable=False),
     # What a stage noted about a kept record (faces blurred or kept, a repeated identity
     # under its cap), with the evidence.
     pa.field("flags", pa.list_(EVIDENCE), nullable=False),
