@@ -173,9 +173,13 @@ class _Windows(beam.DoFn):
 def _occurrences(element):
     """(uid, {spans, node, pii}) -> (span hash, Occurrence) once per distinct hash."""
     _, grouped = element
-    found = [(doc, node) for doc in grouped["spans"][:1] for node in grouped["node"][:1]]
-    for doc, node in found:
+    doc, node = _first(grouped["spans"]), _first(grouped["node"])
+    if doc is not None and node is not None:
         yield from _distinct(doc, node, list(grouped["pii"]))
+
+
+def _first(values):
+    return next(iter(values), None)
 
 
 def _distinct(doc: DocumentSpans, node, personal_ranges):
@@ -223,7 +227,8 @@ def _hot_entry(element, min_documents: int):
 
 def _joined_hits(element, action: str):
     span, grouped = element
-    for count in grouped["count"][:1]:   # none: a span of one document, nothing to do
+    count = _first(grouped["count"])
+    if count is not None:   # none: a span of one document, nothing to do
         yield from _hits(span, count, grouped["occurrence"], action)
 
 
@@ -254,6 +259,8 @@ def cut_verdicts(record: Record, hits: Sequence[Hit], settings: SpanSettings):
         edges = (lambda w: (w.cut_start, w.cut_end)) if action == REMOVE else (
             lambda w: (w.start, w.end))
         for start, end in merge(edges(w) for w, _ in mine):
+            if action == REMOVE and end == len(text):   # no separator left dangling
+                start = len(text[:start].rstrip())
             inside = [(w, h) for w, h in mine if start <= edges(w)[0] and edges(w)[1] <= end]
             (head, head_hit) = inside[0]
             documents = max(h.documents for _, h in inside)
@@ -293,10 +300,9 @@ class _Cut(beam.DoFn):
 
     def process(self, element):
         uid, grouped = element
-        hits, records = list(grouped["hit"]), grouped["record"]
-        if not hits or not records:
+        hits, record = list(grouped["hit"]), _first(grouped["record"])
+        if not hits or record is None:
             return
-        record = records[0]
         try:
             verdicts, seen, removed = cut_verdicts(record, hits, self.settings)
         except Exception as err:
