@@ -100,8 +100,9 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         verdicts.append(pii)
     spans = None
     if policy.repeated_spans.enabled:
-        found = (checked.records, nodes, pii) | "RepeatedSpans" >> RepeatedSpans(
-            policy.repeated_spans)
+        found = (checked.records, nodes,
+                 pii if pii is not None else pipeline | "NoPii" >> beam.Create([])
+                 ) | "RepeatedSpans" >> RepeatedSpans(policy.repeated_spans)
         verdicts.append(found[VERDICTS])
         spans = found[SUMMARY]
     face_verdicts = templates = None
@@ -144,7 +145,8 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
 
     records_in = records | "RecordsIn" >> beam.combiners.Count.Globally()
     rows = (decided.text, decided.image_text, decided[QUARANTINED])
-    report = (records_in, decided[TALLY], matched, written, decided[CLUSTERS], rows, spans)
+    report = (records_in, decided[TALLY], matched, written, decided[CLUSTERS], rows,
+              *([spans] if spans is not None else []))
     checked = {"faces": policy.faces.enabled, "pii": policy.pii.enabled}
     return report | "Report" >> WriteRunReport(spec.output, spec.manifest, paths,
                                                policy.report, checked, spec.decisions)

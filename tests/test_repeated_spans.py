@@ -295,8 +295,8 @@ def test_the_job_cuts_repeated_spans_from_cleaned_rows(tmp_path):
     rows.append({"id": "short", "text": "A short note. " + FOOTER})
     rows += [{"id": f"other-{i}", "text": _body(rng)} for i in range(3)]
     write_jsonl(tmp_path / "in.jsonl", rows)
-    out = run_job(tmp_path / "out", [tmp_path / "in.jsonl"], "--repeated-spans", "true",
-                  "--span-min-words", "20", "--pii", "false", "--near-dedup-text", "false")
+    out = run_job(tmp_path / "out", [tmp_path / "in.jsonl"], "--repeated-spans",
+                  "--span-min-words", "20", "--no-pii", "--no-near-dedup-text")
     assert_conserved(out)
     cleaned = {r["id"]: r for r in out.cleaned_text}
     assert FOOTER in cleaned["page-0"]["text"] and cleaned["page-0"]["removed"] == []

@@ -350,8 +350,8 @@ def _summary(tally, top):
 
 
 class RepeatedSpans(beam.PTransform):
-    """(records, (uid, node) pairs, the PII stage's verdicts or None) in; a dict out: the
-    stage's verdicts (VERDICTS) and one dict for summary.json (SUMMARY)."""
+    """(records, (uid, node) pairs, the PII stage's verdicts: empty without it) in; a dict
+    out: the stage's verdicts (VERDICTS) and one dict for summary.json (SUMMARY)."""
 
     def __init__(self, settings: SpanSettings):
         super().__init__()
@@ -363,13 +363,10 @@ class RepeatedSpans(beam.PTransform):
         texts = records | "Texts" >> beam.Filter(is_text)
         scanned = texts | "Windows" >> beam.ParDo(_Windows(s)).with_outputs(
             "errors", "characters", main="spans")
-        joined = {"spans": scanned.spans, "node": nodes}
-        if pii is not None:
-            joined["pii"] = pii | "PersonalRanges" >> beam.FlatMap(
-                lambda v: ((v.uid, (span.start, span.end)) for span in v.spans or ()
-                           if span.field == "text"))
-        else:
-            joined["pii"] = records.pipeline | "NoPii" >> beam.Create([])
+        personal = pii | "PersonalRanges" >> beam.FlatMap(
+            lambda v: ((v.uid, (span.start, span.end)) for span in v.spans or ()
+                       if span.field == "text"))
+        joined = {"spans": scanned.spans, "node": nodes, "pii": personal}
         occurrences = (joined
                        | "ByDocument" >> beam.CoGroupByKey()
                        | "Occurrences" >> beam.FlatMap(_occurrences))
