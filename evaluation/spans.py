@@ -161,7 +161,10 @@ def evaluate(docs: List[Host], pii: bool, workdir: pathlib.Path) -> dict:
                 removed_units += 1
                 sentence = original[cut["start"] + u.start:cut["start"] + u.end]
                 unique_removed += holders[normalize_text(sentence)] < 2
-            if not any(s <= cut["start"] + 1 and cut["end"] <= e + 1 for s, e in planted):
+            piece = original[cut["start"]:cut["end"]]
+            inner = (cut["start"] + len(piece) - len(piece.lstrip()),
+                     cut["start"] + len(piece.rstrip()))
+            if not any(s <= inner[0] and inner[1] <= e for s, e in planted):
                 natural.append((doc.id, original[cut["start"]:cut["end"]].strip(),
                                 cut["documents"]))
     return {"documents": len(docs), "planted": sum(len(d.blocks) for d in docs),
@@ -197,7 +200,7 @@ def main(argv=None) -> int:
           f"{precision:.4f} ({units_removed - found['unique_removed']}/{units_removed} "
           f"sentences removed are held by another document too)")
     print(f"hosts intact: {found['intact']}/{found['hosts_checked']}; quarantined: "
-          f"{len(found['quarantined'])}")
+          f"{len(found['quarantined'])} {found['quarantined'][:5]}")
     print(f"natural repeats removed (not planted): {len(found['natural'])}")
     for doc_id, text, documents in found["natural"][:5]:
         print(f"  {doc_id} ({documents} documents): {text[:160]!r}")

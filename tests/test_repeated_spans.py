@@ -18,7 +18,7 @@ from schemas.settings import SpanSettings
 from tests.builders import document, nodes_of, run_stage, text_record, write_jsonl
 from tests.jobs import assert_conserved, run_job
 from transforms.decide.rows import cleaned_row
-from transforms.dedup.spans import (SUMMARY, VERDICTS, CountSpan, Hit, Occurrence,
+from transforms.dedup.spans import (INDEX, SUMMARY, VERDICTS, CountSpan, Hit, Occurrence,
                                     RepeatedSpans, SpanCount, cut_verdicts, hit_for,
                                     span_cluster)
 
@@ -312,3 +312,49 @@ def test_the_job_cuts_repeated_spans_from_cleaned_rows(tmp_path):
     spans = out.summary["repeated_spans"]
     assert spans["documents_cut"] == 4 and spans["cleaned_records_cut"] == {"text": 3}
     assert out.summary["reasons"] == {"mostly_repeated": 1}
+
+
+# ------------------------------------------------------------------ across nightly runs
+
+class _Nights(beam.PTransform):
+    """Night one (its index), night two with night one's index, and one run over both."""
+
+    def __init__(self, settings, night_one_uids):
+        super().__init__()
+        self.settings = settings
+        self.night_one = frozenset(night_one_uids)
+
+    def expand(self, inputs):
+        records, nodes, pii = inputs
+        one = lambda r: r.uid in self.night_one            # noqa: E731
+        first = (records | "One" >> beam.Filter(one), nodes, pii) | "NightOne" >> RepeatedSpans(
+            self.settings, index=True)
+        second = ((records | "Two" >> beam.Filter(lambda r: not one(r)), nodes, pii)
+                  | "NightTwo" >> RepeatedSpans(self.settings, previous=first[INDEX]))
+        both = (records, nodes, pii) | "Both" >> RepeatedSpans(self.settings)
+        return {"one": first[VERDICTS], "index": first[INDEX], "two": second[VERDICTS],
+                "both": both[VERDICTS]}
+
+
+def test_tonight_loses_what_earlier_nights_kept_as_one_run_over_all_nights_would():
+    rng = random.Random(23)
+    shared = _body(rng, 3)   # night one's page 1 and night two's page 3 share it
+    texts = [_body(rng) + " " + FOOTER, _body(rng) + " " + shared,
+             _body(rng) + " " + FOOTER, shared + " " + _body(rng) + " " + FOOTER,
+             _body(rng)]
+    records = [text_record(i, t) for i, t in enumerate(texts)]
+    settings = SpanSettings(enabled=True, min_words=20)
+    ran = run_stage(_Nights(settings, ["u0000", "u0001"]), records, nodes_of(records), [],
+                    tags=("one", "index", "two", "both"))
+
+    def decided(verdicts):
+        return sorted((v.uid, v.reason, v.action, v.removals) for v in verdicts)
+
+    night_two = [v for v in ran["both"] if v.uid not in ("u0000", "u0001")]
+    assert decided(ran["two"]) == decided(night_two)
+    assert {v.uid for v in ran["two"]} == {"u0002", "u0003"}
+    assert all(json.loads(v.evidence).get("earlier_run") for v in ran["two"])
+    assert ran["one"] == []   # night one alone: its two pages share nothing
+    rows = {row["span"]: row for row in ran["index"]}
+    assert len(rows) == sum(len(windows(t)) for t in texts[:2])
+    assert {row["documents"] for row in rows.values()} == {1}

@@ -45,7 +45,7 @@ from transforms.common.faults import error_verdict
 NAMESPACE = "repeated_spans"
 TOP_SPANS = 20           # spans ranked in the summary
 SPAN_CLUSTER = "span-"   # a repeated span's cluster: span-<its hash> (content-named)
-VERDICTS, SUMMARY = "verdicts", "summary"
+VERDICTS, SUMMARY, INDEX = "verdicts", "summary", "index"
 
 
 class DocumentSpans(NamedTuple):
@@ -78,7 +78,16 @@ class Hit(NamedTuple):
     action: str                  # REMOVE or FLAG
     documents: int
     personal: bool
-    kept_id: Optional[str]       # the document that keeps it (None: removed from all)
+    kept_id: Optional[str]       # the document that keeps it (None: removed from all, or
+    earlier: bool = False        # kept by an earlier run's document)
+
+
+class Prior(NamedTuple):
+    """A span earlier runs saw (their index): documents that held it there, up to
+    min_documents of their document keys, whether any copy held personal data."""
+    documents: int
+    keys: Sequence[str]
+    personal: bool
 
 
 class SpanSeen(NamedTuple):
@@ -88,7 +97,7 @@ class SpanSeen(NamedTuple):
     preview: str                 # masked (detectors.pii.spans.mask)
 
 
-for _type in (Window, DocumentSpans, Occurrence, SpanCount, Hit, SpanSeen):
+for _type in (Window, DocumentSpans, Occurrence, SpanCount, Hit, Prior, SpanSeen):
     beam.coders.registry.register_coder(_type, beam.coders.RowCoder)
 
 
@@ -100,18 +109,24 @@ def span_cluster(span: str) -> str:
     return SPAN_CLUSTER + span
 
 
+# An earlier run's documents come first in input order: their "first" sorts before any
+# (source, position, uid, id) of tonight's.
+EARLIER = ("", -1, "", "")
+
+
 def hit_for(count: SpanCount, uid: str, action: str) -> Optional[Hit]:
     """What a document does with a repeated span under ``action`` (first | all | flag);
     None: it keeps it."""
     first = uid == count.first_uid
+    earlier = count.first_uid == EARLIER[2]
     if count.personal:
-        return Hit("", REMOVE, count.documents, True, None)
+        return Hit("", REMOVE, count.documents, True, None, earlier)
     if action == "all":
-        return Hit("", REMOVE, count.documents, False, None)
+        return Hit("", REMOVE, count.documents, False, None, earlier)
     if first:
         return None
     return Hit("", REMOVE if action == "first" else FLAG, count.documents, False,
-               count.first_id)
+               None if earlier else count.first_id, earlier)
 
 
 # ------------------------------------------------------------------ count
@@ -126,7 +141,10 @@ class CountSpan(beam.CombineFn):
     def create_accumulator(self):
         return (0, (), None, False)
 
-    def add_input(self, acc, occ: Occurrence):
+    def add_input(self, acc, occ):
+        if isinstance(occ, Prior):   # what earlier runs counted: they come first
+            return self.merge_accumulators([acc, (occ.documents, tuple(occ.keys), EARLIER,
+                                                  occ.personal)])
         return self.merge_accumulators([acc, (1, (occ.document,), (
             occ.source, occ.position, occ.uid, occ.id), occ.personal)])
 
@@ -143,6 +161,14 @@ class CountSpan(beam.CombineFn):
     def extract_output(self, acc):
         documents, keys, first, personal = acc
         return SpanCount(documents, len(keys), first[2], first[3], personal)
+
+
+class IndexSpan(CountSpan):
+    """Tonight's occurrences of one span -> its row in the run's index (a Prior)."""
+
+    def extract_output(self, acc):
+        documents, keys, _, personal = acc
+        return {"documents": documents, "keys": list(keys), "personal": personal}
 
 
 # ------------------------------------------------------------------ the DoFns
@@ -269,6 +295,8 @@ def cut_verdicts(record: Record, hits: Sequence[Hit], settings: SpanSettings):
             evidence = {"span": head.hash, "spans": len(inside), "documents": documents,
                         "personal": personal, "kept_id": head_hit.kept_id, "start": start,
                         "end": end, "preview": preview}
+            if head_hit.earlier:
+                evidence["earlier_run"] = True   # an earlier night's document kept it
             removals = None
             if action == REMOVE:
                 removed_ranges.append((start, end))
@@ -351,11 +379,19 @@ def _summary(tally, top):
 
 class RepeatedSpans(beam.PTransform):
     """(records, (uid, node) pairs, the PII stage's verdicts: empty without it) in; a dict
-    out: the stage's verdicts (VERDICTS) and one dict for summary.json (SUMMARY)."""
+    out: the stage's verdicts (VERDICTS) and one dict for summary.json (SUMMARY).
 
-    def __init__(self, settings: SpanSettings):
+    Across runs: ``previous``, a PCollection of earlier runs' index rows (``{"span",
+    "documents", "keys", "personal"}``, one run's or several runs'), counts before tonight's
+    documents, so tonight's pages lose spans that earlier nights kept, as one run over all
+    nights would decide; with ``index``, the output has INDEX too: a row per span tonight's
+    texts hold, for the next run's ``previous``."""
+
+    def __init__(self, settings: SpanSettings, previous=None, index: bool = False):
         super().__init__()
         self.settings = settings
+        self.previous = previous
+        self.index = index
 
     def expand(self, inputs):
         records, nodes, pii = inputs
@@ -370,7 +406,12 @@ class RepeatedSpans(beam.PTransform):
         occurrences = (joined
                        | "ByDocument" >> beam.CoGroupByKey()
                        | "Occurrences" >> beam.FlatMap(_occurrences))
-        counts = occurrences | "Count" >> beam.CombinePerKey(CountSpan(s.min_documents))
+        counted = occurrences
+        if self.previous is not None:
+            prior = self.previous | "Prior" >> beam.Map(lambda row: (row["span"], Prior(
+                row["documents"], tuple(row["keys"]), row["personal"])))
+            counted = (occurrences, prior) | "WithEarlierRuns" >> beam.Flatten()
+        counts = counted | "Count" >> beam.CombinePerKey(CountSpan(s.min_documents))
         repeated = counts | "Repeated" >> beam.Filter(
             lambda kv, n: kv[1].distinct >= n, s.min_documents)
         hot = (counts
@@ -402,4 +443,10 @@ class RepeatedSpans(beam.PTransform):
                    | "Summary" >> beam.Map(lambda _, tally, top: _summary(tally, top),
                                            beam.pvalue.AsList(tally),
                                            beam.pvalue.AsSingleton(top, default_value=[])))
-        return {VERDICTS: verdicts, SUMMARY: summary}
+        found = {VERDICTS: verdicts, SUMMARY: summary}
+        if self.index:
+            found[INDEX] = (occurrences
+                            | "IndexCounts" >> beam.CombinePerKey(IndexSpan(s.min_documents))
+                            | "IndexRows" >> beam.MapTuple(lambda span, row: {"span": span,
+                                                                               **row}))
+        return found
