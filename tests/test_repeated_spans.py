@@ -312,6 +312,9 @@ def test_the_job_cuts_repeated_spans_from_cleaned_rows(tmp_path):
     spans = out.summary["repeated_spans"]
     assert spans["documents_cut"] == 4 and spans["cleaned_records_cut"] == {"text": 3}
     assert out.summary["reasons"] == {"mostly_repeated": 1}
+    page = (out.path / "report" / "index.html").read_text()
+    assert 'id="repeated-spans"' in page and "S*** a*** J*** L***" in page
+    assert "Smith and Jones" not in page   # spans are shown masked
 
 
 # ------------------------------------------------------------------ across nightly runs
