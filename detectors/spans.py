@@ -6,7 +6,9 @@ paragraph or sentence ends), so a footer pasted into many pages is cut into the 
 and hashed the same in each of them, whatever surrounds it. Units without a letter or digit
 ("---", "|") are skipped: they never start or end a window. Sentences end at ., !, ?, …
 (with closing quotes or brackets) before whitespace, at CJK full stops, and at line ends;
-abbreviations split too, the same way in every copy, which is all hashing needs.
+a one-word "sentence" of up to four letters ("Dr.", "Lt. Gen.") joins the next on its line.
+Other abbreviations split too, the same way in every copy, which is all hashing needs; a
+fragment that short would let a window straddle a page's own text and a pasted block.
 
 A window is ``window`` consecutive units; its hash is BLAKE2b (8 bytes, hex) over the
 units normalized as exact dedup normalizes texts (NFKC, case folding, whitespace
@@ -23,12 +25,16 @@ from detectors.hashing import digest, normalize_text
 from schemas.settings import SPAN_UNITS
 
 UNITS = SPAN_UNITS
+HASHING = "units-nfkc-casefold/blake2b-64/v1"   # changes here invalidate earlier span indexes
 
 _LINE = re.compile(r"[^\n]+")
 _PARAGRAPH = re.compile(r"(?:[^\n]|\n(?![ \t\r\f\v]*\n))+")   # up to a blank line
 _SENTENCE = re.compile(
     r"\S.*?(?:[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)|[\u3002\uff01\uff1f]+|$)", re.M)
 _CONTENT = re.compile(r"\w")
+# A sentence of one short word and a full stop is an abbreviation's ("Dr.", "Gen.", "No."):
+# it joins the text after it on its line, so no window starts or ends on a fragment.
+_ABBREVIATION = re.compile(r"\w{1,4}\.")
 # Words as detectors/minhash.py counts them: every CJK ideograph, kana or hangul syllable
 # is one.
 _WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]|\w+")
@@ -52,13 +58,18 @@ def units(text: str, unit: str = "sentence") -> List[Unit]:
     pattern = {"sentence": _SENTENCE, "line": _LINE, "paragraph": _PARAGRAPH}.get(unit)
     if pattern is None:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {unit!r}")
-    found = []
+    found, joining = [], False
     for m in pattern.finditer(text):
         piece = m.group()
         start = m.start() + len(piece) - len(piece.lstrip())
         end = m.start() + len(piece.rstrip())
-        if end > start and _CONTENT.search(text, start, end):
+        if end <= start or not _CONTENT.search(text, start, end):
+            continue
+        if joining and "\n" not in text[found[-1].end:start]:
+            found[-1] = Unit(found[-1].start, end)   # "Lt. Gen. Cosgrove said." is one
+        else:
             found.append(Unit(start, end))
+        joining = unit == "sentence" and bool(_ABBREVIATION.fullmatch(text, start, end))
     return found
 
 
@@ -79,6 +90,13 @@ def windows(text: str, unit: str = "sentence", size: int = 3) -> List[Window]:
             cut = (found[i - 1].end if i > 0 else found[i].start, len(text))
         out.append(Window(span_hash(normalized[i:j + 1]), found[i].start, found[j].end, *cut))
     return out
+
+
+def span_format(settings) -> dict:
+    """What two runs' span hashes and counts must share to be compared (in every span
+    index): how spans are cut and hashed, and how many document keys a count keeps."""
+    return {"kind": "spans", "hashing": HASHING, "unit": settings.unit,
+            "window": settings.window, "min_documents": settings.min_documents}
 
 
 def document_key(text: str, unit: str = "sentence") -> str:

@@ -133,13 +133,13 @@ def evaluate(docs: List[Host], pii: bool, workdir: pathlib.Path) -> dict:
     to_remove = removed = intact = hosts_checked = 0
     per_block = collections.defaultdict(lambda: [0, 0])   # block -> [to remove, removed]
     removed_units = unique_removed = 0
-    natural = []
+    natural, broken = [], []
     for doc in docs:
         row = cleaned.get(doc.id)
         if row is None:
             continue
         original = compose(doc, set(doc.blocks))
-        kept = {b for b in doc.blocks if first[b] == doc.id and b not in PERSONAL}
+        kept = {b for b in doc.blocks if first[b] == doc.id and not (pii and b in PERSONAL)}
         # The text as read less the row's removed ranges: what the stage cut, apart from the
         # PII stage's placeholders (names in news, the signature's name in a kept copy).
         text = _clean(remove(original, merge((r["start"], r["end"]) for r in row["removed"])))
@@ -152,7 +152,10 @@ def evaluate(docs: List[Host], pii: bool, workdir: pathlib.Path) -> dict:
                 removed += 1
                 per_block[name][1] += 1
         hosts_checked += 1
-        intact += int(text == _clean(compose(doc, kept)))
+        if text == _clean(compose(doc, kept)):
+            intact += 1
+        else:
+            broken.append(doc.id)
         planted = [(original.find(BLOCKS[b][1].strip()),
                     original.find(BLOCKS[b][1].strip()) + len(BLOCKS[b][1].strip()))
                    for b in doc.blocks]
@@ -161,15 +164,14 @@ def evaluate(docs: List[Host], pii: bool, workdir: pathlib.Path) -> dict:
                 removed_units += 1
                 sentence = original[cut["start"] + u.start:cut["start"] + u.end]
                 unique_removed += holders[normalize_text(sentence)] < 2
-            piece = original[cut["start"]:cut["end"]]
-            inner = (cut["start"] + len(piece) - len(piece.lstrip()),
-                     cut["start"] + len(piece.rstrip()))
-            if not any(s <= inner[0] and inner[1] <= e for s, e in planted):
+            inside = [(cut["start"] + u.start, cut["start"] + u.end)
+                      for u in units(original[cut["start"]:cut["end"]])]
+            if not all(any(s <= a and b <= e for s, e in planted) for a, b in inside):
                 natural.append((doc.id, original[cut["start"]:cut["end"]].strip(),
                                 cut["documents"]))
     return {"documents": len(docs), "planted": sum(len(d.blocks) for d in docs),
             "to_remove": to_remove, "removed": removed, "per_block": dict(per_block),
-            "hosts_checked": hosts_checked, "intact": intact,
+            "hosts_checked": hosts_checked, "intact": intact, "not_intact": broken,
             "quarantined": sorted(quarantined), "removed_units": removed_units,
             "unique_removed": unique_removed, "natural": natural,
             "summary": json.loads((out / "summary.json").read_text()).get("repeated_spans")}
@@ -199,8 +201,9 @@ def main(argv=None) -> int:
     print(f"\nrecall {recall:.4f} ({found['removed']}/{found['to_remove']}); precision "
           f"{precision:.4f} ({units_removed - found['unique_removed']}/{units_removed} "
           f"sentences removed are held by another document too)")
-    print(f"hosts intact: {found['intact']}/{found['hosts_checked']}; quarantined: "
-          f"{len(found['quarantined'])} {found['quarantined'][:5]}")
+    print(f"hosts intact: {found['intact']}/{found['hosts_checked']} (not: "
+          f"{' '.join(found['not_intact'][:10])}); quarantined (mostly_repeated): "
+          f"{len(found['quarantined'])} ({' '.join(found['quarantined'][:10])})")
     print(f"natural repeats removed (not planted): {len(found['natural'])}")
     for doc_id, text, documents in found["natural"][:5]:
         print(f"  {doc_id} ({documents} documents): {text[:160]!r}")

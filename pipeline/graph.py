@@ -14,6 +14,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from detectors.minhash import signature_format
+from detectors.spans import span_format
 from schemas import arrow
 from schemas.settings import Policy
 from transforms.decide.decide import CLUSTERS, INDEX, QUARANTINED, TALLY, Decide
@@ -24,12 +25,13 @@ from transforms.people.faces import DetectFaces
 from transforms.people.identities import RepeatedIdentities
 from transforms.common.nodes import Nodes
 from transforms.io.ids import AssignIds
-from transforms.io.index import ReadIndex
+from transforms.io.index import ReadIndex, ReadSpanIndex
 from transforms.dedup.near_text import NearDuplicateText
 from transforms.dedup.near_images import NearDuplicateImages
 from transforms.pii import DetectPii
 from transforms.io.read import ReadCorpus
 from transforms.dedup.semantic import Embed, SemanticDuplicates
+from transforms.dedup.spans import INDEX as SPAN_INDEX
 from transforms.dedup.spans import SUMMARY, VERDICTS, RepeatedSpans
 from transforms.io.validate import ValidateRecords
 from transforms.io.outputs import WriteParquet, join_path
@@ -44,6 +46,7 @@ class RunSpec:
     manifest: dict  # what the launcher knows: started_at, config, versions, options
     index_in: List[str] = dataclasses.field(default_factory=list)  # index Parquet files
     index_out: Optional[str] = None
+    span_index_in: List[str] = dataclasses.field(default_factory=list)   # span index files
     decisions: dict = dataclasses.field(default_factory=dict)   # pipeline.review
 
 
@@ -100,9 +103,16 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         verdicts.append(pii)
     spans = None
     if policy.repeated_spans.enabled:
+        earlier = (pipeline | "EarlierSpans" >> ReadSpanIndex(spec.span_index_in)
+                   if spec.span_index_in else None)
         found = (checked.records, nodes,
                  pii if pii is not None else pipeline | "NoPii" >> beam.Create([])
-                 ) | "RepeatedSpans" >> RepeatedSpans(policy.repeated_spans)
+                 ) | "RepeatedSpans" >> RepeatedSpans(policy.repeated_spans, previous=earlier,
+                                                     index=bool(spec.index_out))
+        if spec.index_out:
+            found[SPAN_INDEX] | "WriteSpanIndex" >> WriteParquet(
+                join_path(spec.index_out, arrow.SPANS_FOLDER, "part"),
+                arrow.span_index_schema(span_format(policy.repeated_spans)))
         verdicts.append(found[VERDICTS])
         spans = found[SUMMARY]
     face_verdicts = templates = None
