@@ -6,9 +6,10 @@ paragraph or sentence ends), so a footer pasted into many pages is cut into the 
 and hashed the same in each of them, whatever surrounds it. Units without a letter or digit
 ("---", "|") are skipped: they never start or end a window. Sentences end at ., !, ?, …
 (with closing quotes or brackets) before whitespace, at CJK full stops, and at line ends;
-a one-word "sentence" of up to four letters ("Dr.", "Lt. Gen.") joins the next on its line.
-Other abbreviations split too, the same way in every copy, which is all hashing needs; a
-fragment that short would let a window straddle a page's own text and a pasted block.
+abbreviations split too ("Lt." "Gen."), the same way in every copy, which is all hashing
+needs. A unit never depends on the text around it: joining an abbreviation to the next
+sentence would change a pasted block's first unit wherever a page's text before it ends in
+one (measured: two missed copies in 300 on the evaluation's planted set).
 
 A window is ``window`` consecutive units; its hash is BLAKE2b (8 bytes, hex) over the
 units normalized as exact dedup normalizes texts (NFKC, case folding, whitespace
@@ -32,9 +33,6 @@ _PARAGRAPH = re.compile(r"(?:[^\n]|\n(?![ \t\r\f\v]*\n))+")   # up to a blank li
 _SENTENCE = re.compile(
     r"\S.*?(?:[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)|[\u3002\uff01\uff1f]+|$)", re.M)
 _CONTENT = re.compile(r"\w")
-# A sentence of one short word and a full stop is an abbreviation's ("Dr.", "Gen.", "No."):
-# it joins the text after it on its line, so no window starts or ends on a fragment.
-_ABBREVIATION = re.compile(r"\w{1,4}\.")
 # Words as detectors/minhash.py counts them: every CJK ideograph, kana or hangul syllable
 # is one.
 _WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]|\w+")
@@ -58,18 +56,13 @@ def units(text: str, unit: str = "sentence") -> List[Unit]:
     pattern = {"sentence": _SENTENCE, "line": _LINE, "paragraph": _PARAGRAPH}.get(unit)
     if pattern is None:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {unit!r}")
-    found, joining = [], False
+    found = []
     for m in pattern.finditer(text):
         piece = m.group()
         start = m.start() + len(piece) - len(piece.lstrip())
         end = m.start() + len(piece.rstrip())
-        if end <= start or not _CONTENT.search(text, start, end):
-            continue
-        if joining and "\n" not in text[found[-1].end:start]:
-            found[-1] = Unit(found[-1].start, end)   # "Lt. Gen. Cosgrove said." is one
-        else:
+        if end > start and _CONTENT.search(text, start, end):
             found.append(Unit(start, end))
-        joining = unit == "sentence" and bool(_ABBREVIATION.fullmatch(text, start, end))
     return found
 
 
