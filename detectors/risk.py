@@ -10,6 +10,9 @@ times or more: Carlini et al. 2023):
   template_cluster                         0.6 * reps(cluster size)
   repeated_identity                        0.8 * reps(records of the person)
   caption_template                         0.2 * reps(template records)
+  repeated_span                            0.5 * reps(documents holding it), 0.8 * with
+                                           personal data in it; half when it was removed
+  mostly_repeated                          0.5 * reps(documents of its most repeated span)
   face (one image)                         0.2
   secret                                   1.0
   government id, financial                 0.9
@@ -54,6 +57,11 @@ def signal(reason: str, action: str, evidence: str, group_size) -> float:
         return 0.8 * reps(detail.get("identity_records"))
     if reason is Reason.CAPTION_TEMPLATE:
         return 0.2 * reps(detail.get("template_records"))
+    if reason is Reason.REPEATED_SPAN:
+        weight = 0.8 if detail.get("personal") else 0.5
+        return weight * reps(group_size) / (2 if action == "remove" else 1)
+    if reason is Reason.MOSTLY_REPEATED:
+        return 0.5 * reps(detail.get("documents"))
     if reason is Reason.FACE:
         return 0.2
     return 0.0

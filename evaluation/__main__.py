@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-from evaluation import (addresses, faces, image_near_dups, phones, pii, templates,
+from evaluation import (addresses, faces, image_near_dups, phones, pii, spans, templates,
                         text_near_dups)
 from evaluation.scores import SCORES, table
 
@@ -24,6 +24,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     runs = [
         ("near-duplicate text", text_near_dups.main, []),
+        ("repeated spans", spans.main, ["--hosts", "1000"] if args.quick else []),
         ("near-duplicate images", image_near_dups.main, []),
         ("personal data", pii.main, ["--faker-docs", "300" if args.quick else "1000"]),
         ("phone numbers", phones.main, ["--n", "400" if args.quick else "1200", "--misses", "0"]),

@@ -14,6 +14,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from detectors.minhash import signature_format
+from detectors.spans import span_format
 from schemas import arrow
 from schemas.settings import Policy
 from transforms.decide.decide import CLUSTERS, INDEX, QUARANTINED, TALLY, Decide
@@ -25,12 +26,14 @@ from transforms.people.identities import RepeatedIdentities
 from transforms.common.flatten import FlattenShared
 from transforms.common.nodes import Nodes
 from transforms.io.ids import AssignIds
-from transforms.io.index import ReadIndex
+from transforms.io.index import ReadIndex, ReadSpanIndex
 from transforms.dedup.near_text import NearDuplicateText
 from transforms.dedup.near_images import NearDuplicateImages
 from transforms.pii import DetectPii
 from transforms.io.read import ReadCorpus
 from transforms.dedup.semantic import Embed, SemanticDuplicates
+from transforms.dedup.spans import INDEX as SPAN_INDEX
+from transforms.dedup.spans import SUMMARY, VERDICTS, RepeatedSpans
 from transforms.io.validate import ValidateRecords
 from transforms.io.outputs import WriteParquet, join_path
 from transforms.report.write import WriteRunReport
@@ -44,6 +47,7 @@ class RunSpec:
     manifest: dict  # what the launcher knows: started_at, config, versions, options
     index_in: List[str] = dataclasses.field(default_factory=list)  # index Parquet files
     index_out: Optional[str] = None
+    span_index_in: List[str] = dataclasses.field(default_factory=list)   # span index files
     decisions: dict = dataclasses.field(default_factory=dict)   # pipeline.review
 
 
@@ -94,8 +98,24 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         verdicts.append(embedded.errors)
         if clip.semantic_dedup:
             verdicts.append((embeddings, nodes) | "SemanticDedup" >> SemanticDuplicates(clip))
+    pii = None
     if policy.pii.enabled:
-        verdicts.append(checked.records | "Pii" >> DetectPii(policy.pii))
+        pii = checked.records | "Pii" >> DetectPii(policy.pii)
+        verdicts.append(pii)
+    spans = None
+    if policy.repeated_spans.enabled:
+        earlier = (pipeline | "EarlierSpans" >> ReadSpanIndex(spec.span_index_in)
+                   if spec.span_index_in else None)
+        found = (checked.records, nodes,
+                 pii if pii is not None else pipeline | "NoPii" >> beam.Create([])
+                 ) | "RepeatedSpans" >> RepeatedSpans(policy.repeated_spans, previous=earlier,
+                                                     index=bool(spec.index_out))
+        if spec.index_out:
+            found[SPAN_INDEX] | "WriteSpanIndex" >> WriteParquet(
+                join_path(spec.index_out, arrow.SPANS_FOLDER, "part"),
+                arrow.span_index_schema(span_format(policy.repeated_spans)))
+        verdicts.append(found[VERDICTS])
+        spans = found[SUMMARY]
     face_verdicts = templates = None
     if policy.faces.enabled:
         identities = policy.identities.enabled
@@ -136,7 +156,8 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
 
     records_in = records | "RecordsIn" >> beam.combiners.Count.Globally()
     rows = (decided.text, decided.image_text, decided[QUARANTINED])
-    report = (records_in, decided[TALLY], matched, written, decided[CLUSTERS], rows)
+    report = (records_in, decided[TALLY], matched, written, decided[CLUSTERS], rows,
+              *([spans] if spans is not None else []))
     checked = {"faces": policy.faces.enabled, "pii": policy.pii.enabled}
     return report | "Report" >> WriteRunReport(spec.output, spec.manifest, paths,
                                                policy.report, checked, spec.decisions)

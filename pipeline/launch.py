@@ -22,6 +22,7 @@ from apache_beam.options.pipeline_options import (DebugOptions, DirectOptions,
 
 from detectors.display import terminal_safe
 from detectors.minhash import signature_format
+from detectors.spans import span_format
 from pipeline import ownership
 from pipeline.exits import ExitCode, UsageError
 from pipeline.gates import failed_gates, parse_gate
@@ -29,7 +30,7 @@ from pipeline.graph import RunSpec, build, output_paths
 from pipeline.options import HygieneOptions, help_parser
 from pipeline.policy import PolicyError, load_policy
 from pipeline.review import ReviewError, read_decisions
-from transforms.io.index import format_problems, parquet_files
+from transforms.io.index import format_problems, parquet_files, span_index_files
 
 LOG = logging.getLogger("hygiene")
 VERSIONED_PACKAGES = ("pre-training-data-hygiene", "apache-beam", "pyarrow", "pillow", "numpy",
@@ -175,12 +176,32 @@ def _prepare_outputs(hygiene) -> List[str]:
     return doomed
 
 
+def _check_span_index(patterns: Optional[List[str]], policy, check: bool) -> List[str]:
+    """The span index files of the --index-in folders (FOLDER/spans/), after checking their
+    spans were cut and hashed as ours are."""
+    if not patterns or not policy.repeated_spans.enabled or not check:
+        return []
+    files = span_index_files(patterns)
+    try:
+        problems = format_problems(files, span_format(policy.repeated_spans))
+    except (OSError, ValueError) as err:
+        raise UsageError(f"--index-in: a file that is not a span index: {err}") from None
+    if problems:
+        raise UsageError("--index-in holds a span index made with other repeated_spans "
+                         "settings (unit, window, min_documents), so its spans cannot be "
+                         "compared with this run's:\n  " + "\n  ".join(problems[:10]))
+    return files
+
+
 def _check_index(patterns: Optional[List[str]], policy, check: bool) -> List[str]:
     """The index files to read, after checking their signatures compare with ours."""
     if not patterns:
         return []
     if not policy.near_dedup_text.enabled:
-        raise UsageError("--index-in needs the near-duplicate text stage (--near-dedup-text)")
+        if policy.repeated_spans.enabled:
+            return []   # only the span index is read (_check_span_index)
+        raise UsageError("--index-in needs the near-duplicate text stage (--near-dedup-text) "
+                         "or the repeated-spans stage (--repeated-spans)")
     if not check:
         return list(patterns)
     files = parquet_files(patterns)
@@ -297,6 +318,7 @@ def run(argv: List[str]) -> RunResult:
         if advice:
             LOG.info("%s", advice)
     index_in = _check_index(hygiene.index_in, policy, check=not dry_run)
+    span_index_in = _check_span_index(hygiene.index_in, policy, check=not dry_run)
     _check_pii(policy, check=not dry_run)
     _check_faces(policy, check=not dry_run)
     _check_clip(policy, check=not dry_run)
@@ -309,7 +331,7 @@ def run(argv: List[str]) -> RunResult:
         "inputs": {"patterns": inputs},
         "config": policy.to_dict(),
         "packages": package_versions(),
-        "index": {"in": index_in, "out": hygiene.index_out},
+        "index": {"in": index_in, "out": hygiene.index_out, "spans_in": span_index_in},
         "review": {"files": hygiene.review_decisions or [], "decisions": len(decisions)},
     }
     if not dry_run:
@@ -318,7 +340,8 @@ def run(argv: List[str]) -> RunResult:
         ownership.delete(_prepare_outputs(hygiene))
         manifest = ownership.begin(hygiene.output, manifest)
     spec = RunSpec(inputs=inputs, output=hygiene.output, policy=policy, manifest=manifest,
-                   index_in=index_in, index_out=hygiene.index_out, decisions=decisions)
+                   index_in=index_in, index_out=hygiene.index_out,
+                   span_index_in=span_index_in, decisions=decisions)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, spec)
     LOG.info("running on %s: %s -> %s", runner, " ".join(inputs), hygiene.output)

@@ -20,6 +20,15 @@ REDACTION = pa.struct([
     pa.field("recognizer", pa.string(), nullable=False),
 ])
 
+# One per range cut out of the text (repeated spans), with its offsets in the text as read.
+REMOVED = pa.struct([
+    pa.field("field", pa.string(), nullable=False),        # text
+    pa.field("start", pa.int64(), nullable=False),
+    pa.field("end", pa.int64(), nullable=False),
+    pa.field("span", pa.string(), nullable=False),         # the repeated span's hash
+    pa.field("documents", pa.int64(), nullable=False),     # documents that hold it
+])
+
 EVIDENCE = pa.struct([
     pa.field("reason", pa.string(), nullable=False),
     pa.field("stage", pa.string(), nullable=False),
@@ -31,6 +40,7 @@ CLEANED_TEXT = pa.schema([
     pa.field("id", pa.string(), nullable=False),
     pa.field("text", pa.string(), nullable=False),
     pa.field("redactions", pa.list_(REDACTION), nullable=False),
+    pa.field("removed", pa.list_(REMOVED), nullable=False),
     # What a stage noted about a kept record (faces blurred or kept, a repeated identity
     # under its cap), with the evidence.
     pa.field("flags", pa.list_(EVIDENCE), nullable=False),
@@ -80,6 +90,7 @@ QUARANTINE = pa.schema([
 ])
 
 INDEX_FORMAT_KEY = b"hygiene.index"
+SPANS_FOLDER = "spans"   # an index folder's span index: INDEX_OUT/spans/part-*.parquet
 INDEX_VERSION = 1
 
 
@@ -95,4 +106,17 @@ def index_schema(signature_format: dict) -> pa.Schema:
         pa.field("minhash", pa.binary(), nullable=False),  # uint32 little-endian x num_perm
         pa.field("source", pa.string(), nullable=False),
         pa.field("location", pa.string(), nullable=False),
+    ], metadata={INDEX_FORMAT_KEY: fmt.encode()})
+
+
+def span_index_schema(span_format: dict) -> pa.Schema:
+    """The cross-run span index (repeated spans): per span hash a run's texts held, how many
+    documents held it, up to min_documents of their document keys, and whether any copy
+    held personal data; how spans were cut and hashed in the file's metadata."""
+    fmt = json.dumps({"version": INDEX_VERSION, **span_format}, sort_keys=True)
+    return pa.schema([
+        pa.field("span", pa.string(), nullable=False),
+        pa.field("documents", pa.int64(), nullable=False),
+        pa.field("keys", pa.list_(pa.string()), nullable=False),
+        pa.field("personal", pa.bool_(), nullable=False),
     ], metadata={INDEX_FORMAT_KEY: fmt.encode()})

@@ -13,6 +13,7 @@ class Stage(str, enum.Enum):
     EXACT_DEDUP = "exact_dedup"
     NEAR_DEDUP_TEXT = "near_dedup_text"
     NEAR_DEDUP_IMAGES = "near_dedup_images"
+    REPEATED_SPANS = "repeated_spans"
     PII = "pii"
     FACES = "faces"
     TEMPLATES = "templates"
@@ -55,6 +56,10 @@ class Reason(str, enum.Enum):
     NEAR_DUPLICATE_PREVIOUS_RUN = "near_duplicate_previous_run"
     NEAR_DUPLICATE_IMAGE = "near_duplicate_image"
     SEMANTIC_DUPLICATE_IMAGE = "semantic_duplicate_image"
+    # Text repeated across different documents (boilerplate): removed from all but its
+    # first document (a flag), and the documents left with too little text.
+    MOSTLY_REPEATED = "mostly_repeated"
+    REPEATED_SPAN = "repeated_span"
     # Personal data and secrets in a text or caption (the policy says which entity
     # types quarantine a record and which are redacted).
     SECRET = "secret"
@@ -92,6 +97,8 @@ _STAGE_OF = {
     Reason.NEAR_DUPLICATE_PREVIOUS_RUN: Stage.NEAR_DEDUP_TEXT,
     Reason.NEAR_DUPLICATE_IMAGE: Stage.NEAR_DEDUP_IMAGES,
     Reason.SEMANTIC_DUPLICATE_IMAGE: Stage.NEAR_DEDUP_IMAGES,
+    Reason.MOSTLY_REPEATED: Stage.REPEATED_SPANS,
+    Reason.REPEATED_SPAN: Stage.REPEATED_SPANS,
     Reason.SECRET: Stage.PII,
     Reason.PII_GOVERNMENT_ID: Stage.PII,
     Reason.PII_FINANCIAL: Stage.PII,
@@ -138,6 +145,8 @@ _DESCRIPTIONS = {
     Reason.NEAR_DUPLICATE_PREVIOUS_RUN: "a near duplicate of a text an earlier run kept (from --index-in)",
     Reason.NEAR_DUPLICATE_IMAGE: "an image whose perceptual hash is within the Hamming radius of a kept image's",
     Reason.SEMANTIC_DUPLICATE_IMAGE: "an image whose CLIP embedding is within the cosine threshold of a kept image's (needs real weights; off by default)",
+    Reason.MOSTLY_REPEATED: "a text left with fewer than repeated_spans.min_words words once the spans it shares with other documents are removed",
+    Reason.REPEATED_SPAN: "text (repeated_spans.window units) found in repeated_spans.min_documents or more documents: removed from the record's cleaned text, or flagged (repeated_spans.action)",
     Reason.SECRET: "a credential: cloud access key, GitHub/GitLab/Slack token, private key, JWT or API key",
     Reason.PII_GOVERNMENT_ID: "a government id such as a US social security number",
     Reason.PII_FINANCIAL: "a payment card number or an IBAN",

@@ -109,6 +109,15 @@ class Span(NamedTuple):
     recognizer: str
 
 
+class Removal(NamedTuple):
+    """Text a stage cut out of a record's field: [start, end) of the text as read."""
+    field: str                 # "text"
+    start: int
+    end: int
+    span: str                  # the repeated span's hash (detectors/spans.py)
+    documents: int             # documents that hold it
+
+
 class Verdict(NamedTuple):
     """One stage's finding about one record.
 
@@ -116,7 +125,7 @@ class Verdict(NamedTuple):
     later steps need travels in the typed fields after it."""
     uid: str
     reason: str                # a schemas.reasons.Reason value
-    action: str                # QUARANTINE, REDACT, BLUR or FLAG (below)
+    action: str                # QUARANTINE, REDACT, REMOVE, BLUR or FLAG (below)
     evidence: str              # JSON object, never raw personal data
     representative_id: Optional[str]
     group_size: Optional[int]
@@ -124,6 +133,7 @@ class Verdict(NamedTuple):
                                                # (detectors/clusters.py names them)
     faces: Optional[Sequence[FaceBox]] = None  # face verdicts: the faces found
     spans: Optional[Sequence[Span]] = None     # PII verdicts but pii_dense: the spans found
+    removals: Optional[Sequence[Removal]] = None   # repeated_span verdicts: what is cut out
 
 
 class ClusterMember(NamedTuple):
@@ -143,6 +153,7 @@ QUARANTINE = "quarantine"
 REDACT = "redact"   # cleaned, its spans replaced by placeholders
 BLUR = "blur"       # cleaned, its faces blurred
 FLAG = "flag"       # cleaned, the verdict noted in its flags
+REMOVE = "remove"   # cleaned, its removals cut out of the text
 
-for _type in (Record, Fingerprint, FaceBox, Span, Verdict, ClusterMember):
+for _type in (Record, Fingerprint, FaceBox, Span, Removal, Verdict, ClusterMember):
     beam.coders.registry.register_coder(_type, beam.coders.RowCoder)

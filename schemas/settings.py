@@ -289,6 +289,35 @@ class NearTextSettings:
             yield f"bands x rows = {self.bands * self.rows} > num_perm {self.num_perm}"
 
 
+SPAN_UNITS = ("sentence", "line", "paragraph")   # detectors/spans.py
+SPAN_ACTIONS = ("first", "all", "flag")
+
+
+@dataclasses.dataclass(frozen=True)
+class SpanSettings:
+    """Repeated spans (boilerplate shared by different documents)."""
+    # Off by default until measured on real text (issue 19): the bundled sample's texts are
+    # drawn from one pool of sentences, so it would change most of them.
+    enabled: bool = setting(False, "remove text repeated across different documents "
+                            "(footers, disclaimers, signatures)", flag="--repeated-spans")
+    unit: str = setting("sentence", "what a span is made of (lines and paragraphs: as the "
+                        "text breaks them)", choices=SPAN_UNITS, flag="--span-unit")
+    window: int = setting(3, "consecutive units per span (C4 and datatrove: 3 sentences)",
+                          low=1, high=64, flag="--span-window", metavar="N")
+    min_documents: int = setting(2, "a span is repeated when this many different documents "
+                                 "hold it (exact copies of one text count once)", low=2,
+                                 flag="--span-min-documents", metavar="N")
+    action: str = setting("first", "first: removed from every document but the first in "
+                          "input order; all: from every one; flag: kept, flagged. A span with "
+                          "personal data in it is removed from all, whatever this says",
+                          choices=SPAN_ACTIONS, flag="--span-action")
+    min_words: int = setting(50, "a text that loses spans and keeps fewer words than this "
+                             "is quarantined (mostly_repeated; datatrove's min_doc_words)",
+                             low=0, flag="--span-min-words", metavar="N")
+    max_bucket: int = setting(10_000, "documents of a span joined under its key; a hotter "
+                              "span is looked up among the few hot ones instead", low=2)
+
+
 @dataclasses.dataclass(frozen=True)
 class NearImageSettings:
     """Near-duplicate images (pHash)."""
@@ -513,6 +542,7 @@ class Policy:
     input: InputSettings = InputSettings()
     exact_dedup: ExactDedupSettings = ExactDedupSettings()
     near_dedup_text: NearTextSettings = NearTextSettings()
+    repeated_spans: SpanSettings = SpanSettings()
     near_dedup_images: NearImageSettings = NearImageSettings()
     pii: PiiSettings = PiiSettings()
     faces: FaceSettings = FaceSettings()

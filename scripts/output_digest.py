@@ -63,7 +63,8 @@ def digest(output):
     for kind in ("text", "image_text"):
         for row in _rows(output, os.path.join("cleaned", kind)):
             add(row, {"destination": "cleaned", "kind": kind, "flags": _evidence(row["flags"]),
-                      "redactions": row["redactions"], "risk": row["risk"],
+                      "redactions": row["redactions"], "removed": row.get("removed"),
+                      "risk": row["risk"],
                       "text": _hash(row.get("text")), "caption": _hash(row.get("caption")),
                       "image": _hash(row.get("image"))})
     for row in _rows(output, "quarantine"):

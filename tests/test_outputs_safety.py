@@ -83,7 +83,9 @@ def test_a_folder_no_run_wrote_is_refused_and_left_alone(tmp_path, capsys):
     # An --index-out holds index shards only.
     index = tmp_path / "index"
     shard = touch(index / "part-00000-of-00001.parquet")
-    assert ownership.plan_index_out(str(index), overwrite=True) == [str(shard)]
+    spans = touch(index / "spans" / "part-00000-of-00001.parquet")   # the span index's
+    assert sorted(ownership.plan_index_out(str(index), overwrite=True)) == [str(shard),
+                                                                            str(spans)]
     with pytest.raises(ownership.OutputRefused, match="pass --overwrite"):
         ownership.plan_index_out(str(index), overwrite=False)
     touch(index / "signatures.parquet")

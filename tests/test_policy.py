@@ -183,7 +183,8 @@ def test_load_policy_does_not_modify_the_overrides():
 
 def test_to_dict_is_the_flat_yaml_layout():
     flat = Policy().to_dict()
-    assert set(flat) == {"input", "exact_dedup", "near_dedup_text", "near_dedup_images", "pii",
+    assert set(flat) == {"input", "exact_dedup", "near_dedup_text", "repeated_spans",
+                         "near_dedup_images", "pii",
                          "faces", "image_metadata", "identities", "templates", "layouts",
                          "clip", "report"}
     assert flat["image_metadata"] == {"keep": ["icc"]}

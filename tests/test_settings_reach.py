@@ -56,12 +56,16 @@ from pipeline.options import HygieneOptions
 from pipeline.policy import load_policy
 from schemas import settings
 from schemas.reasons import Reason
-from schemas.records import BLUR, FaceBox, Kind, Record, Verdict, make_record
+from detectors.spans import windows as span_text_windows
+from schemas.records import BLUR, REMOVE, FaceBox, Kind, Record, Verdict, make_record
 from schemas.settings import Policy, declaration, fields
 from transforms.common.components import ConnectedComponents
 from transforms.common.nodes import face_node, node_of
 from transforms.dedup.exact import DuplicateGroups
 from transforms.dedup.near_images import PairClusters
+from transforms.dedup.spans import Hit as SpanHit
+from transforms.dedup.spans import Occurrence as SpanOccurrence
+from transforms.dedup.spans import SpanCount
 from transforms.pii import _SCANNERS
 
 from tests.builders import HOPPER, TINY_CLIP, fingerprint, png, tar_bytes
@@ -347,6 +351,47 @@ def image_hash(job: Steps):
 def duplicate_groups(stage: Steps):
     """What the stage groups records by: the reasons of its duplicate groups."""
     return [step.reason for step in stage.values() if isinstance(step, DuplicateGroups)]
+
+
+# ------------------------------------------------------------------ repeated spans
+
+SPAN_TEXT = "One two. Three four. Five six.\nSeven eight. Nine ten."
+SPAN_RECORD = record(0, text=SPAN_TEXT)
+
+
+def span_windows(stage: Steps):
+    """The windows the stage hashes in a text of five sentences on two lines."""
+    return run_step(stage["Windows"], SPAN_RECORD)
+
+
+def _span_count(documents: int) -> SpanCount:
+    return SpanCount(documents=documents, distinct=documents, first_uid="uid0",
+                     first_id="r0", personal=False)
+
+
+def span_repeated(stage: Steps):
+    """Whether a span two different texts hold is repeated."""
+    return run_step(stage["Repeated"], ("span", _span_count(2)))
+
+
+def span_hot(stage: Steps):
+    """Whether a span three texts hold is hot (looked up, not joined)."""
+    return run_step(stage["Hot"], ("span", _span_count(3)))
+
+
+def span_hits(stage: Steps):
+    """What the first and the second of two texts holding a span do with it."""
+    occurrences = [SpanOccurrence("probe", i, f"uid{i}", f"r{i}", f"d{i}", False)
+                   for i in range(2)]
+    return run_step(stage["Hits"], ("span", {"count": [_span_count(2)],
+                                             "occurrence": occurrences}))
+
+
+def span_cut(stage: Steps):
+    """The verdicts of a text of ten words whose last three sentences are repeated."""
+    hits = [SpanHit(w.hash, REMOVE, 2, False, "r9") for w in span_text_windows(
+        SPAN_TEXT, "sentence", 3)[2:]]
+    return run_step(stage["Cut"], ("uid0", {"record": [SPAN_RECORD], "hit": hits}))
 
 
 # ------------------------------------------------------------------ near-duplicate text
@@ -678,7 +723,7 @@ class Probe(NamedTuple):
     needs_gpu: bool = False
 
 
-SECTION_BASE = {"clip": CLIP_ON}   # shared by every probe of the section
+SECTION_BASE = {"clip": CLIP_ON, "repeated_spans": {"enabled": True}}   # shared by every probe of the section
 
 PROBES = {
     "input": {
@@ -715,6 +760,15 @@ PROBES = {
         "false_negative_weight": Probe(0.5, text_band_keys),
         "rounds": Probe(1, on("NearDedupText", rounds_unrolled)),
         "verify": Probe("estimate", text_sketch),
+    },
+    "repeated_spans": {
+        "enabled": Probe(False, composed),
+        "unit": Probe("line", on("RepeatedSpans", span_windows)),
+        "window": Probe(2, on("RepeatedSpans", span_windows)),
+        "min_documents": Probe(3, on("RepeatedSpans", span_repeated)),
+        "action": Probe("all", on("RepeatedSpans", span_hits)),
+        "min_words": Probe(2, on("RepeatedSpans", span_cut)),
+        "max_bucket": Probe(2, on("RepeatedSpans", span_hot)),
     },
     "near_dedup_images": {
         "enabled": Probe(False, composed),

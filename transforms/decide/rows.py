@@ -8,9 +8,10 @@ from detectors.faces import blur_faces
 from detectors.image_metadata import Stripped, strip_metadata, strip_metadata_fields
 from detectors.pii.patterns import find_pii
 from detectors.pii.spans import Finding, redact
+from detectors.spans import merge, remove, shift
 from detectors.strings import utf8_safe
 from schemas.reasons import Reason, primary
-from schemas.records import BLUR, QUARANTINE, REDACT, Record, Verdict
+from schemas.records import BLUR, QUARANTINE, REDACT, REMOVE, Record, Verdict
 from schemas.review import Decision
 from schemas.settings import FaceSettings, ImageMetadataSettings
 from transforms.decide.review import review_columns
@@ -51,6 +52,25 @@ def _redactions(verdicts: List[Verdict]):
                 findings[s.field].append(Finding(s.entity_type, s.start, s.end, s.score,
                                                  s.recognizer))
     return findings
+
+
+def _removals(verdicts: List[Verdict]):
+    """field -> the ranges the "remove" verdicts cut out, merged, and the removals."""
+    ranges, removals = collections.defaultdict(list), []
+    for v in verdicts:
+        if v.action == REMOVE:
+            for r in v.removals or ():
+                ranges[r.field].append((r.start, r.end))
+                removals.append(r)
+    return {field: merge(found) for field, found in ranges.items()}, sorted(removals)
+
+
+def _cut(text: str, findings: List[Finding], ranges) -> Tuple[str, List[Finding]]:
+    """``text`` without ``ranges`` (merged), and the findings moved to the text left: a
+    finding's characters that were cut need no placeholder, the rest still get one."""
+    moved = [f._replace(start=shift(f.start, ranges), end=shift(f.end, ranges))
+             for f in findings]
+    return remove(text, ranges), [f for f in moved if f.end > f.start]
 
 
 Scan = Callable[[Sequence[str]], List[List[Finding]]]   # PiiScanner.scan: findings per text
@@ -95,14 +115,26 @@ def cleaned_image(record: Record, verdicts: List[Verdict] = (),
 
 def cleaned_row(record: Record, public_id: str, verdicts: List[Verdict] = (),
                 image: Optional[CleanedImage] = None) -> dict:
-    """The cleaned row; ``image``: an image record's cleaned image (cleaned_image)."""
+    """The cleaned row; ``image``: an image record's cleaned image (cleaned_image). Text a
+    "remove" verdict names is cut out first (the row's ``removed``: offsets into the text as
+    read), then personal data is replaced (``redactions``: offsets into the text written)."""
     row = {"id": public_id, "source": utf8_safe(record.source),
            "location": utf8_safe(record.location),
            "metadata": image.metadata if image is not None else record.metadata,
            "redactions": [], "flags": [evidence_item(v) for v in verdicts
-                                       if v.action not in (QUARANTINE, REDACT)]}
+                                       if v.action not in (QUARANTINE, REDACT, REMOVE)]}
     fields = {"text": record.text} if record.kind == "text" else {"caption": record.caption}
-    for field, findings in _redactions(verdicts).items():
+    cuts, removals = _removals(verdicts)
+    redactions = _redactions(verdicts)
+    for field, ranges in cuts.items():
+        if field in fields:
+            fields[field], redactions[field] = _cut(fields[field], redactions.get(field, []),
+                                                   ranges)
+    if record.kind == "text":
+        row["removed"] = [r._asdict() for r in removals if r.field in fields]
+    for field, findings in redactions.items():
+        if not findings:
+            continue
         fields[field], placed = redact(fields[field], findings)
         row["redactions"].extend({"field": field, **f._asdict()} for f in placed)
     row.update(fields)

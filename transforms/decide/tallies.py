@@ -17,6 +17,7 @@ STAGE = "stage"                    # ... per stage with a reason (a record may c
 PRIMARY_REASON = "primary_reason"  # ... per primary reason
 FLAG = "flag"                      # kept records per reason they are flagged for
 REDACTED = "redacted"              # kept records with redactions, by kind
+CUT = "cut"                        # kept records with repeated spans cut out, by kind
 PII_ENTITY = "pii_entity"          # personal-data spans per entity type
 FACES = "faces"                    # RECORDS with faces, faces FOUND, kept images BLURRED
 IDENTITIES = "identities"          # RECORDS with a repeated person
@@ -74,6 +75,8 @@ def tallies(kind: str, decided: Decided, found: List[Verdict],
         yield KEPT, kind
         if row["redactions"]:
             yield REDACTED, kind
+        if row.get("removed"):
+            yield CUT, kind
         if any(f["action"] == BLUR for f in row["flags"]):
             yield FACES, BLURRED
         for reason in dict.fromkeys(f["reason"] for f in row["flags"]):

@@ -1,4 +1,5 @@
-"""The cross-run near-duplicate index: read earlier runs' kept signatures, check their format."""
+"""The cross-run indexes: read earlier runs' kept signatures (near-duplicate text) and the
+spans their texts held (repeated spans, in each index folder's spans/), check their format."""
 
 import json
 from typing import List
@@ -8,7 +9,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from schemas.arrow import INDEX_FORMAT_KEY, INDEX_VERSION
+from schemas.arrow import INDEX_FORMAT_KEY, INDEX_VERSION, SPANS_FOLDER
 from transforms.common.nodes import previous_node
 
 
@@ -51,3 +52,24 @@ class ReadIndex(beam.PTransform):
                 | "Read" >> beam.io.ReadAllFromParquet(columns=["id", "minhash"])
                 | "ByNode" >> beam.Map(
                     lambda row: (previous_node(row["id"]), (row["minhash"], None))))
+
+
+def span_index_files(folders: List[str]) -> List[str]:
+    """The span index files of earlier runs' index folders (FOLDER/spans/*.parquet); a
+    night that ran without the repeated-spans stage has none."""
+    return parquet_files([FileSystems.join(f, SPANS_FOLDER) for f in folders
+                          if not any(c in f for c in "*?[") and not f.endswith(".parquet")])
+
+
+class ReadSpanIndex(beam.PTransform):
+    """Earlier runs' span index rows ({"span", "documents", "keys", "personal"})."""
+
+    def __init__(self, files: List[str]):
+        super().__init__()
+        self.files = list(files)
+
+    def expand(self, pbegin):
+        return (pbegin
+                | "Files" >> beam.Create(self.files)
+                | "Read" >> beam.io.ReadAllFromParquet(
+                    columns=["span", "documents", "keys", "personal"]))

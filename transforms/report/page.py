@@ -85,4 +85,5 @@ def render_report(summary: dict, manifest: dict, previews: Dict[str, dict],
         clusters=[_cluster(c, previews) for c in summary["top_clusters"]],
         records=[_member(previews[i]) for i in riskiest if i in previews],
         thumbnail_side=report.thumbnail_side, show_faces=report.show_faces,
-        pii_checked=manifest.get("config", {}).get("pii", {}).get("enabled", True))
+        pii_checked=manifest.get("config", {}).get("pii", {}).get("enabled", True),
+        spans=summary.get("repeated_spans"))

@@ -64,10 +64,11 @@ def _histogram(counts: dict) -> List[int]:
 
 
 def summarize(records_in: int, counted, started_at: str, outputs: dict,
-              clusters=(), sizes=(), decisions=()) -> dict:
+              clusters=(), sizes=(), decisions=(), spans=None) -> dict:
     """The summary from ((group, name), count) pairs of the tallies (transforms/decide/
-    tallies.py), the top clusters, ((reason, size bucket), clusters) pairs and the keys
-    (schemas.review.key) of the reviewers' decisions read."""
+    tallies.py), the top clusters, ((reason, size bucket), clusters) pairs, the keys
+    (schemas.review.key) of the reviewers' decisions read and the repeated-spans stage's
+    own summary (transforms/dedup/spans.py; None when it did not run)."""
     counts = {}
     for (group, name), count in counted:
         counts.setdefault(group, {})[name] = count
@@ -96,6 +97,10 @@ def summarize(records_in: int, counted, started_at: str, outputs: dict,
         "flagged": by_name(tallies.FLAG),
         "pii": {"entities_found": by_name(tallies.PII_ENTITY),
                 "cleaned_records_redacted": by_name(tallies.REDACTED)},
+        # Text shared by different documents: what the stage found and cut (its counts
+        # are over every text it read), and the cleaned records written with cuts.
+        **({"repeated_spans": {**spans, "cleaned_records_cut": by_name(tallies.CUT)}}
+           if spans is not None else {}),
         # Records (cleaned or not) with a face verdict, faces in them, kept images blurred;
         # records under repeated_identity, and the people repeated (their clusters).
         "faces": {"records_with_faces": faces.get(tallies.RECORDS, 0),

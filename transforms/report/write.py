@@ -44,9 +44,9 @@ class _WriteReport(beam.DoFn):
         self.decisions = decisions
 
     def process(self, records_in, counted, files, written, clusters, sizes, riskiest,
-                previews):
+                previews, spans=None):
         summary = summarize(records_in, counted, self.manifest["started_at"], self.outputs,
-                            clusters, sizes, self.decisions)
+                            clusters, sizes, self.decisions, spans)
         if not summary["conservation"]["ok"]:
             Metrics.counter("hygiene", "conservation_violations").inc()
             LOG.error("conservation violated: %s", summary["conservation"])
@@ -84,7 +84,8 @@ class WriteRunReport(beam.PTransform):
         self.checked = checked    # stage -> whether it ran ({"faces": ..., "pii": ...})
 
     def expand(self, inputs):
-        records_in, tallies, matched_files, written, clusters, rows = inputs
+        records_in, tallies, matched_files, written, clusters, rows, *rest = inputs
+        spans = rest[0] if rest else None   # the repeated-spans stage's summary, when it ran
         counted = tallies | "Count" >> beam.combiners.Count.PerElement()
         file_stats = (matched_files
                       | "FileSize" >> beam.Map(lambda m: (1, m.size_in_bytes))
@@ -110,4 +111,6 @@ class WriteRunReport(beam.PTransform):
                     clusters=beam.pvalue.AsSingleton(top, default_value=[]),
                     sizes=beam.pvalue.AsList(cluster_sizes(per_cluster)),
                     riskiest=beam.pvalue.AsSingleton(risky, default_value=[]),
-                    previews=beam.pvalue.AsList(previews)))
+                    previews=beam.pvalue.AsList(previews),
+                    **({"spans": beam.pvalue.AsSingleton(spans)} if spans is not None
+                       else {})))
