@@ -96,21 +96,22 @@ def test_in_streaming_mode_no_flatten_shares_an_input_with_another_transform(tmp
     from pipeline.launch import parse
 
     from tests.builders import TINY_CLIP
-    policy_file = tmp_path / "policy.yaml"       # CLIP is the one stage off by default
+    policy_file = tmp_path / "policy.yaml"       # CLIP and repeated spans are off by default
     policy_file.write_text(f"clip:\n  enabled: true\n  model: {TINY_CLIP}\n  pretrained: null\n")
     options, hygiene, policy = parse([
         "--input", str(SAMPLE / "text" / "*"), str(SAMPLE / "image_text" / "*"),
         str(SAMPLE / "image_folder"), "--output", str(tmp_path / "out"),
-        "--config", str(policy_file), "--index-out", str(tmp_path / "index"),
+        "--config", str(policy_file), "--repeated-spans", "--index-out", str(tmp_path / "index"),
         "--runner=FlinkRunner", "--job_endpoint=localhost:1", "--streaming"])
     pipeline = beam.Pipeline(options=options)
     build(pipeline, RunSpec(inputs=hygiene.input, output=hygiene.output, policy=policy,
                             manifest={"started_at": "", "inputs": {}},
                             index_in=[str(tmp_path / "earlier.parquet")],
+                            span_index_in=[str(tmp_path / "earlier-spans.parquet")],
                             index_out=hygiene.index_out))
     proto = PortableRunner.get_proto_pipeline(pipeline, options)
     transforms = proto.components.transforms
-    assert {"SemanticDedup", "WriteIndex", "PreviousRuns"} <= {
+    assert {"SemanticDedup", "WriteIndex", "PreviousRuns", "RepeatedSpans", "EarlierSpans"} <= {
         t.unique_name for t in transforms.values()}
     assert not any(t.spec.urn == EXECUTABLE_STAGE for t in transforms.values())  # unfused
     readers = collections.defaultdict(list)

@@ -41,6 +41,7 @@ from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, REMOVE, Kind, Record, Removal, Verdict
 from schemas.settings import SpanSettings
 from transforms.common.faults import error_verdict
+from transforms.common.flatten import FlattenShared
 
 NAMESPACE = "repeated_spans"
 TOP_SPANS = 20           # spans ranked in the summary
@@ -410,7 +411,7 @@ class RepeatedSpans(beam.PTransform):
         if self.previous is not None:
             prior = self.previous | "Prior" >> beam.Map(lambda row: (row["span"], Prior(
                 row["documents"], tuple(row["keys"]), row["personal"])))
-            counted = (occurrences, prior) | "WithEarlierRuns" >> beam.Flatten()
+            counted = (occurrences, prior) | "WithEarlierRuns" >> FlattenShared()
         counts = counted | "Count" >> beam.CombinePerKey(CountSpan(s.min_documents))
         repeated = counts | "Repeated" >> beam.Filter(
             lambda kv, n: kv[1].distinct >= n, s.min_documents)
