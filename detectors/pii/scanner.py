@@ -9,10 +9,12 @@ finding of a more specific type (drop_contained).
 """
 
 import bisect
+import dataclasses
 import functools
 import logging
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import regex as re
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
@@ -92,15 +94,18 @@ class BisectContextEnhancer(LemmaContextAwareEnhancer):
 
 
 class _SpacyEngine(SpacyNlpEngine):
-    """The spaCy model with only the parts presidio reads, and never a download.
+    """The spaCy model with only the parts presidio reads, the NER only where it can find
+    something, and never a download.
 
     presidio reads tokens, entities and lemmas; lemmas only to find context words
     ("ssn", "card") near a pattern match, by substring, so the lower-case word does
     the job. The tagger, attribute ruler, lemmatizer and parser are therefore left
     out (they cost a third of the time with en_core_web_sm), and the NER when no
-    entity needs it. The NER reads the shared tok2vec only, but without the parser's
-    sentence boundaries an entity may run across a sentence break: its entities
-    differed in 4 of presidio-research's 1,500 synthetic sentences.
+    entity needs it. The NER of spaCy's CNN models embeds the tokens itself, so the
+    shared tok2vec, which only those parts read, goes too (a quarter of what was
+    left). Without the parser's sentence boundaries an entity may run across a
+    sentence break: its entities differed in 4 of presidio-research's 1,500 synthetic
+    sentences.
 
     The model runs its matrix products on numpy's BLAS instead of blis: the same
     entities, 1.75x faster here (python -m evaluation.pii_model_checks).
@@ -123,14 +128,39 @@ class _SpacyEngine(SpacyNlpEngine):
                     nlp = spacy.load(model["model_name"], exclude=exclude)
             except OSError as err:
                 raise PiiModelError(model_problem(model["model_name"]) or str(err)) from None
-            # The NER of spaCy's CNN models embeds the tokens itself; the shared tok2vec
-            # feeds only the parts left out above (a quarter of the time that remained).
             if "tok2vec" in nlp.pipe_names and not nlp.get_pipe("tok2vec").listening_components:
                 nlp.remove_pipe("tok2vec")
             self.nlp[model["lang_code"]] = nlp
-        self._keyword_parts = functools.lru_cache(maxsize=200_000)(self._keyword_parts)
+        self.keyword_parts = functools.lru_cache(maxsize=200_000)(self.keyword_parts)
 
-    def _keyword_parts(self, word: str, language: str) -> Tuple[str, ...]:
+    def parse(self, texts: Sequence[str], language: str, batch_size: int) -> List[NlpArtifacts]:
+        """presidio's NlpArtifacts of ``texts``, the NER's entities found in ner_windows.
+
+        The NER reads each window as a text of its own (the windows of all texts in
+        batches of ``batch_size``) and its entities are given in the whole text's
+        offsets; the whole text's tokens are made only when a context word is looked for.
+        """
+        nlp = self.nlp[language]
+        stop_words = self.stop_words(language)
+        windows = ([(i, start, end) for i, text in enumerate(texts)
+                    for start, end in ner_windows(text, stop_words)] if self.need_ner else [])
+        entities: List[list] = [[] for _ in texts]
+        whole: List[object] = [None for _ in texts]
+        if windows:
+            parts = nlp.pipe((texts[i][start:end] for i, start, end in windows),
+                             batch_size=batch_size)
+            for (i, start, end), part in zip(windows, parts):
+                entities[i] += [NerEntity(e.start_char + start, e.end_char + start, e.label_)
+                                for e in part.ents]
+                if end - start == len(texts[i]):
+                    whole[i] = part     # the whole text's tokens: not made twice
+        return [_Artifacts(self, language, *parsed) for parsed in zip(texts, entities, whole)]
+
+    @functools.lru_cache(maxsize=None)
+    def stop_words(self, language: str) -> frozenset:
+        return frozenset(self.nlp[language].Defaults.stop_words)
+
+    def keyword_parts(self, word: str, language: str) -> Tuple[str, ...]:
         """What presidio's NlpArtifacts.set_keywords makes of one lemma: () for a stop word,
         punctuation, "-PRON-" and "be", else its lower case split at ":"."""
         if (self.is_stopword(word, language) or self.is_punct(word, language)
@@ -138,26 +168,90 @@ class _SpacyEngine(SpacyNlpEngine):
             return ()
         return tuple(word.lower().split(":"))
 
-    def _doc_to_nlp_artifact(self, doc, language):
-        """presidio's artifacts in one pass over the tokens, lemmas = the lower-case words.
 
-        presidio's own walks the tokens three times and computes the keywords twice (once
-        from the lemmas the lemmatizer would have made). The keywords are a set: the
-        context enhancer only asks whether a word is one, which on a list is a scan of
-        the chunk per word.
-        """
-        lemmas, starts = [], []
-        for token in doc:
-            lemmas.append(token.lower_)
-            starts.append(token.idx)
-        entities, scores = self._get_updated_entities(
-            self._get_entities(doc), self._get_scores_for_entities(doc))
-        artifacts = NlpArtifacts(entities=entities, tokens=doc, tokens_indices=starts,
-                                 lemmas=lemmas, nlp_engine=None, language=language, scores=scores)
-        artifacts.nlp_engine = self
-        artifacts.keywords = frozenset(part for word in set(lemmas)
-                                       for part in self._keyword_parts(word, language))
-        return artifacts
+@dataclasses.dataclass
+class NerEntity:
+    """What the recognizers read of one of the NER's entities (a spaCy Span's names);
+    presidio renames the label (GPE -> LOCATION)."""
+    start_char: int
+    end_char: int
+    label_: str
+
+
+class _Artifacts(NlpArtifacts):
+    """presidio's NlpArtifacts, the tokens, lemmas and keywords made when first read.
+
+    The recognizers read the entities; the context enhancer reads the rest, and only
+    for a finding of a recognizer with context words (none in most news text). The
+    lemmas are the lower-case words; the keywords are a set, as the enhancer only asks
+    whether a word is one (on presidio's list that is a scan of the chunk per word).
+    """
+
+    def __init__(self, engine: _SpacyEngine, language: str, text: str,
+                 entities: List["NerEntity"], doc=None):
+        # presidio's __init__ would make the keywords now: its attributes are set here
+        self.nlp_engine, self.language, self.text, self._doc = engine, language, text, doc
+        self.entities, self.scores = engine._get_updated_entities(
+            entities, [engine.ner_model_configuration.default_score] * len(entities))
+
+    @functools.cached_property
+    def tokens(self):
+        return self._doc if self._doc is not None else \
+            self.nlp_engine.nlp[self.language].make_doc(self.text)
+
+    @functools.cached_property
+    def tokens_indices(self) -> List[int]:
+        return [token.idx for token in self.tokens]
+
+    @functools.cached_property
+    def lemmas(self) -> List[str]:
+        return [token.lower_ for token in self.tokens]
+
+    @functools.cached_property
+    def keywords(self) -> frozenset:
+        return frozenset(part for word in set(self.lemmas)
+                         for part in self.nlp_engine.keyword_parts(word, self.language))
+
+
+# Words of context the NER reads either side of a capitalised word: its tok2vec reads 4
+# tokens either side (4 layers, window 1), a word is one token or more, and an entity
+# may run on over a word or two ("Bank of America").
+NER_CONTEXT = 6
+_WORD = re.compile(r"\S+")
+_CAPITALISED = re.compile(r"(?<![\p{L}\p{M}\p{N}])\p{Lu}[\p{L}\p{M}]*")
+_SENTENCE_OPENERS = frozenset("\n.!?:;\"“”'(")
+
+
+def ner_windows(text: str, stop_words=frozenset(), context: int = NER_CONTEXT
+                ) -> List[Tuple[int, int]]:
+    """[start, end) character ranges holding each capitalised word of ``text`` and
+    ``context`` words either side, merged where they touch.
+
+    The NER finds people, places and organisations by their capitals: text without a
+    capitalised word holds none, and what it finds there is dates and numbers ("06/20/2023"
+    and "v12.1.7" taken for places). A capitalised stop word opening a sentence or a line
+    ("The", "He") opens no window. Text written without capitals ("i'm from switzerland")
+    is one window, the whole of it: there the NER finds what it can by the words alone.
+    """
+    if text == text.lower():
+        return [(0, len(text))] if text.strip() else []
+    words = [m.span() for m in _WORD.finditer(text)]
+    starts = [start for start, _ in words]
+    windows: List[Tuple[int, int]] = []
+    for match in _CAPITALISED.finditer(text):
+        word = match.group()
+        if word.lower() in stop_words and word[1:].islower():
+            before = text[:match.start()].rstrip(" \t")
+            if not before or before[-1] in _SENTENCE_OPENERS:
+                continue
+        i = bisect.bisect_right(starts, match.start()) - 1
+        start = words[max(0, i - context)][0]
+        end = words[min(len(words) - 1, i + context)][1]
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
+        else:
+            windows.append((start, end))
+    return windows
 
 
 def model_problem(model: str):
@@ -239,9 +333,8 @@ class PiiScanner:
         pieces = [(text[start:end], (i, start)) for i, text in enumerate(texts)
                   for start, end in chunk_bounds(text, s.chunk_chars, s.chunk_overlap)]
         found: List[List[Finding]] = [[] for _ in texts]
-        parsed = self.analyzer.nlp_engine.process_batch(
-            pieces, s.language, batch_size=s.batch_size, as_tuples=True)
-        for piece, artifacts, (i, offset) in parsed:
+        parsed = self.analyzer.nlp_engine.parse([p for p, _ in pieces], s.language, s.batch_size)
+        for (piece, (i, offset)), artifacts in zip(pieces, parsed):
             results = self.analyzer.analyze(
                 piece, s.language, entities=entities, nlp_artifacts=artifacts,
                 score_threshold=s.score_threshold, allow_list=allow_list)
