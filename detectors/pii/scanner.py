@@ -39,6 +39,8 @@ ENTITY_KINDS: Dict[str, str] = {
     **{entity: "secret" for entity in SECRET_ENTITIES},
 }
 NER_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION", "DATE_TIME"})
+# What the NER finds by capitals: it reads only ner_windows unless DATE_TIME is scanned.
+CAPITALISED_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION"})
 # presidio logs a line per recognizer at INFO, warns about every recognizer of another
 # language and about unmapped NER labels once per text, and may log text at DEBUG.
 logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
@@ -161,10 +163,10 @@ class _SpacyEngine(SpacyNlpEngine):
     """
     UNUSED = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter", "morphologizer")
 
-    def __init__(self, models, need_ner: bool):
+    def __init__(self, models, need_ner: bool, windows: bool = True):
         super().__init__(models=models, ner_model_configuration=NerModelConfiguration(
             labels_to_ignore=_UNUSED_NER_LABELS))
-        self.need_ner = need_ner
+        self.need_ner, self.windows = need_ner, windows
 
     def load(self) -> None:
         import spacy
@@ -191,8 +193,9 @@ class _SpacyEngine(SpacyNlpEngine):
         """
         nlp = self.nlp[language]
         stop_words = self.stop_words(language)
+        cut = ner_windows if self.windows else lambda text, _: [(0, len(text))] if text else []
         windows = ([(i, start, end) for i, text in enumerate(texts)
-                    for start, end in ner_windows(text, stop_words)] if self.need_ner else [])
+                    for start, end in cut(text, stop_words)] if self.need_ner else [])
         entities: List[list] = [[] for _ in texts]
         whole: List[object] = [None for _ in texts]
         if windows:
@@ -335,7 +338,8 @@ OUR_RECOGNIZERS = (OfflineEmailRecognizer, PhoneNumberRecognizer, BoundedUrlReco
 
 def build_analyzer(settings: PiiSettings, entities: Sequence[str]) -> AnalyzerEngine:
     nlp_engine = _SpacyEngine([{"lang_code": settings.language, "model_name": settings.model}],
-                              need_ner=bool(set(entities) & NER_ENTITIES))
+                              need_ner=bool(set(entities) & NER_ENTITIES),
+                              windows=not set(entities) & (NER_ENTITIES - CAPITALISED_ENTITIES))
     nlp_engine.load()
     registry = RecognizerRegistry(supported_languages=[settings.language])
     registry.load_predefined_recognizers(languages=[settings.language], nlp_engine=nlp_engine)
