@@ -1,9 +1,10 @@
 """The PII scan: presidio's AnalyzerEngine over a spaCy pipeline, batched and chunked.
 
 Built once per worker (it loads the spaCy model, ~1 s). ``scan`` takes a batch of
-texts, cuts long ones into bounded chunks with overlap, runs spaCy over all
-chunks with ``nlp.pipe`` (one call per batch, not per text), runs the
-recognizers per chunk on the parsed result, and returns each text's findings in
+texts, cuts long ones into bounded chunks with overlap, runs spaCy's NER with
+``nlp.pipe`` over the windows of all chunks that can hold a name, a place or an
+organisation (ner_windows; one call per batch, not per text), runs the recognizers
+per chunk (some behind a gate, GATES), and returns each text's findings in
 its own offsets: one per stretch and type (merge_same_type), less those inside a
 finding of a more specific type (drop_contained).
 """
