@@ -32,6 +32,10 @@ from typing import FrozenSet, List, Optional, Tuple
 
 import regex as re
 from presidio_analyzer import LocalRecognizer, RecognizerResult
+from spacy.lang.de.stop_words import STOP_WORDS as _de_stop
+from spacy.lang.en.stop_words import STOP_WORDS as _en_stop
+from spacy.lang.es.stop_words import STOP_WORDS as _es_stop
+from spacy.lang.fr.stop_words import STOP_WORDS as _fr_stop
 
 from detectors.pii.results import recognizer_result
 
@@ -51,6 +55,13 @@ FIRST = _words("first_names.txt") - COMMON - _RANKS
 LAST = _words("last_names.txt") - COMMON - _RANKS
 ALL_FIRST = _words("first_names.txt")
 ALL_NAMES = ALL_FIRST | _words("last_names.txt")
+# Names of other countries (Faker's lists for the languages the census misses: "Miklós",
+# "Szczepańska", "Guðmundsdóttir"); English and German ones are left out, see the script.
+WORLD_FIRST = _words("world_first_names.txt") - COMMON - _RANKS
+WORLD_NAMES = WORLD_FIRST | (_words("world_last_names.txt") - COMMON - _RANKS)
+FIRST |= WORLD_FIRST - ALL_NAMES
+LAST |= WORLD_NAMES - ALL_NAMES - FIRST
+KNOWN = FIRST | LAST   # a known name that is no common word
 
 # One name word: "Lang", "O'Neil", "D’Alia", "McKay", "Hans-Walter", "Guðmundsdóttir".
 _W = r"(?:\p{Lu}\p{Ll}*['’])?\p{Lu}\p{Ll}+(?:\p{Lu}\p{Ll}+)?(?:-\p{Lu}\p{Ll}+)*"
@@ -97,6 +108,9 @@ _CUES = tuple((group, re.compile(pattern), strength, re.compile(trigger[0]) if t
      MEDIUM,
      r"\b(?:lives|lived|shouted|whispered|smiled|laughed|spent)\b"),
     ("speech", rf"(?P<speech>{_NAME})[ \t]+(?:said|says|told|asked|wrote|replied)\b", WEAK),
+    # someone spoken to or of: "shouted at Todd", "said Gladys to Logan"
+    ("spoken_to", rf"\b(?:said|asked|shouted|whispered|smiled|laughed|yelled|replied|wrote)"
+                  rf"(?:[ \t]+{_W})?[ \t]+(?:at|to)[ \t]+(?P<spoken_to>{_NAME})", WEAK),
     # the maker of a work: "directed by Brad L Key", "starring Maclean"
     ("maker", rf"(?:\b(?:directed|written|produced|composed|painted|photographed|illustrated|"
               rf"edited|narrated|translated|authored|performed|sung)[ \t]+by|\bstarring)[ \t]+"
@@ -113,7 +127,11 @@ _CUES = tuple((group, re.compile(pattern), strength, re.compile(trigger[0]) if t
               rf"recipient |owner |beneficiary )?name|account ?holder|card ?holder|"
               rf"contact(?: person)?|attn|attention|applicant|candidate|patient|employee|recipient|"
               rf"beneficiary|payee|sender|author|bill to|ship to|sold to|signed|from|to|cc|speaker|"
-              rf"directed by|written by)[ \t]*:[ \t]*\n?[ \t]*(?:(?P<field>{_NAME})|"
+              rf"directed by|written by|"
+              # German, French, Spanish
+              rf"(?:konto)?inhaber(?:in)?|vorname|nachname|ansprechpartner(?:in)?|empfänger(?:in)?|"
+              rf"absender(?:in)?|titulaire|nom|prénom|destinataire|expéditeur|nombre|apellidos?|"
+              rf"titular|destinatario|remitente)[ \t]*:[ \t]*\n?[ \t]*(?:(?P<field>{_NAME})|"
               rf"(?P<field_lower>{_LOWER_NAME}))(?=[ \t]*(?:$|[,;(<]|\.(?:\s|$))))", STRONG),
     # the name alone on the line after a sign-off
     ("signature", rf"(?m:^[ \t]*(?i:(?:(?:best|kind|warm|warmest|many|with)[ \t]+)?"
@@ -193,9 +211,11 @@ _NUMBER_AFTER = re.compile(r"[ \t]+\d{1,5}[A-Za-z]?\b(?![ \t]+\p{Ll})")
 _NOT_NAME_CHAR = re.compile(r"[^\p{L}\p{M} .'’-]")
 _SHOUTED = re.compile(r"\p{Lu}{3}")  # "ORD", "APO AA": codes, not names
 # A model's one-word PERSON that is a noun by its ending ("Salesperson", "Partnership")
-# or a place by the preposition before it ("in Hirvli").
+# or a place or firm by the preposition before it ("in Hirvli", "I work for Thinknum",
+# "returned to Deanwell"); a known name after one is kept ("shouted at Todd").
 _NOUN_ENDING = re.compile(r"(?:tion|sion|ment|ness|ship|ity|ism|ology|person|people|ware)$")
-_PLACE_BEFORE = re.compile(r"\b(?:in|near|outside|across)[ \t]+$")
+_PLACE_BEFORE = re.compile(r"\b(?:in|near|outside|across|at|from|to|into|for|via|visit|"
+                           r"visited|visiting)[ \t]+$")
 _TITLE_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame)\.?[ \t]+$")
 
 
@@ -207,6 +227,27 @@ objet""".split())
 
 
 _SENTENCE_START = re.compile(r"(?:^|[.!?][\"”’)]?[ \t]+|\n[ \t]*)$")
+
+# The function words of German, French and Spanish (spaCy's stop words less English
+# words and names): the English model takes capitalised words of those languages for
+# people ("Notieren Sie", "Ihr Kundenservice", "Oficina"), and a name holds none of them.
+FOREIGN_WORDS = frozenset(w for lang in (_de_stop, _fr_stop, _es_stop) for w in lang
+                          if w not in COMMON and w not in ALL_NAMES and w not in WORLD_NAMES
+                          and w not in _PARTICLES and len(w) > 1)
+# Counted to tell the language of the text around a span: all their function words.
+_FOREIGN_STOP = frozenset(w for lang in (_de_stop, _fr_stop, _es_stop) for w in lang
+                          if w not in _en_stop and len(w) > 1)
+_ENGLISH_WORDS = frozenset(_en_stop)
+_WORD = re.compile(r"\p{L}+")
+# Place names made of a name ("Lake Katieview", "Port Christopher", "Matthewview",
+# "Jasonmouth"): a leading place word, or a town ending fused to a name.
+_PLACE_WORDS = frozenset("lake port mount mt fort ft new north south east west saint sainte st "
+                         "san santa bad".split())
+_TOWN_ENDING = re.compile(r"\p{Ll}(?:view|mouth|shire|ville|burgh|borough|bury|chester|haven|"
+                          r"side|stad|berg|burg|ton|town|land|fort|port|furt|field|ford|hausen|"
+                          r"heim|dorf|stadt|ingen|nec)$")
+_STREET_BEFORE = re.compile(rf"(?i:\b(?:{'|'.join(sorted(_STREET_PREFIXES))})\.?)[ \t]+"
+                            rf"(?:{_PARTICLE}[ \t]+)?(?:l['’])?$")
 
 
 def _key(word: str) -> str:
@@ -277,16 +318,78 @@ def person_span(text: str, start: int, end: int, ner: bool = False) -> Optional[
         unit = next((i for i, w in enumerate(words) if i and _key(w) in _UNIT_WORDS), None)
         if unit is not None:
             words, e = words[:unit], s + spans[unit - 1][1]
-        if _is_street(text, s, e, words) or any(_key(w) in _ORG_WORDS for w in words[1:]):
-            continue
+        if (_is_street(text, s, e, words) or any(_key(w) in _ORG_WORDS for w in words[1:])
+                or any(_key(w) in FOREIGN_WORDS for w in words)):
+            continue   # (a name holds no German, French or Spanish function word: "Ihr Team")
         if ner and len(words) == 1 and _key(words[0]) not in ALL_NAMES and (
-                _NOUN_ENDING.search(words[0]) or _PLACE_BEFORE.search(text, max(0, s - 8), s)):
+                _NOUN_ENDING.search(words[0]) or _PLACE_BEFORE.search(text, max(0, s - 10), s)):
             continue
         if (ner and _is_common(words) and not (len(words) > 1 and _key(words[0]) in ALL_NAMES)
                 and not _TITLE_BEFORE.search(text, max(0, s - 6), s)):
             continue
+        if ner and (_ner_doubtful(text, s, e, words) or _in_firm(text, s, e)):
+            continue
         return s, e
     return None
+
+
+def _foreign(text: str, start: int, end: int, reach: int = 200) -> bool:
+    """The text around a span is German, French or Spanish: more of their function words
+    than of English ones, and at least two."""
+    words = [w.lower() for w in _WORD.findall(text, max(0, start - reach),
+                                              min(len(text), end + reach))]
+    foreign = sum(w in _FOREIGN_STOP for w in words)
+    return foreign >= 2 and foreign > sum(w in _ENGLISH_WORDS for w in words)
+
+
+def _known(key: str) -> bool:
+    return key in KNOWN or key in ALL_NAMES
+
+
+def _ner_doubtful(text: str, s: int, e: int, words: List[str]) -> bool:
+    """A model's PERSON that is no name: it is a place made of a name ("Lake Katieview", "Jasonmouth")
+    or a street's name ("rue de Rousseau"); or it holds no known name and stands in
+    German, French or Spanish text ("Oficina", "Standort"), where the English model
+    takes capitalised nouns for people."""
+    keys = [_key(w) for w in words]
+    if len(keys) > 1 and keys[0] in _PLACE_WORDS:
+        return True
+    for k in keys:
+        ending = _TOWN_ENDING.search(k)
+        if ending and not _known(k) and _known(k[:ending.start() + 1]):
+            return True
+    if _STREET_BEFORE.search(text, max(0, s - 24), s):
+        return True
+    if not any(_known(k) for k in keys):
+        if _foreign(text, s, e):
+            return True
+    return False
+
+
+# Three or more surnames in a list that is one thing, a firm's name as law firms (and
+# Faker) write them: after "the", "at", "from", "of", "for", "with", or before a singular
+# verb or a further capitalised word ("The Davis, Reynolds and Williamson Orchestra", "a
+# year at Jones, Mitchell and Williams", "Lopez, Santos and Coleman is a design agency").
+_FIRM_BEFORE = re.compile(r"(?i:\b(?:the|at|from|of|for|with|joined|joining|left)[ \t]+)$")
+_FIRM_AFTER = re.compile(r"[ \t]+(?:(?:is|was|has)\b|(?P<word>\p{Lu}\p{Ll}+))")
+
+
+def _firm(text: str, match) -> bool:
+    if match.group().count(",") < 2:
+        return False
+    after = _FIRM_AFTER.match(text, match.end())
+    return bool(_FIRM_BEFORE.search(text, max(0, match.start() - 10), match.start()) or (
+        after and not (after.group("word") and _known(_key(after.group("word"))))))
+
+
+def _in_firm(text: str, s: int, e: int) -> bool:
+    """The span lies in a list of surnames that names a firm (see _firm)."""
+    line_start = text.rfind("\n", 0, s) + 1
+    line_end = text.find("\n", e)
+    for match in _LIST.finditer(text, line_start, len(text) if line_end < 0 else line_end):
+        if match.start() <= s and e <= match.end():
+            return _firm(text, match)
+    return False
 
 
 _STRONG_STREET_WORDS = frozenset("street st str avenue ave road rd boulevard blvd lane ln drive dr "
@@ -315,6 +418,7 @@ class NameRecognizer(LocalRecognizer):
     CUE_SCORE = 0.7
     FULL_NAME_SCORE = 0.6
     SINGLE_NAME_SCORE = 0.3   # below the default threshold: needs a context word
+    SINGLE_FIRST_SCORE = 0.55
     CONTEXT_BOOST = 0.35      # what presidio's context enhancer would add
 
     def __init__(self, supported_language: str = "en"):
@@ -355,7 +459,9 @@ class NameRecognizer(LocalRecognizer):
                 if group == "line_speaker":
                     speakers.append((text.count("\n", 0, match.start()), start, end,
                                      _key(words[0]) in FIRST or _key(words[0]) in LAST))
-                elif strength == STRONG or not _has_word_after_first(words):
+                elif not _has_word_after_first(words) or (
+                        strength == STRONG and any(_known(_key(w)) for w in words)):
+                    # "Best regards,\nCustomer Service Team": no name
                     level = strength
                     role = _ROLE_LINE.match(text, end) if group == "name_line" else None
                     if role and _is_common(role.group("role").split()):
@@ -393,6 +499,8 @@ class NameRecognizer(LocalRecognizer):
         No item counts when the model calls two or more of them one organisation
         ("Davis, Reynolds and Williamson": a law firm).
         """
+        if _firm(match.string, match):
+            return []
         items = [(m.group(), match.start() + m.start())
                  for m in re.finditer(r"[\w'’-]+", match.group())
                  if m.group() not in ("and", "or")]
@@ -445,7 +553,10 @@ class NameRecognizer(LocalRecognizer):
         if len(words) == 1 and (first in FIRST or first in LAST):
             context = (_CONTEXT_BEFORE.search(text, max(0, start - 24), start)
                        or _CONTEXT_AFTER.match(text, end, min(len(text), end + 16)))
-            score = self.SINGLE_NAME_SCORE + (self.CONTEXT_BOOST if context else 0)
-            return start, end, round(score, 2), WEAK
+            # a first name that is no word ("Rebecca", "Vsevolod") is a person's unless the
+            # model says otherwise; a surname alone ("Walker") needs a context word
+            score = (self.SINGLE_FIRST_SCORE if first in FIRST else self.SINGLE_NAME_SCORE) + (
+                self.CONTEXT_BOOST if context else 0)
+            return start, end, round(min(score, 0.85), 2), WEAK
         return None
 
