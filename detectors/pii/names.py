@@ -204,7 +204,12 @@ _STREET_ENDING = re.compile(r"(?i:(?:stra(?:ss|ß)e|str\.?|gasse|allee|platz|weg
                             r"straat|laan|gracht|plein|vej|gade|gatan|vägen|katu|tie)$)")
 _ORG_WORDS = frozenset("""university college school institute academy hospital clinic church
 bank inc llc ltd corp co company group foundation hotel airport records studios orchestra band
-club partners associates press""".split())
+club partners associates press plc gmbh ag kg kgaa gbr ohg ug sarl sa sas srl spa sl bv nv
+oy ab""".split())
+# A firm's legal form or "and Sons" right after the span: "Smith PLC", "Kramer GmbH".
+_ORG_AFTER = re.compile(r"(?i:[ \t]*,?[ \t]*(?:inc|llc|ltd|plc|gmbh|ag|kg|kgaa|gbr|ohg|sarl|"
+                        r"s\.?a\.?s?|s\.?r\.?l|s\.?l|b\.?v|n\.?v|corp|co|group|& co|and sons|"
+                        r"& sons)\b)")
 _NOT_AFTER_FIRST = STREET_WORDS | _UNIT_WORDS | _ORG_WORDS
 _HOUSE_NUMBER_BEFORE = re.compile(r"(?:\d+[A-Za-z]?(?:[/-]\d+)?\.?,?|\bNo\.?)[ \t]*\n?[ \t]*$")
 _NUMBER_AFTER = re.compile(r"[ \t]+\d{1,5}[A-Za-z]?\b(?![ \t]+\p{Ll})")
@@ -216,6 +221,7 @@ _SHOUTED = re.compile(r"\p{Lu}{3}")  # "ORD", "APO AA": codes, not names
 _NOUN_ENDING = re.compile(r"(?:tion|sion|ment|ness|ship|ity|ism|ology|person|people|ware)$")
 _PLACE_BEFORE = re.compile(r"\b(?:in|near|outside|across|at|from|to|into|for|via|visit|"
                            r"visited|visiting)[ \t]+$")
+_TITLE_WORDS = frozenset("mr mrs ms miss mx dr prof sir dame".split())
 _TITLE_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame)\.?[ \t]+$")
 
 
@@ -309,6 +315,8 @@ def person_span(text: str, start: int, end: int, ner: bool = False) -> Optional[
             e = s + possessive.start()
         if ner:
             s, e = _without_leading_words(text, s, e)
+        if (s > 0 and text[s - 1].isalnum()) or (e < len(text) and text[e].isalnum()):
+            continue   # part of a word: "sha" of "sha256"
         name = text[s:e]
         spans = [m.span() for m in re.finditer(r"\S+", name)]
         words = [name[a:b] for a, b in spans]
@@ -331,6 +339,14 @@ def person_span(text: str, start: int, end: int, ner: bool = False) -> Optional[
             continue
         return s, e
     return None
+
+
+# A table cell that holds one word: "| Oficina | Teléfono |", a label, not a name.
+_TABLE_CELL = re.compile(r"[ \t]*\|")
+
+
+def _line_start(text: str, at: int) -> int:
+    return text.rfind("\n", 0, at) + 1
 
 
 def _foreign(text: str, start: int, end: int, reach: int = 200) -> bool:
@@ -360,22 +376,29 @@ def _ner_doubtful(text: str, s: int, e: int, words: List[str]) -> bool:
             return True
     if _STREET_BEFORE.search(text, max(0, s - 24), s):
         return True
-    if not any(_known(k) for k in keys):
-        if _foreign(text, s, e):
-            return True
+    if _ORG_AFTER.match(text, e):
+        return True
+    known = any(k in KNOWN for k in keys) if len(keys) > 1 else keys[0] in FIRST
+    if not known and (_foreign(text, s, e) or _TABLE_CELL.match(text, _line_start(text, s))):
+        return True
     return False
 
 
 # Three or more surnames in a list that is one thing, a firm's name as law firms (and
 # Faker) write them: after "the", "at", "from", "of", "for", "with", or before a singular
-# verb or a further capitalised word ("The Davis, Reynolds and Williamson Orchestra", "a
-# year at Jones, Mitchell and Williams", "Lopez, Santos and Coleman is a design agency").
-_FIRM_BEFORE = re.compile(r"(?i:\b(?:the|at|from|of|for|with|joined|joining|left)[ \t]+)$")
-_FIRM_AFTER = re.compile(r"[ \t]+(?:(?:is|was|has)\b|(?P<word>\p{Lu}\p{Ll}+))")
+# verb ("is", "sells", "grew its") or a further capitalised word ("The Davis, Reynolds and
+# Williamson Orchestra", "a year at Jones, Mitchell and Williams", "Lopez, Santos and
+# Coleman is a design agency").
+_FIRM_BEFORE = re.compile(r"(?i:\b(?:the|at|from|of|for|with|joined|joining|left|buy|bought|"
+                          r"acquire|acquired|shares of)[ \t]+)$")
+_FIRM_AFTER = re.compile(r"[ \t]+(?:\p{Ll}+s\b|\p{Ll}+[ \t]+its\b|(?P<word>\p{Lu}\p{Ll}+))")
+
+
+_PLURAL_AFTER = re.compile(r"[ \t]+(?:were|are|have|both)\b")
 
 
 def _firm(text: str, match) -> bool:
-    if match.group().count(",") < 2:
+    if match.group().count(",") < 1:   # three names or more
         return False
     after = _FIRM_AFTER.match(text, match.end())
     return bool(_FIRM_BEFORE.search(text, max(0, match.start() - 10), match.start()) or (
@@ -460,7 +483,7 @@ class NameRecognizer(LocalRecognizer):
                     speakers.append((text.count("\n", 0, match.start()), start, end,
                                      _key(words[0]) in FIRST or _key(words[0]) in LAST))
                 elif not _has_word_after_first(words) or (
-                        strength == STRONG and any(_known(_key(w)) for w in words)):
+                        strength == STRONG and any(_key(w) in KNOWN for w in words)):
                     # "Best regards,\nCustomer Service Team": no name
                     level = strength
                     role = _ROLE_LINE.match(text, end) if group == "name_line" else None
@@ -496,8 +519,9 @@ class NameRecognizer(LocalRecognizer):
     def _list_items(self, match, nlp_artifacts) -> list:
         """The items of a list of names, if most of them are known names and none is a word.
 
-        No item counts when the model calls two or more of them one organisation
-        ("Davis, Reynolds and Williamson": a law firm).
+        No item counts when the list names a firm (_firm), or when the model calls two or
+        more of them one organisation ("Davis, Reynolds and Williamson": a law firm) unless
+        a plural verb follows ("Usamov and Bowers were": people; one known name is enough).
         """
         if _firm(match.string, match):
             return []
@@ -505,10 +529,11 @@ class NameRecognizer(LocalRecognizer):
                  for m in re.finditer(r"[\w'’-]+", match.group())
                  if m.group() not in ("and", "or")]
         known = sum(_key(w) in FIRST or _key(w) in LAST for w, _ in items)
-        if (2 * known <= len(items) or (len(items) == 2 and known < 2)
+        plural = _PLURAL_AFTER.match(match.string, match.end()) is not None
+        if (not (plural and known) and (2 * known <= len(items) or (len(items) == 2 and known < 2))
                 or any(_key(w) in COMMON and _key(w) not in ALL_NAMES for w, _ in items)):
             return []
-        for e in getattr(nlp_artifacts, "entities", None) or []:
+        for e in [] if plural else getattr(nlp_artifacts, "entities", None) or []:
             if e.label_ == "ORGANIZATION" and sum(e.start_char <= at < e.end_char
                                                   for _, at in items) > 1:
                 return []
@@ -536,7 +561,10 @@ class NameRecognizer(LocalRecognizer):
         if FIRST.isdisjoint(keys) and LAST.isdisjoint(keys):
             return None   # most runs: "The", "Sydney Harbour"
         words = [(m.group(), m.start()) for m in re.finditer(r"\S+", match.group())]
-        while words and _key(words[0][0]) in COMMON and _key(words[0][0]) not in FIRST:
+        while words and (_key(words[0][0]) in COMMON and _key(words[0][0]) not in FIRST
+                         or _key(words[0][0]) in _TITLE_WORDS):   # "Dr Okafor": the title goes
+            if _key(words[0][0]) in _PLACE_WORDS:
+                return None   # "Saint Martin", "Lake Marie"
             words.pop(0)   # "Thanks Sophie Lang", "The"
         if not words:
             return None
@@ -549,13 +577,18 @@ class NameRecognizer(LocalRecognizer):
         first, last = _key(words[0][0]), _key(words[-1][0])
         if len(words) > 1 and len(last) > 1 and (
                 first in FIRST or (last in LAST and first not in COMMON)):
-            return start, end, self.FULL_NAME_SCORE, MEDIUM
+            # a known first name and a known surname outweigh the model's places
+            # ("Tünde Hoffmann" is no facility, "Rebecca Moss" no town)
+            both = first in FIRST and (last in LAST or last in FIRST)
+            return start, end, self.FULL_NAME_SCORE, STRONG if both else MEDIUM
         if len(words) == 1 and (first in FIRST or first in LAST):
             context = (_CONTEXT_BEFORE.search(text, max(0, start - 24), start)
                        or _CONTEXT_AFTER.match(text, end, min(len(text), end + 16)))
             # a first name that is no word ("Rebecca", "Vsevolod") is a person's unless the
             # model says otherwise; a surname alone ("Walker") needs a context word
-            score = (self.SINGLE_FIRST_SCORE if first in FIRST else self.SINGLE_NAME_SCORE) + (
+            alone = (first in FIRST and first not in _FOREIGN_STOP
+                     and not _foreign(text, start, end))   # "Su equipo", "Les tests"
+            score = (self.SINGLE_FIRST_SCORE if alone else self.SINGLE_NAME_SCORE) + (
                 self.CONTEXT_BOOST if context else 0)
             return start, end, round(min(score, 0.85), 2), WEAK
         return None
