@@ -11,20 +11,37 @@ model, MEDIUM gives way to its places, dates and nationalities, WEAK to its
 organisations too):
 - STRONG: a title ("Mrs. Barbara Yudina", "Dr Okafor"); an introduction ("my name is
   Rubija", "maiden name is Møller"); a greeting ("Hi Karola,"); a form field ("Name:
-  Åsa Laine", "Account holder: Yatan Gola"); the line after a sign-off ("Best
-  regards,"); a chat speaker after a time stamp ("[10:33] Timothy: ...").
-- MEDIUM: kinship ("my kid Lukas", "Amanda's daughter"); a person's verb ("Sandra lives
-  on"); a dialogue ("Ubul: ...\nNicola: ..."); a list of mostly known names ("Kónya,
-  Becker and Vasquez"); a census first name and a further capitalised word ("Sophie
-  Lang", "Ravil G Yefimov") or a capitalised word and a census surname.
-- WEAK: "named X", speech verbs ("X said"), the maker of a work ("directed by X"), a
-  vocative ("Danial, can I ..."), a line holding a name only; a known name alone counts
-  only with a context word ("Scott said").
+  Åsa Laine", "Account holder: Yatan Gola", "Kontoinhaber:", "Titulaire :"); the line
+  after a sign-off ("Best regards,"); a chat speaker after a time stamp ("[10:33]
+  Timothy: ..."); kinship ("my kid Lukas", "Amanda's daughter"); a known first name and
+  a known surname ("Tünde Hoffmann": the model calls it a facility).
+- MEDIUM: a person's verb ("Sandra lives on"); a dialogue ("Ubul: ...\nNicola: ..."); a
+  list of mostly known names ("Kónya, Becker and Vasquez"), or of any names before a
+  plural verb ("Usamov and Bowers were"); a known first name and a further capitalised
+  word ("Sophie Lang"), a capitalised word and a known surname, a middle initial
+  ("Ravil G Yefimov"), a surname's ending ("Bekbolat Musliyevich": -vich, -ović, -ová,
+  -sson, -nen, -ov ...); a known first name alone that is no
+  word ("Rebecca", "Vsevolod"), but not in German, French or Spanish text.
+- WEAK: "named X", speech verbs ("X said", "shouted at X"), the maker of a work
+  ("directed by X"), a vocative ("Danial, can I ..."), a line holding a name only; a
+  surname alone counts only with a context word ("Walker said") or a surname's ending
+  ("Sokolov"). In a text without capitals, known first names ("olga krylova").
 Capitalised words that are all common words are no name ("Dear Sir", "Contact: Sales
-Team"), nor is a run that goes on with a common word ("Davis Cup").
-Word lists (detectors/pii/data, made by scripts/make_first_names.py): 1990 US census
-first names and surnames, and the words seen in lower case in real prose; a name that
-is also a common word ("Will", "Young") is no evidence on its own.
+Team"), nor is a run that goes on with a common word ("Davis Cup", "Customer Service
+Team"), nor a list of surnames that names a firm ("at Jones, Mitchell and Williams",
+"Lopez, Santos and Coleman is a design agency").
+The NER's people are checked too (person_span): none holds a German, French or Spanish
+function word ("Notieren Sie", "Ihr Kundenservice"), is a place made of a name ("Lake
+Katieview", "Jasonmouth"), a street after its street word ("rue de Rousseau"), a firm
+("Smith PLC"), part of a word ("sha" of "sha256"); one without a known name is dropped in
+German, French or Spanish text and in table cells ("Oficina", "Preis": the English model
+takes their capitalised nouns for people), or after a preposition of place ("I work for
+Thinknum", "returned to Deanwell").
+Word lists (detectors/pii/data): 1990 US census first names and surnames and the words
+seen in lower case in real prose (scripts/make_first_names.py); first names and surnames
+in Latin script of Faker's locales for other languages than English and German
+(scripts/make_world_names.py). A name that is also a common word ("Will", "Young") is no
+evidence on its own.
 """
 
 import pathlib
@@ -98,8 +115,8 @@ _CUES = tuple((group, re.compile(pattern), strength, re.compile(trigger[0]) if t
               rf"(?<=(?i:name is|call me|calls me)[ \t]+)(?P<intro_lower>{_LOWER_NAME}))", STRONG),
     ("named", rf"\b(?:named|called)[ \t]+(?P<named>{_NAME})", WEAK),
     # kinship: "my kid Lukas", "Franciska's kid", "Amanda's daughter"
-    ("kin", rf"(?i:\b(?:my|his|her|our|their|your)[ \t]+{_KIN})[ \t]+(?P<kin>{_NAME})", MEDIUM),
-    ("kin_of", rf"(?P<kin_of>{_NAME})['’]s[ \t]+(?i:{_KIN})\b", MEDIUM,
+    ("kin", rf"(?i:\b(?:my|his|her|our|their|your)[ \t]+{_KIN})[ \t]+(?P<kin>{_NAME})", STRONG),
+    ("kin_of", rf"(?P<kin_of>{_NAME})['’]s[ \t]+(?i:{_KIN})\b", STRONG,
      rf"['’]s[ \t]+(?i:{_KIN})\b"),
     # a verb whose subject is a person: "Sandra lives on ...", "Enrico shouted at"; firms
     # say, tell and write too, so the model's ORGs win over those
@@ -164,6 +181,7 @@ _LOWER_LIST = re.compile(r"(?<![\w.@/#&-])\p{Ll}{2,}(?:,[ \t]+\p{Ll}{2,}){1,8},?
 # A full name in lower case ("naomi ryan"): a census first name and surname, neither a word.
 _LOWER_PAIR = re.compile(r"(?<![\w.@/#&-])(?=(\p{Ll}{2,}[ \t]+(?:\p{Ll}\.?[ \t]+)?\p{Ll}{2,})"
                          r"(?![\w@]))")
+_CODE_AFTER = re.compile(r"[ \t]*[\d:=({;]")
 _LOWER_WORD = re.compile(r"(?<![\w.@/#&-])\p{Ll}{2,}(?![\w@])")
 # Whole words around a known name alone that say it is a person's: "my kid Lukas",
 # "maiden name is Møller", "Scott said", "Asya lives in".
@@ -221,6 +239,11 @@ _SHOUTED = re.compile(r"\p{Lu}{3}")  # "ORD", "APO AA": codes, not names
 _NOUN_ENDING = re.compile(r"(?:tion|sion|ment|ness|ship|ity|ism|ology|person|people|ware)$")
 _PLACE_BEFORE = re.compile(r"\b(?:in|near|outside|across|at|from|to|into|for|via|visit|"
                            r"visited|visiting)[ \t]+$")
+# Endings of surnames in Slavic, Nordic, Finnish, Romanian, Greek, Turkish and Georgian:
+# a capitalised word with one is a surname unless the model says otherwise.
+_SURNAME_ENDING = re.compile(r"\p{L}{2}(?:ović|ević|vić|ić|ová|ská|ský|wicz|czyk|sson|dóttir|"
+                             r"dottir|nen|vich|vna|enko|escu|poulos|akis|oglu|oğlu|shvili|adze|"
+                             r"ov|ova|ev|eva|ski|ska)$")
 _TITLE_WORDS = frozenset("mr mrs ms miss mx dr prof sir dame".split())
 _TITLE_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame)\.?[ \t]+$")
 
@@ -504,11 +527,22 @@ class NameRecognizer(LocalRecognizer):
             span = self._known_name(text, match)
             if span:
                 found.append(span)
-        if lower_names:
+        # A text without a capital ("olga krylova's killers") gives no capitals to go by:
+        # a known first name is a name there, and so is the word after it
+        lower_text = not any(c.isupper() for c in text)
+        if lower_names or lower_text:
             for match in _LOWER_PAIR.finditer(text):
-                first, last = match.group(1).split()[0], match.group(1).split()[-1]
-                if first in FIRST and last in LAST:
+                words = match.group(1).split()
+                first, last = words[0], words[-1]
+                if len(first) > 2 and first in FIRST and (last in LAST or lower_text and last not in COMMON
+                                       and last not in _FOREIGN_STOP) or (
+                        lower_text and len(words) == 3 and first not in COMMON
+                        and last not in COMMON):   # "emidio p lombardo"
                     found.append((*match.span(1), self.FULL_NAME_SCORE, MEDIUM))
+        if lower_text:   # a census first name alone, not a word of code ("server 10.0.0.1")
+            found += [(*m.span(), self.SINGLE_FIRST_SCORE, WEAK) for m in _LOWER_WORD.finditer(text)
+                      if m.group() in FIRST and m.group() in ALL_FIRST
+                      and not _CODE_AFTER.match(text, m.end())]
         return [recognizer_result(self, "PERSON", *span, score)
                 for start, end, score, strength in found
                 if not self._model_disagrees(nlp_artifacts, start, end, strength)
@@ -558,7 +592,8 @@ class NameRecognizer(LocalRecognizer):
     def _known_name(self, text: str, match) -> Optional[Tuple[int, int, float, int]]:
         """A census name in a run of capitalised words, after leading common words."""
         keys = [_key(w) for w in match.group().split()]
-        if FIRST.isdisjoint(keys) and LAST.isdisjoint(keys):
+        if FIRST.isdisjoint(keys) and LAST.isdisjoint(keys) and not (
+                _SURNAME_ENDING.search(keys[-1]) or (len(keys) > 2 and len(keys[-2]) == 1)):
             return None   # most runs: "The", "Sydney Harbour"
         words = [(m.group(), m.start()) for m in re.finditer(r"\S+", match.group())]
         while words and (_key(words[0][0]) in COMMON and _key(words[0][0]) not in FIRST
@@ -575,12 +610,19 @@ class NameRecognizer(LocalRecognizer):
         start = match.start() + words[0][1]
         end = match.start() + words[-1][1] + len(words[-1][0])
         first, last = _key(words[0][0]), _key(words[-1][0])
+        if len(words) > 1 and len(last) > 1 and first not in COMMON and last not in COMMON and (
+                (len(words) == 3 and len(_key(words[1][0])) == 1)   # "Ravil G Yefimov"
+                or (_SURNAME_ENDING.search(last) and last not in _FOREIGN_STOP)):  # "Irenke Sörös"?
+            return start, end, self.FULL_NAME_SCORE, MEDIUM
         if len(words) > 1 and len(last) > 1 and (
                 first in FIRST or (last in LAST and first not in COMMON)):
             # a known first name and a known surname outweigh the model's places
             # ("Tünde Hoffmann" is no facility, "Rebecca Moss" no town)
             both = first in FIRST and (last in LAST or last in FIRST)
             return start, end, self.FULL_NAME_SCORE, STRONG if both else MEDIUM
+        if (len(words) == 1 and first not in COMMON and first not in ALL_NAMES
+                and _SURNAME_ENDING.search(first)):   # "Sokolov", "Ryhänen", "Živković"
+            return start, end, self.SINGLE_FIRST_SCORE, WEAK
         if len(words) == 1 and (first in FIRST or first in LAST):
             context = (_CONTEXT_BEFORE.search(text, max(0, start - 24), start)
                        or _CONTEXT_AFTER.match(text, end, min(len(text), end + 16)))
@@ -590,6 +632,8 @@ class NameRecognizer(LocalRecognizer):
                      and not _foreign(text, start, end))   # "Su equipo", "Les tests"
             score = (self.SINGLE_FIRST_SCORE if alone else self.SINGLE_NAME_SCORE) + (
                 self.CONTEXT_BOOST if context else 0)
-            return start, end, round(min(score, 0.85), 2), WEAK
+            # the small model calls many a first name an organisation ("Scott is a very
+            # sympathetic person"): only its places and dates outweigh one
+            return start, end, round(min(score, 0.85), 2), MEDIUM if alone else WEAK
         return None
 
