@@ -76,9 +76,12 @@ ALL_NAMES = ALL_FIRST | _words("last_names.txt")
 # "Szczepańska", "Guðmundsdóttir"); English and German ones are left out, see the script.
 WORLD_FIRST = _words("world_first_names.txt") - COMMON - _RANKS
 WORLD_NAMES = WORLD_FIRST | (_words("world_last_names.txt") - COMMON - _RANKS)
-FIRST |= WORLD_FIRST - ALL_NAMES
-LAST |= WORLD_NAMES - ALL_NAMES - FIRST
+FIRST |= WORLD_FIRST
+LAST |= WORLD_NAMES - WORLD_FIRST
 KNOWN = FIRST | LAST   # a known name that is no common word
+# Countries, states and cities ("Victoria", "Jordan", "Hong Kong"): a name that is a place
+# too is no person's on its own.
+PLACES = _words("world_places.txt")
 
 # One name word: "Lang", "O'Neil", "D’Alia", "McKay", "Hans-Walter", "Guðmundsdóttir".
 _W = r"(?:\p{Lu}\p{Ll}*['’])?\p{Lu}\p{Ll}+(?:\p{Lu}\p{Ll}+)?(?:-\p{Lu}\p{Ll}+)*"
@@ -244,6 +247,10 @@ _PLACE_BEFORE = re.compile(r"\b(?:in|near|outside|across|at|from|to|into|for|via
 _SURNAME_ENDING = re.compile(r"\p{L}{2}(?:ović|ević|vić|ić|ová|ská|ský|wicz|czyk|sson|dóttir|"
                              r"dottir|nen|vich|vna|enko|escu|poulos|akis|oglu|oğlu|shvili|adze|"
                              r"ov|ova|ev|eva|ski|ska)$")
+# "flew to Rémy", "originally from Dolores": a place, whatever the name lists say
+_PLACE_VERB_BEFORE = re.compile(r"\b(?:in|from|near|into|across|outside|(?:flew|flown|moved|went|"
+                                r"returned|travell?ed|drove|came|sailed|headed|back|trip|way) to)"
+                                r"[ \t]+$")
 _TITLE_WORDS = frozenset("mr mrs ms miss mx dr prof sir dame".split())
 _TITLE_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame)\.?[ \t]+$")
 
@@ -358,7 +365,9 @@ def person_span(text: str, start: int, end: int, ner: bool = False) -> Optional[
         if (ner and _is_common(words) and not (len(words) > 1 and _key(words[0]) in ALL_NAMES)
                 and not _TITLE_BEFORE.search(text, max(0, s - 6), s)):
             continue
-        if ner and (_ner_doubtful(text, s, e, words) or _in_firm(text, s, e)):
+        if _ORG_AFTER.match(text, e) or _in_firm(text, s, e):
+            continue   # "Lloyd LLC", "at Jones, Mitchell and Williams"
+        if ner and _ner_doubtful(text, s, e, words):
             continue
         return s, e
     return None
@@ -398,8 +407,6 @@ def _ner_doubtful(text: str, s: int, e: int, words: List[str]) -> bool:
         if ending and not _known(k) and _known(k[:ending.start() + 1]):
             return True
     if _STREET_BEFORE.search(text, max(0, s - 24), s):
-        return True
-    if _ORG_AFTER.match(text, e):
         return True
     known = any(k in KNOWN for k in keys) if len(keys) > 1 else keys[0] in FIRST
     if not known and (_foreign(text, s, e) or _TABLE_CELL.match(text, _line_start(text, s))):
@@ -517,8 +524,11 @@ class NameRecognizer(LocalRecognizer):
         # A line speaker is a name when it is a known one or when the line next to it
         # has a speaker too (a dialogue; "Date:" and "Note:" are common words).
         lines = {line for line, *_ in speakers}
-        found += [(start, end, self.CUE_SCORE, MEDIUM) for line, start, end, known in speakers
-                  if known or line - 1 in lines or line + 1 in lines]
+        # (a dialogue's score beats the model's 0.85, whose wider span, "Heather:\"I'm
+        # Daniel's", would otherwise hide it and then fail person_span)
+        found += [(start, end, *((self.STRONG_SCORE, STRONG) if dialogue else (self.CUE_SCORE, MEDIUM)))
+                  for line, start, end, known in speakers
+                  for dialogue in [line - 1 in lines or line + 1 in lines] if known or dialogue]
         lower_names = not FIRST.isdisjoint(_LOWER_WORD.findall(text))
         for pattern in (_LIST, _LOWER_LIST) if lower_names else (_LIST,):
             for match in pattern.finditer(text):
@@ -541,7 +551,8 @@ class NameRecognizer(LocalRecognizer):
                     found.append((*match.span(1), self.FULL_NAME_SCORE, MEDIUM))
         if lower_text:   # a census first name alone, not a word of code ("server 10.0.0.1")
             found += [(*m.span(), self.SINGLE_FIRST_SCORE, WEAK) for m in _LOWER_WORD.finditer(text)
-                      if m.group() in FIRST and m.group() in ALL_FIRST
+                      if m.group() in FIRST and m.group() in ALL_FIRST and len(m.group()) > 2
+                      and m.group() not in PLACES
                       and not _CODE_AFTER.match(text, m.end())]
         return [recognizer_result(self, "PERSON", *span, score)
                 for start, end, score, strength in found
@@ -618,7 +629,8 @@ class NameRecognizer(LocalRecognizer):
                 first in FIRST or (last in LAST and first not in COMMON)):
             # a known first name and a known surname outweigh the model's places
             # ("Tünde Hoffmann" is no facility, "Rebecca Moss" no town)
-            both = first in FIRST and (last in LAST or last in FIRST)
+            both = (first in FIRST and (last in LAST or last in FIRST) and first not in PLACES
+                    and last not in PLACES and f"{first} {last}" not in PLACES)
             return start, end, self.FULL_NAME_SCORE, STRONG if both else MEDIUM
         if (len(words) == 1 and first not in COMMON and first not in ALL_NAMES
                 and _SURNAME_ENDING.search(first)):   # "Sokolov", "Ryhänen", "Živković"
@@ -628,8 +640,10 @@ class NameRecognizer(LocalRecognizer):
                        or _CONTEXT_AFTER.match(text, end, min(len(text), end + 16)))
             # a first name that is no word ("Rebecca", "Vsevolod") is a person's unless the
             # model says otherwise; a surname alone ("Walker") needs a context word
-            alone = (first in FIRST and first not in _FOREIGN_STOP
-                     and not _foreign(text, start, end))   # "Su equipo", "Les tests"
+            alone = (first in FIRST and first not in _FOREIGN_STOP   # "Su equipo", "Les tests"
+                     and first not in PLACES
+                     and not _foreign(text, start, end)
+                     and not _PLACE_VERB_BEFORE.search(text, max(0, start - 16), start))
             score = (self.SINGLE_FIRST_SCORE if alone else self.SINGLE_NAME_SCORE) + (
                 self.CONTEXT_BOOST if context else 0)
             # the small model calls many a first name an organisation ("Scott is a very
