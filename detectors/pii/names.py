@@ -128,6 +128,17 @@ _CUES = tuple((group, re.compile(pattern), strength, re.compile(trigger[0]) if t
      MEDIUM,
      r"\b(?:lives|lived|shouted|whispered|smiled|laughed|spent)\b"),
     ("speech", rf"(?P<speech>{_NAME})[ \t]+(?:said|says|told|asked|wrote|replied)\b", WEAK),
+    # what only people do, and the works they make: "Walker began writing", "Unlike the
+    # Sokolov novel"
+    ("activity", rf"(?P<activity>{_NAME})[ \t]+(?:began|started|stopped|quit|took up)[ \t]+"
+                 rf"(?:writing|painting|singing|acting|composing|drawing|teaching|studying|"
+                 rf"performing|directing)\b", MEDIUM,
+     r"\b(?:began|started|stopped|quit|took up)[ \t]+(?:writing|painting|singing|acting|composing|"
+     r"drawing|teaching|studying|performing|directing)\b"),
+    ("work", rf"\b[Tt]he[ \t]+(?P<work>{_NAME})[ \t]+(?:novel|novels|film|films|movie|song|album|"
+             rf"book|books|poem|play|opera|symphony|painting|biography|memoir|trilogy)\b", MEDIUM,
+     r"\b(?:novels?|films?|movie|song|album|books?|poem|play|opera|symphony|painting|biography|"
+     r"memoir|trilogy)\b"),
     # someone spoken to or of: "shouted at Todd", "said Gladys to Logan"
     ("spoken_to", rf"\b(?:said|asked|shouted|whispered|smiled|laughed|yelled|replied|wrote)"
                   rf"(?:[ \t]+{_W})?[ \t]+(?:at|to)[ \t]+(?P<spoken_to>{_NAME})", WEAK),
@@ -152,7 +163,7 @@ _CUES = tuple((group, re.compile(pattern), strength, re.compile(trigger[0]) if t
               rf"(?:konto)?inhaber(?:in)?|vorname|nachname|ansprechpartner(?:in)?|empfänger(?:in)?|"
               rf"absender(?:in)?|titulaire|nom|prénom|destinataire|expéditeur|nombre|apellidos?|"
               rf"titular|destinatario|remitente)[ \t]*:[ \t]*\n?[ \t]*(?:(?P<field>{_NAME})|"
-              rf"(?P<field_lower>{_LOWER_NAME}))(?=[ \t]*(?:$|[,;(<]|\.(?:\s|$))))", STRONG),
+              rf"(?P<field_lower>{_LOWER_NAME}))(?=[ \t]*(?:$|[,;()<]|\.(?:\s|$))))", STRONG),
     # the name alone on the line after a sign-off
     ("signature", rf"(?m:^[ \t]*(?i:(?:(?:best|kind|warm|warmest|many|with)[ \t]+)?"
                   rf"(?:regards|wishes|thanks)|sincerely(?: yours)?|yours(?: truly| sincerely|"
@@ -509,6 +520,9 @@ class NameRecognizer(LocalRecognizer):
                     # "called Objectivism", "Cyclists asked": one unknown capitalised word
                     # is a person's name only as the subject of speech inside a sentence
                     continue
+                if (group == "work" and len(words) == 1 and _key(words[0]) not in KNOWN
+                        and words[0].endswith("s")):
+                    continue   # "the Beatles song": a band
                 if group == "line_speaker":
                     speakers.append((text.count("\n", 0, match.start()), start, end,
                                      _key(words[0]) in FIRST or _key(words[0]) in LAST))
@@ -550,8 +564,10 @@ class NameRecognizer(LocalRecognizer):
                         and last not in COMMON):   # "emidio p lombardo"
                     found.append((*match.span(1), self.FULL_NAME_SCORE, MEDIUM))
         if lower_text:   # a census first name alone, not a word of code ("server 10.0.0.1")
+            taken = [(s, e) for s, e, *_ in found]
             found += [(*m.span(), self.SINGLE_FIRST_SCORE, WEAK) for m in _LOWER_WORD.finditer(text)
-                      if m.group() in FIRST and m.group() in ALL_FIRST and len(m.group()) > 2
+                      if not any(s <= m.start() < e for s, e in taken)
+                      and m.group() in FIRST and m.group() in ALL_FIRST and len(m.group()) > 2
                       and m.group() not in PLACES
                       and not _CODE_AFTER.match(text, m.end())]
         return [recognizer_result(self, "PERSON", *span, score)
