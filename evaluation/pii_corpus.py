@@ -4,7 +4,10 @@ Each document comes from one small template (support mail, CV, invoice, HR note,
 code, chat). The fixed text of every template holds no entity of the labelled kinds, so every
 entity in a document is one that was inserted and labelled, and precision measured on it is
 honest. About a fifth of the documents are hard negatives with no label at all: hashes, UUIDs,
-version strings, ISBNs, key prefixes in prose, placeholder keys too short to be keys.
+version strings, ISBNs, key prefixes in prose, placeholder keys too short to be keys, firms named
+after people ("Griffin, Griffith and Perez"), headlines of capitalised words, German, French and
+Spanish notices. Labels of contact lines ("Tel.", "Fax", "Re:", "Subject:") and streets and
+towns made of names ("Kathleen Highway", "Lake Katieview") stand next to labelled values.
 
     python -m evaluation.pii_corpus --n 1000 --seed 7 --out /tmp/pii.jsonl
 
@@ -150,6 +153,20 @@ class _Values:
 
     def address(self) -> Value:
         return self._faker().address(), "LOCATION"
+
+    def street_name(self) -> Value:  # no number: "Kathryn Park", "Robert Point"
+        return self._faker(("en_US", "en_GB")).street_name(), "LOCATION"
+
+    # --- look like names, and are none (unlabelled) ---
+    def company(self) -> Value:  # "Griffin, Griffith and Perez", "Wall Inc", "Kramer GmbH"
+        while True:  # a bare surname ("Losekann", "Ross-Pearce") may be a person's: redrawn
+            company = self._faker(("en_US", "en_GB", "de_DE")).company()
+            if " " in company:
+                return company, None
+
+    def headline(self) -> Value:  # English words in title case: "Across Thing Rather Rise"
+        words = self.fakers["en_US"].words(self.rng.randint(3, 6))
+        return " ".join(w.capitalize() for w in words), None
 
     # --- secrets (made with the Random, in the documented formats) ---
     def aws_key_id(self) -> Value:
@@ -373,6 +390,14 @@ POSITIVE: Dict[str, Union[str, Tuple[str, ...]]] = {
                   "{private_key}"),
     "service_account": '{\n  "type": "service_account",\n  "private_key_id": "{commit}",\n'
                        '  "private_key": "{private_key_json}\\n",\n  "client_email": "{email}"\n}',
+    # labels of contact lines and mail headers are no names ("Tel", "Fax", "Re", "Subject")
+    "mail_header": ("Subject: Re: {headline}\nTel. {phone}\nFax {phone:2}\nMobile: {phone:3}\n\n"
+                    "Please find the updated quote attached.",
+                    "Fwd: {headline}\n\nTel: {phone}\nCell: {phone:2}\nE-mail: {email}"),
+    # streets and towns made of names ("Kathleen Highway", "Lake Katieview", "Davidmouth")
+    "road_notice": ("Roadworks close {street_name} between {time} and {time:2} on {date}; buses to "
+                    "{city} are diverted.",
+                    "{company} has moved to {street}, {city}. Call the front desk on {phone}."),
     "slack_chat": ("[{time}] {first_name}: heads up, the bot token {slack_token} was pasted in the public "
                    "channel\n[{time:2}] {first_name:2}: rotating it now, thanks",
                    "[{time}] {first_name}: landed in {city}! call me at {phone} when you're free\n"
@@ -399,6 +424,18 @@ NEGATIVE: Dict[str, Union[str, Tuple[str, ...]]] = {
     "placeholder_config": "api_key={short_id}  # placeholder, the real key is injected at deploy time\n"
                           "AWS_SECRET_ACCESS_KEY=<your-secret-here>\npassword: ********\n"
                           "GITHUB_TOKEN=ghp_xxx",
+    # firms named after people, and capitalised common words, in English, German, French
+    # and Spanish: no one here is a person
+    "business_news": (
+        "{headline}\n\n{company} has agreed to buy {company:2} by {date}; shares of {company:3} "
+        "rose by {num} points.",
+        "Quarterly results: {company} grew its revenue to {price}, and {company:2} reported its "
+        "first loss.",
+        "Notieren Sie sich die Bestellnummer {order}. Der Preis beträgt {price}, die Lieferung "
+        "kommt am {date_de}. Ihr Kundenservice",
+        "Veuillez noter le numéro de commande {order}. Le prix est de {price}. Votre service client",
+        "Apunte el número de pedido {order}. El precio es de {price}. Su equipo de atención al "
+        "cliente"),
     "product_blurb": tuple(sentence + " Now {price}, while stock lasts." for sentence in (
         "The new kettle boils a litre of water in under three minutes and switches itself off.",
         "This backpack has a padded laptop sleeve, two bottle pockets and a rain cover.",

@@ -196,6 +196,13 @@ def test_no_card_inside_a_longer_number():
     ("I would like to remove my kid Tadzio from the will.", ["Tadzio"]),
     ("Billing address: Sophie Lang\n    3482 Via Franscini 71", ["Sophie Lang"]),
     ("The founders: Kónya, Becker and Vasquez.", ["Kónya", "Becker", "Vasquez"]),
+    # names of other countries (world lists), cues in German, French and Spanish
+    ("Maybe it's under Miklós Hajdu", ["Miklós Hajdu"]),
+    ("Betrag auf das Konto DE12 (Kontoinhaber: Cilly Gnatz).", ["Cilly Gnatz"]),
+    ("Titulaire : Gaëtane Roux", ["Gaëtane Roux"]),
+    ('Mehrudin shouted at Todd: "What are you doing here?"', ["Mehrudin", "Todd"]),
+    ("Usamov and Bowers were precision engineers.", ["Usamov", "Bowers"]),
+    ("Why is Rebecca so impulsive?", ["Rebecca"]),        # a first name that is no word
 ])
 def test_name_cues(text, expected):
     # several cues may find one name; the scanner merges them
@@ -212,8 +219,17 @@ def test_name_cues(text, expected):
     "service:\n  name: billing\n  port: 8080",                     # a YAML value
     "The Davis Cup final starts on Friday.",                       # a name and a word
     "The bus stops on Jackson Street.",
-    "Scott",                                                       # a name alone, no context
     "Victoria University",
+    # labels, firms named after people, streets and towns made of names, other languages
+    "Subject: Re: Across Thing Rather\nTel. (301) 732-3129\nFax 01331791717\nMobile: 0690",
+    "Best regards,\nCustomer Service Team\nAcme Supplies Ltd",
+    "The Davis, Reynolds and Williamson Orchestra was founded in 1977.",
+    "She spent a year at Jones, Mitchell and Williams as an assistant.",
+    "Lopez, Santos and Coleman is a design agency based in Espoo.",
+    "Griffin, Griffith and Perez grew its revenue to $2,498.",
+    "Buses to Saint Martin and Lake Marie are diverted.",
+    "Apunte el número de pedido. Su equipo de atención al cliente",
+    "Les tests tournent sous Version 9.8 seulement.",
 ])
 def test_name_near_misses(text):
     assert [(v, s) for v, s in spans(NameRecognizer(), text) if s >= 0.5] == []
@@ -231,10 +247,26 @@ def test_name_near_misses(text):
     ("Franscini 71 Suite 838", False, None),
     ("mr. elliott flew", True, "elliott"),                           # known name, lower case
     ("eu-west-1", True, None),
+    # the English model's people that are no names
+    ("Notieren Sie sich 590-957-9383 für später.", True, None),      # German words
+    ("Der Preis beträgt EUR 4. Sie gewannen am Sonntag.", True, None),   # German text
+    ("| Oficina | Teléfono | Horario |", True, None),                # a table cell
+    ("Lake Katieview", True, None), ("Matthewview", True, None),      # towns made of names
+    ("Smith PLC", True, None), ("Mentzel GbR", True, None),           # firms
+    ("sha256=af9e", True, None),                                      # part of a word
+    ("Tomomi is from Hawkins, Richardson and Santana", True, None),   # a firm of three
+    ("Der Kontoinhaber ist Peter Scholl.", True, "Peter Scholl"),     # a known name stays
+    ('"I am glad," says Izumi.', True, "Izumi"),                     # so does a name in English
 ])
 def test_person_span(text, ner, expected):
-    end = {"Hi Paul, thanks": 7, "mr. elliott flew": 11}.get(text, len(text))
-    start = 4 if text.startswith("mr.") else 0
+    where = {"Hi Paul, thanks": (0, 7), "mr. elliott flew": (4, 11),
+             "Notieren Sie sich 590-957-9383 für später.": (0, 12),
+             "Der Preis beträgt EUR 4. Sie gewannen am Sonntag.": (4, 9),
+             "| Oficina | Teléfono | Horario |": (2, 9), "sha256=af9e": (0, 3),
+             "Tomomi is from Hawkins, Richardson and Santana": (24, 34),
+             "Der Kontoinhaber ist Peter Scholl.": (21, 33),
+             '"I am glad," says Izumi.': (18, 23)}
+    start, end = where.get(text, (0, len(text)))
     span = person_span(text, start, end, ner=ner)
     assert (text[span[0]:span[1]] if span else None) == expected
 
@@ -446,6 +478,24 @@ def test_capitalised_words_at_a_sentence_start_are_not_names():
                        ("Then Zbigniewa asked for a lane.", "Zbigniewa")):
         found = {text[r.start:r.end] for r in NameRecognizer().analyze(text, ["PERSON"])}
         assert name in found
+
+
+def test_hard_negatives_hold_no_person(scanner):
+    # the whole scanner, the English model included: labels, firms, streets and towns
+    # made of names, German, French and Spanish text; a name beside them is still found
+    texts = ["Tel. (301) 732-3129\nFax 01331791717",
+             "Roadworks close Kathleen Highway between 01:59 and 23:26; buses to Lake Katieview "
+             "and Jasonmouth are diverted.",
+             "Quarterly results: Butler, Faulkner and Griffiths grew its revenue, and Kramer GmbH "
+             "reported its first loss.",
+             "Notieren Sie sich die Bestellnummer 4471. Der Preis beträgt EUR 30. Ihr Kundenservice",
+             "| Oficina | Teléfono | Horario |\n|---|---|---|\n| Recepción | 603-469-9102 | 10-16 |",
+             "Veuillez noter le numéro de commande. Votre service client"]
+    for text, found in zip(texts, scanner.scan(texts)):
+        assert [text[f.start:f.end] for f in found if f.entity_type == "PERSON"] == [], text
+    text = "Kontoinhaber: Cilly Gnatz. Der Preis beträgt EUR 30."
+    assert [text[f.start:f.end] for f in scanner.scan([text])[0]
+            if f.entity_type == "PERSON"] == ["Cilly Gnatz"]
 
 
 def test_name_cues_are_a_setting(scanner):

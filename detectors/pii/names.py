@@ -11,20 +11,37 @@ model, MEDIUM gives way to its places, dates and nationalities, WEAK to its
 organisations too):
 - STRONG: a title ("Mrs. Barbara Yudina", "Dr Okafor"); an introduction ("my name is
   Rubija", "maiden name is Møller"); a greeting ("Hi Karola,"); a form field ("Name:
-  Åsa Laine", "Account holder: Yatan Gola"); the line after a sign-off ("Best
-  regards,"); a chat speaker after a time stamp ("[10:33] Timothy: ...").
-- MEDIUM: kinship ("my kid Lukas", "Amanda's daughter"); a person's verb ("Sandra lives
-  on"); a dialogue ("Ubul: ...\nNicola: ..."); a list of mostly known names ("Kónya,
-  Becker and Vasquez"); a census first name and a further capitalised word ("Sophie
-  Lang", "Ravil G Yefimov") or a capitalised word and a census surname.
-- WEAK: "named X", speech verbs ("X said"), the maker of a work ("directed by X"), a
-  vocative ("Danial, can I ..."), a line holding a name only; a known name alone counts
-  only with a context word ("Scott said").
+  Åsa Laine", "Account holder: Yatan Gola", "Kontoinhaber:", "Titulaire :"); the line
+  after a sign-off ("Best regards,"); a chat speaker after a time stamp ("[10:33]
+  Timothy: ..."); kinship ("my kid Lukas", "Amanda's daughter"); a known first name and
+  a known surname ("Tünde Hoffmann": the model calls it a facility).
+- MEDIUM: a person's verb ("Sandra lives on"); a dialogue ("Ubul: ...\nNicola: ..."); a
+  list of mostly known names ("Kónya, Becker and Vasquez"), or of any names before a
+  plural verb ("Usamov and Bowers were"); a known first name and a further capitalised
+  word ("Sophie Lang"), a capitalised word and a known surname, a middle initial
+  ("Ravil G Yefimov"), a surname's ending ("Bekbolat Musliyevich": -vich, -ović, -ová,
+  -sson, -nen, -ov ...); a known first name alone that is no
+  word ("Rebecca", "Vsevolod"), but not in German, French or Spanish text.
+- WEAK: "named X", speech verbs ("X said", "shouted at X"), the maker of a work
+  ("directed by X"), a vocative ("Danial, can I ..."), a line holding a name only; a
+  surname alone counts only with a context word ("Walker said") or a surname's ending
+  ("Sokolov"). In a text without capitals, known first names ("olga krylova").
 Capitalised words that are all common words are no name ("Dear Sir", "Contact: Sales
-Team"), nor is a run that goes on with a common word ("Davis Cup").
-Word lists (detectors/pii/data, made by scripts/make_first_names.py): 1990 US census
-first names and surnames, and the words seen in lower case in real prose; a name that
-is also a common word ("Will", "Young") is no evidence on its own.
+Team"), nor is a run that goes on with a common word ("Davis Cup", "Customer Service
+Team"), nor a list of surnames that names a firm ("at Jones, Mitchell and Williams",
+"Lopez, Santos and Coleman is a design agency").
+The NER's people are checked too (person_span): none holds a German, French or Spanish
+function word ("Notieren Sie", "Ihr Kundenservice"), is a place made of a name ("Lake
+Katieview", "Jasonmouth"), a street after its street word ("rue de Rousseau"), a firm
+("Smith PLC"), part of a word ("sha" of "sha256"); one without a known name is dropped in
+German, French or Spanish text and in table cells ("Oficina", "Preis": the English model
+takes their capitalised nouns for people), or after a preposition of place ("I work for
+Thinknum", "returned to Deanwell").
+Word lists (detectors/pii/data): 1990 US census first names and surnames and the words
+seen in lower case in real prose (scripts/make_first_names.py); first names and surnames
+in Latin script of Faker's locales for other languages than English and German
+(scripts/make_world_names.py). A name that is also a common word ("Will", "Young") is no
+evidence on its own.
 """
 
 import pathlib
@@ -32,6 +49,10 @@ from typing import FrozenSet, List, Optional, Tuple
 
 import regex as re
 from presidio_analyzer import LocalRecognizer, RecognizerResult
+from spacy.lang.de.stop_words import STOP_WORDS as _de_stop
+from spacy.lang.en.stop_words import STOP_WORDS as _en_stop
+from spacy.lang.es.stop_words import STOP_WORDS as _es_stop
+from spacy.lang.fr.stop_words import STOP_WORDS as _fr_stop
 
 from detectors.pii.results import recognizer_result
 
@@ -51,6 +72,16 @@ FIRST = _words("first_names.txt") - COMMON - _RANKS
 LAST = _words("last_names.txt") - COMMON - _RANKS
 ALL_FIRST = _words("first_names.txt")
 ALL_NAMES = ALL_FIRST | _words("last_names.txt")
+# Names of other countries (Faker's lists for the languages the census misses: "Miklós",
+# "Szczepańska", "Guðmundsdóttir"); English and German ones are left out, see the script.
+WORLD_FIRST = _words("world_first_names.txt") - COMMON - _RANKS
+WORLD_NAMES = WORLD_FIRST | (_words("world_last_names.txt") - COMMON - _RANKS)
+FIRST |= WORLD_FIRST
+LAST |= WORLD_NAMES - WORLD_FIRST
+KNOWN = FIRST | LAST   # a known name that is no common word
+# Countries, states and cities ("Victoria", "Jordan", "Hong Kong"): a name that is a place
+# too is no person's on its own.
+PLACES = _words("world_places.txt")
 
 # One name word: "Lang", "O'Neil", "D’Alia", "McKay", "Hans-Walter", "Guðmundsdóttir".
 _W = r"(?:\p{Lu}\p{Ll}*['’])?\p{Lu}\p{Ll}+(?:\p{Lu}\p{Ll}+)?(?:-\p{Lu}\p{Ll}+)*"
@@ -87,8 +118,8 @@ _CUES = tuple((group, re.compile(pattern), strength, re.compile(trigger[0]) if t
               rf"(?<=(?i:name is|call me|calls me)[ \t]+)(?P<intro_lower>{_LOWER_NAME}))", STRONG),
     ("named", rf"\b(?:named|called)[ \t]+(?P<named>{_NAME})", WEAK),
     # kinship: "my kid Lukas", "Franciska's kid", "Amanda's daughter"
-    ("kin", rf"(?i:\b(?:my|his|her|our|their|your)[ \t]+{_KIN})[ \t]+(?P<kin>{_NAME})", MEDIUM),
-    ("kin_of", rf"(?P<kin_of>{_NAME})['’]s[ \t]+(?i:{_KIN})\b", MEDIUM,
+    ("kin", rf"(?i:\b(?:my|his|her|our|their|your)[ \t]+{_KIN})[ \t]+(?P<kin>{_NAME})", STRONG),
+    ("kin_of", rf"(?P<kin_of>{_NAME})['’]s[ \t]+(?i:{_KIN})\b", STRONG,
      rf"['’]s[ \t]+(?i:{_KIN})\b"),
     # a verb whose subject is a person: "Sandra lives on ...", "Enrico shouted at"; firms
     # say, tell and write too, so the model's ORGs win over those
@@ -97,6 +128,20 @@ _CUES = tuple((group, re.compile(pattern), strength, re.compile(trigger[0]) if t
      MEDIUM,
      r"\b(?:lives|lived|shouted|whispered|smiled|laughed|spent)\b"),
     ("speech", rf"(?P<speech>{_NAME})[ \t]+(?:said|says|told|asked|wrote|replied)\b", WEAK),
+    # what only people do, and the works they make: "Walker began writing", "Unlike the
+    # Sokolov novel"
+    ("activity", rf"(?P<activity>{_NAME})[ \t]+(?:began|started|stopped|quit|took up)[ \t]+"
+                 rf"(?:writing|painting|singing|acting|composing|drawing|teaching|studying|"
+                 rf"performing|directing)\b", MEDIUM,
+     r"\b(?:began|started|stopped|quit|took up)[ \t]+(?:writing|painting|singing|acting|composing|"
+     r"drawing|teaching|studying|performing|directing)\b"),
+    ("work", rf"\b[Tt]he[ \t]+(?P<work>{_NAME})[ \t]+(?:novel|novels|film|films|movie|song|album|"
+             rf"book|books|poem|play|opera|symphony|painting|biography|memoir|trilogy)\b", MEDIUM,
+     r"\b(?:novels?|films?|movie|song|album|books?|poem|play|opera|symphony|painting|biography|"
+     r"memoir|trilogy)\b"),
+    # someone spoken to or of: "shouted at Todd", "said Gladys to Logan"
+    ("spoken_to", rf"\b(?:said|asked|shouted|whispered|smiled|laughed|yelled|replied|wrote)"
+                  rf"(?:[ \t]+{_W})?[ \t]+(?:at|to)[ \t]+(?P<spoken_to>{_NAME})", WEAK),
     # the maker of a work: "directed by Brad L Key", "starring Maclean"
     ("maker", rf"(?:\b(?:directed|written|produced|composed|painted|photographed|illustrated|"
               rf"edited|narrated|translated|authored|performed|sung)[ \t]+by|\bstarring)[ \t]+"
@@ -113,8 +158,12 @@ _CUES = tuple((group, re.compile(pattern), strength, re.compile(trigger[0]) if t
               rf"recipient |owner |beneficiary )?name|account ?holder|card ?holder|"
               rf"contact(?: person)?|attn|attention|applicant|candidate|patient|employee|recipient|"
               rf"beneficiary|payee|sender|author|bill to|ship to|sold to|signed|from|to|cc|speaker|"
-              rf"directed by|written by)[ \t]*:[ \t]*\n?[ \t]*(?:(?P<field>{_NAME})|"
-              rf"(?P<field_lower>{_LOWER_NAME}))(?=[ \t]*(?:$|[,;(<]|\.(?:\s|$))))", STRONG),
+              rf"directed by|written by|"
+              # German, French, Spanish
+              rf"(?:konto)?inhaber(?:in)?|vorname|nachname|ansprechpartner(?:in)?|empfänger(?:in)?|"
+              rf"absender(?:in)?|titulaire|nom|prénom|destinataire|expéditeur|nombre|apellidos?|"
+              rf"titular|destinatario|remitente)[ \t]*:[ \t]*\n?[ \t]*(?:(?P<field>{_NAME})|"
+              rf"(?P<field_lower>{_LOWER_NAME}))(?=[ \t]*(?:$|[,;()<]|\.(?:\s|$))))", STRONG),
     # the name alone on the line after a sign-off
     ("signature", rf"(?m:^[ \t]*(?i:(?:(?:best|kind|warm|warmest|many|with)[ \t]+)?"
                   rf"(?:regards|wishes|thanks)|sincerely(?: yours)?|yours(?: truly| sincerely|"
@@ -146,6 +195,7 @@ _LOWER_LIST = re.compile(r"(?<![\w.@/#&-])\p{Ll}{2,}(?:,[ \t]+\p{Ll}{2,}){1,8},?
 # A full name in lower case ("naomi ryan"): a census first name and surname, neither a word.
 _LOWER_PAIR = re.compile(r"(?<![\w.@/#&-])(?=(\p{Ll}{2,}[ \t]+(?:\p{Ll}\.?[ \t]+)?\p{Ll}{2,})"
                          r"(?![\w@]))")
+_CODE_AFTER = re.compile(r"[ \t]*[\d:=({;]")
 _LOWER_WORD = re.compile(r"(?<![\w.@/#&-])\p{Ll}{2,}(?![\w@])")
 # Whole words around a known name alone that say it is a person's: "my kid Lukas",
 # "maiden name is Møller", "Scott said", "Asya lives in".
@@ -186,16 +236,33 @@ _STREET_ENDING = re.compile(r"(?i:(?:stra(?:ss|ß)e|str\.?|gasse|allee|platz|weg
                             r"straat|laan|gracht|plein|vej|gade|gatan|vägen|katu|tie)$)")
 _ORG_WORDS = frozenset("""university college school institute academy hospital clinic church
 bank inc llc ltd corp co company group foundation hotel airport records studios orchestra band
-club partners associates press""".split())
+club partners associates press plc gmbh ag kg kgaa gbr ohg ug sarl sa sas srl spa sl bv nv
+oy ab""".split())
+# A firm's legal form or "and Sons" right after the span: "Smith PLC", "Kramer GmbH".
+_ORG_AFTER = re.compile(r"(?i:[ \t]*,?[ \t]*(?:inc|llc|ltd|plc|gmbh|ag|kg|kgaa|gbr|ohg|sarl|"
+                        r"s\.?a\.?s?|s\.?r\.?l|s\.?l|b\.?v|n\.?v|corp|co|group|& co|and sons|"
+                        r"& sons)\b)")
 _NOT_AFTER_FIRST = STREET_WORDS | _UNIT_WORDS | _ORG_WORDS
 _HOUSE_NUMBER_BEFORE = re.compile(r"(?:\d+[A-Za-z]?(?:[/-]\d+)?\.?,?|\bNo\.?)[ \t]*\n?[ \t]*$")
 _NUMBER_AFTER = re.compile(r"[ \t]+\d{1,5}[A-Za-z]?\b(?![ \t]+\p{Ll})")
 _NOT_NAME_CHAR = re.compile(r"[^\p{L}\p{M} .'’-]")
 _SHOUTED = re.compile(r"\p{Lu}{3}")  # "ORD", "APO AA": codes, not names
 # A model's one-word PERSON that is a noun by its ending ("Salesperson", "Partnership")
-# or a place by the preposition before it ("in Hirvli").
+# or a place or firm by the preposition before it ("in Hirvli", "I work for Thinknum",
+# "returned to Deanwell"); a known name after one is kept ("shouted at Todd").
 _NOUN_ENDING = re.compile(r"(?:tion|sion|ment|ness|ship|ity|ism|ology|person|people|ware)$")
-_PLACE_BEFORE = re.compile(r"\b(?:in|near|outside|across)[ \t]+$")
+_PLACE_BEFORE = re.compile(r"\b(?:in|near|outside|across|at|from|to|into|for|via|visit|"
+                           r"visited|visiting)[ \t]+$")
+# Endings of surnames in Slavic, Nordic, Finnish, Romanian, Greek, Turkish and Georgian:
+# a capitalised word with one is a surname unless the model says otherwise.
+_SURNAME_ENDING = re.compile(r"\p{L}{2}(?:ović|ević|vić|ić|ová|ská|ský|wicz|czyk|sson|dóttir|"
+                             r"dottir|nen|vich|vna|enko|escu|poulos|akis|oglu|oğlu|shvili|adze|"
+                             r"ov|ova|ev|eva|ski|ska)$")
+# "flew to Rémy", "originally from Dolores": a place, whatever the name lists say
+_PLACE_VERB_BEFORE = re.compile(r"\b(?:in|from|near|into|across|outside|(?:flew|flown|moved|went|"
+                                r"returned|travell?ed|drove|came|sailed|headed|back|trip|way) to)"
+                                r"[ \t]+$")
+_TITLE_WORDS = frozenset("mr mrs ms miss mx dr prof sir dame".split())
 _TITLE_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame)\.?[ \t]+$")
 
 
@@ -207,6 +274,27 @@ objet""".split())
 
 
 _SENTENCE_START = re.compile(r"(?:^|[.!?][\"”’)]?[ \t]+|\n[ \t]*)$")
+
+# The function words of German, French and Spanish (spaCy's stop words less English
+# words and names): the English model takes capitalised words of those languages for
+# people ("Notieren Sie", "Ihr Kundenservice", "Oficina"), and a name holds none of them.
+FOREIGN_WORDS = frozenset(w for lang in (_de_stop, _fr_stop, _es_stop) for w in lang
+                          if w not in COMMON and w not in ALL_NAMES and w not in WORLD_NAMES
+                          and w not in _PARTICLES and len(w) > 1)
+# Counted to tell the language of the text around a span: all their function words.
+_FOREIGN_STOP = frozenset(w for lang in (_de_stop, _fr_stop, _es_stop) for w in lang
+                          if w not in _en_stop and len(w) > 1)
+_ENGLISH_WORDS = frozenset(_en_stop)
+_WORD = re.compile(r"\p{L}+")
+# Place names made of a name ("Lake Katieview", "Port Christopher", "Matthewview",
+# "Jasonmouth"): a leading place word, or a town ending fused to a name.
+_PLACE_WORDS = frozenset("lake port mount mt fort ft new north south east west saint sainte st "
+                         "san santa bad".split())
+_TOWN_ENDING = re.compile(r"\p{Ll}(?:view|mouth|shire|ville|burgh|borough|bury|chester|haven|"
+                          r"side|stad|berg|burg|ton|town|land|fort|port|furt|field|ford|hausen|"
+                          r"heim|dorf|stadt|ingen|nec)$")
+_STREET_BEFORE = re.compile(rf"(?i:\b(?:{'|'.join(sorted(_STREET_PREFIXES))})\.?)[ \t]+"
+                            rf"(?:{_PARTICLE}[ \t]+)?(?:l['’])?$")
 
 
 def _key(word: str) -> str:
@@ -268,6 +356,8 @@ def person_span(text: str, start: int, end: int, ner: bool = False) -> Optional[
             e = s + possessive.start()
         if ner:
             s, e = _without_leading_words(text, s, e)
+        if (s > 0 and text[s - 1].isalnum()) or (e < len(text) and text[e].isalnum()):
+            continue   # part of a word: "sha" of "sha256"
         name = text[s:e]
         spans = [m.span() for m in re.finditer(r"\S+", name)]
         words = [name[a:b] for a, b in spans]
@@ -277,16 +367,93 @@ def person_span(text: str, start: int, end: int, ner: bool = False) -> Optional[
         unit = next((i for i, w in enumerate(words) if i and _key(w) in _UNIT_WORDS), None)
         if unit is not None:
             words, e = words[:unit], s + spans[unit - 1][1]
-        if _is_street(text, s, e, words) or any(_key(w) in _ORG_WORDS for w in words[1:]):
-            continue
+        if (_is_street(text, s, e, words) or any(_key(w) in _ORG_WORDS for w in words[1:])
+                or any(_key(w) in FOREIGN_WORDS for w in words)):
+            continue   # (a name holds no German, French or Spanish function word: "Ihr Team")
         if ner and len(words) == 1 and _key(words[0]) not in ALL_NAMES and (
-                _NOUN_ENDING.search(words[0]) or _PLACE_BEFORE.search(text, max(0, s - 8), s)):
+                _NOUN_ENDING.search(words[0]) or _PLACE_BEFORE.search(text, max(0, s - 10), s)):
             continue
         if (ner and _is_common(words) and not (len(words) > 1 and _key(words[0]) in ALL_NAMES)
                 and not _TITLE_BEFORE.search(text, max(0, s - 6), s)):
             continue
+        if _ORG_AFTER.match(text, e) or _in_firm(text, s, e):
+            continue   # "Lloyd LLC", "at Jones, Mitchell and Williams"
+        if ner and _ner_doubtful(text, s, e, words):
+            continue
         return s, e
     return None
+
+
+# A table cell that holds one word: "| Oficina | Teléfono |", a label, not a name.
+_TABLE_CELL = re.compile(r"[ \t]*\|")
+
+
+def _line_start(text: str, at: int) -> int:
+    return text.rfind("\n", 0, at) + 1
+
+
+def _foreign(text: str, start: int, end: int, reach: int = 200) -> bool:
+    """The text around a span is German, French or Spanish: more of their function words
+    than of English ones, and at least two."""
+    words = [w.lower() for w in _WORD.findall(text, max(0, start - reach),
+                                              min(len(text), end + reach))]
+    foreign = sum(w in _FOREIGN_STOP for w in words)
+    return foreign >= 2 and foreign > sum(w in _ENGLISH_WORDS for w in words)
+
+
+def _known(key: str) -> bool:
+    return key in KNOWN or key in ALL_NAMES
+
+
+def _ner_doubtful(text: str, s: int, e: int, words: List[str]) -> bool:
+    """A model's PERSON that is no name: it is a place made of a name ("Lake Katieview", "Jasonmouth")
+    or a street's name ("rue de Rousseau"); or it holds no known name and stands in
+    German, French or Spanish text ("Oficina", "Standort"), where the English model
+    takes capitalised nouns for people."""
+    keys = [_key(w) for w in words]
+    if len(keys) > 1 and keys[0] in _PLACE_WORDS:
+        return True
+    for k in keys:
+        ending = _TOWN_ENDING.search(k)
+        if ending and not _known(k) and _known(k[:ending.start() + 1]):
+            return True
+    if _STREET_BEFORE.search(text, max(0, s - 24), s):
+        return True
+    known = any(k in KNOWN for k in keys) if len(keys) > 1 else keys[0] in FIRST
+    if not known and (_foreign(text, s, e) or _TABLE_CELL.match(text, _line_start(text, s))):
+        return True
+    return False
+
+
+# Three or more surnames in a list that is one thing, a firm's name as law firms (and
+# Faker) write them: after "the", "at", "from", "of", "for", "with", or before a singular
+# verb ("is", "sells", "grew its") or a further capitalised word ("The Davis, Reynolds and
+# Williamson Orchestra", "a year at Jones, Mitchell and Williams", "Lopez, Santos and
+# Coleman is a design agency").
+_FIRM_BEFORE = re.compile(r"(?i:\b(?:the|at|from|of|for|with|joined|joining|left|buy|bought|"
+                          r"acquire|acquired|shares of)[ \t]+)$")
+_FIRM_AFTER = re.compile(r"[ \t]+(?:\p{Ll}+s\b|\p{Ll}+[ \t]+its\b|(?P<word>\p{Lu}\p{Ll}+))")
+
+
+_PLURAL_AFTER = re.compile(r"[ \t]+(?:were|are|have|both)\b")
+
+
+def _firm(text: str, match) -> bool:
+    if match.group().count(",") < 1:   # three names or more
+        return False
+    after = _FIRM_AFTER.match(text, match.end())
+    return bool(_FIRM_BEFORE.search(text, max(0, match.start() - 10), match.start()) or (
+        after and not (after.group("word") and _known(_key(after.group("word"))))))
+
+
+def _in_firm(text: str, s: int, e: int) -> bool:
+    """The span lies in a list of surnames that names a firm (see _firm)."""
+    line_start = text.rfind("\n", 0, s) + 1
+    line_end = text.find("\n", e)
+    for match in _LIST.finditer(text, line_start, len(text) if line_end < 0 else line_end):
+        if match.start() <= s and e <= match.end():
+            return _firm(text, match)
+    return False
 
 
 _STRONG_STREET_WORDS = frozenset("street st str avenue ave road rd boulevard blvd lane ln drive dr "
@@ -315,6 +482,7 @@ class NameRecognizer(LocalRecognizer):
     CUE_SCORE = 0.7
     FULL_NAME_SCORE = 0.6
     SINGLE_NAME_SCORE = 0.3   # below the default threshold: needs a context word
+    SINGLE_FIRST_SCORE = 0.55
     CONTEXT_BOOST = 0.35      # what presidio's context enhancer would add
 
     def __init__(self, supported_language: str = "en"):
@@ -352,10 +520,15 @@ class NameRecognizer(LocalRecognizer):
                     # "called Objectivism", "Cyclists asked": one unknown capitalised word
                     # is a person's name only as the subject of speech inside a sentence
                     continue
+                if (group == "work" and len(words) == 1 and _key(words[0]) not in KNOWN
+                        and words[0].endswith("s")):
+                    continue   # "the Beatles song": a band
                 if group == "line_speaker":
                     speakers.append((text.count("\n", 0, match.start()), start, end,
                                      _key(words[0]) in FIRST or _key(words[0]) in LAST))
-                elif strength == STRONG or not _has_word_after_first(words):
+                elif not _has_word_after_first(words) or (
+                        strength == STRONG and any(_key(w) in KNOWN for w in words)):
+                    # "Best regards,\nCustomer Service Team": no name
                     level = strength
                     role = _ROLE_LINE.match(text, end) if group == "name_line" else None
                     if role and _is_common(role.group("role").split()):
@@ -365,8 +538,11 @@ class NameRecognizer(LocalRecognizer):
         # A line speaker is a name when it is a known one or when the line next to it
         # has a speaker too (a dialogue; "Date:" and "Note:" are common words).
         lines = {line for line, *_ in speakers}
-        found += [(start, end, self.CUE_SCORE, MEDIUM) for line, start, end, known in speakers
-                  if known or line - 1 in lines or line + 1 in lines]
+        # (a dialogue's score beats the model's 0.85, whose wider span, "Heather:\"I'm
+        # Daniel's", would otherwise hide it and then fail person_span)
+        found += [(start, end, *((self.STRONG_SCORE, STRONG) if dialogue else (self.CUE_SCORE, MEDIUM)))
+                  for line, start, end, known in speakers
+                  for dialogue in [line - 1 in lines or line + 1 in lines] if known or dialogue]
         lower_names = not FIRST.isdisjoint(_LOWER_WORD.findall(text))
         for pattern in (_LIST, _LOWER_LIST) if lower_names else (_LIST,):
             for match in pattern.finditer(text):
@@ -375,11 +551,25 @@ class NameRecognizer(LocalRecognizer):
             span = self._known_name(text, match)
             if span:
                 found.append(span)
-        if lower_names:
+        # A text without a capital ("olga krylova's killers") gives no capitals to go by:
+        # a known first name is a name there, and so is the word after it
+        lower_text = not any(c.isupper() for c in text)
+        if lower_names or lower_text:
             for match in _LOWER_PAIR.finditer(text):
-                first, last = match.group(1).split()[0], match.group(1).split()[-1]
-                if first in FIRST and last in LAST:
+                words = match.group(1).split()
+                first, last = words[0], words[-1]
+                if len(first) > 2 and first in FIRST and (last in LAST or lower_text and last not in COMMON
+                                       and last not in _FOREIGN_STOP) or (
+                        lower_text and len(words) == 3 and first not in COMMON
+                        and last not in COMMON):   # "emidio p lombardo"
                     found.append((*match.span(1), self.FULL_NAME_SCORE, MEDIUM))
+        if lower_text:   # a census first name alone, not a word of code ("server 10.0.0.1")
+            taken = [(s, e) for s, e, *_ in found]
+            found += [(*m.span(), self.SINGLE_FIRST_SCORE, WEAK) for m in _LOWER_WORD.finditer(text)
+                      if not any(s <= m.start() < e for s, e in taken)
+                      and m.group() in FIRST and m.group() in ALL_FIRST and len(m.group()) > 2
+                      and m.group() not in PLACES
+                      and not _CODE_AFTER.match(text, m.end())]
         return [recognizer_result(self, "PERSON", *span, score)
                 for start, end, score, strength in found
                 if not self._model_disagrees(nlp_artifacts, start, end, strength)
@@ -390,17 +580,21 @@ class NameRecognizer(LocalRecognizer):
     def _list_items(self, match, nlp_artifacts) -> list:
         """The items of a list of names, if most of them are known names and none is a word.
 
-        No item counts when the model calls two or more of them one organisation
-        ("Davis, Reynolds and Williamson": a law firm).
+        No item counts when the list names a firm (_firm), or when the model calls two or
+        more of them one organisation ("Davis, Reynolds and Williamson": a law firm) unless
+        a plural verb follows ("Usamov and Bowers were": people; one known name is enough).
         """
+        if _firm(match.string, match):
+            return []
         items = [(m.group(), match.start() + m.start())
                  for m in re.finditer(r"[\w'’-]+", match.group())
                  if m.group() not in ("and", "or")]
         known = sum(_key(w) in FIRST or _key(w) in LAST for w, _ in items)
-        if (2 * known <= len(items) or (len(items) == 2 and known < 2)
+        plural = _PLURAL_AFTER.match(match.string, match.end()) is not None
+        if (not (plural and known) and (2 * known <= len(items) or (len(items) == 2 and known < 2))
                 or any(_key(w) in COMMON and _key(w) not in ALL_NAMES for w, _ in items)):
             return []
-        for e in getattr(nlp_artifacts, "entities", None) or []:
+        for e in [] if plural else getattr(nlp_artifacts, "entities", None) or []:
             if e.label_ == "ORGANIZATION" and sum(e.start_char <= at < e.end_char
                                                   for _, at in items) > 1:
                 return []
@@ -425,10 +619,14 @@ class NameRecognizer(LocalRecognizer):
     def _known_name(self, text: str, match) -> Optional[Tuple[int, int, float, int]]:
         """A census name in a run of capitalised words, after leading common words."""
         keys = [_key(w) for w in match.group().split()]
-        if FIRST.isdisjoint(keys) and LAST.isdisjoint(keys):
+        if FIRST.isdisjoint(keys) and LAST.isdisjoint(keys) and not (
+                _SURNAME_ENDING.search(keys[-1]) or (len(keys) > 2 and len(keys[-2]) == 1)):
             return None   # most runs: "The", "Sydney Harbour"
         words = [(m.group(), m.start()) for m in re.finditer(r"\S+", match.group())]
-        while words and _key(words[0][0]) in COMMON and _key(words[0][0]) not in FIRST:
+        while words and (_key(words[0][0]) in COMMON and _key(words[0][0]) not in FIRST
+                         or _key(words[0][0]) in _TITLE_WORDS):   # "Dr Okafor": the title goes
+            if _key(words[0][0]) in _PLACE_WORDS:
+                return None   # "Saint Martin", "Lake Marie"
             words.pop(0)   # "Thanks Sophie Lang", "The"
         if not words:
             return None
@@ -439,13 +637,33 @@ class NameRecognizer(LocalRecognizer):
         start = match.start() + words[0][1]
         end = match.start() + words[-1][1] + len(words[-1][0])
         first, last = _key(words[0][0]), _key(words[-1][0])
+        if len(words) > 1 and len(last) > 1 and first not in COMMON and last not in COMMON and (
+                (len(words) == 3 and len(_key(words[1][0])) == 1)   # "Ravil G Yefimov"
+                or (_SURNAME_ENDING.search(last) and last not in _FOREIGN_STOP)):  # "Irenke Sörös"?
+            return start, end, self.FULL_NAME_SCORE, MEDIUM
         if len(words) > 1 and len(last) > 1 and (
                 first in FIRST or (last in LAST and first not in COMMON)):
-            return start, end, self.FULL_NAME_SCORE, MEDIUM
+            # a known first name and a known surname outweigh the model's places
+            # ("Tünde Hoffmann" is no facility, "Rebecca Moss" no town)
+            both = (first in FIRST and (last in LAST or last in FIRST) and first not in PLACES
+                    and last not in PLACES and f"{first} {last}" not in PLACES)
+            return start, end, self.FULL_NAME_SCORE, STRONG if both else MEDIUM
+        if (len(words) == 1 and first not in COMMON and first not in ALL_NAMES
+                and _SURNAME_ENDING.search(first)):   # "Sokolov", "Ryhänen", "Živković"
+            return start, end, self.SINGLE_FIRST_SCORE, WEAK
         if len(words) == 1 and (first in FIRST or first in LAST):
             context = (_CONTEXT_BEFORE.search(text, max(0, start - 24), start)
                        or _CONTEXT_AFTER.match(text, end, min(len(text), end + 16)))
-            score = self.SINGLE_NAME_SCORE + (self.CONTEXT_BOOST if context else 0)
-            return start, end, round(score, 2), WEAK
+            # a first name that is no word ("Rebecca", "Vsevolod") is a person's unless the
+            # model says otherwise; a surname alone ("Walker") needs a context word
+            alone = (first in FIRST and first not in _FOREIGN_STOP   # "Su equipo", "Les tests"
+                     and first not in PLACES
+                     and not _foreign(text, start, end)
+                     and not _PLACE_VERB_BEFORE.search(text, max(0, start - 16), start))
+            score = (self.SINGLE_FIRST_SCORE if alone else self.SINGLE_NAME_SCORE) + (
+                self.CONTEXT_BOOST if context else 0)
+            # the small model calls many a first name an organisation ("Scott is a very
+            # sympathetic person"): only its places and dates outweigh one
+            return start, end, round(min(score, 0.85), 2), MEDIUM if alone else WEAK
         return None
 
