@@ -192,5 +192,6 @@ def test_a_large_local_corpus_is_told_flink_is_the_better_choice(tmp_path):
     size = input_bytes([str(folder)])
     advice = large_input_advice("DirectRunner", size)
     assert "Flink is the better choice" in advice and "--runner FlinkRunner" in advice
+    assert "--streaming" in advice
     assert large_input_advice("apache_beam.runners.direct.DirectRunner", size) == advice
     assert large_input_advice("FlinkRunner", size) is None
