@@ -108,8 +108,8 @@ def large_input_advice(runner: str, size: int) -> Optional[str]:
     return (f"the inputs are {size / 2**20:,.0f} MiB: the DirectRunner holds the whole corpus "
             f"in memory (about 29 MiB per MB of text, docs/BENCHMARKS.md); above "
             f"{LARGE_INPUT_BYTES // 2**20} MiB Flink is the better choice, its records spread over "
-            "processes and its state on disk in streaming mode: --runner FlinkRunner "
-            "--job_endpoint HOST:PORT --streaming (README, \"Big local runs\")")
+            "processes: --runner FlinkRunner --job_endpoint HOST:PORT, and --streaming when a "
+            "stage's output outgrows the job server's heap (README, \"Big local runs\")")
 
 
 def _short(runner: str) -> str:
