@@ -47,6 +47,11 @@ def direct_sample(sample_run):
     return DIGEST.digest(str(sample_run.path))
 
 
+def _mode(mode: str) -> list:
+    """Flink's batch mode (the default) or streaming mode (README "Big local runs")."""
+    return ["--streaming"] if mode == "streaming" else []
+
+
 def _check_against_direct(out, runner, direct_sample, streaming=False):
     assert out.manifest()["runner"] == runner
     # the summary, the files and the engine's Beam counters agree (streaming: README)
@@ -66,8 +71,7 @@ def test_the_sample_on_flink_gives_the_direct_runners_outputs(flink_services, di
     jobs, pool = flink_services
     flags = flink.runner_flags("flink", jobs.address, parallelism,
                                pool.address if workers == "pool" else "")
-    out = run_job(tmp_path / "out", SAMPLE_INPUTS, *SAMPLE_FLAGS, *flags,
-                  *(["--streaming"] if mode == "streaming" else []))
+    out = run_job(tmp_path / "out", SAMPLE_INPUTS, *SAMPLE_FLAGS, *flags, *_mode(mode))
     _check_against_direct(out, "FlinkRunner", direct_sample, mode == "streaming")
     assert not list(out.path.rglob("beam-temp-*")), "a writer's temporary files were left"
 
@@ -81,8 +85,7 @@ def test_every_kind_of_bad_input_on_flink_gives_the_direct_runners_outputs(
     direct, _, _, inputs = broken_run
     jobs, _ = flink_services
     out = run_job(tmp_path / "out", inputs, *BROKEN_FLAGS,
-                  *flink.runner_flags("flink", jobs.address, parallelism),
-                  *(["--streaming"] if mode == "streaming" else []))
+                  *flink.runner_flags("flink", jobs.address, parallelism), *_mode(mode))
     _check_against_direct(out, "FlinkRunner", DIGEST.digest(str(direct.path)),
                           mode == "streaming")
 
