@@ -38,6 +38,13 @@ def format_problems(files: List[str], expected: dict) -> List[str]:
     return problems
 
 
+def read_rows(pbegin, files: List[str], columns: List[str]):
+    """The rows (dicts of ``columns``) of index files, read in parallel by file."""
+    return (pbegin
+            | "Files" >> beam.Create(files)
+            | "Read" >> beam.io.ReadAllFromParquet(columns=columns))
+
+
 class ReadIndex(beam.PTransform):
     """Earlier runs' kept documents as (node, (signature, None)): nodes that sort before
     tonight's; the index keeps no shingles, so their edges are verified by estimate."""
@@ -47,9 +54,7 @@ class ReadIndex(beam.PTransform):
         self.files = list(files)
 
     def expand(self, pbegin):
-        return (pbegin
-                | "Files" >> beam.Create(self.files)
-                | "Read" >> beam.io.ReadAllFromParquet(columns=["id", "minhash"])
+        return (read_rows(pbegin, self.files, ["id", "minhash"])
                 | "ByNode" >> beam.Map(
                     lambda row: (previous_node(row["id"]), (row["minhash"], None))))
 
@@ -69,7 +74,4 @@ class ReadSpanIndex(beam.PTransform):
         self.files = list(files)
 
     def expand(self, pbegin):
-        return (pbegin
-                | "Files" >> beam.Create(self.files)
-                | "Read" >> beam.io.ReadAllFromParquet(
-                    columns=["span", "documents", "keys", "personal"]))
+        return read_rows(pbegin, self.files, ["span", "documents", "keys", "personal"])

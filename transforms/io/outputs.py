@@ -1,8 +1,6 @@
 """Where outputs go and how their rows are written: paths on any Beam filesystem
 (local, gs://, s3://, hdfs://) and Parquet files."""
 
-import os
-import posixpath
 import uuid
 
 import apache_beam as beam
@@ -43,8 +41,7 @@ class WriteParquet(beam.PTransform):
             return rows | beam.io.WriteToParquet(
                 file_path_prefix=self.prefix, schema=self.schema, file_name_suffix=".parquet",
                 codec="zstd", record_batch_size=ROW_BATCH, row_group_buffer_size=ROW_GROUP_BYTES)
-        folder, base = posixpath.split(self.prefix) if "://" in self.prefix \
-            else os.path.split(self.prefix)
+        folder, base = FileSystems.split(self.prefix)
         # beam-temp-PREFIX-*: what --overwrite may delete (pipeline/ownership.py)
         temp = join_path(folder, f"beam-temp-{base}-{uuid.uuid4().hex}")
         written = (rows
