@@ -11,8 +11,9 @@ near copy (one word in 200 substituted, or boilerplate added; 5-gram Jaccard >= 
 in fifty an exact copy, each of an original among the last 2,000. Generation keeps only those
 2,000 in memory, so any size can be written.
 
-Stages: the text job with the PII stage off (`--no-pii`): reading, validation, ids, exact and
-near-duplicate text, decide, and writing cleaned/ and quarantine/ Parquet and the report.
+Stages: the text job with the PII stage and the image stages off (STAGES): reading, validation,
+ids, exact and near-duplicate text, decide, and writing cleaned/ and quarantine/ Parquet and
+the report.
 PII runs at about 33 docs/s per core (docs/BENCHMARKS.md), so it would take hours at these
 sizes and measure spaCy, not the runner.
 
@@ -28,6 +29,7 @@ Each run checks conservation and prints the quarantine counts beside the planted
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import pathlib
@@ -49,7 +51,10 @@ WORK = BENCH / "flink_memory"
 SHARD_DOCS = 10_000
 RECENT = 2_000          # originals a copy may be of: all generation holds in memory
 NEAR_EVERY, EXACT_EVERY = 11, 50
-STAGES = ["--no-pii"]   # see the docstring
+# The text stages alone (see the docstring): the image stages see no record in a text corpus,
+# but on Flink each of them still deploys its operators (and, in streaming mode, their timers).
+STAGES = ["--no-pii", "--no-near-dedup-images", "--no-faces", "--no-identities",
+          "--no-caption-templates", "--no-layouts"]
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -234,15 +239,24 @@ def launch(corpus: pathlib.Path, out: pathlib.Path, runner_flags: List[str],
 
 
 def on_flink(corpus: pathlib.Path, size: int, parallelism: int, heap: str,
-             streaming: bool, bundle: int) -> dict:
+             streaming: bool, bundle: int, task_managers: int) -> dict:
     services = WORK / f"services-{size}"
-    with local_engines.job_server(services / "job-server", heap=heap) as jobs, \
-            local_engines.worker_pool(services / "pool") as pool:
+    with contextlib.ExitStack() as stack:
+        cluster = (stack.enter_context(local_engines.flink_cluster(
+            services / "cluster", task_managers, slots=-(-parallelism // task_managers)))
+            if task_managers else None)
+        jobs = stack.enter_context(local_engines.job_server(services / "job-server",
+                                                            heap=heap, cluster=cluster))
+        pool = stack.enter_context(local_engines.worker_pool(services / "pool"))
         flags = local_engines.runner_flags("flink", jobs.address, parallelism, pool.address)
         flags += ["--streaming"] if streaming else []
         flags += [f"--max_bundle_size={bundle}"] if bundle else []
-        return launch(corpus, WORK / f"out-flink-{size}", flags,
-                      {jobs.pgid: "job server", pool.pgid: "worker pool"})
+        groups = {jobs.pgid: "job server", pool.pgid: "worker pool"}
+        if cluster:
+            manager, *workers = cluster.services
+            groups[manager.pgid] = "job manager"
+            groups.update((worker.pgid, "task manager") for worker in workers)
+        return launch(corpus, WORK / f"out-flink-{size}", flags, groups)
 
 
 def on_direct(corpus: pathlib.Path, size: int) -> dict:
@@ -264,6 +278,10 @@ def main(argv=None) -> int:
                         help="run Flink in streaming mode (state in RocksDB, bounded bundles)")
     parser.add_argument("--bundle", type=int, default=0,
                         help="--max_bundle_size for Flink (honoured in streaming mode only)")
+    parser.add_argument("--cluster", type=int, default=0, metavar="TASK_MANAGERS",
+                        help="run on a local Flink cluster of a JobManager and this many "
+                             "TaskManagers, each a JVM (flink/cluster.yaml); 0: the job "
+                             "server's embedded Flink")
     parser.add_argument("--direct-sizes", type=int, nargs="*",
                         help="DirectRunner runs (default: the smaller size)")
     args = parser.parse_args(argv)
@@ -277,9 +295,11 @@ def main(argv=None) -> int:
     rows = []
     for size in args.sizes:
         rows.append((size, f"Flink p{args.parallelism}{' streaming' if args.streaming else ''}, "
-                           "worker pool",
+                           + (f"cluster of {args.cluster} TaskManager(s), " if args.cluster
+                              else "")
+                           + "worker pool",
                      on_flink(corpora[size], size, args.parallelism, args.heap,
-                              args.streaming, args.bundle)))
+                              args.streaming, args.bundle, args.cluster)))
         if size in direct_sizes:
             rows.append((size, "DirectRunner", on_direct(corpora[size], size)))
     for size in direct_sizes:
@@ -287,9 +307,11 @@ def main(argv=None) -> int:
             rows.append((size, "DirectRunner", on_direct(corpora[size], size)))
 
     cores = os.cpu_count()
-    print(f"\nText stages (PII off: {' '.join(STAGES)}), ~1 KB documents, "
-          f"{platform.processor() or platform.machine()}, {cores} cores; Flink: embedded, job "
-          f"server -Xmx{args.heap or ' Java default'}, parallelism {args.parallelism}, "
+    print(f"\nText stages ({' '.join(STAGES)}), ~1 KB documents, "
+          f"{platform.processor() or platform.machine()}, {cores} cores; Flink: "
+          + (f"a cluster of a JobManager and {args.cluster} TaskManager(s) (flink/cluster.yaml)"
+             if args.cluster else "embedded")
+          + f", job server -Xmx{args.heap or ' Java default'}, parallelism {args.parallelism}, "
           "EXTERNAL worker pool; "
           f"load before {load_before}, after "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()) + "\n")
@@ -304,7 +326,8 @@ def main(argv=None) -> int:
                "docs", m["records"] / m["wall"], m["records"] / m["cpu"], m["largest_mib"],
                note=f"largest: {m['largest']}; sum {m['sum_mib']:,.0f} MiB; "
                     f"{m['wall']:.0f} s wall")
-    roles = ["job server", "worker pool", "SDK worker", "launcher"]
+    roles = ["job server", *(["job manager", "task manager"] if args.cluster else []),
+             "worker pool", "SDK worker", "launcher"]
     print("\nPeak RSS MiB of the largest process of each kind\n")
     print("| records | runner | " + " | ".join(roles) + " |")
     print("|---:|---|" + "---:|" * len(roles))

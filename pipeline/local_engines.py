@@ -1,8 +1,9 @@
-"""Beam's Flink and Spark job servers (fetched by `make flink spark` into .flink/, .spark/) and a
-Python worker pool, as local services for the tests (tests/test_flink.py) and the memory
-benchmark (benchmarks/flink_memory.py): each starts on ports it picks itself, is waited for
-until it listens, and is stopped with all its processes whatever the caller does. README's
-"Spark and Flink" commands are these."""
+"""Beam's Flink and Spark job servers (fetched by `make flink spark` into .flink/, .spark/), a
+local Flink cluster (a JobManager and TaskManagers, each a JVM of its own) and a Python worker
+pool, as local services for the tests (tests/test_flink.py) and the memory benchmark
+(benchmarks/flink_memory.py): each starts on ports it picks itself, is waited for until it
+listens, and is stopped with all its processes whatever the caller does. README's "Spark and
+Flink" commands are these."""
 
 import contextlib
 import dataclasses
@@ -10,28 +11,30 @@ import os
 import pathlib
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
-from typing import Optional
+from typing import Iterator, List, Optional
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BEAM_JOB_SERVER = "2.62.0"     # flink/pom.xml, spark/pom.xml
-JAVA = [
+JVM = [
     "java",
     # Deserializing this job's Flink plan overflows the default 1 MiB thread stack.
     "-Xss16m",
-    # Flink logs every task's every state change; Beam's own lines say where it listens.
-    "-Dorg.slf4j.simpleLogger.log.org.apache.flink=warn",
-    # Spark 3.2 on Java 17 reaches into these.
+    # Spark 3.2 and Flink's serializers (Kryo) on Java 17 reach into these.
     *(f"--add-opens=java.base/{p}=ALL-UNNAMED" for p in (
         "java.lang", "java.lang.invoke", "java.lang.reflect", "java.io", "java.net", "java.nio",
         "java.util", "java.util.concurrent", "sun.nio.ch", "sun.nio.cs", "sun.util.calendar")),
 ]
+# A job server: Flink logs every task's every state change; Beam's own lines say where it
+# listens.
+JAVA = [*JVM, "-Dorg.slf4j.simpleLogger.log.org.apache.flink=warn"]
 PORTS = ["--job-port=0", "--artifact-port=0", "--expansion-port=0"]
+FLINK_CONF = ROOT / "flink" / "conf"
 JOB_SERVERS = {
-    "flink": ["org.apache.beam.runners.flink.FlinkJobServerDriver", "--flink-master=[local]",
-              f"--flink-conf-dir={ROOT / 'flink' / 'conf'}"],
+    "flink": ["org.apache.beam.runners.flink.FlinkJobServerDriver"],
     "spark": ["org.apache.beam.runners.spark.SparkJobServerDriver", "--spark-master-url=local[2]"],
 }
 # -Xmx per engine; none: Java's default, a quarter of the machine's memory. A 1 GiB heap ran
@@ -48,6 +51,15 @@ WORKER_POOL = [
     "--service_port=0",
 ]
 WORKER_POOL_READY = re.compile(rb"Started worker pool servicer at port: [^:\s]+:(\d+)")
+# A local Flink cluster: flink/conf's settings plus flink/cluster.yaml's (memory of each
+# process, slots), ports picked free. Each JVM's memory flags are what Flink's own start
+# scripts compute from those settings (BashJavaUtils), so a TaskManager's process stays within
+# taskmanager.memory.process.size.
+FLINK_MEMORY_PARAMS = "org.apache.flink.runtime.util.bash.BashJavaUtils"
+JOB_MANAGER = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
+TASK_MANAGER = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
+JOB_MANAGER_READY = re.compile(rb"Rest endpoint listening at [^:\s]+:(\d+)")
+TASK_MANAGER_READY = re.compile(rb"Successful registration at resource manager \S+@[^:\s]+:(\d+)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,16 +126,81 @@ def _service(command, workdir: pathlib.Path, name: str, ready: re.Pattern, timeo
 
 @contextlib.contextmanager
 def job_server(workdir: pathlib.Path, engine: str = "flink", timeout: float = 180,
-               heap: Optional[str] = None):
-    """A job server with an embedded Flink or local Spark; its address is the job endpoint.
-    heap: the JVM's -Xmx ("" for Java's default, a quarter of the machine's memory)."""
+               heap: Optional[str] = None, cluster: Optional["FlinkCluster"] = None):
+    """A job server with an embedded Flink (or, given a cluster, submitting to it) or a local
+    Spark; its address is the job endpoint. heap: the JVM's -Xmx ("" for Java's default, a
+    quarter of the machine's memory)."""
     main, *engine_flags = JOB_SERVERS[engine]
+    if engine == "flink":
+        engine_flags = [f"--flink-master={cluster.address if cluster else '[local]'}",
+                        f"--flink-conf-dir={cluster.conf if cluster else FLINK_CONF}"]
     heap = HEAP.get(engine, "") if heap is None else heap
     command = [*JAVA, *([f"-Xmx{heap}"] if heap else []),
                "-cp", str(ROOT / f".{engine}" / "lib" / "*"), main, *engine_flags, *PORTS,
                f"--artifacts-dir={workdir / 'artifacts'}"]
     with _service(command, workdir, "job-server", JOB_SERVER_READY, timeout) as service:
         yield service
+
+
+@dataclasses.dataclass(frozen=True)
+class FlinkCluster:
+    address: str            # the JobManager's REST endpoint, localhost:PORT: --flink-master
+    conf: pathlib.Path      # its configuration directory: --flink-conf-dir of the job server
+    services: List[Service]   # the JobManager, then each TaskManager
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        return probe.getsockname()[1]
+
+
+def _cluster_conf(conf: pathlib.Path, slots: int) -> None:
+    """flink/conf's settings, flink/cluster.yaml's, and this cluster's own ports."""
+    conf.mkdir(parents=True, exist_ok=True)
+    ports = {"jobmanager.rpc.port": _free_port(), "rest.port": _free_port()}
+    (conf / "flink-conf.yaml").write_text(
+        (FLINK_CONF / "flink-conf.yaml").read_text()
+        + (ROOT / "flink" / "cluster.yaml").read_text()
+        + "".join(f"{key}: {value}\n" for key, value in ports.items())
+        + f"taskmanager.numberOfTaskSlots: {slots}\n")
+
+
+def _memory_flags(role: str, conf: pathlib.Path) -> List[str]:
+    """The JVM flags and -D settings Flink's start scripts give a JobManager or TaskManager."""
+    found = subprocess.run(
+        ["java", "-cp", str(ROOT / ".flink" / "lib" / "*"), FLINK_MEMORY_PARAMS,
+         f"GET_{role}_RESOURCE_PARAMS", "--configDir", str(conf)],
+        capture_output=True, text=True, check=True).stdout
+    lines = [line.split(":", 1)[1] for line in found.splitlines()
+             if line.startswith("BASH_JAVA_UTILS_EXEC_RESULT:")]
+    return lines[0].split() + lines[1].split()
+
+
+@contextlib.contextmanager
+def flink_cluster(workdir: pathlib.Path, task_managers: int = 1, slots: int = 2,
+                  timeout: float = 180) -> Iterator[FlinkCluster]:
+    """A Flink session cluster on this machine from the job server's jars: a JobManager and
+    `task_managers` TaskManagers of `slots` slots, each a JVM of its own with the memory
+    flink/cluster.yaml gives it. The job server submits to its address."""
+    conf = workdir / "conf"
+    _cluster_conf(conf, slots)
+    classpath = ["-cp", str(ROOT / ".flink" / "lib" / "*")]
+
+    def command(role: str, main: str) -> List[str]:
+        jvm, settings = [], _memory_flags(role, conf)
+        while settings and settings[0].startswith("-X"):
+            jvm.append(settings.pop(0))
+        return [*JVM, *jvm, *classpath, main, "--configDir", str(conf), *settings]
+
+    with contextlib.ExitStack() as stack:
+        manager = stack.enter_context(_service(command("JM", JOB_MANAGER), workdir,
+                                               "job-manager", JOB_MANAGER_READY, timeout))
+        workers = [stack.enter_context(_service(command("TM", TASK_MANAGER), workdir,
+                                                f"task-manager-{n}", TASK_MANAGER_READY,
+                                                timeout))
+                   for n in range(task_managers)]
+        yield FlinkCluster(manager.address, conf, [manager, *workers])
 
 
 @contextlib.contextmanager

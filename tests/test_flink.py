@@ -1,12 +1,15 @@
 """The job on Apache Flink and Apache Spark: Beam's job servers (`make flink spark`) with an
-embedded Flink cluster or a local Spark, Python workers in the launching process (LOOPBACK) or
+embedded Flink, a local Flink cluster (a JobManager and TaskManagers, each a JVM) or a local
+Spark, Python workers in the launching process (LOOPBACK) or
 in a worker pool (EXTERNAL). Their outputs must be the DirectRunner's: records, reasons,
 evidence, kept ids, summary."""
 
 import contextlib
 import importlib.util
 import io
+import json
 import os
+import urllib.request
 
 import pytest
 
@@ -60,18 +63,31 @@ def _check_against_direct(out, runner, direct_sample, streaming=False):
     assert digest == direct_sample, _differences(direct_sample, digest)
 
 
+@contextlib.contextmanager
+def _job_endpoint(flink_services, where: str, workdir):
+    """The module's job server (embedded Flink), or one submitting to a Flink cluster of its
+    own: a JobManager and a TaskManager, each a JVM (README "Spark and Flink")."""
+    if where == "embedded":
+        yield flink_services[0]
+        return
+    with flink.flink_cluster(workdir / "cluster") as cluster, \
+            flink.job_server(workdir / "job-server", cluster=cluster) as jobs:
+        yield jobs
+
+
 @needs_flink
-@pytest.mark.parametrize("parallelism, workers, mode", [
-    (1, "loopback", "batch"), (2, "pool", "batch"),
+@pytest.mark.parametrize("parallelism, workers, mode, where", [
+    (1, "loopback", "batch", "embedded"), (2, "pool", "batch", "cluster"),
     # Bounded bundles, state in RocksDB, files written by bundle (README "Big local runs")
-    (2, "loopback", "streaming")])
+    (2, "loopback", "streaming", "embedded")])
 def test_the_sample_on_flink_gives_the_direct_runners_outputs(flink_services, direct_sample,
                                                               tmp_path, parallelism, workers,
-                                                              mode):
-    jobs, pool = flink_services
-    flags = flink.runner_flags("flink", jobs.address, parallelism,
-                               pool.address if workers == "pool" else "")
-    out = run_job(tmp_path / "out", SAMPLE_INPUTS, *SAMPLE_FLAGS, *flags, *_mode(mode))
+                                                              mode, where):
+    pool = flink_services[1]
+    with _job_endpoint(flink_services, where, tmp_path) as jobs:
+        flags = flink.runner_flags("flink", jobs.address, parallelism,
+                                   pool.address if workers == "pool" else "")
+        out = run_job(tmp_path / "out", SAMPLE_INPUTS, *SAMPLE_FLAGS, *flags, *_mode(mode))
     _check_against_direct(out, "FlinkRunner", direct_sample, mode == "streaming")
     assert not list(out.path.rglob("beam-temp-*")), "a writer's temporary files were left"
 
@@ -100,10 +116,16 @@ def test_the_sample_on_spark_gives_the_direct_runners_outputs(direct_sample, tmp
 
 @needs_flink
 def test_the_services_leave_no_process_behind(tmp_path):
-    with flink.job_server(tmp_path / "jobs") as jobs, flink.worker_pool(tmp_path / "pool") as pool:
-        groups = [jobs.pgid, pool.pgid]
+    with flink.flink_cluster(tmp_path / "cluster", task_managers=2) as cluster, \
+            flink.job_server(tmp_path / "jobs", cluster=cluster) as jobs, \
+            flink.worker_pool(tmp_path / "pool") as pool:
+        groups = [jobs.pgid, pool.pgid, *(service.pgid for service in cluster.services)]
+        assert len(set(groups)) == 5
         for pgid in groups:
             os.killpg(pgid, 0)    # running
+        # both TaskManagers registered with the JobManager: the cluster has their slots
+        overview = json.loads(urllib.request.urlopen(f"http://{cluster.address}/overview").read())
+        assert (overview["taskmanagers"], overview["slots-total"]) == (2, 4)
     for pgid in groups:
         with pytest.raises(ProcessLookupError):
             os.killpg(pgid, 0)
