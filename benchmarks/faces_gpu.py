@@ -1,10 +1,13 @@
 """CenterFace end to end from JPEG bytes: torch on CUDA (the faces.device gpu path) against
 onnxruntime on one CPU core, with the boxes of the two compared.
 
-    python -m benchmarks.faces_gpu --images DIR [--onnx PATH] [--side 480] [--batch 32]
-                                   [--repeats 3] [--decoders 8] [--cpu-only]
+    python -m benchmarks.faces_gpu --images DIR [--onnx PATH] [--side PX] [--batch 32]
+                                   [--repeats 3] [--decoders 8] [--long-side 2000]
+                                   [--cpu-only]
 
-Every image of DIR (JPEG, PNG) is read into memory once. Each timed pass starts from the
+Every image of DIR (JPEG, PNG) is read into memory once (--long-side N: re-encoded first
+as JPEG quality 90 at N px on the long side, LANCZOS, as benchmarks/images.py's 2000 px
+set; --side defaults to faces.centerface_side). Each timed pass starts from the
 bytes: decode (Pillow, JPEG draft mode) and shrink to the long side --side, pad to a
 multiple of 32, detect, decode the heatmaps and keep the best of overlapping boxes
 (detectors/centerface.py). Rows:
@@ -64,6 +67,19 @@ def picture(data: bytes, side: int, max_upscale: float = 4.0):
     if image.size != target:
         image = image.resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
     return np.asarray(image), scale
+
+
+def resized(images, long_side: int):
+    out = []
+    for name, data in images:
+        image = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+        scale = long_side / max(image.size)
+        image = image.resize((round(image.width * scale), round(image.height * scale)),
+                             Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=90)
+        out.append((name, buffer.getvalue()))
+    return out
 
 
 def boxes_of(found, scale):
@@ -151,15 +167,20 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--decoders", type=int, default=8, help="decoding threads (batched)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--long-side", type=int, default=0,
+                        help="re-encode every photo at this long side first (0: as found)")
     parser.add_argument("--cpu-only", action="store_true", help="the CPU row and CPU torch")
     args = parser.parse_args(argv)
     settings = FaceSettings(centerface_side=args.side)
     images = read_images(args.images)
+    if images and args.long_side:
+        images = resized(images, args.long_side)
     if not images:
         print(f"{args.images}: no photos")
         return 1
     path = args.onnx or centerface.model_path()
-    print(f"CenterFace end to end from JPEG bytes: {len(images)} photos of {args.images}, "
+    print(f"CenterFace end to end from JPEG bytes: {len(images)} photos of {args.images}"
+          f"{f' at {args.long_side} px' if args.long_side else ' as found'}, "
           f"long side {args.side}, threshold {settings.centerface_threshold}, "
           f"median of {args.repeats}\ncommand: python -m benchmarks.faces_gpu "
           + " ".join(argv if argv is not None else sys.argv[1:]))

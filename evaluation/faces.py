@@ -45,7 +45,9 @@ HOG = FaceSettings(model="hog")
 CENTER = FaceSettings(model="centerface")
 SETTINGS = [
     (f"default: CenterFace, long side {CENTER.centerface_side}", CENTER),
-    ("CenterFace, long side 320", dataclasses.replace(CENTER, centerface_side=320)),
+    ("CenterFace, long side 256", dataclasses.replace(CENTER, centerface_side=256)),
+    ("CenterFace, long side 384", dataclasses.replace(CENTER, centerface_side=384)),
+    ("CenterFace, long side 480", dataclasses.replace(CENTER, centerface_side=480)),
     ("CenterFace, long side 640", dataclasses.replace(CENTER, centerface_side=640)),
     ("CenterFace, long side 960", dataclasses.replace(CENTER, centerface_side=960)),
     (f"CenterFace, long side {CENTER.centerface_side}, threshold 0.35",

@@ -75,8 +75,8 @@ def test_small_images_are_enlarged_so_small_faces_are_found():
     assert scan_faces(jpeg(small), FaceSettings(model="hog", max_upscale=1.0)).faces == []
     # A minimum size drops it.
     assert scan_faces(jpeg(small), FaceSettings(model="hog", min_face=60)).faces == []
-    # CenterFace's copy is its own side long (480 by default), enlarged the same way.
-    pixels, scale, _, _ = detector_copy(jpeg(small), SETTINGS)
+    # CenterFace's copy is its own side long (centerface_side), enlarged the same way.
+    pixels, scale, _, _ = detector_copy(jpeg(small), FaceSettings(centerface_side=480))
     assert scale == 3.2 and pixels.shape == (480, 410, 3)
     [face] = scan_faces(jpeg(small), SETTINGS).faces
     assert face.encoding is None and np.allclose(face.box(), found[0].box(), atol=8)

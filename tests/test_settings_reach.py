@@ -810,8 +810,8 @@ PROBES = {
         # the CNN takes ~18 s on a CPU at 1200 px: both detectors look at a 200 px copy
         "model": Probe("cnn", on("Faces", faces_found), base={"detect_side": 200}),
         "detect_side": Probe(600, on("Faces", faces_found)),   # the copy encodings are made on
-        "centerface_side": Probe(320, on("Faces", faces_found)),
-        "centerface_threshold": Probe(0.9, on("Faces", faces_found)),   # Hopper scores 0.84
+        "centerface_side": Probe(480, on("Faces", faces_found)),
+        "centerface_threshold": Probe(0.95, on("Faces", faces_found)),   # Hopper scores 0.91
         "centerface_nms": Probe(0.95, on("Faces", faces_found)),
         "device": Probe("gpu", on("Faces", faces_device)),
         "max_upscale": Probe(1.5, on("Faces", faces_found)),
