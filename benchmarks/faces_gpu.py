@@ -32,7 +32,6 @@ import concurrent.futures
 import io
 import os
 import pathlib
-import statistics
 import sys
 import time
 

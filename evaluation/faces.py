@@ -28,6 +28,7 @@ import time
 import xml.etree.ElementTree as ET
 
 import numpy as np
+from PIL import Image
 
 from detectors.face_center import FACE_CENTER
 from detectors.faces import encoding_array, scan_faces
@@ -35,7 +36,7 @@ from schemas.settings import FaceSettings, IdentitySettings
 from detectors.hyperplanes import HyperplaneLsh
 from evaluation.face_variants import KINDS, harder_set, no_people
 from evaluation.scores import record
-from PIL import Image
+
 
 IOU = 0.4
 SIZES = ((0, 50), (50, 80), (80, 10_000))
@@ -242,7 +243,8 @@ def identity_table(folder: str, label: str, faces: FaceSettings):
     hit = sum(distance[a, b] <= identities.max_distance for a, b in same)
     wrong = sum(distance[a, b] <= identities.max_distance
                 for a, b in pairs if people[a] != people[b])
-    record(f"repeated_identity (pairs, {label})", "dlib collage + others", hit / max(hit + wrong, 1),
+    record(f"repeated_identity (pairs, {label})", "dlib collage + others",
+           hit / max(hit + wrong, 1),
            hit / len(same), f"{len(same)} same / {len(pairs) - len(same)} other pairs")
     for radius in (0.55, identities.max_distance):
         edges = [(a, b) for a, b in pairs if distance[a, b] <= radius]
