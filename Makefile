@@ -21,7 +21,7 @@ $(STAMP): setup.py requirements/no-deps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q "setuptools>=77.0.3,<82" wheel
 	$(VENV)/bin/pip install -q --no-deps --require-hashes -r requirements/no-deps.txt
-	$(VENV)/bin/pip install -q -e ".[test,eval,clip]"
+	$(VENV)/bin/pip install -q -e ".[test,eval,clip,gpu]"
 	touch $@
 
 demo: $(STAMP)

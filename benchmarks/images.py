@@ -12,9 +12,18 @@ Methods, each on the same encoded files, each call starting from the file's byte
   imagededup PHash  PHash().encode_image(image_file=path): imagededup's documented call for
                     one file; it opens and fully decodes the file itself (from the page cache:
                     reading a file of this size costs ~0.05 ms), resizes to 32 x 32, then DCT
-  faces             detectors.faces.scan_faces(data, FaceSettings()): face_recognition's HOG
+  faces HOG-1200    detectors.faces.scan_faces(data, FaceSettings(model="hog")): dlib's HOG
                     on a copy whose long side is 1200 px, and encodings of large faces; on
                     --face-images files of each set, evenly spaced (it is ~100x slower)
+  faces centerface  the same at the default settings: CenterFace (onnxruntime, one thread)
+                    on a copy whose long side is faces.centerface_side, and the encodings
+                    of large faces (on a 1200 px copy, as for HOG)
+  faces ..., no encodings
+                    the same without encodings (encode_min_face out of reach): decode,
+                    resize and detect, what the detector itself costs (an encoding costs
+                    ~90 ms per face whichever detector found it)
+  The face rows count CPU seconds of this process (time.process_time), not wall time:
+  the machines this runs on are shared, and one process on one core should not wait.
 
 Images: the photos of ../shared/eval-data (faces/, image-dups/, products/saleor/) when
 present, and scikit-image's bundled photos encoded as JPEG (quality 90). "as found": the
@@ -38,6 +47,7 @@ weights at import time (PHash never uses it).
 """
 
 import argparse
+import dataclasses
 import io
 import json
 import os
@@ -122,7 +132,9 @@ def our_methods(sets, min_seconds: float, face_images: int):
     from detectors.hashing import bytes_key
     from detectors.images import inspect_image
     from schemas.settings import NearImageSettings
-    phash, faces = NearImageSettings(), FaceSettings()
+    phash, faces, faces_hog = NearImageSettings(), FaceSettings(), FaceSettings(model="hog")
+    no_encodings = dataclasses.replace(faces, encode_min_face=10 ** 9)
+    hog_no_encodings = dataclasses.replace(faces_hog, encode_min_face=10 ** 9)
 
     def ours(data):
         return int.from_bytes(inspect_image(data, phash=phash).phash, "big")
@@ -134,34 +146,44 @@ def our_methods(sets, min_seconds: float, face_images: int):
     def plain(data):
         return int(str(imagehash.phash(Image.open(io.BytesIO(data)))), 16)
 
-    def face_count(data):
-        return len(scan_faces(data, faces).faces)
+    def counter(settings):
+        def count(data):
+            found = scan_faces(data, settings).faces
+            return len(found), sum(f.encoding is not None for f in found)
+        return count
 
+    cpu = time.process_time
     return {"ours": local(ours, sets, min_seconds),
             "ours + bytes_key": local(ours_and_bytes_key, sets, min_seconds),
             "plain imagehash": local(plain, sets, min_seconds),
-            "faces": local(face_count, sets, min_seconds, face_images)}
+            "faces HOG-1200": local(counter(faces_hog), sets, min_seconds, face_images, cpu),
+            "faces HOG-1200, no encodings": local(counter(hog_no_encodings), sets, min_seconds,
+                                                  face_images, cpu),
+            "faces centerface": local(counter(faces), sets, min_seconds, face_images, cpu),
+            "faces centerface, no encodings": local(counter(no_encodings), sets, min_seconds,
+                                                    face_images, cpu)}
 
 
-def timed_passes(fn, items, min_seconds: float):
-    """(seconds per pass over ``items``, the last pass's results): passes until min_seconds."""
-    count, started = 0, time.perf_counter()
+def timed_passes(fn, items, min_seconds: float, clock=time.perf_counter):
+    """(seconds per pass over ``items``, the last pass's results): passes until min_seconds
+    of ``clock``."""
+    count, started = 0, clock()
     while True:
         results = [fn(item) for item in items]
         count += 1
-        elapsed = time.perf_counter() - started
+        elapsed = clock() - started
         if elapsed >= min_seconds:
             return elapsed / count, results
 
 
-def local(fn, sets, min_seconds: float, count: int = 0):
+def local(fn, sets, min_seconds: float, count: int = 0, clock=time.perf_counter):
     """A method run in this process: set name -> (seconds per pass, results)."""
     chosen = {name: [data for _, data in (evenly(images, count) if count else images)]
               for name, images in sets.items()}
     for items in chosen.values():
         for data in items[:3]:   # warm-up: imports, models, caches
             fn(data)
-    return lambda set_name: timed_passes(fn, chosen[set_name], min_seconds)
+    return lambda set_name: timed_passes(fn, chosen[set_name], min_seconds, clock)
 
 
 def time_sets(methods, sets, repeats: int):
@@ -269,19 +291,29 @@ SUMMARY_NAMES = {"ours": ("image pHash", "ours: validate + decode (draft) + pHas
                  "ours + bytes_key": ("image pHash", "ours + BLAKE2b of the file"),
                  "plain imagehash": ("image pHash", "plain imagehash.phash (full decode)"),
                  "imagededup PHash": ("image pHash", "peer: imagededup 0.3.3 PHash"),
-                 "faces": ("faces", "ours: HOG at 1200 px + encodings")}
+                 "faces HOG-1200": ("faces", "ours: HOG at 1200 px + encodings"),
+                 "faces HOG-1200, no encodings": ("faces", "ours: HOG at 1200 px, no encodings"),
+                 "faces centerface": ("faces", "ours: CenterFace at {side} px + encodings "
+                                               "(default)"),
+                 "faces centerface, no encodings": ("faces", "ours: CenterFace at {side} px, "
+                                                             "no encodings")}
+FACE_METHODS = ("faces HOG-1200", "faces HOG-1200, no encodings", "faces centerface",
+                "faces centerface, no encodings")
 
 
 def set_rows(set_name, timed):
+    from schemas.settings import FaceSettings
     rates = {}
     for name, (times, results) in timed.items():
         count = len(results)
         rates[name] = count / statistics.median(times)
-        if name == "faces":
-            extra = f"{sum(results)} faces in {count} images"
+        if name in FACE_METHODS:
+            extra = (f"{sum(f for f, _ in results)} faces ({sum(e for _, e in results)} "
+                     f"encoded) in {count} images; CPU seconds")
         else:
             extra = mean_bits_from(results, timed["plain imagehash"][1])
         stage, method = SUMMARY_NAMES[name]
+        method = method.format(side=FaceSettings().centerface_side)
         ratio = (f"; ours / peer {rates['ours'] / rates[name]:.2f}x"
                  if name == "imagededup PHash" else "")
         record(stage, method, count, "images", rates[name], rates[name],
@@ -323,7 +355,8 @@ def main(argv=None) -> int:
             peers.ensure("imagededup")
             theirs = methods["imagededup PHash"] = Imagededup(sets, args.min_seconds,
                                                               pathlib.Path(tmp))
-            methods["faces"] = methods.pop("faces")   # hashes first in the table
+            for name in FACE_METHODS:   # hashes first in the table
+                methods[name] = methods.pop(name)
         timed = time_sets(methods, sets, args.repeats)
         if theirs:
             theirs.close()

@@ -1,17 +1,28 @@
-"""Faces in an image (face_recognition over dlib): boxes, sizes, 128-d encodings, blurring.
+"""Faces in an image: boxes, sizes, 128-d encodings (face_recognition over dlib), blurring.
 
-Detection runs on a copy scaled so its long side is ``detect_side`` pixels: large
-photos are shrunk (a JPEG in draft mode, see detectors/images.py) and small ones
-enlarged, up to ``max_upscale`` times. dlib's HOG detector looks through an 80-pixel
-window, so it finds faces of about 80/detect_side of the long side and larger (at 1200:
-6.7%); web images are mostly smaller than the window needs, which is why the default
-enlarges them (on ../shared/eval-data/faces, faces of 37-110 px in 500 px photos,
-recall 1.000 at 1200, 0.977 at 1024, 0.256 at the photos' own size: evaluation/faces.py).
-Boxes are mapped back to the displayed image's pixels.
+Detectors (``FaceSettings.model``):
+
+- centerface (default): CenterFace, a small anchor-free CNN (detectors/centerface.py), on
+  a copy whose long side is ``centerface_side`` pixels, on onnxruntime (CPU) or torch
+  (``device: gpu``). It finds faces that are turned, tilted, partly covered, dark or 10-20
+  px across, which dlib's HOG misses (evaluation/faces.py: the harder set), and costs a
+  fraction of HOG at 1200 px.
+- hog / cnn: dlib's detectors as face_recognition loads them, on a copy whose long side is
+  ``detect_side`` pixels. HOG looks through an 80-pixel window, so it finds faces of about
+  80/detect_side of the long side and larger (at 1200: 6.7%); web images are mostly
+  smaller than the window needs, which is why that copy enlarges them (on
+  ../shared/eval-data/faces, faces of 37-110 px in 500 px photos, recall 1.000 at 1200,
+  0.977 at 1024, 0.256 at the photos' own size).
+
+Copies are made by shrinking (a JPEG in draft mode, see detectors/images.py) or enlarging,
+up to ``max_upscale`` times. Boxes are mapped back to the displayed image's pixels.
 
 Encodings (face_recognition's 128-d vectors; the same person lies within Euclidean
 distance 0.6) are computed for faces at least ``encode_min_face`` pixels across in
-the original: smaller faces carry too little of a face to identify it reliably.
+the original: smaller faces carry too little of a face to identify it reliably. They are
+always computed on the ``detect_side`` copy (the pixels the identity figures were measured
+on); a CenterFace box is first turned into the square box dlib's landmark model was trained
+on (``dlib_box``), so the face is aligned as face_recognition expects.
 """
 
 import io
@@ -33,7 +44,7 @@ class Face(NamedTuple):
     left: int
     bottom: int
     right: int
-    score: float  # the detector's: HOG's SVM margin (0 is its threshold), CNN's confidence
+    score: float  # the detector's: HOG's SVM margin (0 is its threshold), CNNs' confidence
     encoding: Optional[bytes]   # 128 float32 little-endian, or None when too small or unsure
 
     @property
@@ -91,19 +102,32 @@ def face_api():
     return _API
 
 
-def model_problem() -> Optional[str]:
+def model_problem(settings: Optional[FaceSettings] = None) -> Optional[str]:
+    """Why the models ``settings`` name cannot load here, or None. CenterFace on a GPU is
+    checked for its file only: the machine that launches a job may have no GPU."""
+    from detectors import centerface
+    settings = settings or FaceSettings()
     try:
         face_api()
-    except FaceModelMissing as err:
+        if settings.model == "centerface" and settings.device == "cpu":
+            centerface.runner("cpu")
+        elif settings.model == "centerface":
+            centerface.model_path()
+    except (FaceModelMissing, centerface.CenterFaceMissing) as err:
         return str(err)
     return None
 
 
-def detector_copy(data: bytes, settings: FaceSettings) -> Tuple[np.ndarray, float, int, int]:
-    """(RGB array the detector sees, its scale to the original, original width, height)."""
+def detector_copy(data: bytes, settings: FaceSettings,
+                  side: Optional[int] = None) -> Tuple[np.ndarray, float, int, int]:
+    """(RGB array the detector sees, its scale to the original, original width, height):
+    a copy whose long side is ``side`` (default: the model's), enlarged at most
+    max_upscale times."""
     image = open_image(data)
     width, height = displayed_size(image)
-    scale = min(settings.detect_side / max(width, height), settings.max_upscale)
+    side = side or (settings.centerface_side if settings.model == "centerface"
+                    else settings.detect_side)
+    scale = min(side / max(width, height), settings.max_upscale)
     # A JPEG decodes in the DCT at the smallest scale still at least the target size.
     need = max(1, int(round(min(width, height) * scale)))
     picture = on_white(load_displayed(image, need if scale < 1 else None))
@@ -120,27 +144,71 @@ def scan_faces(data: bytes, settings: FaceSettings) -> FaceScan:
     clear enough get an encoding (a false face, such as a badge, must not become an
     identity that links records).
     """
-    api = face_api()
     pixels, scale, width, height = detector_copy(data, settings)
-    found = []
-    for css, score in _detect(api, pixels, settings.model):
+    found = []   # (box in the copy's pixels, box in the original, score, encode?)
+    for css, score in _detect(pixels, settings):
         box = _to_original(css, scale, width, height)
         size = min(box[2] - box[0], box[3] - box[1])
         if size >= settings.min_face:
             encode = size >= settings.encode_min_face and score >= settings.encode_min_score
             found.append((css, box, round(float(score), 3), encode))
     to_encode = [css for css, _, _, encode in found if encode]
-    encodings = iter(api.face_encodings(pixels, to_encode, settings.encode_jitters)
-                     if to_encode else [])
+    encodings = iter(_encodings(data, settings, pixels, scale, to_encode))
     faces = [Face(*box, score=score,
                   encoding=next(encodings).astype("<f4").tobytes() if encode else None)
              for _, box, score, encode in found]
     return FaceScan(width=width, height=height, faces=faces, scale=scale)
 
 
-def _detect(api, pixels: np.ndarray, model: str):
-    """((top, right, bottom, left), score) per face, in the detector copy's pixels: dlib's
-    detectors as face_recognition loads them, called for their scores too."""
+def _encodings(data: bytes, settings: FaceSettings, pixels: np.ndarray, scale: float,
+               css: List[tuple]) -> List[np.ndarray]:
+    """face_recognition's encodings of the faces at ``css`` ((top, right, bottom, left) in
+    the detector copy), always on the detect_side copy: dlib's boxes as found there,
+    CenterFace's made into the box dlib's landmark model expects."""
+    if not css:
+        return []
+    api = face_api()
+    if settings.model == "centerface":
+        copy, copy_scale, _, _ = detector_copy(data, settings, settings.detect_side)
+        ratio, (height, width) = copy_scale / scale, copy.shape[:2]
+        css = [dlib_box((left * ratio, top * ratio, right * ratio, bottom * ratio), width,
+                        height) for top, right, bottom, left in css]
+        pixels = copy
+    return api.face_encodings(pixels, css, settings.encode_jitters)
+
+
+# A CenterFace box (x1, y1, x2, y2) -> the square box dlib's HOG gives the same face, as
+# face_recognition's 5-point landmark model expects it: medians over 67 faces of
+# ../shared/eval-data/faces matched at IoU >= 0.3 (HOG at 1200 px, CenterFace at 640 px).
+# Encodings from these boxes lie 0.04 (median; 90th percentile 0.11) from those of HOG's
+# boxes; from the raw taller box, 0.08 (0.19).
+DLIB_SIDE, DLIB_DX, DLIB_DY = 1.076, -0.039, 0.036   # of the box's width, width, height
+
+
+def dlib_box(box, width: int, height: int) -> Tuple[int, int, int, int]:
+    """(top, right, bottom, left) of dlib's square box for a CenterFace box, within the
+    picture."""
+    x1, y1, x2, y2 = box
+    side = DLIB_SIDE * (x2 - x1)
+    cx = (x1 + x2) / 2 + DLIB_DX * (x2 - x1)
+    cy = (y1 + y2) / 2 + DLIB_DY * (y2 - y1)
+    return (max(0, round(cy - side / 2)), min(width, round(cx + side / 2)),
+            min(height, round(cy + side / 2)), max(0, round(cx - side / 2)))
+
+
+def _detect(pixels: np.ndarray, settings: FaceSettings):
+    """((top, right, bottom, left), score) per face, in the detector copy's pixels."""
+    if settings.model == "centerface":
+        from detectors import centerface
+        run = centerface.runner(settings.device)
+        return [((y1, x2, y2, x1), d.score) for d in centerface.detect(
+                    pixels, run, settings.centerface_threshold, settings.centerface_nms)
+                for x1, y1, x2, y2 in [d.box]]
+    return _dlib_detect(face_api(), pixels, settings.model)
+
+
+def _dlib_detect(api, pixels: np.ndarray, model: str):
+    """dlib's detectors as face_recognition loads them, called for their scores too."""
     detectors = api.api
     if model == "cnn":
         found = [(d.rect, d.confidence) for d in detectors.cnn_face_detector(pixels, 0)]

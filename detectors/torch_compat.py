@@ -26,3 +26,23 @@ def import_torchvision():
     _DECLARED.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
     _DECLARED.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
     return importlib.import_module("torchvision")
+
+
+def import_onnx2torch():
+    """onnx2torch, whose converters import torchvision at import time for two ONNX ops
+    (NonMaxSuppression, RoiAlign) that CenterFace does not use. Where torchvision is not
+    installed (a GPU machine with torch alone), a stand-in whose two functions refuse takes
+    its place; where it is, it is imported as above."""
+    try:
+        import_torchvision()
+    except ModuleNotFoundError:
+        import types
+
+        def absent(*_, **__):
+            raise NotImplementedError("torchvision is not installed: this ONNX op needs it")
+        vision, ops = types.ModuleType("torchvision"), types.ModuleType("torchvision.ops")
+        ops.nms = ops.box_convert = ops.roi_align = absent
+        vision.ops = ops
+        sys.modules.setdefault("torchvision", vision)
+        sys.modules.setdefault("torchvision.ops", ops)
+    return importlib.import_module("onnx2torch")

@@ -6,6 +6,9 @@ Detection: ../shared/eval-data/faces (dlib's example photos, PASCAL VOC and othe
 hand-labelled by dlib in testing.xml and training.xml, 9 photos; dogs.jpg has no human
 face). A detected box matches a labelled one at IoU >= 0.4 (one to one, best first). Printed per setting:
 precision, recall, F1, recall by face size and the median time per photo (one core).
+Then the harder set evaluation/face_variants.py makes from the same photos (tilted,
+small, dark, covered, grouped: faces found per kind) and the photos without people (false
+faces), for HOG at 1200 px and CenterFace at a few sides and thresholds.
 
 Identities: bald_guys.jpg is a collage of 24 photos of four actors, six each (dlib's
 face-clustering example); IDENTITIES below labels each photo's position (our labels, by
@@ -17,6 +20,7 @@ transforms/people/identities.py) proposes as candidates.
 """
 
 import argparse
+import dataclasses
 import itertools
 import os
 import statistics
@@ -24,23 +28,40 @@ import time
 import xml.etree.ElementTree as ET
 
 import numpy as np
+from PIL import Image
 
 from detectors.face_center import FACE_CENTER
 from detectors.faces import encoding_array, scan_faces
 from schemas.settings import FaceSettings, IdentitySettings
 from detectors.hyperplanes import HyperplaneLsh
+from evaluation.face_variants import KINDS, harder_set, no_people
 from evaluation.scores import record
+
 
 IOU = 0.4
 SIZES = ((0, 50), (50, 80), (80, 10_000))
 HUGE = 100_000   # a detect_side that never shrinks: the photo at its own size (times upscale)
 
+HOG = FaceSettings(model="hog")
+CENTER = FaceSettings(model="centerface")
 SETTINGS = [
-    ("default: HOG, long side 1200", FaceSettings()),
-    ("HOG, long side 800", FaceSettings(detect_side=800)),
-    ("HOG, long side 1024", FaceSettings(detect_side=1024)),
-    ("HOG, original size (no upsample)", FaceSettings(detect_side=HUGE, max_upscale=1.0)),
-    ("HOG, original x2 (one upsample)", FaceSettings(detect_side=HUGE, max_upscale=2.0)),
+    (f"default: CenterFace, long side {CENTER.centerface_side}", CENTER),
+    ("CenterFace, long side 256", dataclasses.replace(CENTER, centerface_side=256)),
+    ("CenterFace, long side 384", dataclasses.replace(CENTER, centerface_side=384)),
+    ("CenterFace, long side 480", dataclasses.replace(CENTER, centerface_side=480)),
+    ("CenterFace, long side 640", dataclasses.replace(CENTER, centerface_side=640)),
+    ("CenterFace, long side 960", dataclasses.replace(CENTER, centerface_side=960)),
+    (f"CenterFace, long side {CENTER.centerface_side}, threshold 0.35",
+     dataclasses.replace(CENTER, centerface_threshold=0.35)),
+    ("CenterFace, long side 640, threshold 0.35",
+     dataclasses.replace(CENTER, centerface_side=640, centerface_threshold=0.35)),
+    ("HOG, long side 1200", HOG),
+    ("HOG, long side 800", dataclasses.replace(HOG, detect_side=800)),
+    ("HOG, long side 1024", dataclasses.replace(HOG, detect_side=1024)),
+    ("HOG, original size (no upsample)", dataclasses.replace(HOG, detect_side=HUGE,
+                                                             max_upscale=1.0)),
+    ("HOG, original x2 (one upsample)", dataclasses.replace(HOG, detect_side=HUGE,
+                                                            max_upscale=2.0)),
     ("CNN, original size", FaceSettings(model="cnn", detect_side=HUGE, max_upscale=1.0)),
     ("CNN, long side 1200", FaceSettings(model="cnn")),
 ]
@@ -91,30 +112,42 @@ def match(truth, found):
     return used_t, len(found) - len(used_f)
 
 
+def labelled_photos(folder: str):
+    """{file: (bytes, boxes)} of the labelled photos (and dogs.jpg, no face)."""
+    return {name: (open(os.path.join(folder, name), "rb").read(), boxes)
+            for name, boxes in sorted(labelled_boxes(folder).items())}
+
+
+def scored(photos, setting: FaceSettings):
+    """(true positives, false positives, matched flags per labelled box, seconds per photo)."""
+    tp = fp = 0
+    hits, seconds = [], []
+    for data, truth in photos.values():
+        started = time.perf_counter()
+        found = [f.box() for f in scan_faces(data, setting).faces]
+        seconds.append(time.perf_counter() - started)
+        matched, false = match(truth, found)
+        tp, fp = tp + len(matched), fp + false
+        hits += [(box, i in matched) for i, box in enumerate(truth)]
+    return tp, fp, hits, seconds
+
+
 def detection_table(folder: str, settings):
-    truth = labelled_boxes(folder)
-    photos = {name: open(os.path.join(folder, name), "rb").read() for name in sorted(truth)}
-    print(f"## Detection: {sum(map(len, truth.values()))} labelled faces in {len(photos)} photos "
+    photos = labelled_photos(folder)
+    labelled = sum(len(boxes) for _, boxes in photos.values())
+    print(f"## Detection: {labelled} labelled faces in {len(photos)} photos "
           f"(IoU >= {IOU})\n")
     sizes = " | ".join(f"recall {lo}-{hi if hi < 10_000 else ''} px" for lo, hi in SIZES)
     print(f"| setting | found | precision | recall | F1 | {sizes} | median s/photo |")
     print("|---|---|---|---|---|" + "---|" * len(SIZES) + "---|")
     for name, setting in settings:
-        tp = fp = 0
+        tp, fp, hits, seconds = scored(photos, setting)
         by_size = {bucket: [0, 0] for bucket in SIZES}
-        seconds = []
-        for photo, data in photos.items():
-            started = time.perf_counter()
-            found = [f.box() for f in scan_faces(data, setting).faces]
-            seconds.append(time.perf_counter() - started)
-            matched, false = match(truth[photo], found)
-            tp, fp = tp + len(matched), fp + false
-            for i, box in enumerate(truth[photo]):
-                size = min(box[2] - box[0], box[3] - box[1])
-                bucket = next(b for b in SIZES if b[0] <= size < b[1])
-                by_size[bucket][0] += i in matched
-                by_size[bucket][1] += 1
-        labelled = sum(map(len, truth.values()))
+        for box, hit in hits:
+            size = min(box[2] - box[0], box[3] - box[1])
+            bucket = next(b for b in SIZES if b[0] <= size < b[1])
+            by_size[bucket][0] += hit
+            by_size[bucket][1] += 1
         precision = tp / (tp + fp) if tp + fp else 1.0
         recall = tp / labelled
         f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
@@ -122,6 +155,37 @@ def detection_table(folder: str, settings):
         record(f"faces ({name})", "eval-data/faces", precision, recall, f"{labelled} faces")
         print(f"| {name} | {tp + fp} | {precision:.3f} | {recall:.3f} | {f1:.3f} | {per_size} | "
               f"{statistics.median(seconds):.2f} |")
+    print()
+
+
+def harder_table(folder: str, settings):
+    """Faces found per kind of the harder set, and false faces on photos without people."""
+    eval_data = os.path.dirname(os.path.abspath(folder))
+    ground = Image.open(os.path.join(eval_data, "image-dups", "forest", "forest-high.jpg"))
+    sets = harder_set(labelled_photos(folder), ground)
+    empty = {name: (data, []) for name, data in no_people(eval_data).items()}
+    faces = sum(len(b) for _, b in next(iter(sets.values())).values())
+    print(f"## Harder set: {faces} labelled faces in each kind, {len(KINDS)} kinds "
+          "(evaluation/face_variants.py); faces found at IoU >= 0.4 / false faces\n")
+    print("| setting | " + " | ".join(KINDS) + " | all: found | precision | "
+          f"photos without people ({len(empty)}): false faces | median s/photo |")
+    print("|---|" + "---|" * len(KINDS) + "---|---|---|---|")
+    for name, setting in settings:
+        cells, tp_all, fp_all, seconds = [], 0, 0, []
+        for kind in KINDS:
+            tp, fp, _, took = scored(sets[kind], setting)
+            cells.append(f"{tp} / {fp}")
+            tp_all, fp_all, seconds = tp_all + tp, fp_all + fp, seconds + took
+        _, false_empty, _, took = scored(empty, setting)
+        seconds += took
+        labelled = faces * len(KINDS)
+        precision = tp_all / max(tp_all + fp_all, 1)
+        record(f"faces ({name})", "harder set (face_variants)", precision, tp_all / labelled,
+               f"{labelled} faces")
+        record(f"faces ({name})", "photos without people", None, None,
+               f"{len(empty)} photos, {false_empty} false faces")
+        print(f"| {name} | " + " | ".join(cells) + f" | {tp_all}/{labelled} | {precision:.3f} "
+              f"| {false_empty} | {statistics.median(seconds):.2f} |")
     print()
 
 
@@ -157,8 +221,8 @@ def components(count, edges):
     return [find(i) for i in range(count)]
 
 
-def identity_table(folder: str):
-    faces, identities = FaceSettings(), IdentitySettings()
+def identity_table(folder: str, label: str, faces: FaceSettings):
+    identities = IdentitySettings()
     labelled, others = collage_faces(folder, faces)
     people = [who for who, _ in labelled] + [f"other{i}" for i in range(len(others))]
     vectors = np.array([v for _, v in labelled] + others)
@@ -166,7 +230,7 @@ def identity_table(folder: str):
     pairs = list(itertools.combinations(range(len(people)), 2))
     same = [(a, b) for a, b in pairs if people[a] == people[b]]
     close = [(a, b) for a, b in pairs if distance[a, b] <= identities.max_distance]
-    print(f"## Identities: {len(labelled)} encoded faces of 4 people in {COLLAGE}, "
+    print(f"## Identities, {label}: {len(labelled)} encoded faces of 4 people in {COLLAGE}, "
           f"{len(others)} faces of other people\n")
     print("| distance | same-person pairs within (recall) | different-person pairs within "
           "| precision |")
@@ -179,7 +243,8 @@ def identity_table(folder: str):
     hit = sum(distance[a, b] <= identities.max_distance for a, b in same)
     wrong = sum(distance[a, b] <= identities.max_distance
                 for a, b in pairs if people[a] != people[b])
-    record("repeated_identity (pairs)", "dlib collage + others", hit / max(hit + wrong, 1),
+    record(f"repeated_identity (pairs, {label})", "dlib collage + others",
+           hit / max(hit + wrong, 1),
            hit / len(same), f"{len(same)} same / {len(pairs) - len(same)} other pairs")
     for radius in (0.55, identities.max_distance):
         edges = [(a, b) for a, b in pairs if distance[a, b] <= radius]
@@ -196,6 +261,26 @@ def identity_table(folder: str):
           f"0.8 ({noise / max(len(far), 1):.3f}).")
     print("Components over the proposed pairs (what the stage finds): "
           + composition(people, components(len(people), proposed)))
+
+
+def encoding_agreement(folder: str):
+    """How far CenterFace's encodings lie from HOG's for the same faces (both encoded,
+    boxes overlapping by IoU >= 0.3): the alignment check of detectors/faces.py dlib_box."""
+    distances = []
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".jpg"):
+            continue
+        data = open(os.path.join(folder, name), "rb").read()
+        hog = [f for f in scan_faces(data, HOG).faces if f.encoding is not None]
+        for face in scan_faces(data, CENTER).faces:
+            best = max(hog, key=lambda h: iou(h.box(), face.box()), default=None)
+            if face.encoding is not None and best and iou(best.box(), face.box()) >= 0.3:
+                distances.append(float(np.linalg.norm(encoding_array(face.encoding)
+                                                      - encoding_array(best.encoding))))
+    print(f"\n## Encodings from CenterFace's boxes against HOG's, same faces ({len(distances)} "
+          f"faces of {folder}): distance median {statistics.median(distances):.3f}, 90th "
+          f"percentile {np.percentile(distances, 90):.3f}, largest {max(distances):.3f} "
+          f"(one person: <= 0.6)")
 
 
 def composition(people, labels) -> str:
@@ -220,7 +305,10 @@ def main(argv=None) -> int:
         return 0
     settings = [(n, s) for n, s in SETTINGS if not (args.no_cnn and s.model == "cnn")]
     detection_table(args.faces, settings)
-    identity_table(args.faces)
+    harder_table(args.faces, [(n, s) for n, s in settings if s.model != "cnn"])
+    identity_table(args.faces, "default: CenterFace boxes", CENTER)
+    identity_table(args.faces, "HOG boxes", HOG)
+    encoding_agreement(args.faces)
     return 0
 
 

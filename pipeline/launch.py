@@ -239,11 +239,12 @@ def _check_pii(policy, check: bool) -> None:
 
 
 def _check_faces(policy, check: bool) -> None:
-    """face_recognition and its models import (they print and exit when they cannot)."""
+    """face_recognition and its models import (they print and exit when they cannot), and
+    CenterFace's model loads when it is the detector."""
     if not policy.faces.enabled or not check:
         return
     from detectors.faces import model_problem
-    problem = model_problem()
+    problem = model_problem(policy.faces)
     if problem:
         raise UsageError(f"faces: {problem}; or run with --no-faces")
 

@@ -148,7 +148,9 @@ DEFAULT_ACCEPTED_MODES = (
     "YCbCr", "LAB", "HSV", "I;16", "I;16L", "I;16B", "I;16N",
 )
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own default bomb limit
-FACE_MODELS = ("hog", "cnn")
+FACE_MODELS = ("centerface", "hog", "cnn")
+FACE_DEVICES = ("cpu", "gpu")
+CENTERFACE_SIDE = 320   # measured: README, Faces and repeated identities
 CAP_ACTIONS = ("cap", "quarantine", "keep")
 PII_ACTIONS = ("redact", "quarantine", "ignore")
 # Contact data and names are redacted, government ids, financial numbers and secrets
@@ -390,23 +392,36 @@ class PiiSettings:
 
 @dataclasses.dataclass(frozen=True)
 class FaceSettings:
-    """Faces (face_recognition)."""
+    """Faces (CenterFace or dlib to detect, face_recognition to encode)."""
     enabled: bool = setting(True, "detect faces in images", flag="--faces")
     action: str = setting("blur", "what a face does to its record: blur it in the kept "
                           "image, quarantine, or keep as is (flagged)",
                           choices=("blur", "quarantine", "keep"), flag="--face-action")
-    model: str = setting("hog", "dlib detector (cnn finds more, ~50x slower on CPU)",
+    model: str = setting("centerface", "detector: centerface (a small CNN, ONNX; finds turned, "
+                         "small and dark faces) or dlib's hog / cnn (cnn ~50x slower on CPU)",
                          choices=FACE_MODELS, flag="--face-model")
-    detect_side: int = setting(1200, "long side of the copy the detector sees; smaller "
-                               "images are enlarged", low=64, high=8192,
-                               flag="--face-detect-side", metavar="PX")
+    detect_side: int = setting(1200, "long side of the copy dlib sees (hog and cnn detect on "
+                               "it, every model encodes on it); smaller images are enlarged",
+                               low=64, high=8192, flag="--face-detect-side", metavar="PX")
+    centerface_side: int = setting(CENTERFACE_SIDE, "long side of centerface's input (padded "
+                                   "to a multiple of 32); smaller images are enlarged",
+                                   low=32, high=8192, flag="--face-centerface-side",
+                                   metavar="PX")
+    centerface_threshold: float = setting(0.5, "centerface: a face scores at least this",
+                                          above=0, high=1)
+    centerface_nms: float = setting(0.3, "centerface: of boxes overlapping by this IoU only "
+                                    "the best is kept", above=0, high=1)
+    device: str = setting("cpu", "where centerface runs: cpu (onnxruntime) or gpu (torch on "
+                          "CUDA through onnx2torch: pip install '.[gpu]' with a CUDA torch); "
+                          "dlib's models run on the CPU", choices=FACE_DEVICES,
+                          flag="--face-device")
     max_upscale: float = setting(4.0, "small images are enlarged at most this much", low=1)
     min_face: int = setting(16, "px (short side, original image); smaller faces are ignored",
                             low=0, flag="--face-min-size", metavar="PX")
     encode_min_face: int = setting(80, "px; faces this large get an identity encoding ...",
                                    low=0)
     encode_min_score: float = setting(0.5, "... when the detector is this sure (HOG: SVM "
-                                      "margin)")
+                                      "margin; centerface, cnn: confidence)")
     encode_jitters: int = setting(1, "face_recognition's re-samples per encoding", low=1)
     blur_margin: float = setting(0.25, "each box is widened by this share of its size before "
                                  "blurring", low=0, high=1)

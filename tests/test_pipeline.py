@@ -233,7 +233,8 @@ def test_help_groups_options_by_stage(capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     for group in ("inputs and outputs:", "Input format and checks", "Exact deduplication:",
-                  "Faces (face_recognition):", "Layout templates"):
+                  "Faces (CenterFace or dlib to detect, face_recognition to encode):",
+                  "Layout templates"):
         assert group in text
 
 

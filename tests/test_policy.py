@@ -89,7 +89,7 @@ def test_the_bundled_sample_policy_loads():
     ("input:\n  max_caption_chars: -5\n", "input.max_caption_chars: cannot use -5"),
     ("layouts:\n  side: 30\n", "layouts: side must be a multiple of 4"),
     ("near_dedup_text:\n  bands: 4\n", "near_dedup_text: give both bands and rows"),
-    ("faces:\n  model: mtcnn\n", "faces.model: cannot use 'mtcnn': must be one of hog | cnn"),
+    ("faces:\n  model: mtcnn\n", "faces.model: cannot use 'mtcnn': must be one of centerface | hog | cnn"),
     ("input:\n  max_image_pixels: null\n", "input.max_image_pixels: cannot use None"),
     ("exact_dedup:\n  text: maybe\n", "exact_dedup.text: cannot use 'maybe'"),
     ("exact_dedup:\n  images: 2\n", "exact_dedup.images: cannot use 2"),
@@ -353,6 +353,9 @@ def test_every_flag_is_in_help_with_its_default():
 
 @pytest.mark.parametrize("flag, value, section, key, expected", [
     ("--face-detect-side", "800", "faces", "detect_side", 800),
+    ("--face-model", "hog", "faces", "model", "hog"),
+    ("--face-centerface-side", "640", "faces", "centerface_side", 640),
+    ("--face-device", "gpu", "faces", "device", "gpu"),
     ("--minhash-threshold", "0.7", "near_dedup_text", "threshold", 0.7),
     ("--phash-orientations", "8", "near_dedup_images", "orientations", 8),
     ("--face-action", "keep", "faces", "action", "keep"),

@@ -525,6 +525,17 @@ def faces_found(stage: Steps):
     return run_step(stage["Scan"], FACE_RECORD)
 
 
+def faces_device(stage: Steps):
+    """What runs the faces stage's detector once its DoFn is set up (onnxruntime on the CPU,
+    torch on a GPU), and what it finds; or why it refuses the device."""
+    from detectors.centerface import CenterFaceMissing, runner
+    scan = dofn_of(stage["Scan"])
+    problem = refused(scan.setup, CenterFaceMissing)
+    if problem is not None:
+        return problem
+    return type(runner(scan.settings.device)).__name__, faces_found(stage)
+
+
 def kept_image(stage: Steps):
     """The image Decide writes for the kept record whose face is to be blurred."""
     verdict = Verdict(uid=FACE_RECORD.uid, reason=Reason.FACE.value, action=BLUR,
@@ -798,7 +809,11 @@ PROBES = {
         "action": Probe("quarantine", on("Faces", faces_found)),
         # the CNN takes ~18 s on a CPU at 1200 px: both detectors look at a 200 px copy
         "model": Probe("cnn", on("Faces", faces_found), base={"detect_side": 200}),
-        "detect_side": Probe(600, on("Faces", faces_found)),
+        "detect_side": Probe(600, on("Faces", faces_found)),   # the copy encodings are made on
+        "centerface_side": Probe(480, on("Faces", faces_found)),
+        "centerface_threshold": Probe(0.95, on("Faces", faces_found)),   # Hopper scores 0.91
+        "centerface_nms": Probe(0.95, on("Faces", faces_found)),
+        "device": Probe("gpu", on("Faces", faces_device)),
         "max_upscale": Probe(1.5, on("Faces", faces_found)),
         "min_face": Probe(200, on("Faces", faces_found)),
         "encode_min_face": Probe(200, on("Faces", faces_found)),

@@ -42,7 +42,8 @@ def face_verdict(uid: str, scan, settings: FaceSettings) -> Verdict:
                    faces=[FaceBox(f.top, f.left, f.bottom, f.right) for f in scan.faces])
 
 
-_LOCK = threading.Lock()   # dlib's detectors are not documented as thread-safe
+_LOCK = threading.Lock()   # dlib's detectors are not documented as thread-safe (nor our
+#                            one-thread ONNX session shared by the process)
 
 
 class _ScanFaces(beam.DoFn):
@@ -53,6 +54,9 @@ class _ScanFaces(beam.DoFn):
     def setup(self):
         from detectors.faces import face_api
         face_api()   # load the models once per worker, before the first element
+        if self.settings.model == "centerface":
+            from detectors.centerface import runner
+            runner(self.settings.device)   # the ONNX session (or CUDA module), once a process
         self.scanned = Metrics.counter(NAMESPACE, "images_scanned")
         self.with_faces = Metrics.counter(NAMESPACE, "images_with_faces")
         self.found = Metrics.counter(NAMESPACE, "faces_found")
