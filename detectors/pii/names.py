@@ -44,19 +44,31 @@ in Latin script of Faker's locales for other languages than English and German
 evidence on its own.
 """
 
+import importlib.util
 import pathlib
 from typing import FrozenSet, List, Optional, Tuple
 
 import regex as re
+import spacy
 from presidio_analyzer import LocalRecognizer, RecognizerResult
-from spacy.lang.de.stop_words import STOP_WORDS as _de_stop
-from spacy.lang.en.stop_words import STOP_WORDS as _en_stop
-from spacy.lang.es.stop_words import STOP_WORDS as _es_stop
-from spacy.lang.fr.stop_words import STOP_WORDS as _fr_stop
 
 from detectors.pii.results import recognizer_result
 
 _DATA = pathlib.Path(__file__).parent / "data"
+
+
+def _stop_words(language: str) -> FrozenSet[str]:
+    """spaCy's stop words of ``language``, read from their module alone: importing
+    spacy.lang.fr runs its package, whose tokenizer exceptions compile for ~4 CPU s, a
+    cost every worker paid once for a list of words."""
+    path = pathlib.Path(spacy.__file__).parent / "lang" / language / "stop_words.py"
+    spec = importlib.util.spec_from_file_location(f"_stop_words_{language}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return frozenset(module.STOP_WORDS)
+
+
+_de_stop, _en_stop, _es_stop, _fr_stop = (_stop_words(lang) for lang in ("de", "en", "es", "fr"))
 
 
 def _words(name: str) -> FrozenSet[str]:
