@@ -397,6 +397,7 @@ def test_phone_labels_are_no_names():
     ("We watched Apollo 11, 1969 Mission again. On 28 October 1892, he projected a film.", []),
     ("He returned to Kentucky. In 1843, he married. IBAN: NL02 ATUK 8870 8884 17", []),
     ("Fax 0118 496 0848; there are 3 Square meters left; he took 5 Route buses to town.", []),
+    ("Please charge the Visa 4111 1111 1111 1111 for the renewal.", []),
 ])
 def test_addresses(text, expected):
     assert [v for v, score in spans(AddressRecognizer(), text, "LOCATION")] == expected

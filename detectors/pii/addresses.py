@@ -140,7 +140,8 @@ _CORE = (
     rf"|(?P<bare>\d{{1,6}}{_SP}+(?:{_NAME}{_SP}+){{0,2}}{_COUNTER}\p{{Lu}}[\p{{L}}'’-]+{_SP}+\d{{1,5}}\b\.?)"
     # Pivovarská 276, 110 00 Praha / Havnegade 87, 1008 Hørning: a name and a number, an
     # address only with a postcode after it
-    rf"|(?P<named>(?=\p{{Lu}}[\p{{L}}'’.-]*(?:{_SP}+\S+){{0,2}}?{_SP}+\d)(?:{_NO_STOP}{_NAME}{_SP}+){{0,2}}{_COUNTER}\p{{Lu}}\p{{Ll}}[\p{{L}}'’-]*{_SP}+\d{{1,5}}(?:/\d{{1,4}})?\b\.?)"
+    rf"|(?P<named>(?=\p{{Lu}}[\p{{L}}'’.-]*(?:{_SP}+\S+){{0,2}}?{_SP}+\d)(?:{_NO_STOP}{_NAME}{_SP}+){{0,2}}{_COUNTER}\p{{Lu}}\p{{Ll}}[\p{{L}}'’-]*{_SP}+\d{{1,5}}(?:/\d{{1,4}})?\b\.?"
+    rf"(?![ \t]?\d+[ \t-]\d))"     # a run of digit groups is a number: "Visa 4111 1111 1111 1111"
 )
 # "the corner of ...", or the other street of a crossing before it ("Oak and Hauptstraße 5")
 _CORNER = r"(?:the corner of |\p{Lu}[\p{L}'’-]+ and )?"
