@@ -44,6 +44,7 @@ in Latin script of Faker's locales for other languages than English and German
 evidence on its own.
 """
 
+import functools
 import importlib.util
 import pathlib
 from typing import FrozenSet, List, Optional, Tuple
@@ -462,10 +463,18 @@ def _in_firm(text: str, s: int, e: int) -> bool:
     """The span lies in a list of surnames that names a firm (see _firm)."""
     line_start = text.rfind("\n", 0, s) + 1
     line_end = text.find("\n", e)
-    for match in _LIST.finditer(text, line_start, len(text) if line_end < 0 else line_end):
-        if match.start() <= s and e <= match.end():
-            return _firm(text, match)
+    for start, end, firm in _lists(text, line_start, len(text) if line_end < 0 else line_end):
+        if start <= s and e <= end:
+            return firm
     return False
+
+
+@functools.lru_cache(maxsize=64)
+def _lists(text: str, line_start: int, line_end: int) -> Tuple[Tuple[int, int, bool], ...]:
+    """The lists of names on a line, and whether each names a firm: once per line, not once
+    per name on it (a news paragraph is one line with a dozen names)."""
+    return tuple((m.start(), m.end(), _firm(text, m))
+                 for m in _LIST.finditer(text, line_start, line_end))
 
 
 _STRONG_STREET_WORDS = frozenset("street st str avenue ave road rd boulevard blvd lane ln drive dr "
