@@ -1,6 +1,11 @@
 """Labelled postal-address set: US, UK, German and French addresses in their written forms, in
-English, German and French text, with hard negatives (numbers and capitalised words that are
-no address).
+English, German and French text, and, since issue 18's second round, the European forms
+presidio-research's set holds that have no street word or put it first: Czech, Danish, Dutch,
+Hungarian, Spanish and Polish addresses ("Pivovarská 276, 110 00 Praha", "Havnegade 87",
+"Arany János utca 195.", "Cuesta Ambrosio Porta 19", "al. Leśna 74/39") in English text; US
+units before the street ("Suite 200, 123 Main St"); with hard negatives (numbers and
+capitalised words that are no address, and the words that say an address follows before
+things that are none: "she lives on Floor 3", "Apollo 11, 1969 Mission").
 
 Streets, towns and postcodes come from Faker's locales (en_US, en_GB, de_DE, fr_FR, seeded
 from the same random.Random), half of the US and UK streets with a common postal suffix
@@ -31,9 +36,12 @@ from faker import Faker
 
 from evaluation.phone_corpus import _Doc
 
-COUNTRIES = ("US", "UK", "DE", "FR")
-LANGUAGE = {"US": "en", "UK": "en", "DE": "de", "FR": "fr"}
-LOCALE = {"US": "en_US", "UK": "en_GB", "DE": "de_DE", "FR": "fr_FR"}
+COUNTRIES = ("US", "UK", "DE", "FR", "CZ", "DK", "NL", "HU", "ES", "PL")
+# The second round's countries are written about in English text.
+LANGUAGE = {"US": "en", "UK": "en", "DE": "de", "FR": "fr", "CZ": "en", "DK": "en", "NL": "en",
+            "HU": "en", "ES": "en", "PL": "en"}
+LOCALE = {"US": "en_US", "UK": "en_GB", "DE": "de_DE", "FR": "fr_FR", "CZ": "cs_CZ", "DK": "da_DK",
+          "NL": "nl_NL", "HU": "hu_HU", "ES": "es_ES", "PL": "pl_PL"}
 LAYOUTS = ("sentence", "list", "letter", "table")
 
 
@@ -79,15 +87,22 @@ class _Places:
             unit = rng.random() < 0.3
             if country == "US":
                 if unit and "Apt." not in street and "Suite" not in street:
-                    street += rng.choice((f" Apt {rng.randint(1, 40)}{rng.choice(['', 'B'])}",
-                                          f", Suite {rng.randint(100, 900)}", f" #{rng.randint(2, 99)}",
-                                          f", Unit {rng.randint(1, 30)}"))
+                    after = rng.choice((f" Apt {rng.randint(1, 40)}{rng.choice(['', 'B'])}",
+                                        f", Suite {rng.randint(100, 900)}", f" #{rng.randint(2, 99)}",
+                                        f", Unit {rng.randint(1, 30)}"))
+                    if rng.random() < 0.3 and "#" not in after:   # "Suite 200, 123 Main St"
+                        street = f"{after.strip(', ')}, {street}"
+                    else:
+                        street += after
                 zip_code = f.zipcode() if rng.random() < 0.8 else f.zipcode_plus4()
                 town = f"{f.city()}, {f.state_abbr()} {zip_code}"
             else:
                 if unit and not street.startswith(("Flat", "Studio")):
                     street = f"Flat {rng.randint(1, 30)}, {street}"
                 town = f"{f.city()}" + (f"\n{f.postcode()}" if lines else f" {f.postcode()}")
+        elif country in ("CZ", "DK", "NL", "HU", "ES", "PL"):
+            street = f.street_address().strip()
+            town = f"{f.postcode()} {f.city()}"
         elif country == "DE":
             street = f.street_address()
             town = f"{f.postcode()} {f.city()}"
@@ -133,10 +148,25 @@ def negative(rng: random.Random, kind: str, language: str, places: _Places) -> s
                            f"{n} Ring binders", f"{n} Star Wars films"))
     if kind == "city only":
         return places.fakers[rng.choice(COUNTRIES)].city()
+    if kind == "cued":         # the words before an address, before no address
+        return rng.choice({"en": (f"Floor {rng.randint(1, 30)}", f"Room {n}", f"Level {rng.randint(1, 9)}",
+                                  f"Building {rng.randint(1, 20)}", f"Deck {rng.randint(1, 9)}",
+                                  f"Block {rng.choice('ABCD')} {n}", f"Ward {n}"),
+                           "de": (f"Raum {n}", f"Etage {rng.randint(1, 9)}", f"Haus {rng.choice('ABC')} {n}",
+                                  f"Zimmer {n}", f"Bau {n}"),
+                           "fr": (f"Salle {n}", f"Bureau {n}", f"Étage {rng.randint(1, 9)}",
+                                  f"Porte {n}", f"Bâtiment {rng.choice('ABC')} {n}")}[language])
+    if kind == "name number year":
+        return rng.choice((f"Apollo {rng.randint(7, 17)}, {rng.randint(1968, 1972)} Mission",
+                           f"Super Bowl {rng.randint(40, 58)}, {rng.randint(2006, 2024)} Final",
+                           f"Formula {rng.choice([1, 2, 3])}, {rng.randint(1990, 2024)} Season",
+                           f"Chapter {n}, {rng.randint(1900, 2024)} Edition",
+                           f"Studio {n}, {rng.randint(1990, 2024)} Berlin"))
     raise ValueError(kind)
 
 
-NEGATIVE_KINDS = ("product", "date", "version", "room", "company", "count", "city only")
+NEGATIVE_KINDS = ("product", "date", "version", "room", "company", "count", "city only", "cued",
+                  "name number year")
 
 # ------------------------------------------------------------------ templates
 SENTENCES = {
@@ -170,6 +200,11 @@ NEGATIVE_SENTENCES = {
               "fr": "Le club compte désormais {N}."},
     "city only": {"en": "The team flew to {N} for the final.", "de": "Das Team flog nach {N} zum Finale.",
                   "fr": "L'équipe s'est envolée pour {N} pour la finale."},
+    "cued": {"en": "She lives on {N} now.",
+             "de": "Die Adresse lautet: {N}, gleich neben dem Aufzug.",
+             "fr": "Mon adresse est {N}, au fond du couloir."},
+    "name number year": {"en": "We watched {N} again last night.", "de": "Wir haben {N} wieder gesehen.",
+                         "fr": "Nous avons revu {N} hier soir."},
 }
 
 

@@ -134,9 +134,11 @@ def main(argv=None) -> int:
     negatives = sum(c["count"] for c in s["negatives"].values())
     record("pii PHONE_NUMBER", "phones", precision, recall,
            f"{phone['labelled']:,} numbers, {negatives:,} negatives")
-    others = sum(c["predicted"] for t, c in s["types"].items() if t != "PHONE_NUMBER")
-    record("pii other types (false alarms)", "phones", 0.0 if others else None, None,
-           f"{others:,} findings")
+    # The set holds no other personal data: every finding of another type is a false alarm.
+    for entity, c in sorted(s["types"].items()):
+        if entity != "PHONE_NUMBER" and c["predicted"]:
+            record(f"pii {entity}", "phones", 0.0, None,
+                   f"{c['predicted']:,} findings, none labelled (false alarms)")
     return 0 if recall >= TARGET and (precision or 0) >= TARGET else 1
 
 

@@ -368,6 +368,36 @@ def test_phone_labels_are_no_names():
      []),
     ("At a hearing in United States Federal Court, the boundaries place Asia to the east.", []),
     ("Nos bureaux sont au 3 place de la Concorde, 75008 Paris.", ["3 place de la Concorde, 75008 Paris"]),
+    # issue 18, second round: presidio-research's forms. A name and a house number with no
+    # street word, before a postcode or after words that say an address follows
+    ("I moved to Pivovarská 276, 110 00 Praha last month.", ["Pivovarská 276, 110 00 Praha"]),
+    ("- Returns: Boazweg 805, 7614OW Erica\n", ["Boazweg 805, 7614OW Erica"]),
+    ("Gerth had given Gerth his address: 329 Arenales 9462", ["329 Arenales 9462"]),
+    ("He lives on the north side of Joaquin Suarez 2906.", ["Joaquin Suarez 2906."]),
+    ("eva kleist lives at 255 hersnapvej 18, københavn k", ["255 hersnapvej 18"]),
+    ("Trivo lives on Grössgstötten 50 street.", ["Grössgstötten 50"]),
+    # a unit first; a street word first and lower-case words; Spanish, Estonian, Hungarian
+    ("Mrs. Barbara Yudina Apt. 675 62314 Mellemvej 32\nAalborg NO 9100",
+     ["Apt. 675 62314 Mellemvej 32\nAalborg NO 9100"]),
+    (">770 26 rue des lieutemants Thomazo\n>Apt. 735\n>DOLE\n>France 35910",
+     ["770 26 rue des lieutemants Thomazo\n>Apt. 735\n>DOLE\n>France 35910"]),
+    ("my address: 2613 avenida praia 1 suite 463, mohács, hungary 24743",
+     ["2613 avenida praia 1 suite 463, mohács, hungary 24743"]),
+    ("Pasaje de Concha Belmonte 30 Puerta 4, 03282 Girona", ["Pasaje de Concha Belmonte 30 Puerta 4, 03282 Girona"]),
+    ("6614 Luite tee 87\n Apt. 931\n Salumäe\n Estonia 62031", ["6614 Luite tee 87\n Apt. 931\n Salumäe\n Estonia 62031"]),
+    ("pedestrians must enter on hegyalja út 98. the first three months", ["hegyalja út 98."]),
+    ("The Mint office is at 9243 Avenue d'Ouchy 109 Apt. 758, Montealegre del Castillo, Spain 49079",
+     ["9243 Avenue d'Ouchy 109 Apt. 758, Montealegre del Castillo, Spain 49079"]),
+    ("Address: the corner of 159 Eleftheriou Venizelou str and Rennie Union",
+     ["the corner of 159 Eleftheriou Venizelou str and Rennie Union"]),
+    ("Cite Sfaxi\n704 1436 Redbud Drive\nCite Essanaouber\n, 32\n 60810. It serves",
+     ["704 1436 Redbud Drive\nCite Essanaouber\n, 32\n 60810"]),
+    # ... and what those forms must not take
+    ("She lives on Floor 3 now; send it to Room 12; die Adresse lautet: Zimmer 99, hinten.", []),
+    ("We watched Apollo 11, 1969 Mission again. On 28 October 1892, he projected a film.", []),
+    ("He returned to Kentucky. In 1843, he married. IBAN: NL02 ATUK 8870 8884 17", []),
+    ("Fax 0118 496 0848; there are 3 Square meters left; he took 5 Route buses to town.", []),
+    ("Please charge the Visa 4111 1111 1111 1111 for the renewal.", []),
 ])
 def test_addresses(text, expected):
     assert [v for v, score in spans(AddressRecognizer(), text, "LOCATION")] == expected

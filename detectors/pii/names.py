@@ -44,19 +44,32 @@ in Latin script of Faker's locales for other languages than English and German
 evidence on its own.
 """
 
+import functools
+import importlib.util
 import pathlib
 from typing import FrozenSet, List, Optional, Tuple
 
 import regex as re
+import spacy
 from presidio_analyzer import LocalRecognizer, RecognizerResult
-from spacy.lang.de.stop_words import STOP_WORDS as _de_stop
-from spacy.lang.en.stop_words import STOP_WORDS as _en_stop
-from spacy.lang.es.stop_words import STOP_WORDS as _es_stop
-from spacy.lang.fr.stop_words import STOP_WORDS as _fr_stop
 
 from detectors.pii.results import recognizer_result
 
 _DATA = pathlib.Path(__file__).parent / "data"
+
+
+def _stop_words(language: str) -> FrozenSet[str]:
+    """spaCy's stop words of ``language``, read from their module alone: importing
+    spacy.lang.fr runs its package, whose tokenizer exceptions compile for ~4 CPU s, a
+    cost every worker paid once for a list of words."""
+    path = pathlib.Path(spacy.__file__).parent / "lang" / language / "stop_words.py"
+    spec = importlib.util.spec_from_file_location(f"_stop_words_{language}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return frozenset(module.STOP_WORDS)
+
+
+_de_stop, _en_stop, _es_stop, _fr_stop = (_stop_words(lang) for lang in ("de", "en", "es", "fr"))
 
 
 def _words(name: str) -> FrozenSet[str]:
@@ -450,10 +463,18 @@ def _in_firm(text: str, s: int, e: int) -> bool:
     """The span lies in a list of surnames that names a firm (see _firm)."""
     line_start = text.rfind("\n", 0, s) + 1
     line_end = text.find("\n", e)
-    for match in _LIST.finditer(text, line_start, len(text) if line_end < 0 else line_end):
-        if match.start() <= s and e <= match.end():
-            return _firm(text, match)
+    for start, end, firm in _lists(text, line_start, len(text) if line_end < 0 else line_end):
+        if start <= s and e <= end:
+            return firm
     return False
+
+
+@functools.lru_cache(maxsize=64)
+def _lists(text: str, line_start: int, line_end: int) -> Tuple[Tuple[int, int, bool], ...]:
+    """The lists of names on a line, and whether each names a firm: once per line, not once
+    per name on it (a news paragraph is one line with a dozen names)."""
+    return tuple((m.start(), m.end(), _firm(text, m))
+                 for m in _LIST.finditer(text, line_start, line_end))
 
 
 _STRONG_STREET_WORDS = frozenset("street st str avenue ave road rd boulevard blvd lane ln drive dr "
