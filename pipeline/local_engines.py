@@ -219,3 +219,46 @@ def runner_flags(engine: str, endpoint: str, parallelism: int = 0, workers: str 
     runner = {"flink": "FlinkRunner", "spark": "SparkRunner"}[engine]
     width = [f"--parallelism={parallelism}"] if parallelism else []
     return [f"--runner={runner}", f"--job_endpoint={endpoint}", *width, *environment]
+
+
+def main(argv=None) -> int:
+    """`python -m pipeline.local_engines`: start the services the tests start, print the flags
+    a `hygiene` run needs, and keep them up until Ctrl+C (README "Big local runs")."""
+    import argparse
+    parser = argparse.ArgumentParser(description=main.__doc__.split("\n")[0])
+    parser.add_argument("engine", choices=sorted(JOB_SERVERS))
+    parser.add_argument("--cluster", type=int, default=0, metavar="TASK_MANAGERS",
+                        help="Flink: a local cluster of a JobManager and this many "
+                             "TaskManagers, each a JVM (flink/cluster.yaml); 0: embedded")
+    parser.add_argument("--slots", type=int, default=2, help="slots per TaskManager")
+    parser.add_argument("--parallelism", type=int, default=2)
+    parser.add_argument("--heap", default=None, help="the job server's -Xmx")
+    parser.add_argument("--workdir", type=pathlib.Path, default=ROOT / "output" / "services")
+    args = parser.parse_args(argv)
+    problem = missing(args.engine)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    with contextlib.ExitStack() as stack:
+        cluster = (stack.enter_context(flink_cluster(args.workdir / "cluster", args.cluster,
+                                                     args.slots))
+                   if args.engine == "flink" and args.cluster else None)
+        jobs = stack.enter_context(job_server(args.workdir / "job-server", args.engine,
+                                              heap=args.heap, cluster=cluster))
+        pool = stack.enter_context(worker_pool(args.workdir / "pool"))
+        if cluster:
+            print(f"Flink cluster: JobManager at {cluster.address} (REST), logs in "
+                  f"{args.workdir / 'cluster'}")
+        print(f"job server log: {jobs.log}; Python workers' log: {pool.log}")
+        print("run with: hygiene ... " + " ".join(
+            runner_flags(args.engine, jobs.address, args.parallelism, pool.address)),
+            flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))   # stops the services too
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

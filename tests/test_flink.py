@@ -9,6 +9,10 @@ import importlib.util
 import io
 import json
 import os
+import pathlib
+import re
+import subprocess
+import sys
 import urllib.request
 
 import pytest
@@ -114,18 +118,41 @@ def test_the_sample_on_spark_gives_the_direct_runners_outputs(direct_sample, tmp
     _check_against_direct(out, "SparkRunner", direct_sample)
 
 
+def _children(pid: int) -> list:
+    found = []
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError):
+            if entry.isdigit() and int(
+                    pathlib.Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1]
+            ) == pid:
+                found.append(int(entry))
+    return found
+
+
 @needs_flink
 def test_the_services_leave_no_process_behind(tmp_path):
-    with flink.flink_cluster(tmp_path / "cluster", task_managers=2) as cluster, \
-            flink.job_server(tmp_path / "jobs", cluster=cluster) as jobs, \
-            flink.worker_pool(tmp_path / "pool") as pool:
-        groups = [jobs.pgid, pool.pgid, *(service.pgid for service in cluster.services)]
-        assert len(set(groups)) == 5
-        for pgid in groups:
-            os.killpg(pgid, 0)    # running
+    """`python -m pipeline.local_engines flink --cluster 2` (README "Big local runs"): a
+    JobManager, two TaskManagers, a job server and a worker pool, each a process group of its
+    own, all gone once it is stopped."""
+    command = [sys.executable, "-m", "pipeline.local_engines", "flink", "--cluster", "2",
+               "--workdir", str(tmp_path)]
+    services = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                                start_new_session=True)
+    try:
+        lines = []
+        while not lines or not lines[-1].startswith("run with: "):
+            lines.append(services.stdout.readline())
+            assert lines[-1], f"the services did not start: {lines}"
+        address = re.search(r"JobManager at (\S+)", "".join(lines)).group(1)
+        assert "--runner=FlinkRunner --job_endpoint=localhost:" in lines[-1]
+        groups = [os.getpgid(pid) for pid in _children(services.pid)]
+        assert len(set(groups)) == 5 and services.pid not in groups
         # both TaskManagers registered with the JobManager: the cluster has their slots
-        overview = json.loads(urllib.request.urlopen(f"http://{cluster.address}/overview").read())
+        overview = json.loads(urllib.request.urlopen(f"http://{address}/overview").read())
         assert (overview["taskmanagers"], overview["slots-total"]) == (2, 4)
+    finally:
+        services.terminate()
+        assert services.wait(60) == 0
     for pgid in groups:
         with pytest.raises(ProcessLookupError):
             os.killpg(pgid, 0)
