@@ -5,7 +5,7 @@ the DirectRunner beside it at the smaller one.
                                                 [--heap 1g] [--direct-sizes 10000]
 
 Corpus (.bench/flink_memory/corpus-N/, ignored by git; written as it is generated, in JSONL
-shards of 10,000): documents of about 1 KB (160-180 words) of real sentences drawn at random
+shards of 500): documents of about 1 KB (160-180 words) of real sentences drawn at random
 (seeded) from evaluation.corpora, as in benchmarks.text_near_dups; one in eleven is a planted
 near copy (one word in 200 substituted, or boilerplate added; 5-gram Jaccard >= 0.9) and one
 in fifty an exact copy, each of an original among the last 2,000. Generation keeps only those
@@ -48,7 +48,10 @@ from benchmarks.text_near_dups import BENCH, MAX_SENTENCE_WORDS, ROOT, original_
 from pipeline import local_engines
 
 WORK = BENCH / "flink_memory"
-SHARD_DOCS = 10_000
+# Flink's streaming mode bounds a bundle by input elements, and a file is one element of the
+# read: a task holds one file's records in flight (README "Big local runs"). Shards of 500
+# documents (~0.5 MB), as a corpus split for streaming would be.
+SHARD_DOCS = 500
 RECENT = 2_000          # originals a copy may be of: all generation holds in memory
 NEAR_EVERY, EXACT_EVERY = 11, 50
 # The text stages alone (see the docstring): the image stages see no record in a text corpus,
@@ -68,7 +71,7 @@ def build_corpus(n_docs: int, seed: int = 0) -> pathlib.Path:
     from detectors.minhash import exact_jaccard
     from evaluation.corpora import edit_text, lee_documents, sentences, wiki_documents
 
-    folder = WORK / f"corpus-{n_docs}"
+    folder = WORK / f"corpus-{n_docs}-by-{SHARD_DOCS}"
     meta_path = folder / "corpus.json"
     if meta_path.exists():
         return folder
