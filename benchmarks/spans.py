@@ -16,7 +16,7 @@ Methods, each in a subprocess of its own, taking turns per repetition:
   ours: job, stage on     `hygiene --repeated-spans --no-pii --no-exact-dedup-text
                           --no-near-dedup-text` (DirectRunner, one process): read, validate,
                           the stage, decide, write Parquet, report
-  ours: job, stage off    the same without --repeated-spans; the stage alone is
+  ours: job, stage off    the same with --no-repeated-spans; the stage alone is
                           docs / (t_on - t_off)
   datatrove               0.10.1's SentenceDedupSignature, SentenceFindDedups and
                           SentenceDedupFilter (3 sentences, its defaults) with
@@ -238,7 +238,7 @@ def hygiene(corpus: pathlib.Path, out: pathlib.Path, on: bool) -> List[str]:
     cmd = [sys.executable, str(ROOT / "beam_runner.py"), "--input",
            str(corpus / "corpus.jsonl"), "--output", str(out), "--overwrite", "--no-pii",
            "--no-exact-dedup-text", "--no-near-dedup-text"]
-    return cmd + (["--repeated-spans"] if on else [])
+    return cmd + (["--repeated-spans"] if on else ["--no-repeated-spans"])
 
 
 def datatrove_version() -> str:
