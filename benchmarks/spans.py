@@ -421,8 +421,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     if args.memory:
         load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        code = code_version()   # before the runs: the code they measure
         text = memory(args.memory, args.seed)
-        print(text + f"\n- code: {code_version()}\n- machine: {machine()}; load average "
+        print(text + f"\n- code: {code}\n- machine: {machine()}; load average "
               f"before {load_before}, after "
               + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         return 0
