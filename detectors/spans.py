@@ -113,10 +113,11 @@ def merge(ranges: Iterable[Tuple[int, int]]) -> List[Tuple[int, int]]:
 
 
 def holds(start: int, end: int, ranges: Iterable[Tuple[int, int]]) -> bool:
-    """Whether [start, end) holds at least half of one of ``ranges``. A finding that only
-    spills into a window (a name NER runs on from a host's "James G." into the boilerplate
-    after it) does not make the window, in every document, personal data."""
-    return any(2 * (min(e, end) - max(s, start)) >= e - s for s, e in ranges if e > s)
+    """Whether [start, end) holds one of ``ranges`` whole. A finding that only spills into
+    a window (a name NER runs on from a host's "Mr." into the boilerplate after it: "Mr.
+    Want") does not make the window personal data in every document; the window that
+    holds the whole finding does (and with the host's own text in it, it is not repeated)."""
+    return any(start <= s and e <= end for s, e in ranges if e > s)
 
 
 def remove(text: str, ranges: Sequence[Tuple[int, int]]) -> str:

@@ -9,8 +9,8 @@ namespace repeated_spans):
   Windows     each text's windows of ``window`` units (detectors/spans.py), hashed as
               exact dedup normalizes; with the document's node (input order, public id)
               and the PII stage's findings, by one join on uid of light values: a window
-              holding at least half of a finding is marked personal (one a name only
-              spills into is not: it would take the span from its first document too).
+              holding a finding whole is marked personal (one a name only spills into
+              is not: it would take the span from its first document too).
   Count       per span hash, a combiner of bounded state: documents holding it, the
               ``min_documents`` smallest document keys (exact copies of one text count
               once), the first document in input order, whether any copy is personal.
