@@ -1,14 +1,16 @@
 """make bench: every stage's benchmark and the whole job, then one table.
 
 Rates per core and peak memory of each stage and of the whole job (two corpus sizes, 1 and 2
-local workers), with the peers (datatrove, imagededup, a plain presidio loop) in the same run;
+local workers), with the peers (datatrove's MinHash and SentenceDedup, imagededup, a plain
+presidio loop) in the same run;
 then the readers' peak memory on hostile files against the same files without their hostile
 record (issue 23: at most 1.2x).
 
     .venv/bin/python -m benchmarks [--quick] [--sizes 1000 4000] [--text-docs 10000 40000]
+                                   [--span-docs 5000] [--span-memory-docs 10000 100000]
                                    [--flink-docs 10000 100000]
-                                   [--only text pii images image-index templates clip job
-                                           hostile-memory flink-memory]
+                                   [--only text spans spans-memory pii images image-index
+                                           templates clip job hostile-memory flink-memory]
 
 Each benchmark runs in a process of its own (they pin themselves to one core; the whole job
 must not inherit that) and prints its detailed table as it goes; each records its headline
@@ -39,6 +41,8 @@ def runs(args):
         ("text", "benchmarks.text_near_dups",
          ["--small", str(args.text_docs[0]), "--docs", str(args.text_docs[1]), *repeats,
           "--large-repeats", "1"]),
+        ("spans", "benchmarks.spans", ["--docs", str(args.span_docs), *repeats]),
+        ("spans-memory", "benchmarks.spans", ["--memory", *map(str, args.span_memory_docs)]),
         ("pii", "benchmarks.pii", ["--docs", str(args.pii_docs), *repeats]),
         ("images", "benchmarks.images", [*repeats, "--face-images", str(args.face_images)]),
         ("image-index", "benchmarks.image_near_dups",
@@ -55,11 +59,13 @@ def runs(args):
     ]
 
 
-FULL = {"sizes": [1000, 4000], "text_docs": [10000, 40000], "repeats": 3, "pii_docs": 600,
+FULL = {"sizes": [1000, 4000], "text_docs": [10000, 40000], "repeats": 3, "span_docs": 5000,
+        "span_memory_docs": [10000, 100000], "pii_docs": 600,
         "face_images": 40, "hashes": 20000, "designs": 100, "clip_images": 64,
         "hostile_kinds": ["all"], "flink_docs": [10000, 100000]}
 # --quick: one hostile kind per reader (JSONL, captions CSV, tar, Parquet), same sizes.
-QUICK = {"sizes": [500, 2000], "text_docs": [2000, 10000], "repeats": 1, "pii_docs": 200,
+QUICK = {"sizes": [500, 2000], "text_docs": [2000, 10000], "repeats": 1, "span_docs": 1000,
+         "span_memory_docs": [2000, 20000], "pii_docs": 200,
          "face_images": 10, "hashes": 5000, "designs": 20, "clip_images": 16,
          "hostile_kinds": ["jsonl.gz line", "csv cell", "tar.gz member", "parquet row group"],
          "flink_docs": [2000, 20000]}
@@ -74,6 +80,10 @@ def main(argv=None) -> int:
     parser.add_argument("--text-docs", type=int, nargs=2,
                         help="documents of the near-duplicate text benchmark's two corpora")
     parser.add_argument("--repeats", type=int, help="repetitions of each stage benchmark")
+    parser.add_argument("--span-docs", type=int,
+                        help="documents of the repeated-spans benchmark against datatrove")
+    parser.add_argument("--span-memory-docs", type=int, nargs=2,
+                        help="documents of the repeated-spans memory benchmark's two corpora")
     parser.add_argument("--pii-docs", type=int)
     parser.add_argument("--face-images", type=int)
     parser.add_argument("--hashes", type=int, help="pHashes for the near-duplicate index")

@@ -112,8 +112,12 @@ def merge(ranges: Iterable[Tuple[int, int]]) -> List[Tuple[int, int]]:
     return [(s, e) for s, e in merged]
 
 
-def overlaps(start: int, end: int, ranges: Iterable[Tuple[int, int]]) -> bool:
-    return any(s < end and start < e for s, e in ranges)
+def holds(start: int, end: int, ranges: Iterable[Tuple[int, int]]) -> bool:
+    """Whether [start, end) holds one of ``ranges`` whole. A finding that only spills into
+    a window (a name NER runs on from a host's "Mr." into the boilerplate after it: "Mr.
+    Want") does not make the window personal data in every document; the window that
+    holds the whole finding does (and with the host's own text in it, it is not repeated)."""
+    return any(start <= s and e <= end for s, e in ranges if e > s)
 
 
 def remove(text: str, ranges: Sequence[Tuple[int, int]]) -> str:

@@ -37,3 +37,30 @@ def test_the_harness_refuses_an_unknown_benchmark():
     done = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "speed"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "--only" in done.stderr
+
+
+def test_the_spans_memory_benchmark_runs_the_stage_and_records_both_sizes():
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--only", "spans-memory", "--span-memory-docs",
+         "200", "400", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = done.stdout[done.stdout.index("# Summary"):]
+    rows = [line.split(" | ") for line in summary.splitlines()
+            if line.startswith("| repeated spans |")]
+    assert [row[2] for row in rows] == ["200 docs", "400 docs"], summary
+    assert all(float(row[5].replace(",", "")) > 50 for row in rows)   # peak RSS, MiB
+
+
+def test_removal_summary_counts_every_planted_copy_but_the_first(tmp_path):
+    from benchmarks.spans import build_corpus, removal_summary
+    import json
+    meta = build_corpus(300, 0, tmp_path)
+    rows = [json.loads(line) for line in open(tmp_path / "corpus.jsonl", encoding="utf-8")]
+    planted = [json.loads(line) for line in open(tmp_path / "planted.jsonl", encoding="utf-8")]
+    blocks = sum(len(p) for p in planted)
+    assert meta["planted"] == blocks
+    untouched = removal_summary(tmp_path, {r["id"]: r["text"] for r in rows}, set())
+    assert untouched["removed"] == 0 and untouched["share_removed"] == 0
+    assert untouched["to_remove"] == blocks - len({b for p in planted for b in p})
+    dropped = removal_summary(tmp_path, {}, {r["id"] for r in rows})
+    assert dropped["removed"] == dropped["to_remove"] and dropped["share_removed"] == 1.0

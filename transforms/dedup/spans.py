@@ -9,7 +9,8 @@ namespace repeated_spans):
   Windows     each text's windows of ``window`` units (detectors/spans.py), hashed as
               exact dedup normalizes; with the document's node (input order, public id)
               and the PII stage's findings, by one join on uid of light values: a window
-              with personal data inside it is marked.
+              holding a finding whole is marked personal (one a name only spills into
+              is not: it would take the span from its first document too).
   Count       per span hash, a combiner of bounded state: documents holding it, the
               ``min_documents`` smallest document keys (exact copies of one text count
               once), the first document in input order, whether any copy is personal.
@@ -36,7 +37,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from detectors.pii.spans import mask
-from detectors.spans import Window, document_key, merge, overlaps, remove, windows, word_count
+from detectors.spans import (Window, document_key, holds, merge, remove, windows,
+                             word_count)
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, REMOVE, Kind, Record, Removal, Verdict
 from schemas.settings import SpanSettings
@@ -212,7 +214,7 @@ def _first(values):
 def _distinct(doc: DocumentSpans, node, personal_ranges):
     seen = {}
     for w in doc.windows:
-        personal = overlaps(w.start, w.end, personal_ranges)
+        personal = holds(w.start, w.end, personal_ranges)
         seen[w.hash] = seen.get(w.hash, False) or personal
     _, source, position, uid, record_id = node
     for span, personal in seen.items():
