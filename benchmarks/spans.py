@@ -47,7 +47,7 @@ from typing import Dict, List, Optional
 from benchmarks import peers
 from benchmarks.results import record
 from benchmarks.text_near_dups import (BENCH, MAX_SENTENCE_WORDS, OFFLINE, ROOT, code_version,
-                                       log, machine, measured, original_document)
+                                       machine, measured, original_document)
 
 WORK = BENCH / "spans"
 DT_DRIVER = ROOT / "benchmarks" / "datatrove_sentences.py"
