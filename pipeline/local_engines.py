@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BEAM_JOB_SERVER = "2.62.0"     # flink/pom.xml, spark/pom.xml
@@ -166,15 +166,16 @@ def _cluster_conf(conf: pathlib.Path, slots: int) -> None:
         + f"taskmanager.numberOfTaskSlots: {slots}\n")
 
 
-def _memory_flags(role: str, conf: pathlib.Path) -> List[str]:
-    """The JVM flags and -D settings Flink's start scripts give a JobManager or TaskManager."""
+def _memory_flags(role: str, conf: pathlib.Path) -> Tuple[List[str], List[str]]:
+    """The JVM flags (-Xmx ...) and the -D settings Flink's start scripts give a JobManager or
+    TaskManager."""
     found = subprocess.run(
         ["java", "-cp", str(ROOT / ".flink" / "lib" / "*"), FLINK_MEMORY_PARAMS,
          f"GET_{role}_RESOURCE_PARAMS", "--configDir", str(conf)],
         capture_output=True, text=True, check=True).stdout
     lines = [line.split(":", 1)[1] for line in found.splitlines()
              if line.startswith("BASH_JAVA_UTILS_EXEC_RESULT:")]
-    return lines[0].split() + lines[1].split()
+    return lines[0].split(), lines[1].split()
 
 
 @contextlib.contextmanager
@@ -188,9 +189,7 @@ def flink_cluster(workdir: pathlib.Path, task_managers: int = 1, slots: int = 2,
     classpath = ["-cp", str(ROOT / ".flink" / "lib" / "*")]
 
     def command(role: str, main: str) -> List[str]:
-        jvm, settings = [], _memory_flags(role, conf)
-        while settings and settings[0].startswith("-X"):
-            jvm.append(settings.pop(0))
+        jvm, settings = _memory_flags(role, conf)
         return [*JVM, *jvm, *classpath, main, "--configDir", str(conf), *settings]
 
     with contextlib.ExitStack() as stack:
