@@ -29,7 +29,6 @@ Each run checks conservation and prints the quarantine counts beside the planted
 
 import argparse
 import collections
-import contextlib
 import json
 import os
 import pathlib
@@ -243,14 +242,9 @@ def launch(corpus: pathlib.Path, out: pathlib.Path, runner_flags: List[str],
 
 def on_flink(corpus: pathlib.Path, size: int, parallelism: int, heap: str,
              streaming: bool, bundle: int, task_managers: int) -> dict:
-    services = WORK / f"services-{size}"
-    with contextlib.ExitStack() as stack:
-        cluster = (stack.enter_context(local_engines.flink_cluster(
-            services / "cluster", task_managers, slots=-(-parallelism // task_managers)))
-            if task_managers else None)
-        jobs = stack.enter_context(local_engines.job_server(services / "job-server",
-                                                            heap=heap, cluster=cluster))
-        pool = stack.enter_context(local_engines.worker_pool(services / "pool"))
+    with local_engines.services(WORK / f"services-{size}", "flink", task_managers,
+                                -(-parallelism // max(1, task_managers)), heap) as (
+            cluster, jobs, pool):
         flags = local_engines.runner_flags("flink", jobs.address, parallelism, pool.address)
         flags += ["--streaming"] if streaming else []
         flags += [f"--max_bundle_size={bundle}"] if bundle else []

@@ -220,6 +220,21 @@ def runner_flags(engine: str, endpoint: str, parallelism: int = 0, workers: str 
     return [f"--runner={runner}", f"--job_endpoint={endpoint}", *width, *environment]
 
 
+@contextlib.contextmanager
+def services(workdir: pathlib.Path, engine: str = "flink", task_managers: int = 0,
+             slots: int = 2, heap: Optional[str] = None):
+    """A job server (on a local Flink cluster of `task_managers` TaskManagers when there are
+    any, else an embedded Flink or local Spark) and a worker pool: (cluster or None, job
+    server, pool)."""
+    with contextlib.ExitStack() as stack:
+        cluster = (stack.enter_context(flink_cluster(workdir / "cluster", task_managers, slots))
+                   if engine == "flink" and task_managers else None)
+        jobs = stack.enter_context(job_server(workdir / "job-server", engine, heap=heap,
+                                              cluster=cluster))
+        pool = stack.enter_context(worker_pool(workdir / "pool"))
+        yield cluster, jobs, pool
+
+
 def main(argv=None) -> int:
     """`python -m pipeline.local_engines`: start the services the tests start, print the flags
     a `hygiene` run needs, and keep them up until Ctrl+C (README "Big local runs")."""
@@ -238,13 +253,8 @@ def main(argv=None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
-    with contextlib.ExitStack() as stack:
-        cluster = (stack.enter_context(flink_cluster(args.workdir / "cluster", args.cluster,
-                                                     args.slots))
-                   if args.engine == "flink" and args.cluster else None)
-        jobs = stack.enter_context(job_server(args.workdir / "job-server", args.engine,
-                                              heap=args.heap, cluster=cluster))
-        pool = stack.enter_context(worker_pool(args.workdir / "pool"))
+    with services(args.workdir, args.engine, args.cluster, args.slots, args.heap) as (
+            cluster, jobs, pool):
         if cluster:
             print(f"Flink cluster: JobManager at {cluster.address} (REST), logs in "
                   f"{args.workdir / 'cluster'}")
