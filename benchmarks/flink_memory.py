@@ -2,7 +2,8 @@
 the DirectRunner beside it at the smaller one.
 
     .venv/bin/python -m benchmarks.flink_memory [--sizes 10000 100000] [--parallelism 2]
-                                                [--heap 1g] [--direct-sizes 10000]
+                                                [--cluster 1] [--no-streaming] [--heap 1g]
+                                                [--direct-sizes 10000]
 
 Corpus (.bench/flink_memory/corpus-N/, ignored by git; written as it is generated, in JSONL
 shards of 500): documents of about 1 KB (160-180 words) of real sentences drawn at random
@@ -17,11 +18,15 @@ the report.
 PII runs at about 33 docs/s per core (docs/BENCHMARKS.md), so it would take hours at these
 sizes and measure spaCy, not the runner.
 
-Flink: Beam's Flink job server (embedded Flink, `make flink`) and an EXTERNAL Python worker
-pool, started fresh for each run by pipeline/local_engines.py exactly as the tests start
-them; `--parallelism` tasks. While a run lasts, every process of it is sampled each 0.5 s
-(/proc: the launcher and its children, the job server JVM, the worker pool and the SDK
-workers it starts): the largest single process's peak RSS (VmHWM, the kernel's own high-water
+Flink: Beam's Flink job server (`make flink`) submitting to a local Flink cluster of a
+JobManager and `--cluster` TaskManagers (flink/cluster.yaml: each TaskManager's process
+bounded by its configuration, RocksDB for the streaming state; `--cluster 0`: the job
+server's embedded Flink), in streaming mode (bundles of at most --max_bundle_size elements;
+`--no-streaming`: batch), and an EXTERNAL Python worker pool, started fresh for each run by
+pipeline/local_engines.py exactly as the tests start them; `--parallelism` tasks. While a
+run lasts, every process of it is sampled each 0.5 s (/proc: the launcher and its children,
+the job server, JobManager and TaskManager JVMs, the worker pool and the SDK workers it
+starts): the largest single process's peak RSS (VmHWM, the kernel's own high-water
 mark) and the largest sum of their RSS at one sample. CPU seconds are those the processes
 used during the run (utime + stime), so records/s per core = records / CPU seconds.
 Each run checks conservation and prints the quarantine counts beside the planted copies.
@@ -269,13 +274,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--parallelism", type=int, default=2)
-    parser.add_argument("--heap", default=local_engines.HEAP.get("flink", ""),
-                        help="the job server JVM's -Xmx ('' for Java's default)")
-    parser.add_argument("--streaming", action="store_true",
-                        help="run Flink in streaming mode (state in RocksDB, bounded bundles)")
+    parser.add_argument("--heap", default="1g",
+                        help="the job server JVM's -Xmx ('' for Java's default); with a "
+                             "cluster it only translates and submits the job")
+    parser.add_argument("--streaming", action=argparse.BooleanOptionalAction, default=True,
+                        help="run Flink in streaming mode (state in RocksDB, bounded bundles); "
+                             "--no-streaming: batch, whose bundle is a whole partition")
     parser.add_argument("--bundle", type=int, default=0,
                         help="--max_bundle_size for Flink (honoured in streaming mode only)")
-    parser.add_argument("--cluster", type=int, default=0, metavar="TASK_MANAGERS",
+    parser.add_argument("--cluster", type=int, default=1, metavar="TASK_MANAGERS",
                         help="run on a local Flink cluster of a JobManager and this many "
                              "TaskManagers, each a JVM (flink/cluster.yaml); 0: the job "
                              "server's embedded Flink")
