@@ -15,8 +15,10 @@ face-clustering example); IDENTITIES below labels each photo's position (our lab
 looking). Encodings of faces the default settings encode are compared: same-person pairs
 recalled within distance 0.6, different-person pairs within it (the photos' other faces,
 all different people from the four, are added as negatives), the connected components
-this makes, and the share of within-0.6 pairs that the default LSH (bands x bits, centred;
-transforms/people/identities.py) proposes as candidates.
+this makes, and the share of within-0.6 pairs that the default LSH (bands x bits, centred,
+multi-probe; transforms/people/identities.py) proposes as candidates (and without probes),
+for the default seed and as the mean over seeds 1-40 (24 faces are few: one seed's figure
+is luck as much as design).
 """
 
 import argparse
@@ -249,18 +251,36 @@ def identity_table(folder: str, label: str, faces: FaceSettings):
     for radius in (0.55, identities.max_distance):
         edges = [(a, b) for a, b in pairs if distance[a, b] <= radius]
         print(f"\nComponents at {radius}: " + composition(people, components(len(people), edges)))
-    lsh = HyperplaneLsh(vectors.shape[1], identities.bands, identities.bits,
-                        seed=identities.seed, center=FACE_CENTER)
-    keys = [set(lsh.top(v)) for v in vectors]
-    proposed = [(a, b) for a, b in close if keys[a] & keys[b]]
     far = [(a, b) for a, b in pairs if distance[a, b] > 0.8]
-    noise = sum(bool(keys[a] & keys[b]) for a, b in far)
-    print(f"\nLSH ({identities.bands} bands x {identities.bits} bits, centred): proposes "
-          f"{len(proposed)}/{len(close)} pairs within {identities.max_distance} "
-          f"({len(proposed) / max(len(close), 1):.3f}) and {noise}/{len(far)} pairs farther than "
-          f"0.8 ({noise / max(len(far), 1):.3f}).")
-    print("Components over the proposed pairs (what the stage finds): "
-          + composition(people, components(len(people), proposed)))
+    for probes in (identities.probes, 0):
+        keys = lsh_keys(vectors, dataclasses.replace(identities, probes=probes))
+        proposed = [(a, b) for a, b in close if keys[a] & keys[b]]
+        noise = sum(bool(keys[a] & keys[b]) for a, b in far)
+        candidates = sum(bool(keys[a] & keys[b]) for a, b in pairs)
+        seeds = [lsh_recall(vectors, close, dataclasses.replace(identities, probes=probes,
+                                                                seed=seed))
+                 for seed in range(1, 41)]
+        print(f"\nLSH ({identities.bands} bands x {identities.bits} bits, {probes} probes per "
+              f"band, centred{', the default' if probes == identities.probes else ''}): "
+              f"proposes {len(proposed)}/{len(close)} pairs within {identities.max_distance} "
+              f"({len(proposed) / max(len(close), 1):.3f}; over seeds 1-40 mean "
+              f"{statistics.mean(seeds):.3f}, lowest {min(seeds):.3f}), {noise}/{len(far)} "
+              f"pairs farther than 0.8 ({noise / max(len(far), 1):.3f}), {candidates}/"
+              f"{len(pairs)} pairs in all.")
+        print("Components over the proposed pairs (what the stage finds): "
+              + composition(people, components(len(people), proposed)))
+
+
+def lsh_keys(vectors, identities: IdentitySettings):
+    """Each encoding's level-0 keys, as the identity stage makes them."""
+    lsh = HyperplaneLsh(vectors.shape[1], identities.bands, identities.bits,
+                        seed=identities.seed, center=FACE_CENTER, probes=identities.probes)
+    return [set(lsh.top(v)) for v in vectors]
+
+
+def lsh_recall(vectors, close, identities: IdentitySettings) -> float:
+    keys = lsh_keys(vectors, identities)
+    return sum(bool(keys[a] & keys[b]) for a, b in close) / max(len(close), 1)
 
 
 def encoding_agreement(folder: str):

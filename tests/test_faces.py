@@ -10,6 +10,7 @@ matplotlib's sample data). "Several photos of one person" are edits of one photo
 evaluation/faces.py measures identities on real different photos of four people.
 """
 
+import dataclasses
 import io
 import json
 
@@ -19,6 +20,7 @@ from PIL import Image
 
 from detectors.faces import blur_faces, detector_copy, encoding_array, scan_faces
 from schemas.settings import FaceSettings, IdentitySettings
+from detectors.face_center import FACE_CENTER
 from detectors.hyperplanes import HyperplaneLsh
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, make_record
@@ -314,6 +316,38 @@ def test_hyperplane_keys_are_the_same_on_every_worker_and_favour_close_vectors()
     key = deeper.top(v)[5]
     [below] = deeper.below(key, v)
     assert below[:2] == key and len(below) == 3   # the same band, 8 more signs
+
+
+def one_sign_apart(policy: IdentitySettings):
+    """Two encodings a little apart whose keys differ in every band, each on the sign of that
+    band nearest zero: found by multi-probe keys only."""
+    from transforms.people.identities import EncodingKeys
+    lsh = EncodingKeys(policy.bands, policy.bits, 0, policy.seed).lsh
+    rng = np.random.default_rng(5)
+    a = lsh.center + 0.5 * rng.standard_normal(128).astype(np.float32) / np.sqrt(128)
+    planes = lsh.planes[0].reshape(-1, 128)   # (bands * bits, 128)
+    projections = planes @ (a - lsh.center)
+    target = projections.reshape(policy.bands, policy.bits).copy()
+    unsure = np.argmin(np.abs(target), axis=1)
+    target[np.arange(policy.bands), unsure] *= -1   # flip the least certain sign per band
+    step = np.linalg.lstsq(planes, target.ravel() - projections, rcond=None)[0]
+    return a.astype("<f4").tobytes(), (a + step).astype("<f4").tobytes()
+
+
+def test_multi_probe_keys_find_a_close_pair_that_differs_by_one_sign_per_band():
+    policy = IdentitySettings(bands=4, bits=8, min_records=2)
+    a, b = one_sign_apart(policy)
+    assert np.linalg.norm(encoding_array(a) - encoding_array(b)) <= policy.max_distance
+    plain = HyperplaneLsh(128, 4, 8, seed=policy.seed, center=FACE_CENTER)
+    probed = HyperplaneLsh(128, 4, 8, seed=policy.seed, center=FACE_CENTER, probes=1)
+    assert not set(plain.top(encoding_array(a))) & set(plain.top(encoding_array(b)))
+    assert set(probed.top(encoding_array(a))) & set(probed.top(encoding_array(b)))
+    assert len(probed.top(encoding_array(a))) == 8   # a key and a probe per band
+    # Through the stage: one identity of two records with a probe, none without.
+    items = [face(0, a), face(1, b)]
+    found = identity_verdicts(items, policy)
+    assert [v.uid for v in found] == ["u0000", "u0001"]
+    assert identity_verdicts(items, dataclasses.replace(policy, probes=0)) == []
 
 
 def face(i: int, encoding, number: int = 0):
