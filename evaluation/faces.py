@@ -8,7 +8,8 @@ face). A detected box matches a labelled one at IoU >= 0.4 (one to one, best fir
 precision, recall, F1, recall by face size and the median time per photo (one core).
 Then the harder set evaluation/face_variants.py makes from the same photos (tilted,
 small, dark, covered, grouped: faces found per kind) and the photos without people (false
-faces), for HOG at 1200 px and CenterFace at a few sides and thresholds.
+faces), for HOG at 1200 px and CenterFace at a few sides and thresholds; and the profile
+set (face_variants.profiles: the cameraman of scikit-image, turned ~60-75 degrees).
 
 Identities: bald_guys.jpg is a collage of 24 photos of four actors, six each (dlib's
 face-clustering example); IDENTITIES below labels each photo's position (our labels, by
@@ -36,7 +37,7 @@ from detectors.face_center import FACE_CENTER
 from detectors.faces import encoding_array, scan_faces
 from schemas.settings import FaceSettings, IdentitySettings
 from detectors.hyperplanes import HyperplaneLsh
-from evaluation.face_variants import KINDS, harder_set, no_people
+from evaluation.face_variants import KINDS, harder_set, no_people, profiles
 from evaluation.scores import record
 
 
@@ -191,6 +192,26 @@ def harder_table(folder: str, settings):
     print()
 
 
+def profile_table(settings):
+    """Found / missed per photo of the profile set (face_variants.profiles)."""
+    photos = profiles()
+    if not photos:
+        print("## Profiles: scikit-image is not installed; skipped\n")
+        return
+    print(f"## Profiles: the cameraman (scikit-image camera, face turned ~60-75 degrees), "
+          f"{len(photos)} photos of one face each; found at IoU >= 0.4 / false faces\n")
+    print("| setting | " + " | ".join(photos) + " | found |")
+    print("|---|" + "---|" * len(photos) + "---|")
+    for name, setting in settings:
+        cells, found = [], 0
+        for photo in photos:
+            tp, fp, _, _ = scored({photo: photos[photo]}, setting)
+            cells.append(f"{tp} / {fp}")
+            found += tp
+        print(f"| {name} | " + " | ".join(cells) + f" | {found}/{len(photos)} |")
+    print()
+
+
 def collage_faces(folder: str, settings: FaceSettings):
     """[(who, encoding)] for the collage's encoded faces, and the other photos' encodings."""
     scale = LABEL_WIDTH / COLLAGE_WIDTH
@@ -326,6 +347,7 @@ def main(argv=None) -> int:
     settings = [(n, s) for n, s in SETTINGS if not (args.no_cnn and s.model == "cnn")]
     detection_table(args.faces, settings)
     harder_table(args.faces, [(n, s) for n, s in settings if s.model != "cnn"])
+    profile_table([(n, s) for n, s in settings if s.model != "cnn"])
     identity_table(args.faces, "default: CenterFace boxes", CENTER)
     identity_table(args.faces, "HOG boxes", HOG)
     encoding_agreement(args.faces)
