@@ -63,6 +63,13 @@ def dynamic_model(path: str):
                 if isinstance(size, str):
                     dim.dim_param = size   # clears dim_value (a oneof)
     del model.graph.value_info[:]
+    # The file also lists its 194 weights as graph inputs (an old exporter's habit), which
+    # tells onnxruntime they may be fed at run time: it then folds no constants and fuses
+    # no BatchNorm into its Conv, and a 320 px image takes 2.2x as long (38 ms, not 17).
+    weights = {tensor.name for tensor in model.graph.initializer}
+    inputs = [value for value in model.graph.input if value.name not in weights]
+    del model.graph.input[:]
+    model.graph.input.extend(inputs)
     return model
 
 

@@ -9,6 +9,14 @@ by its true distance.
 Levels, for buckets that grow too large: a key one level down extends the key above with
 ``bits`` more signs from fresh directions (same band), which splits a crowded bucket
 about 2^bits ways at the price of pairs that disagree on one of the new signs.
+
+Probes (multi-probe LSH, Lv et al. 2007): a vector also gets, per band, ``probes`` more
+level-0 keys, each its key with one of its least certain signs flipped (the projections
+nearest zero). A close pair that disagrees on one sign of a band, usually a sign near
+zero for one of them, then still meets in that band: for face encodings, whose same-person
+pairs lie up to ~70 degrees apart around the centre, one probe per band of 24 x 8 bits
+lifts the pairs proposed within 0.6 from 0.80 to 0.98 (mean over 40 seeds, evaluation/
+faces.py), for twice the keys; 48 bands without probes, the same number of keys, 0.94.
 """
 
 from typing import List, Optional, Sequence, Tuple
@@ -18,9 +26,10 @@ import numpy as np
 
 class HyperplaneLsh:
     def __init__(self, dims: int, bands: int, bits: int, levels: int = 0, seed: int = 1,
-                 center: Optional[Sequence[float]] = None):
+                 center: Optional[Sequence[float]] = None, probes: int = 0):
         self.args = (dims, bands, bits, levels, seed,
-                     None if center is None else tuple(float(c) for c in center))
+                     None if center is None else tuple(float(c) for c in center), probes)
+        self.probes = min(probes, bits)
         rng = np.random.default_rng(seed)
         # (level, band, bit, dim): drawn once from the seed, so every worker agrees.
         self.planes = rng.standard_normal((levels + 1, bands, bits, dims)).astype(np.float32)
@@ -32,9 +41,14 @@ class HyperplaneLsh:
         return HyperplaneLsh, self.args
 
     def top(self, vector: np.ndarray) -> List[Tuple]:
-        signs = (self.planes[0] @ (vector - self.center)) > 0   # (bands, bits)
-        return [(band, int(code)) for band, code in
-                enumerate(signs.astype(np.int64) @ self._weights)]
+        projections = self.planes[0] @ (vector - self.center)   # (bands, bits)
+        codes = (projections > 0).astype(np.int64) @ self._weights
+        keys = [(band, int(code)) for band, code in enumerate(codes)]
+        if self.probes:
+            unsure = np.argsort(np.abs(projections), axis=1, kind="stable")[:, :self.probes]
+            keys += [(band, int(codes[band] ^ self._weights[bit]))
+                     for band in range(len(codes)) for bit in unsure[band]]
+        return keys
 
     def below(self, key: Tuple, vector: np.ndarray) -> List[Tuple]:
         level = len(key) - 1   # (band, code at level 0, code at level 1, ...)

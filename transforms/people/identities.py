@@ -2,7 +2,7 @@
 
 Steps (counters in namespace identities):
   Pairs       face encodings keyed by random-hyperplane LSH (detectors/hyperplanes.py,
-              centred on a typical encoding), buckets compared in numpy, pairs within
+              centred on a typical encoding, with multi-probe keys), buckets compared in numpy, pairs within
               ``max_distance`` (0.6: face_recognition's same person) kept
               (transforms.common.buckets.BucketPairs: hot buckets split, never gathered).
   Components  ConnectedComponents over face pairs: an identity is a component.
@@ -38,8 +38,8 @@ NAMESPACE = "identities"
 class EncodingKeys:
     """LSH keys of an encoding (little-endian float32 bytes)."""
 
-    def __init__(self, bands: int, bits: int, levels: int, seed: int):
-        self.lsh = HyperplaneLsh(ENCODING_DIMS, bands, bits, levels, seed, FACE_CENTER)
+    def __init__(self, bands: int, bits: int, levels: int, seed: int, probes: int = 0):
+        self.lsh = HyperplaneLsh(ENCODING_DIMS, bands, bits, levels, seed, FACE_CENTER, probes)
 
     def top(self, encoding: bytes):
         return self.lsh.top(encoding_array(encoding))
@@ -109,7 +109,7 @@ class RepeatedIdentities(beam.PTransform):
                      | "FaceNodes" >> beam.MapTuple(
                          lambda node, face: (face_node(node, face[0]), face[1])))
         pairs = encodings | "Pairs" >> BucketPairs(
-            EncodingKeys(p.bands, p.bits, p.levels, p.seed), EuclideanMetric(), p.max_distance,
+            EncodingKeys(p.bands, p.bits, p.levels, p.seed, p.probes), EuclideanMetric(), p.max_distance,
             p.max_bucket, p.levels, NAMESPACE)
         members = (pairs
                    | "Edges" >> beam.Keys()
