@@ -403,6 +403,49 @@ def test_addresses(text, expected):
     assert [v for v, score in spans(AddressRecognizer(), text, "LOCATION")] == expected
 
 
+def _searched_matches(text):
+    """ADDRESS's matches as a search window by window finds them (the recognizer tries
+    each place a word may start instead): the reference for the test below."""
+    from detectors.pii.addresses import _AFTER_DIGIT, ADDRESS
+    found, searched = [], 0
+    for start, end in AddressRecognizer.windows(text):
+        for match in ADDRESS.finditer(text, max(start, searched), min(len(text), end + _AFTER_DIGIT)):
+            if match.start() >= end:
+                break
+            searched = match.end()
+            found.append(match.span())
+    return found
+
+
+def test_addresses_tried_where_a_word_starts_are_those_a_search_finds(monkeypatch):
+    from detectors.pii import addresses
+    from evaluation.address_corpus import generate as address_docs
+    from evaluation.pii import faker_set
+    texts = [text for text, _ in faker_set(150)] + [d.text for d in address_docs(150, 3)] + [
+        "Ship it to 12-14 Rue de la Paix, 75002 Paris or to (5) Baker Street, London NW1 6XE.",
+        "---221B Baker Street; 'Hauptstraße 5, 10115 Berlin' and 1 2 3 4 5 Oak Lane " * 3]
+    tried = []
+    real_match = addresses.ADDRESS.match
+
+    class Spy:   # the recognizer's own calls to ADDRESS, with their results
+        def __getattr__(self, name):
+            return getattr(real_match.__self__, name)
+
+        def match(self, *args):
+            result = real_match(*args)
+            if result:
+                tried[-1].append(result.span())
+            return result
+    monkeypatch.setattr(addresses, "ADDRESS", Spy())
+    recognizer = AddressRecognizer()
+    for text in texts:
+        tried.append([])
+        recognizer.analyze(text, ["LOCATION"])
+    monkeypatch.undo()
+    assert sum(map(len, tried)) > 100
+    assert tried == [_searched_matches(text) for text in texts]
+
+
 def test_an_address_is_redacted_whole_by_default():
     assert PiiSettings().actions()["LOCATION"] == "redact"
     text = "I moved to 742 Evergreen Terrace, Springfield, IL 62704 last month."

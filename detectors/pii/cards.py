@@ -16,6 +16,8 @@ from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 from detectors.pii.patterns import luhn_valid
 from detectors.pii.results import recognizer_result
 
+_SEPARATORS = re.compile(r"[ -]")
+
 
 class LuhnCardRecognizer(LocalRecognizer):
     """12-19 digits, plain or in groups split by single spaces or dashes, passing Luhn.
@@ -49,7 +51,7 @@ class LuhnCardRecognizer(LocalRecognizer):
     def analyze(self, text: str, entities: List[str], nlp_artifacts=None) -> List[RecognizerResult]:
         results = []
         for match in self.PATTERN.finditer(text):
-            digits = re.sub(r"[ -]", "", match.group())
+            digits = _SEPARATORS.sub("", match.group())
             if not 12 <= len(digits) <= 19 or not luhn_valid(digits):
                 continue
             before = text[max(0, match.start() - self.WINDOW):match.start()]

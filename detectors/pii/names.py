@@ -299,6 +299,11 @@ _FOREIGN_STOP = frozenset(w for lang in (_de_stop, _fr_stop, _es_stop) for w in 
                           if w not in _en_stop and len(w) > 1)
 _ENGLISH_WORDS = frozenset(_en_stop)
 _WORD = re.compile(r"\p{L}+")
+# Compiled once: regex looks a pattern given as a string up in its cache on every call.
+_LINE_BREAKS = re.compile(r"([\n\r\t]+)")
+_POSSESSIVE = re.compile(r"['’]s\b")
+_NON_SPACE = re.compile(r"\S+")
+_LIST_ITEM = re.compile(r"[\w'’-]+")
 # Place names made of a name ("Lake Katieview", "Port Christopher", "Matthewview",
 # "Jasonmouth"): a leading place word, or a town ending fused to a name.
 _PLACE_WORDS = frozenset("lake port mount mt fort ft new north south east west saint sainte st "
@@ -357,14 +362,14 @@ def person_span(text: str, start: int, end: int, ner: bool = False) -> Optional[
     ("Email", "Guilty Pleasures") is none.
     """
     line_start = start
-    for piece in re.split(r"([\n\r\t]+)", text[start:end]):
+    for piece in _LINE_BREAKS.split(text[start:end]):
         s, e = line_start, line_start + len(piece)
         line_start = e
         while s < e and not text[s].isalpha():
             s += 1
         while e > s and not (text[e - 1].isalpha() or text[e - 1] == "."):
             e -= 1
-        possessive = re.search(r"['’]s\b", text[s:e])
+        possessive = _POSSESSIVE.search(text[s:e])
         if possessive:  # "Yuri Bulgakov's Cautionary Tales"
             e = s + possessive.start()
         if ner:
@@ -372,7 +377,7 @@ def person_span(text: str, start: int, end: int, ner: bool = False) -> Optional[
         if (s > 0 and text[s - 1].isalnum()) or (e < len(text) and text[e].isalnum()):
             continue   # part of a word: "sha" of "sha256"
         name = text[s:e]
-        spans = [m.span() for m in re.finditer(r"\S+", name)]
+        spans = [m.span() for m in _NON_SPACE.finditer(name)]
         words = [name[a:b] for a, b in spans]
         if (not words or _NOT_NAME_CHAR.search(name) or _SHOUTED.search(name)
                 or not (words[0][0].isupper() or all(w in FIRST or w in LAST for w in words))):
@@ -608,7 +613,7 @@ class NameRecognizer(LocalRecognizer):
         if _firm(match.string, match):
             return []
         items = [(m.group(), match.start() + m.start())
-                 for m in re.finditer(r"[\w'’-]+", match.group())
+                 for m in _LIST_ITEM.finditer(match.group())
                  if m.group() not in ("and", "or")]
         known = sum(_key(w) in FIRST or _key(w) in LAST for w, _ in items)
         plural = _PLURAL_AFTER.match(match.string, match.end()) is not None
@@ -643,7 +648,7 @@ class NameRecognizer(LocalRecognizer):
         if FIRST.isdisjoint(keys) and LAST.isdisjoint(keys) and not (
                 _SURNAME_ENDING.search(keys[-1]) or (len(keys) > 2 and len(keys[-2]) == 1)):
             return None   # most runs: "The", "Sydney Harbour"
-        words = [(m.group(), m.start()) for m in re.finditer(r"\S+", match.group())]
+        words = [(m.group(), m.start()) for m in _NON_SPACE.finditer(match.group())]
         while words and (_key(words[0][0]) in COMMON and _key(words[0][0]) not in FIRST
                          or _key(words[0][0]) in _TITLE_WORDS):   # "Dr Okafor": the title goes
             if _key(words[0][0]) in _PLACE_WORDS:

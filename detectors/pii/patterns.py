@@ -13,6 +13,8 @@ from typing import List
 
 from detectors.pii.spans import Finding
 
+_NOT_DIGIT = re.compile(r"\D")
+
 
 def luhn_valid(digits: str) -> bool:
     total = 0
@@ -41,7 +43,7 @@ def find_pii(text: str) -> List[Finding]:
     found = []
     for entity, pattern in PATTERNS:
         for match in pattern.finditer(text):
-            if entity == "CREDIT_CARD" and not luhn_valid(re.sub(r"\D", "", match.group())):
+            if entity == "CREDIT_CARD" and not luhn_valid(_NOT_DIGIT.sub("", match.group())):
                 continue
             if entity == "PHONE_NUMBER" and sum(c.isdigit() for c in match.group()) < 7:
                 continue

@@ -28,6 +28,8 @@ from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from detectors.pii.results import recognizer_result
 
+_NOT_DIGIT = re.compile(r"\D")
+
 _SP = r"[ \u00a0]"
 _SEP = rf"(?:{_SP}?[-./–]{_SP}?|{_SP}{{1,2}})"
 _GROUP = r"(?:\(\+?\d{1,5}\)|\d{1,12})"
@@ -96,7 +98,7 @@ _STREET_AFTER = re.compile(r"[ \t]+\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}\p{Ll}+)?[ \t]+(?
 
 
 def _possible(number: str, international: bool) -> bool:
-    digits = re.sub(r"\D", "", number)
+    digits = _NOT_DIGIT.sub("", number)
     for region in (None,) if international else REGIONS:
         try:   # a region can refuse what another takes ("011..." is the US exit code)
             if phonenumbers.is_possible_number(
@@ -192,7 +194,7 @@ class PhoneNumberRecognizer(LocalRecognizer):
     def _not_a_phone(text: str, match, number: str, context: Optional[bool]) -> bool:
         """A date, a year range, an amount, a decimal, an ISBN, a ZIP+4 code, a US social
         security number or an IPv4 address."""
-        digits = re.sub(r"\D", "", number)
+        digits = _NOT_DIGIT.sub("", number)
         if any(p.fullmatch(number) for p in (_DATE, _YEARS, _DECIMAL, _SSN, _IPV4)):
             return True
         if len(digits) == 13 and digits.startswith(("978", "979")):
