@@ -2,8 +2,8 @@
 
 Steps (counters in namespace identities):
   Pairs       face encodings keyed by random-hyperplane LSH (detectors/hyperplanes.py,
-              centred on a typical encoding, with multi-probe keys), buckets compared in numpy, pairs within
-              ``max_distance`` (0.6: face_recognition's same person) kept
+              centred on a typical encoding, with multi-probe keys), buckets compared in
+              numpy, pairs within ``max_distance`` (0.6: face_recognition's same person) kept
               (transforms.common.buckets.BucketPairs: hot buckets split, never gathered).
   Components  ConnectedComponents over face pairs: an identity is a component.
   Records     an identity's records (a record with the person twice counts once),
@@ -109,8 +109,8 @@ class RepeatedIdentities(beam.PTransform):
                      | "FaceNodes" >> beam.MapTuple(
                          lambda node, face: (face_node(node, face[0]), face[1])))
         pairs = encodings | "Pairs" >> BucketPairs(
-            EncodingKeys(p.bands, p.bits, p.levels, p.seed, p.probes), EuclideanMetric(), p.max_distance,
-            p.max_bucket, p.levels, NAMESPACE)
+            EncodingKeys(p.bands, p.bits, p.levels, p.seed, p.probes), EuclideanMetric(),
+            p.max_distance, p.max_bucket, p.levels, NAMESPACE)
         members = (pairs
                    | "Edges" >> beam.Keys()
                    | "Components" >> ConnectedComponents(p.rounds, namespace=NAMESPACE)
