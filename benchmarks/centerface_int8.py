@@ -1,6 +1,6 @@
 """Would int8 CenterFace be cheaper on this CPU? Times onnxruntime sessions of one thread.
 
-    .venv/bin/python -m scripts.centerface_int8 [--images ../shared/eval-data/image-dups]
+    .venv/bin/python -m benchmarks.centerface_int8 [--images ../shared/eval-data/image-dups]
 
 Static int8 quantization (onnxruntime.quantization, calibrated with MinMax on the photos
 of --images at the default side, no people: the calibration only sets activation ranges)
