@@ -37,11 +37,6 @@ JOB_SERVERS = {
     "flink": ["org.apache.beam.runners.flink.FlinkJobServerDriver"],
     "spark": ["org.apache.beam.runners.spark.SparkJobServerDriver", "--spark-master-url=local[2]"],
 }
-# -Xmx per engine; none: Java's default, a quarter of the machine's memory. A 1 GiB heap ran
-# 10,000 documents of the text job but not 100,000 (OutOfMemoryError in the job server, which
-# holds a batch bundle's whole output until the bundle ends: docs/BENCHMARKS.md "Memory on
-# Flink").
-HEAP: dict = {}
 JOB_SERVER_READY = re.compile(rb"JobService started on [^:\s]+:(\d+)")
 WORKER_POOL = [
     sys.executable, "-c",
@@ -135,12 +130,13 @@ def job_server(workdir: pathlib.Path, engine: str = "flink", timeout: float = 18
                heap: Optional[str] = None, cluster: Optional["FlinkCluster"] = None):
     """A job server with an embedded Flink (or, given a cluster, submitting to it) or a local
     Spark; its address is the job endpoint. heap: the JVM's -Xmx ("" for Java's default, a
-    quarter of the machine's memory)."""
+    quarter of the machine's memory: an embedded Flink's batch job holds a bundle's whole
+    output there until the bundle ends, and 1 GiB ran 10,000 documents of the text job but
+    not 100,000, docs/BENCHMARKS.md "Memory on Flink")."""
     main, *engine_flags = JOB_SERVERS[engine]
     if engine == "flink":
         engine_flags = [f"--flink-master={cluster.address if cluster else '[local]'}",
                         f"--flink-conf-dir={cluster.conf if cluster else FLINK_CONF}"]
-    heap = HEAP.get(engine, "") if heap is None else heap
     command = [*JAVA, *([f"-Xmx{heap}"] if heap else []),
                "-cp", str(ROOT / f".{engine}" / "lib" / "*"), main, *engine_flags, *PORTS,
                f"--artifacts-dir={workdir / 'artifacts'}"]
