@@ -82,13 +82,9 @@ def test_the_pipeline_translates_to_a_portable_pipeline_without_a_job_server(run
     assert all(pickler.loads(payload) for payload in pickled)
 
 
-def test_in_streaming_mode_no_flatten_shares_an_input_with_another_transform(tmp_path):
-    """Streaming on a job server, the job server's own fuser runs (the SDK does not fuse), and
-    Beam 2.62's rejects a PCollection read by a Flatten and by another transform (README,
-    "Spark and Flink"): every stage with such a Flatten must use FlattenShared. Every stage is
-    on here, so a new stage's graph is checked too."""
-    import collections
-
+def _streaming_graph(tmp_path):
+    """The job's graph as a job server gets it in streaming mode, every stage on (CLIP and
+    repeated spans are off by default), so a new stage's graph is checked too."""
     import apache_beam as beam
     from apache_beam.runners.portability.portable_runner import PortableRunner
 
@@ -96,7 +92,7 @@ def test_in_streaming_mode_no_flatten_shares_an_input_with_another_transform(tmp
     from pipeline.launch import parse
 
     from tests.builders import TINY_CLIP
-    policy_file = tmp_path / "policy.yaml"       # CLIP and repeated spans are off by default
+    policy_file = tmp_path / "policy.yaml"
     policy_file.write_text(f"clip:\n  enabled: true\n  model: {TINY_CLIP}\n  pretrained: null\n")
     options, hygiene, policy = parse([
         "--input", str(SAMPLE / "text" / "*"), str(SAMPLE / "image_text" / "*"),
@@ -114,8 +110,18 @@ def test_in_streaming_mode_no_flatten_shares_an_input_with_another_transform(tmp
     assert {"SemanticDedup", "WriteIndex", "PreviousRuns", "RepeatedSpans", "EarlierSpans"} <= {
         t.unique_name for t in transforms.values()}
     assert not any(t.spec.urn == EXECUTABLE_STAGE for t in transforms.values())  # unfused
+    return proto
+
+
+def test_in_streaming_mode_no_flatten_shares_an_input_with_another_transform(tmp_path):
+    """Streaming on a job server, the job server's own fuser runs (the SDK does not fuse), and
+    Beam 2.62's rejects a PCollection read by a Flatten and by another transform (README,
+    "Spark and Flink"): every stage with such a Flatten must use FlattenShared."""
+    import collections
+
+    proto = _streaming_graph(tmp_path)
     readers = collections.defaultdict(list)
-    for t in transforms.values():
+    for t in proto.components.transforms.values():
         if not t.subtransforms:
             for pcollection in set(t.inputs.values()):
                 readers[pcollection].append(t)
@@ -123,6 +129,52 @@ def test_in_streaming_mode_no_flatten_shares_an_input_with_another_transform(tmp
               for pc, ts in readers.items()
               if len(ts) > 1 and any(t.spec.urn == "beam:transform:flatten:v1" for t in ts)}
     assert not shared
+
+
+# Steps whose main input is one element (a count, a Create([None]), a Top.Of's list, the
+# default a CombineGlobally injects): what waits for their side inputs is that element.
+ONE_ELEMENT_MAIN_INPUT = ("/Report", "/Summary", "/Wanted", "/InjectDefault")
+
+
+def test_no_step_waits_for_a_side_input_made_from_the_whole_input_on_the_heap(tmp_path):
+    """A side input made by a grouping or combining step is ready only when the input ends;
+    on Flink the main-input elements that wait for it stay on the TaskManager's heap unless
+    the step is keyed (transforms/common/waiting.py). Every such step over many elements
+    must declare state, as ParDoAfterInput's does."""
+    from apache_beam.portability.api import beam_runner_api_pb2
+
+    proto = _streaming_graph(tmp_path)
+    transforms = proto.components.transforms
+    producer = {pc: t for t in transforms.values() if not t.subtransforms
+                for pc in t.outputs.values()}
+    waits = ("beam:transform:group_by_key:v1", "beam:transform:combine_per_key:v1",
+             "beam:transform:combine_globally:v1")
+
+    def made_by_waiting(pcollection):
+        seen, todo = set(), [pcollection]
+        while todo:
+            t = producer.get(todo.pop())
+            if t is None or t.unique_name in seen:
+                continue
+            seen.add(t.unique_name)
+            if t.spec.urn in waits:
+                return True
+            todo.extend(t.inputs.values())
+        return False
+
+    on_heap, keyed = [], []
+    for t in transforms.values():
+        if t.spec.urn != "beam:transform:pardo:v1" or t.subtransforms:
+            continue
+        payload = beam_runner_api_pb2.ParDoPayload.FromString(t.spec.payload)
+        if not any(made_by_waiting(t.inputs[name]) for name in payload.side_inputs):
+            continue
+        if payload.state_specs:
+            keyed.append(t.unique_name)
+        elif not any(name in t.unique_name for name in ONE_ELEMENT_MAIN_INPUT):
+            on_heap.append(t.unique_name)
+    assert not on_heap
+    assert any("RepeatedSpans" in name for name in keyed)   # the check sees such steps
 
 
 def test_a_gpu_dataflow_job_for_the_clip_stage_builds_offline():

@@ -15,7 +15,8 @@ Steps (counters in the caller's namespace):
               (``keys.below``), up to ``levels`` times. A key still hot after that is
               streamed, never held, and each member is compared with the smallest
               member only (a star); members farther than the radius from it are
-              counted (hot_members_not_compared).
+              counted (hot_members_not_compared). Items wait for the hot keys in
+              keyed state (transforms/common/waiting.py).
   Pairs       a bucket (at most ``max_bucket`` items) compares all its pairs in numpy; a
               pair counts when its distance is at most the radius. Pairs found in
               several buckets are kept once, with their distance.
@@ -28,6 +29,7 @@ import numpy as np
 from apache_beam.metrics import Metrics
 
 from transforms.common.groups import first_and_size
+from transforms.common.waiting import ParDoAfterInput
 
 
 class BucketPairs(beam.PTransform):
@@ -55,9 +57,9 @@ class BucketPairs(beam.PTransform):
                    | f"Sizes{level}" >> beam.CombinePerKey(sum)
                    | f"Hot{level}" >> beam.Filter(lambda kv: kv[1] > max_bucket)
                    | f"HotKeys{level}" >> beam.Keys())
-            split = keyed | f"Split{level}" >> beam.ParDo(
-                _SplitHot(level, self.namespace), beam.pvalue.AsList(hot)).with_outputs(
-                    "hot", main="bounded")
+            split = keyed | f"Split{level}" >> ParDoAfterInput(
+                _SplitHot(level, self.namespace), beam.pvalue.AsList(hot), outputs=["hot"],
+                main="bounded")
             buckets.append(split.bounded)
             if level == self.levels:
                 exact.append(split.hot)

@@ -16,8 +16,9 @@ namespace repeated_spans):
               once), the first document in input order, whether any copy is personal.
   Route       spans held by more than ``max_bucket`` documents are hot: few (at most the
               windows of the corpus over max_bucket), they reach every occurrence as a side
-              input. The other occurrences meet their span's count by a join on the hash,
-              never more than max_bucket of them under one key.
+              input (the occurrences wait for it in keyed state: transforms/common/waiting.py).
+              The other occurrences meet their span's count by a join on the hash, never
+              more than max_bucket of them under one key.
   Cut         each document with repeated spans meets its text by a join on uid; its
               repeated windows merge into ranges (overlapping windows make one range), each
               a verdict: "remove" (Decide cuts it from the cleaned text and lists it in the
@@ -44,6 +45,7 @@ from schemas.records import FLAG, QUARANTINE, REMOVE, Kind, Record, Removal, Ver
 from schemas.settings import SpanSettings
 from transforms.common.faults import error_verdict
 from transforms.common.flatten import FlattenShared
+from transforms.common.waiting import ParDoAfterInput
 
 NAMESPACE = "repeated_spans"
 TOP_SPANS = 20           # spans ranked in the summary
@@ -420,8 +422,8 @@ class RepeatedSpans(beam.PTransform):
         hot = (counts
                | "Hot" >> beam.Filter(lambda kv, n: kv[1].documents > n, s.max_bucket)
                | "HotCounts" >> beam.Map(_hot_entry, s.min_documents))
-        routed = occurrences | "Route" >> beam.ParDo(
-            _Route(s.action), beam.pvalue.AsDict(hot)).with_outputs("cold", main="hits")
+        routed = occurrences | "Route" >> ParDoAfterInput(
+            _Route(s.action), beam.pvalue.AsDict(hot), outputs=["cold"], main="hits")
         joined_hits = ({"count": repeated, "occurrence": routed.cold}
                        | "BySpan" >> beam.CoGroupByKey()
                        | "Hits" >> beam.FlatMap(_joined_hits, s.action))

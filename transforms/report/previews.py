@@ -1,7 +1,8 @@
 """What the review report shows beyond counts, found without a gather: the riskiest
 quarantined records by Top.Of, cluster sizes by counting, and previews of only the few
 records the report names (the top clusters' examples and the riskiest records), picked
-from the decided rows and cluster memberships by a side input of their ids.
+from the decided rows and cluster memberships by a side input of their ids (the rows wait
+for it in keyed state: transforms/common/waiting.py).
 """
 
 import base64
@@ -19,6 +20,7 @@ from schemas.settings import FaceSettings
 from detectors.previews import face_boxes, masked_preview, thumbnail
 from schemas.reasons import INPUT_DEFECTS, Reason
 from schemas.records import ClusterMember
+from transforms.common.waiting import ParDoAfterInput
 from transforms.decide.rows import CLEANED, QUARANTINED
 
 # Evidence the report shows per cluster member; the rest (face boxes, PII spans with their
@@ -132,6 +134,17 @@ def cluster_sizes(per_cluster):
             | "CountSizes" >> beam.combiners.Count.PerElement())
 
 
+class _Wanted(beam.DoFn):
+    """The elements whose id (``id_of``) the report names."""
+
+    def __init__(self, id_of):
+        self.id_of = id_of
+
+    def process(self, element, ids):
+        if self.id_of(element) in ids:
+            yield element
+
+
 class Previews(beam.PTransform):
     """(cleaned text rows, cleaned image rows, quarantine rows, cluster memberships, top
     clusters, riskiest ids) -> (id, preview) for every id the report names."""
@@ -156,10 +169,10 @@ class Previews(beam.PTransform):
         ) | "Rows" >> beam.Flatten()
         named = {
             "row": rows
-            | "WantedRows" >> beam.Filter(lambda dr, ids: dr[1]["id"] in ids, ids=wanted)
+            | "WantedRows" >> ParDoAfterInput(_Wanted(lambda dr: dr[1]["id"]), wanted)
             | "RowById" >> beam.Map(lambda dr: (dr[1]["id"], dr)),
             "clusters": memberships
-            | "WantedMembers" >> beam.Filter(lambda cm, ids: cm[1].record_id in ids, ids=wanted)
+            | "WantedMembers" >> ParDoAfterInput(_Wanted(lambda cm: cm[1].record_id), wanted)
             | "MemberById" >> beam.Map(lambda cm: (cm[1].record_id, cm)),
         }
         return (named
