@@ -29,6 +29,7 @@ from pipeline.gates import failed_gates, parse_gate
 from pipeline.graph import RunSpec, build, output_paths
 from pipeline.options import HygieneOptions, help_parser
 from pipeline.policy import PolicyError, load_policy
+from pipeline.portable import LiftingFlinkRunner
 from pipeline.review import ReviewError, read_decisions
 from transforms.io.index import format_problems, parquet_files, span_index_files
 
@@ -344,7 +345,8 @@ def run(argv: List[str]) -> RunResult:
     spec = RunSpec(inputs=inputs, output=hygiene.output, policy=policy, manifest=manifest,
                    index_in=index_in, index_out=hygiene.index_out,
                    span_index_in=span_index_in, decisions=decisions)
-    pipeline = beam.Pipeline(options=options)
+    lifting = _short(runner) == "flinkrunner"     # pipeline/portable.py
+    pipeline = beam.Pipeline(runner=LiftingFlinkRunner() if lifting else None, options=options)
     build(pipeline, spec)
     LOG.info("running on %s: %s -> %s", runner, " ".join(inputs), hygiene.output)
     started = time.monotonic()
