@@ -146,3 +146,21 @@ def test_dates_get_the_ner_everywhere():
     assert ("DATE_TIME", "four years") in found and ("PERSON", "Anna Smith") in found
     assert PiiScanner(PiiSettings(), entities=("PERSON",)).analyzer.nlp_engine.windows
     assert not dates.analyzer.nlp_engine.windows
+
+
+def test_the_ner_steps_with_the_gil_held_give_nlp_pipe_s_entities(scanner):
+    from detectors.pii.ner_steps import ner_pipe, steps_apply
+    from evaluation.corpora import lee_documents
+    engine = scanner.analyzer.nlp_engine
+    nlp = engine.nlp["en"]
+    assert steps_apply(nlp)     # else ner_pipe is nlp.pipe and this compares nothing
+    news = lee_documents()[:40]
+    texts = PROSE + news + [doc.text for doc in generate(150, seed=11)] + ["", " ", "Anna"]
+    texts += [text[s:e] for text in news for s, e in ner_windows(text, engine.stop_words("en"))]
+    for batch_size in (7, 256):
+        want = [[(e.start_char, e.end_char, e.label_) for e in doc.ents]
+                for doc in nlp.pipe(texts, batch_size=batch_size)]
+        got = [[(e.start_char, e.end_char, e.label_) for e in doc.ents]
+               for doc in ner_pipe(nlp, texts, batch_size)]
+        assert got == want
+    assert sum(map(len, want)) > 500

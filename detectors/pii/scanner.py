@@ -1,12 +1,13 @@
 """The PII scan: presidio's AnalyzerEngine over a spaCy pipeline, batched and chunked.
 
 Built once per worker (it loads the spaCy model, ~1 s). ``scan`` takes a batch of
-texts, cuts long ones into bounded chunks with overlap, runs spaCy's NER with
-``nlp.pipe`` over the windows of all chunks that can hold a name, a place or an
-organisation (ner_windows; one call per batch, not per text), runs the recognizers
-per chunk (some behind a gate, GATES), and returns each text's findings in
-its own offsets: one per stretch and type (merge_same_type), less those inside a
-finding of a more specific type (drop_contained).
+texts, cuts long ones into bounded chunks with overlap, runs spaCy's NER over the
+windows of all chunks that can hold a name, a place or an organisation (ner_windows;
+one call per batch, not per text; ner_steps.ner_pipe: ``nlp.pipe`` with the NER's
+transition loop run with the GIL held), runs the recognizers per chunk (some behind a
+gate, GATES), and returns each text's findings in its own offsets: one per stretch and
+type (merge_same_type), less those inside a finding of a more specific type
+(drop_contained).
 """
 
 import bisect
@@ -25,6 +26,7 @@ from detectors.pii.addresses import AddressRecognizer
 from detectors.pii.cards import BoundedCreditCardRecognizer, LuhnCardRecognizer
 from detectors.pii.contact import BoundedUrlRecognizer, OfflineEmailRecognizer
 from detectors.pii.names import NameRecognizer, person_span
+from detectors.pii.ner_steps import ner_pipe
 from detectors.pii.phones import PhoneNumberRecognizer
 from detectors.pii.secrets import SECRET_ENTITIES, SECRET_RECOGNIZERS
 from detectors.pii.spans import Finding, drop_contained, merge_same_type, shifted
@@ -202,8 +204,8 @@ class _SpacyEngine(SpacyNlpEngine):
         if windows:
             # the windows of batch_size texts at a time (the NER sorts them by length)
             per_batch = max(1, round(batch_size * len(windows) / len(texts)))
-            parts = nlp.pipe((texts[i][start:end] for i, start, end in windows),
-                             batch_size=per_batch)
+            parts = ner_pipe(nlp, (texts[i][start:end] for i, start, end in windows),
+                             per_batch)
             for (i, start, end), part in zip(windows, parts):
                 entities[i] += [NerEntity(e.start_char + start, e.end_char + start, e.label_)
                                 for e in part.ents]
