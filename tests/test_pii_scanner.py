@@ -164,3 +164,25 @@ def test_the_ner_steps_with_the_gil_held_give_nlp_pipe_s_entities(scanner):
                for doc in ner_pipe(nlp, texts, batch_size)]
         assert got == want
     assert sum(map(len, want)) > 500
+
+
+def test_the_ner_runs_on_one_blas_thread(scanner, monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():     # numpy's, which the model's products run on (scipy has its own)
+        return {lib["num_threads"] for lib in threadpool_info()
+                if lib["user_api"] == "blas" and "numpy" in lib["filepath"]}
+
+    seen, original = [], scanner_module.ner_pipe
+
+    def watched(*args):
+        for doc in original(*args):
+            seen.append(blas_threads())
+            yield doc
+
+    monkeypatch.setattr(scanner_module, "ner_pipe", watched)
+    with threadpool_limits(limits=2, user_api="blas"):   # as numpy starts on 2 cores
+        assert blas_threads() == {2}
+        scanner.scan(PROSE)
+        assert blas_threads() == {2}                     # given back after the NER
+    assert seen and all(threads == {1} for threads in seen)
