@@ -162,7 +162,9 @@ class _SpacyEngine(SpacyNlpEngine):
     sentences.
 
     The model runs its matrix products on numpy's BLAS instead of blis: the same
-    entities, 1.75x faster here (python -m evaluation.pii_model_checks).
+    entities, 1.75x faster here (python -m evaluation.pii_model_checks), on one BLAS
+    thread. The NER's transition loop runs with the GIL held (ner_steps): spaCy's
+    compiled loop drops the GIL and takes it back for every move it checks.
     """
     UNUSED = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter", "morphologizer")
 
