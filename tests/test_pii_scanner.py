@@ -186,3 +186,14 @@ def test_the_ner_runs_on_one_blas_thread(scanner, monkeypatch):
         scanner.scan(PROSE)
         assert blas_threads() == {2}                     # given back after the NER
     assert seen and all(threads == {1} for threads in seen)
+
+
+def test_a_pipeline_other_than_a_greedy_ner_alone_goes_through_nlp_pipe():
+    import spacy
+
+    from detectors.pii.ner_steps import ner_pipe, steps_apply
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    assert not steps_apply(nlp)
+    docs = list(ner_pipe(nlp, ["One here. Two there.", "Three"], 8))
+    assert [len(list(doc.sents)) for doc in docs] == [2, 1]   # the sentencizer ran
