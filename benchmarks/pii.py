@@ -11,8 +11,9 @@ Two ways to find the same entities with the same recognizers and the same spaCy 
   our stage    detectors.pii.scanner.PiiScanner as transforms/pii.py runs it: one
                ``scan(batch)`` per batch of 64 documents: the model without the parts
                presidio never reads (tagger, parser, lemmatizer, and the shared tok2vec,
-               which only they read), numpy's BLAS, the NER only on windows of four words
-               around capitalised words (the whole text when it has no capitals), presidio's
+               which only they read), numpy's BLAS on one thread, the NER only on windows
+               of four words around capitalised words (the whole text when it has no
+               capitals), its transition loop run with the GIL held, presidio's
                artifacts made lazily, gates before the pattern recognizers, presidio's
                context enhancer with bisection and without its copies, a cheap gate before
                libphonenumber; and its clean-up of findings (NER names trimmed to the

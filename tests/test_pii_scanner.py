@@ -146,3 +146,54 @@ def test_dates_get_the_ner_everywhere():
     assert ("DATE_TIME", "four years") in found and ("PERSON", "Anna Smith") in found
     assert PiiScanner(PiiSettings(), entities=("PERSON",)).analyzer.nlp_engine.windows
     assert not dates.analyzer.nlp_engine.windows
+
+
+def test_the_ner_steps_with_the_gil_held_give_nlp_pipe_s_entities(scanner):
+    from detectors.pii.ner_steps import ner_pipe, steps_apply
+    from evaluation.corpora import lee_documents
+    engine = scanner.analyzer.nlp_engine
+    nlp = engine.nlp["en"]
+    assert steps_apply(nlp)     # else ner_pipe is nlp.pipe and this compares nothing
+    news = lee_documents()[:40]
+    texts = PROSE + news + [doc.text for doc in generate(150, seed=11)] + ["", " ", "Anna"]
+    texts += [text[s:e] for text in news for s, e in ner_windows(text, engine.stop_words("en"))]
+    for batch_size in (7, 256):
+        want = [[(e.start_char, e.end_char, e.label_) for e in doc.ents]
+                for doc in nlp.pipe(texts, batch_size=batch_size)]
+        got = [[(e.start_char, e.end_char, e.label_) for e in doc.ents]
+               for doc in ner_pipe(nlp, texts, batch_size)]
+        assert got == want
+    assert sum(map(len, want)) > 500
+
+
+def test_the_ner_runs_on_one_blas_thread(scanner, monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():     # numpy's, which the model's products run on (scipy has its own)
+        return {lib["num_threads"] for lib in threadpool_info()
+                if lib["user_api"] == "blas" and "numpy" in lib["filepath"]}
+
+    seen, original = [], scanner_module.ner_pipe
+
+    def watched(*args):
+        for doc in original(*args):
+            seen.append(blas_threads())
+            yield doc
+
+    monkeypatch.setattr(scanner_module, "ner_pipe", watched)
+    with threadpool_limits(limits=2, user_api="blas"):   # as numpy starts on 2 cores
+        assert blas_threads() == {2}
+        scanner.scan(PROSE)
+        assert blas_threads() == {2}                     # given back after the NER
+    assert seen and all(threads == {1} for threads in seen)
+
+
+def test_a_pipeline_other_than_a_greedy_ner_alone_goes_through_nlp_pipe():
+    import spacy
+
+    from detectors.pii.ner_steps import ner_pipe, steps_apply
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    assert not steps_apply(nlp)
+    docs = list(ner_pipe(nlp, ["One here. Two there.", "Three"], 8))
+    assert [len(list(doc.sents)) for doc in docs] == [2, 1]   # the sentencizer ran

@@ -1,12 +1,13 @@
 """The PII scan: presidio's AnalyzerEngine over a spaCy pipeline, batched and chunked.
 
 Built once per worker (it loads the spaCy model, ~1 s). ``scan`` takes a batch of
-texts, cuts long ones into bounded chunks with overlap, runs spaCy's NER with
-``nlp.pipe`` over the windows of all chunks that can hold a name, a place or an
-organisation (ner_windows; one call per batch, not per text), runs the recognizers
-per chunk (some behind a gate, GATES), and returns each text's findings in
-its own offsets: one per stretch and type (merge_same_type), less those inside a
-finding of a more specific type (drop_contained).
+texts, cuts long ones into bounded chunks with overlap, runs spaCy's NER over the
+windows of all chunks that can hold a name, a place or an organisation (ner_windows;
+one call per batch, not per text; ner_steps.ner_pipe: ``nlp.pipe`` with the NER's
+transition loop run with the GIL held), runs the recognizers per chunk (some behind a
+gate, GATES), and returns each text's findings in its own offsets: one per stretch and
+type (merge_same_type), less those inside a finding of a more specific type
+(drop_contained).
 """
 
 import bisect
@@ -25,6 +26,7 @@ from detectors.pii.addresses import AddressRecognizer
 from detectors.pii.cards import BoundedCreditCardRecognizer, LuhnCardRecognizer
 from detectors.pii.contact import BoundedUrlRecognizer, OfflineEmailRecognizer
 from detectors.pii.names import NameRecognizer, person_span
+from detectors.pii.ner_steps import ner_pipe
 from detectors.pii.phones import PhoneNumberRecognizer
 from detectors.pii.secrets import SECRET_ENTITIES, SECRET_RECOGNIZERS
 from detectors.pii.spans import Finding, drop_contained, merge_same_type, shifted
@@ -160,7 +162,9 @@ class _SpacyEngine(SpacyNlpEngine):
     sentences.
 
     The model runs its matrix products on numpy's BLAS instead of blis: the same
-    entities, 1.75x faster here (python -m evaluation.pii_model_checks).
+    entities, 1.75x faster here (python -m evaluation.pii_model_checks), on one BLAS
+    thread. The NER's transition loop runs with the GIL held (ner_steps): spaCy's
+    compiled loop drops the GIL and takes it back for every move it checks.
     """
     UNUSED = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter", "morphologizer")
 
@@ -183,6 +187,11 @@ class _SpacyEngine(SpacyNlpEngine):
             if "tok2vec" in nlp.pipe_names and not nlp.get_pipe("tok2vec").listening_components:
                 nlp.remove_pipe("tok2vec")
             self.nlp[model["lang_code"]] = nlp
+        # numpy's OpenBLAS starts a thread per CPU it sees; on the NER's products (a few
+        # hundred rows) they spin more than they help: 1.75x the scan's CPU time unpinned on
+        # 2 cores. One thread while the NER runs (a worker per core is Beam's way).
+        from threadpoolctl import ThreadpoolController
+        self.blas = ThreadpoolController()
         self.keyword_parts = functools.lru_cache(maxsize=200_000)(self.keyword_parts)
 
     def parse(self, texts: Sequence[str], language: str, batch_size: int) -> List[NlpArtifacts]:
@@ -202,13 +211,14 @@ class _SpacyEngine(SpacyNlpEngine):
         if windows:
             # the windows of batch_size texts at a time (the NER sorts them by length)
             per_batch = max(1, round(batch_size * len(windows) / len(texts)))
-            parts = nlp.pipe((texts[i][start:end] for i, start, end in windows),
-                             batch_size=per_batch)
-            for (i, start, end), part in zip(windows, parts):
-                entities[i] += [NerEntity(e.start_char + start, e.end_char + start, e.label_)
-                                for e in part.ents]
-                if end - start == len(texts[i]):
-                    whole[i] = part     # the whole text's tokens: not made twice
+            parts = ner_pipe(nlp, (texts[i][start:end] for i, start, end in windows),
+                             per_batch)
+            with self.blas.limit(limits=1, user_api="blas"):
+                for (i, start, end), part in zip(windows, parts):
+                    entities[i] += [NerEntity(e.start_char + start, e.end_char + start,
+                                              e.label_) for e in part.ents]
+                    if end - start == len(texts[i]):
+                        whole[i] = part     # the whole text's tokens: not made twice
         return [_Artifacts(self, language, *parsed) for parsed in zip(texts, entities, whole)]
 
     @functools.lru_cache(maxsize=None)
