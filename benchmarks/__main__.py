@@ -62,7 +62,7 @@ def runs(args):
 FULL = {"sizes": [1000, 4000], "text_docs": [10000, 40000], "repeats": 3, "span_docs": 5000,
         "span_memory_docs": [10000, 100000], "pii_docs": 600,
         "face_images": 40, "hashes": 20000, "designs": 100, "clip_images": 64,
-        "hostile_kinds": ["all"], "flink_docs": [10000, 100000]}
+        "hostile_kinds": ["all"], "flink_docs": [20000, 200000]}
 # --quick: one hostile kind per reader (JSONL, captions CSV, tar, Parquet), same sizes.
 QUICK = {"sizes": [500, 2000], "text_docs": [2000, 10000], "repeats": 1, "span_docs": 1000,
          "span_memory_docs": [2000, 20000], "pii_docs": 200,

@@ -1,7 +1,7 @@
 """Memory that stays flat: the job's text stages on Flink at two corpus sizes 10x apart, with
 the DirectRunner beside it at the smaller one.
 
-    .venv/bin/python -m benchmarks.flink_memory [--sizes 10000 100000] [--parallelism 2]
+    .venv/bin/python -m benchmarks.flink_memory [--sizes 20000 200000] [--parallelism 2]
                                                 [--cluster 1] [--no-streaming] [--heap 1g]
                                                 [--direct-sizes 10000]
 
@@ -272,7 +272,7 @@ def _exit_on_term(signum, frame):
 def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_term)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000])
     parser.add_argument("--parallelism", type=int, default=2)
     parser.add_argument("--heap", default="1g",
                         help="the job server JVM's -Xmx ('' for Java's default); with a "

@@ -83,8 +83,8 @@ def test_the_pipeline_translates_to_a_portable_pipeline_without_a_job_server(run
 
 
 def _streaming_graph(tmp_path):
-    """The job's graph as a job server gets it in streaming mode, every stage on (CLIP and
-    repeated spans are off by default), so a new stage's graph is checked too."""
+    """The job's graph as a job server gets it in streaming mode, every stage on (CLIP is off
+    by default), so a new stage's graph is checked too."""
     import apache_beam as beam
 
     from pipeline.graph import RunSpec, build
