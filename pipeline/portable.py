@@ -24,28 +24,25 @@ _RUNNER_URNS = frozenset([common_urns.composites.RESHUFFLE.urn,
                           common_urns.primitives.GROUP_BY_KEY.urn])
 
 
-def optimize(proto: beam_runner_api_pb2.Pipeline,
-             options: PipelineOptions) -> beam_runner_api_pb2.Pipeline:
-    """The graph a job server gets: the portable runner's, with the combiners lifted in
-    streaming mode too (fusion stays the job server's there: transforms/common/flatten.py)."""
-    proto = PortableRunner._optimize_pipeline(proto, options)
-    if options.view_as(StandardOptions).streaming:
-        proto = translations.optimize_pipeline(
-            proto, phases=[translations.lift_combiners, translations.sort_stages],
-            known_runner_urns=_RUNNER_URNS, partial=True)
-    return proto
-
-
-class LiftingFlinkRunner(FlinkRunner):
-    """FlinkRunner whose streaming graphs have their combiners lifted (``optimize``)."""
-    _optimize_pipeline = staticmethod(optimize)
+def lift_in_streaming(proto: beam_runner_api_pb2.Pipeline,
+                      options: PipelineOptions) -> beam_runner_api_pb2.Pipeline:
+    """``proto`` with its combiners lifted in streaming mode (batch mode: the portable runner
+    has lifted them already); fusion stays the job server's (transforms/common/flatten.py)."""
+    if not options.view_as(StandardOptions).streaming:
+        return proto
+    return translations.optimize_pipeline(
+        proto, phases=[translations.lift_combiners, translations.sort_stages],
+        known_runner_urns=_RUNNER_URNS, partial=True)
 
 
 def proto_pipeline(pipeline, options: PipelineOptions) -> beam_runner_api_pb2.Pipeline:
-    """What LiftingFlinkRunner submits for ``pipeline`` (PortableRunner.get_proto_pipeline's
-    steps, with ``optimize``)."""
-    from apache_beam.options.pipeline_options import PortableOptions
-    from apache_beam.transforms import environments
-    return optimize(pipeline.to_runner_api(default_environment=environments.Environment
-                                           .from_options(options.view_as(PortableOptions))),
-                    options)
+    """What LiftingFlinkRunner submits for ``pipeline``."""
+    return lift_in_streaming(PortableRunner.get_proto_pipeline(pipeline, options), options)
+
+
+class LiftingFlinkRunner(FlinkRunner):
+    """FlinkRunner whose streaming graphs have their combiners lifted."""
+
+    @staticmethod
+    def _optimize_pipeline(proto, options):
+        return lift_in_streaming(PortableRunner._optimize_pipeline(proto, options), options)
