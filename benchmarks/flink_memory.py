@@ -9,8 +9,11 @@ Corpus (.bench/flink_memory/corpus-N/, ignored by git; written as it is generate
 shards of 500): documents of about 1 KB (160-180 words) of real sentences drawn at random
 (seeded) from evaluation.corpora, as in benchmarks.text_near_dups; one in eleven is a planted
 near copy (one word in 200 substituted, or boilerplate added; 5-gram Jaccard >= 0.9) and one
-in fifty an exact copy, each of an original among the last 2,000. Generation keeps only those
-2,000 in memory, so any size can be written.
+in fifty an exact copy, each of an original among the last 2,000. The originals carry
+benchmarks.spans' planted boilerplate (navigation, cookie notice, disclaimer, footer,
+newsletter, a signature, at its shares, and one site footer in two documents, a site every 50
+documents), for the repeated-spans stage: the cookie notice is in ~5% of all documents.
+Generation keeps only those 2,000 in memory, so any size can be written.
 
 Stages: the text job with the PII stage and the image stages off (STAGES): reading, validation,
 ids, exact and near-duplicate text, decide, and writing cleaned/ and quarantine/ Parquet and
@@ -48,6 +51,7 @@ import time
 from typing import Dict, List, Optional
 
 from benchmarks.results import record
+from benchmarks.spans import draw_blocks, with_blocks
 from benchmarks.text_near_dups import BENCH, MAX_SENTENCE_WORDS, ROOT, original_document
 from pipeline import local_engines
 
@@ -58,6 +62,7 @@ WORK = BENCH / "flink_memory"
 SHARD_DOCS = 500
 RECENT = 2_000          # originals a copy may be of: all generation holds in memory
 NEAR_EVERY, EXACT_EVERY = 11, 50
+CORPUS_VERSION = "v2"   # v2: originals carry benchmarks.spans' planted boilerplate
 # The text stages alone (see the docstring): the image stages see no record in a text corpus,
 # but on Flink each of them still deploys its operators (and, in streaming mode, their timers).
 STAGES = ["--no-pii", "--no-near-dedup-images", "--no-faces", "--no-identities",
@@ -75,7 +80,7 @@ def build_corpus(n_docs: int, seed: int = 0) -> pathlib.Path:
     from detectors.minhash import exact_jaccard
     from evaluation.corpora import edit_text, lee_documents, sentences, wiki_documents
 
-    folder = WORK / f"corpus-{n_docs}-by-{SHARD_DOCS}"
+    folder = WORK / f"corpus-{n_docs}-by-{SHARD_DOCS}-{CORPUS_VERSION}"
     meta_path = folder / "corpus.json"
     if meta_path.exists():
         return folder
@@ -88,7 +93,7 @@ def build_corpus(n_docs: int, seed: int = 0) -> pathlib.Path:
     vocabulary = sorted({w for s in pool for w in s.split()})
     recent = collections.deque(maxlen=RECENT)
     counts = collections.Counter()
-    total_bytes, out = 0, None
+    total_bytes, planted, out = 0, 0, None
     started = time.perf_counter()
     for i in range(n_docs):
         if i % SHARD_DOCS == 0:
@@ -108,14 +113,17 @@ def build_corpus(n_docs: int, seed: int = 0) -> pathlib.Path:
                 continue      # rare: no copy close enough; the document is simply left out
             kind = "near"
         else:
-            text, kind = original_document(rng, pool), "original"
+            blocks = draw_blocks(i, rng)
+            text, kind = with_blocks(original_document(rng, pool), blocks), "original"
             recent.append(text)
+            planted += len(blocks)
         counts[kind] += 1
         line = json.dumps({"id": f"d{i:07d}", "text": text}, ensure_ascii=False) + "\n"
         total_bytes += len(line.encode("utf-8"))
         out.write(line)
     out.close()
-    meta = {"docs": sum(counts.values()), "seed": seed, **counts, "bytes": total_bytes,
+    meta = {"docs": sum(counts.values()), "seed": seed, **counts, "planted_blocks": planted,
+            "bytes": total_bytes,
             "mean_bytes": total_bytes / max(1, sum(counts.values())),
             "seconds": time.perf_counter() - started}
     meta_path.write_text(json.dumps(meta, indent=1))
@@ -237,7 +245,7 @@ def launch(corpus: pathlib.Path, out: pathlib.Path, runner_flags: List[str],
     summary = json.loads((out / "summary.json").read_text())
     assert summary["conservation"]["ok"], summary["conservation"]
     measured.update(wall=wall, records=summary["records_in"],
-                    reasons=summary["primary_reasons"])
+                    reasons=summary["primary_reasons"], spans=summary["repeated_spans"])
     log(f"  {wall:.0f} s wall, {measured['cpu']:.0f} s CPU, largest {measured['largest_mib']:.0f}"
         f" MiB ({measured['largest']}), sum {measured['sum_mib']:.0f} MiB; "
         f"by role {({k: round(v) for k, v in measured['by_role'].items()})}; "
@@ -347,10 +355,18 @@ def main(argv=None) -> int:
               f"{flink[1]['sum_mib'] / flink[0]['sum_mib']:.2f}x; " + ", ".join(
                   f"{role} {flink[1]['by_role'][role] / flink[0]['by_role'][role]:.2f}x"
                   for role in roles if role in flink[0]["by_role"] and role in flink[1]["by_role"]))
-        print("planted (exact, near): " + "; ".join(
-            f"{size:,}: {json.loads((corpora[size] / 'corpus.json').read_text()).get('exact', 0)}"
-            f", {json.loads((corpora[size] / 'corpus.json').read_text()).get('near', 0)}"
-            for size in args.sizes))
+    print("\nWhat each run found beside what was planted (repeated spans: the most repeated "
+          "span's documents, documents cut, share of characters removed)\n")
+    print("| records | runner | planted exact, near copies | quarantined | planted blocks | "
+          "repeated spans | most repeated in | documents cut | removed |")
+    print("|---:|---|---|---|---:|---:|---:|---:|---:|")
+    for size, runner, m in rows:
+        planted, spans = json.loads((corpora[size] / "corpus.json").read_text()), m["spans"]
+        top = max((span["documents"] for span in spans["top_spans"]), default=0)
+        print(f"| {m['records']:,} | {runner} | {planted.get('exact', 0):,}, "
+              f"{planted.get('near', 0):,} | {m['reasons']} | {planted['planted_blocks']:,} | "
+              f"{spans['repeated_spans']:,} | {top:,} | {spans['documents_cut']:,} | "
+              f"{spans['share_removed']:.1%} |")
     print("command: python -m benchmarks.flink_memory "
           + shlex.join(argv if argv is not None else sys.argv[1:]))
     return 0

@@ -73,6 +73,27 @@ def _compose(own: List[str], planted: Dict[str, str]) -> str:
     return " ".join([*start, *own[:half], *middle, *own[half:], *end])
 
 
+def site_footer(i: int) -> str:
+    """The footer of document i's site (SITE_DOCS documents a site)."""
+    site = i // SITE_DOCS
+    return SITE_FOOTER.format(site=f"The {site:05d} Courier", number=100000 + site)
+
+
+def draw_blocks(i: int, rng: random.Random) -> Dict[str, str]:
+    """Document i's planted blocks (name or footer text -> where), each block with its share's
+    chance and the site footer with one in two: build_corpus's shares without holding a
+    draw for every document, for corpora written as they are generated."""
+    blocks = _blocks()
+    planted = {name: blocks[name][0] for name, share in SHARES.items() if rng.random() < share}
+    if rng.random() < 0.5:
+        planted[site_footer(i)] = "end"
+    return planted
+
+
+def with_blocks(text: str, planted: Dict[str, str]) -> str:
+    return _compose(_split(text), planted)
+
+
 def build_corpus(n_docs: int, seed: int, folder: pathlib.Path) -> dict:
     """Write folder/corpus.jsonl ({"id", "text"}) and folder/planted.jsonl (per document, the
     planted blocks' texts); return its description."""
@@ -94,13 +115,9 @@ def build_corpus(n_docs: int, seed: int, folder: pathlib.Path) -> dict:
     for name, share in SHARES.items():
         for i in rng.sample(range(n_docs), max(2, round(n_docs * share))):
             planted[i][name] = blocks[name][0]
-    sites = 0
     for i in range(n_docs):
         if rng.random() < 0.5:   # half the documents come from a site with its own footer
-            site = i // SITE_DOCS
-            sites = max(sites, site + 1)
-            footer = SITE_FOOTER.format(site=f"The {site:05d} Courier", number=100000 + site)
-            planted[i][footer] = "end"
+            planted[i][site_footer(i)] = "end"
     total_bytes = 0
     with open(folder / "corpus.jsonl", "w", encoding="utf-8") as f, \
             open(folder / "planted.jsonl", "w", encoding="utf-8") as p:
