@@ -25,7 +25,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from detectors.defects import InputDefect
 from detectors.hashing import digest
-from detectors.phash import phashes
+from detectors.phash import FINE_SIDE, fine_phashes, greyscale, phashes
 from schemas.reasons import Reason
 from schemas.settings import DEFAULT_ACCEPTED_MODES, DEFAULT_MAX_PIXELS, NearImageSettings
 
@@ -43,6 +43,7 @@ class ImageInfo(NamedTuple):
     mode: str
     pixel_key: str
     phash: Optional[bytes] = None
+    phash_fine: Optional[bytes] = None   # plain-ground pictures only (detectors.phash)
 
 
 def inspect_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -76,15 +77,19 @@ def inspect_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
     width, height = displayed_size(image, orientation)
     key = jpeg_stream_key(data, orientation) if image.format == "JPEG" else None
     side = PHASH_DECODE_FACTOR * phash.hash_size if phash else 1
+    if phash and phash.fine_check:
+        side = max(side, FINE_SIDE)   # the fine hash's square, where lines of text still show
     try:
         # A JPEG keyed by its stream only needs the pHash's pixels (or, without a pHash,
         # the smallest scale: it is still decoded to the end).
         pixels = load_displayed(image, side if key else None, grey=bool(phash))
     except Exception as err:
         raise _decode_defect(err) from None
+    grey = greyscale(pixels) if phash else None   # once, for both hashes
     return ImageInfo(format=(image.format or "unknown").lower(), width=width, height=height,
                      mode=image.mode, pixel_key=key or pixel_key(pixels),
-                     phash=phashes(pixels, phash) if phash else None)
+                     phash=phashes(grey, phash) if phash else None,
+                     phash_fine=fine_phashes(grey, phash) if phash else None)
 
 
 # How the formats the pipeline reads begin: a value that starts with none of these is not
