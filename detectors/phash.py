@@ -72,14 +72,9 @@ def ground_level(grey: Image.Image, settings: NearImageSettings) -> Optional[int
     return level if level >= settings.plain_level and share >= settings.plain_share else None
 
 
-def fine_phashes(image: Image.Image, settings: NearImageSettings) -> Optional[bytes]:
-    """The fine pHashes of a plain-ground picture (one per orientation, as ``phashes``),
-    None for any other picture or when the check is off."""
-    if not settings.fine_check:
-        return None
-    grey = greyscale(image)
-    if ground_level(grey, settings) is None:
-        return None
+def fine_hashes(grey: Image.Image, settings: NearImageSettings) -> bytes:
+    """The fine pHashes of a picture (one per orientation, as ``phashes``); the caller
+    asks for them for plain-ground pictures only (ground_level, detectors/images.py)."""
     small = grey.resize((FINE_SIDE, FINE_SIDE), Image.Resampling.LANCZOS)
     turns = ORIENTATIONS if settings.orientations == 8 else ORIENTATIONS[:1]
     return b"".join(phash(small if turn is None else small.transpose(turn), FINE_HASH_SIZE)

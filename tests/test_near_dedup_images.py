@@ -180,3 +180,16 @@ def test_the_fine_check_holds_in_hot_keys_down_to_the_star():
            for i, fine in enumerate(fines + [bytes(copy)])]
     ran = run_stage(NearDuplicateImages(NearImageSettings(max_bucket=2, levels=1)), fps)
     assert [(v.uid, v.representative_id) for v in ran.main] == [(fps[10].uid, fps[0].id)]
+
+
+def test_with_eight_orientations_a_turned_document_goes_and_a_distinct_one_stays():
+    from evaluation.documents import invoice
+    pages = [invoice(random.Random(f"20/invoice/{i}")) for i in (0, 1)]   # 8 bits apart
+    records = [image_record(0, encode(pages[0]), id="i0"), image_record(1, encode(pages[1]), id="i1"),
+               image_record(2, encode(pages[0].transpose(Image.Transpose.ROTATE_90), "JPEG"),
+                            id="turned")]
+    turned = NearImageSettings(orientations=8)
+    _, fingerprints = checked(records, near_images=turned)
+    assert [len(fp.phash_fine) for fp in fingerprints] == [8 * 128] * 3
+    verdicts = run_stage(NearDuplicateImages(turned), fingerprints).main
+    assert [(v.uid, v.representative_id) for v in verdicts] == [(records[2].uid, "i0")]
