@@ -6,7 +6,8 @@ Issue 20 item 5: distinct receipts and letters on a light ground fall within the
 pHash's radius of each other. This renders distinct documents (evaluation/documents.py:
 receipts, letters, forms, invoices, screenshots of text and code, slides with diagrams; PIL's
 built-in font, deterministic), copies of every third one (resized 0.5x and 0.75x, JPEG
-quality 50-90, resized 0.75x + JPEG, cropped 2-5% off each side), and photo near-duplicates
+quality 50-90, resized 0.75x + JPEG, resized 0.5x + JPEG quality 50, cropped 2-5% off each
+side), and photo near-duplicates
 (evaluation/image_near_dups.py: scikit-image photos under 13 edits and
 ../shared/eval-data/image-dups). Every image is encoded (documents as PNG, or JPEG for the
 JPEG copies; photos as JPEG quality 95)
@@ -38,7 +39,8 @@ from schemas.settings import NearImageSettings
 
 # Copies the target counts (resized and re-encoded) and crops, reported apart: a crop moves
 # a page's lines against the pHash's grid (on main it is found 0.42 of the time).
-RESIZED_OR_REENCODED = ("resize 0.5x", "resize 0.75x", "JPEG q50-90", "resize 0.75x + JPEG")
+RESIZED_OR_REENCODED = ("resize 0.5x", "resize 0.75x", "JPEG q50-90", "resize 0.75x + JPEG",
+                        "resize 0.5x + JPEG q50")
 CROP = "crop 2-5%"
 
 
@@ -76,6 +78,7 @@ def document_samples(per_kind: int, copy_every: int = 3, seed: int = 20) -> List
             "JPEG q50-90": encode(image, "JPEG", rng.choice((50, 60, 70, 80, 90))),
             "resize 0.75x + JPEG": encode(scaled(image, 0.75), "JPEG",
                                           rng.choice((50, 60, 70, 80, 90))),
+            "resize 0.5x + JPEG q50": encode(scaled(image, 0.5), "JPEG", 50),
             CROP: encode(image.crop((round(w * c), round(h * c), w - round(w * c),
                                      h - round(h * c)))),
         }
@@ -212,17 +215,19 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-kind", type=int, default=40,
                         help="distinct documents of each kind (a copy set for every third)")
+    parser.add_argument("--seed", type=int, default=20,
+                        help="another seed renders other documents (a held-out check)")
     parser.add_argument("--cost", action="store_true",
                         help="also measure fingerprinting images per CPU second, before and "
                              "after (3 passes each, median)")
     args = parser.parse_args(argv)
     after = NearImageSettings()
     before = NearImageSettings(fine_check=False)
-    docs = document_samples(args.per_kind)
+    docs = document_samples(args.per_kind, seed=args.seed)
     photos = photo_samples()
     samples = docs + photos
     n_docs = sum(s.edit == "original" for s in docs)
-    print(f"Near-duplicate images on documents: {n_docs} distinct documents "
+    print(f"Near-duplicate images on documents (seed {args.seed}): {n_docs} distinct documents "
           f"({args.per_kind} per kind: {', '.join(KINDS)}), {len(docs) - n_docs} copies of "
           f"{len({s.source for s in docs if s.edit != 'original'})} of them; {len(photos)} "
           f"photos (originals and upright edits). Radius {after.max_distance} of 64 bits; "

@@ -1,6 +1,7 @@
 """Near-duplicate images: multi-index blocks and hot-key splitting against brute force,
-turned copies with eight orientations (the stage alone), and the whole job on transformed
-copies of one picture."""
+turned copies with eight orientations (the stage alone), the whole job on transformed
+copies of one picture, and the fine check: distinct rendered documents the 64-bit pHash
+pairs stay apart while their copies are still found (issue 20 item 5)."""
 
 import collections
 import json
