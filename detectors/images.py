@@ -25,7 +25,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from detectors.defects import InputDefect
 from detectors.hashing import digest
-from detectors.phash import phashes
+from detectors.phash import FINE_SIDE, fine_hashes, greyscale, ground_level, phashes
 from schemas.reasons import Reason
 from schemas.settings import DEFAULT_ACCEPTED_MODES, DEFAULT_MAX_PIXELS, NearImageSettings
 
@@ -43,6 +43,7 @@ class ImageInfo(NamedTuple):
     mode: str
     pixel_key: str
     phash: Optional[bytes] = None
+    phash_fine: Optional[bytes] = None   # plain-ground pictures only (detectors.phash)
 
 
 def inspect_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -82,9 +83,25 @@ def inspect_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
         pixels = load_displayed(image, side if key else None, grey=bool(phash))
     except Exception as err:
         raise _decode_defect(err) from None
+    grey = greyscale(pixels) if phash else None   # once, for both hashes
     return ImageInfo(format=(image.format or "unknown").lower(), width=width, height=height,
                      mode=image.mode, pixel_key=key or pixel_key(pixels),
-                     phash=phashes(pixels, phash) if phash else None)
+                     phash=phashes(grey, phash) if phash else None,
+                     phash_fine=_fine(data, grey, phash) if phash else None)
+
+
+def _fine(data: bytes, grey: Image.Image, settings: NearImageSettings) -> Optional[bytes]:
+    """The fine pHashes of a plain-ground picture. Whether it is one is read from the
+    pixels at hand; only then is a JPEG that draft mode shrank below the fine hash's square
+    decoded again, larger (a photo pays nothing more, and its coarse hash sees the pixels
+    it always saw)."""
+    if not settings.fine_check or ground_level(grey, settings) is None:
+        return None
+    if min(grey.size) < FINE_SIDE:
+        image = _open_header(data)
+        if image.format == "JPEG":
+            grey = greyscale(load_displayed(image, FINE_SIDE, grey=True))
+    return fine_hashes(grey, settings)
 
 
 # How the formats the pipeline reads begin: a value that starts with none of these is not

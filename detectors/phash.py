@@ -5,13 +5,19 @@ copy shrunk to 4 x hash_size pixels, relative to their median. Re-encoding, resi
 mild crops and overlays move few bits; a different picture moves about half of them.
 Hashes travel as big-endian bytes.
 
+Plain-ground pictures (text on a light page: receipts, letters, forms, screenshots, slides)
+keep little of their content in the lowest frequencies: distinct documents of one layout fall
+within the 64-bit radius of each other (evaluation/document_near_dups.py). Such a picture also
+gets a fine pHash (FINE_HASH_SIZE² = 1,024 bits, from a 128-pixel square, where lines of text
+still show), and a pair of two such pictures counts only when the fine hashes agree too.
+
 Multi-index hashing (Norouzi et al. 2012): cut the bits into r + 1 blocks; two hashes
 within Hamming distance r agree exactly on at least one block (pigeonhole), so grouping
 by (block number, block value) finds every such pair without comparing all pairs.
 """
 
 import itertools
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import imagehash
 import numpy as np
@@ -43,6 +49,45 @@ def phashes(image: Image.Image, settings: NearImageSettings) -> bytes:
     small = greyscale(image).resize((side, side), Image.Resampling.LANCZOS)
     return b"".join(phash(small if turn is None else small.transpose(turn), hash_size)
                     for turn in ORIENTATIONS)
+
+
+# The fine hash: 1,024 bits from a 128-pixel square (pHash shrinks to 4 x hash_size).
+FINE_HASH_SIZE = 32
+FINE_SIDE = 4 * FINE_HASH_SIZE
+FINE_HASH_BYTES = FINE_HASH_SIZE * FINE_HASH_SIZE // 8
+# The ground test looks at a 64-pixel square: grey levels within this of the commonest one
+# are ground (JPEG noise and anti-aliasing stay inside it).
+GROUND_SIDE = 64
+GROUND_TOLERANCE = 8
+
+
+def ground_level(grey: Image.Image, settings: NearImageSettings) -> Optional[int]:
+    """The grey level of a plain-ground picture (a page, a window, a slide), None for any
+    other: at least ``settings.plain_share`` of a 64-pixel square within 8 levels of its
+    commonest level, and that level at least ``settings.plain_level``."""
+    small = np.asarray(grey.resize((GROUND_SIDE, GROUND_SIDE), Image.Resampling.LANCZOS),
+                       np.int16)
+    level = int(np.bincount(small.ravel(), minlength=256).argmax())
+    share = float((np.abs(small - level) <= GROUND_TOLERANCE).mean())
+    return level if level >= settings.plain_level and share >= settings.plain_share else None
+
+
+def fine_hashes(grey: Image.Image, settings: NearImageSettings) -> bytes:
+    """The fine pHashes of a picture (one per orientation, as ``phashes``); the caller
+    asks for them for plain-ground pictures only (ground_level, detectors/images.py)."""
+    small = grey.resize((FINE_SIDE, FINE_SIDE), Image.Resampling.LANCZOS)
+    turns = ORIENTATIONS if settings.orientations == 8 else ORIENTATIONS[:1]
+    return b"".join(phash(small if turn is None else small.transpose(turn), FINE_HASH_SIZE)
+                    for turn in turns)
+
+
+def fine_agrees(a: bytes, b: bytes, coarse_bytes: int, max_distance: int) -> bool:
+    """The second check of a candidate pair (each side: its coarse hash of ``coarse_bytes``,
+    then its fine hash when it has one): two plain-ground pictures must be within
+    ``max_distance`` of each other's fine hash too; a pair with a picture of another kind
+    keeps the coarse verdict."""
+    fine_a, fine_b = a[coarse_bytes:], b[coarse_bytes:]
+    return not fine_a or not fine_b or hamming(fine_a, fine_b) <= max_distance
 
 
 def greyscale(image: Image.Image) -> Image.Image:

@@ -34,7 +34,7 @@ def validate(record: Record, limits: InputSettings,
             _check_text(record.caption, limits.max_caption_chars, Reason.MISSING_CAPTION)
             return record, _fingerprint(record, pixel_key=info.pixel_key,
                                         bytes_key=bytes_key(record.image))._replace(
-                                            phash=info.phash)
+                                            phash=info.phash, phash_fine=info.phash_fine)
         raise InputDefect(Reason.UNSUPPORTED_FILE, f"unknown record kind {record.kind!r}")
     except InputDefect as defect:
         record = record._replace(defect=defect.reason.value, defect_detail=defect.detail)

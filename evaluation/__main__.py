@@ -12,8 +12,8 @@ import sys
 import time
 import traceback
 
-from evaluation import (addresses, faces, image_near_dups, phones, pii, spans, templates,
-                        text_near_dups)
+from evaluation import (addresses, document_near_dups, faces, image_near_dups, phones, pii,
+                        spans, templates, text_near_dups)
 from evaluation.scores import SCORES, table
 
 
@@ -26,6 +26,8 @@ def main(argv=None) -> int:
         ("near-duplicate text", text_near_dups.main, []),
         ("repeated spans", spans.main, ["--hosts", "1000"] if args.quick else []),
         ("near-duplicate images", image_near_dups.main, []),
+        ("near-duplicate images: documents", document_near_dups.main,
+         ["--per-kind", "20" if args.quick else "40"]),
         ("personal data", pii.main, ["--faker-docs", "300" if args.quick else "1000"]),
         ("phone numbers", phones.main, ["--n", "400" if args.quick else "1200", "--misses", "0"]),
         ("postal addresses", addresses.main, ["--n", "300" if args.quick else "800", "--misses", "0"]),

@@ -89,6 +89,7 @@ class Fingerprint(NamedTuple):
     minhash: Optional[bytes]   # MinHash signature of the text (uint32 little-endian)
     shingles: Optional[bytes]  # its distinct shingle hashes, sorted: only for exact verification
     phash: Optional[bytes] = None  # perceptual hash of the image (detectors.phash), big-endian
+    phash_fine: Optional[bytes] = None  # its fine pHash, plain-ground pictures only
 
 
 class FaceBox(NamedTuple):

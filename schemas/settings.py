@@ -338,6 +338,19 @@ class NearImageSettings:
     levels: int = setting(3, "splits before a hot key becomes a star around its first "
                           "image", low=0)
     rounds: int = setting(10, "connected-components rounds", low=1)
+    # Distinct documents on a light page fall within the coarse radius of each other (issue
+    # 20 item 5); the values below are measured by evaluation/document_near_dups.py.
+    fine_check: bool = setting(True, "plain-ground pictures (text on a light page, "
+                               "screenshots, slides) also get a 1,024-bit pHash, and a pair "
+                               "of two such pictures must agree on it too",
+                               flag="--phash-fine-check")
+    fine_max_distance: int = setting(112, "Hamming radius of the fine check (of 1,024 bits)",
+                                     low=0, high=511, flag="--phash-fine-max-distance",
+                                     metavar="BITS")
+    plain_share: float = setting(0.4, "a picture is plain-ground when this share of it lies "
+                                 "within 8 grey levels of its commonest level", low=0, high=1)
+    plain_level: int = setting(192, "... and that level (0-255) is at least this light",
+                               low=0, high=255)
 
     @property
     def hash_bytes(self) -> int:

@@ -1,6 +1,7 @@
 """Near-duplicate images: multi-index blocks and hot-key splitting against brute force,
-turned copies with eight orientations (the stage alone), and the whole job on transformed
-copies of one picture."""
+turned copies with eight orientations (the stage alone), the whole job on transformed
+copies of one picture, and the fine check: distinct rendered documents the 64-bit pHash
+pairs stay apart while their copies are still found (issue 20 item 5)."""
 
 import collections
 import json
@@ -122,3 +123,74 @@ def test_turned_and_flipped_copies_match_with_eight_orientations():
     assert set(removed) == {"t1", "t2"}   # t0 and u0 kept
     assert {v.reason for v in verdicts} == {"near_duplicate_image"}
     assert all(d["kept_id"] == "t0" and d["hamming_distance"] <= 2 for d in removed.values())
+
+
+# ------------------------------------------------------------------ documents (issue 20 item 5)
+
+def rendered_documents():
+    """Seven distinct documents (evaluation/documents.py), four invoices and three letters
+    that the 64-bit pHash alone pairs (invoices 0-1 and 3-6, letters 1-2 and 1-6 are 4-8 bits
+    apart), as PNG records, and two copies: invoice 0 as JPEG quality 70, letter 1 at half
+    its size."""
+    from evaluation.documents import invoice, letter
+    pages = {f"i{i}": invoice(random.Random(f"20/invoice/{i}")) for i in (0, 1, 3, 6)}
+    pages.update({f"l{i}": letter(random.Random(f"20/letter/{i}")) for i in (1, 2, 6)})
+    records = [image_record(n, encode(page), f"Document {name}", id=name)
+               for n, (name, page) in enumerate(pages.items())]
+    small = pages["l1"].resize((425, 550), Image.Resampling.LANCZOS)
+    records += [image_record(7, encode(pages["i0"], "JPEG", quality=70), "A copy", id="c0"),
+                image_record(8, encode(small), "A smaller copy", id="c1")]
+    return records
+
+
+def test_distinct_documents_stay_and_their_copies_still_go():
+    records = rendered_documents()
+    ids = {r.uid: r.id for r in records}
+    before = NearImageSettings(fine_check=False)   # main: the 64-bit pHash alone
+    _, fingerprints = checked(records, near_images=before)
+    removed = {ids[v.uid] for v in run_stage(NearDuplicateImages(before), fingerprints).main}
+    assert {"c0", "c1"} <= removed
+    assert removed - {"c0", "c1"} == {"i1", "i6", "l2", "l6"}   # distinct, within 8 bits
+
+    after = NearImageSettings()
+    _, fingerprints = checked(records, near_images=after)
+    assert all(fp.phash_fine is not None and len(fp.phash_fine) == 128 for fp in fingerprints)
+    ran = run_stage(NearDuplicateImages(after), fingerprints)
+    kept_by = {ids[v.uid]: v.representative_id for v in ran.main}
+    assert kept_by == {"c0": "i0", "c1": "l1"}
+    assert ran.counters("near_dedup_images")["pairs_rejected_by_fine_check"] >= 4
+
+
+def test_photos_get_no_fine_hash_and_keep_the_coarse_verdict():
+    records = [image_record(0, encode(photo(1)), id="p0"),
+               image_record(1, encode(photo(1), "JPEG", quality=40), id="p1")]
+    _, fingerprints = checked(records)
+    assert [fp.phash_fine for fp in fingerprints] == [None, None]
+    assert [v.representative_id for v in run_stage(
+        NearDuplicateImages(NearImageSettings()), fingerprints).main] == ["p0"]
+
+
+def test_the_fine_check_holds_in_hot_keys_down_to_the_star():
+    # Ten plain-ground pictures with one coarse hash (every key hot, down to the exact key
+    # and its star), their fine hashes far apart, but for one copy 4 bits from the first.
+    rng = random.Random(5)
+    fines = [bytes(rng.getrandbits(8) for _ in range(128)) for _ in range(10)]
+    copy = bytearray(fines[0])
+    copy[0] ^= 0x0F
+    fps = [fingerprint(i, kind="image_text", phash=bytes(8), phash_fine=fine)
+           for i, fine in enumerate(fines + [bytes(copy)])]
+    ran = run_stage(NearDuplicateImages(NearImageSettings(max_bucket=2, levels=1)), fps)
+    assert [(v.uid, v.representative_id) for v in ran.main] == [(fps[10].uid, fps[0].id)]
+
+
+def test_with_eight_orientations_a_turned_document_goes_and_a_distinct_one_stays():
+    from evaluation.documents import invoice
+    pages = [invoice(random.Random(f"20/invoice/{i}")) for i in (0, 1)]   # 8 bits apart
+    records = [image_record(0, encode(pages[0]), id="i0"), image_record(1, encode(pages[1]), id="i1"),
+               image_record(2, encode(pages[0].transpose(Image.Transpose.ROTATE_90), "JPEG"),
+                            id="turned")]
+    turned = NearImageSettings(orientations=8)
+    _, fingerprints = checked(records, near_images=turned)
+    assert [len(fp.phash_fine) for fp in fingerprints] == [8 * 128] * 3
+    verdicts = run_stage(NearDuplicateImages(turned), fingerprints).main
+    assert [(v.uid, v.representative_id) for v in verdicts] == [(records[2].uid, "i0")]

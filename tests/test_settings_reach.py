@@ -31,6 +31,7 @@ import hashlib
 import io
 import json
 import pathlib
+import random
 import re
 import shutil
 import tempfile
@@ -68,7 +69,8 @@ from transforms.dedup.spans import Occurrence as SpanOccurrence
 from transforms.dedup.spans import SpanCount
 from transforms.pii import _SCANNERS
 
-from tests.builders import HOPPER, TINY_CLIP, fingerprint, png, tar_bytes
+from evaluation.documents import receipt
+from tests.builders import HOPPER, TINY_CLIP, encode as encode_image, fingerprint, png, tar_bytes
 
 
 # ------------------------------------------------------------------ building and running steps
@@ -238,6 +240,7 @@ def record(position: int = 0, **content) -> Record:
 TEXT = "the quick brown fox jumps over the lazy dog near the river bank"
 TEXT_RECORD = record(0, text=TEXT)
 FACE_RECORD = record(1, image=HOPPER, caption="a portrait")
+DOCUMENT_RECORD = record(2, image=encode_image(receipt(random.Random(1))), caption="a receipt")
 FACE_BOX = [140, 181, 326, 367]   # where the faces stage finds the face, top, left, bottom, right
 FACE_EVIDENCE = json.dumps({"faces": [{"box": FACE_BOX}]})
 NODES = [node_of(fingerprint(i)) for i in range(6)]   # six records, in input order
@@ -346,6 +349,12 @@ def image_hash(job: Steps):
     return image.phash
 
 
+def document_fine_hash(job: Steps):
+    """The fine pHash validation keeps for a rendered receipt (a plain-ground picture)."""
+    _, (document,) = validated(job, (DOCUMENT_RECORD,))
+    return document.phash_fine
+
+
 # ------------------------------------------------------------------ exact duplicates
 
 def duplicate_groups(stage: Steps):
@@ -443,6 +452,8 @@ def keys_by_level(stage: Steps, vector: bytes):
 
 HASH = bytes.fromhex("f0e1d2c3b4a59687")
 HASH_10_BITS_AWAY = (int.from_bytes(HASH, "big") ^ 0x3FF).to_bytes(8, "big")
+# Two plain-ground pictures with one coarse hash, their fine hashes (1,024 bits) 300 apart.
+FINE_300_BITS_APART = (HASH + bytes(128), HASH + bytes([0xFF]) * 37 + bytes([0xF0]) + bytes(90))
 
 ENCODING = (np.asarray(FACE_CENTER, np.float32)
             + np.random.default_rng(1).normal(0, 0.05, 128).astype(np.float32))
@@ -789,6 +800,11 @@ PROBES = {
         "max_bucket": Probe(2, on("NearDedupImages", hot_key)),
         "levels": Probe(0, on("NearDedupImages", keys_by_level, HASH)),
         "rounds": Probe(1, on("NearDedupImages", rounds_unrolled)),
+        "fine_check": Probe(False, document_fine_hash),
+        "fine_max_distance": Probe(400, on("NearDedupImages", close_pairs,
+                                           *FINE_300_BITS_APART)),
+        "plain_share": Probe(0.99, document_fine_hash),
+        "plain_level": Probe(255, document_fine_hash),
     },
     "pii": {
         "enabled": Probe(False, composed),

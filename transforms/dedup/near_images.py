@@ -11,6 +11,12 @@ Steps (counters in namespace near_dedup_images):
               differences all lie there), up to ``levels`` times; a key still hot after
               that holds (nearly) one picture many times (a meme, a blank frame) and is
               streamed as a star around its first member.
+  Fine check  a pair of two plain-ground pictures (text on a light page, screenshots,
+              slides: detectors.phash.ground_level) counts only when their fine hashes
+              (1,024 bits) are within fine_max_distance too: on such pictures 64 bits
+              within 8 say little (issue 20 item 5). The fine hash rides behind the
+              coarse one in each item and only verifies the pairs the blocks found
+              (pairs_rejected_by_fine_check), so the search is unchanged.
   Clusters    transforms.common.pair_clusters: connected components of the pairs; every
               member but the root (first in input order) is quarantined with the cluster
               id, its size, the kept image and the smallest distance to a cluster
@@ -25,7 +31,9 @@ import apache_beam as beam
 import numpy as np
 
 from detectors.clusters import IMAGE
-from detectors.phash import hamming, level_keys
+from apache_beam.metrics import Metrics
+
+from detectors.phash import FINE_HASH_BYTES, fine_agrees, hamming, level_keys
 from schemas.reasons import Reason
 from schemas.settings import NearImageSettings
 from transforms.common.buckets import BucketPairs
@@ -36,27 +44,71 @@ NAMESPACE = "near_dedup_images"
 
 
 class HammingBlocks:
-    """Keys of a hash: multi-index blocks of the bits a key above leaves free."""
+    """Keys of a hash: multi-index blocks of the bits a key above leaves free (of the
+    coarse hash, the first ``size`` bytes of an item)."""
 
-    def __init__(self, radius: int):
+    def __init__(self, radius: int, size: int):
         self.radius = radius
+        self.size = size
 
-    def top(self, hash_bytes):
-        return level_keys(hash_bytes, (), self.radius)
+    def top(self, item):
+        return level_keys(item[:self.size], (), self.radius)
 
-    def below(self, path, hash_bytes):
-        return level_keys(hash_bytes, path, self.radius)
+    def below(self, path, item):
+        # Nothing left to cut: keyed by the coarse hash alone (the whole item would part
+        # copies whose fine hashes differ by a few bits), and kept under that key below.
+        if path[0] == "exact":
+            return [path]
+        return (level_keys(item[:self.size], path, self.radius)
+                or [("exact", item[:self.size])])
 
 
 class HammingMetric:
-    def stack(self, hashes):
-        return np.frombuffer(b"".join(hashes), np.uint8).reshape(len(hashes), -1)
+    """Hamming distance of the coarse hashes; a pair the fine check turns down is put
+    beyond the radius (``far``)."""
 
-    def row(self, bits, i):
-        return np.bitwise_count(bits[i] ^ bits[i + 1:]).sum(axis=1, dtype=np.int64)
+    def __init__(self, size: int, radius: int, fine_max_distance: int):
+        self.size = size
+        self.radius = radius
+        self.fine_max_distance = fine_max_distance
+        self.far = radius + 1
+        self._rejected = None
+
+    def stack(self, items):
+        coarse = np.frombuffer(b"".join(item[:self.size] for item in items), np.uint8)
+        return coarse.reshape(len(items), -1), items
+
+    def row(self, stacked, i):
+        bits, items = stacked
+        distances = np.bitwise_count(bits[i] ^ bits[i + 1:]).sum(axis=1, dtype=np.int64)
+        if len(items[i]) > self.size:   # a plain-ground picture: verify its close pairs
+            for j in np.flatnonzero(distances <= self.radius):
+                if not self.agrees(items[i], items[i + 1 + j]):
+                    distances[j] = self.far
+        return distances
 
     def distance(self, a, b):
-        return hamming(a, b)
+        return hamming(a[:self.size], b[:self.size]) if self.agrees(a, b) else self.far
+
+    def agrees(self, a, b) -> bool:
+        if fine_agrees(a, b, self.size, self.fine_max_distance):
+            return True
+        if self._rejected is None:   # made where it runs (inside a DoFn), not pickled
+            self._rejected = Metrics.counter(NAMESPACE, "pairs_rejected_by_fine_check")
+        self._rejected.inc()
+        return False
+
+    def __getstate__(self):
+        return {**self.__dict__, "_rejected": None}
+
+
+def items_of(fp, size: int):
+    """One item per orientation: its coarse hash, then its fine hash when it has one."""
+    coarse = [fp.phash[i:i + size] for i in range(0, len(fp.phash), size)]
+    fine = ([fp.phash_fine[i:i + FINE_HASH_BYTES]
+             for i in range(0, len(fp.phash_fine), FINE_HASH_BYTES)]
+            if fp.phash_fine else [b""] * len(coarse))
+    return [c + f for c, f in zip(coarse, fine)]
 
 
 class NearDuplicateImages(beam.PTransform):
@@ -74,11 +126,11 @@ class NearDuplicateImages(beam.PTransform):
         hashed = (fingerprints
                   | "HasHash" >> beam.Filter(lambda fp: fp.phash is not None)
                   | "ByNode" >> beam.FlatMap(lambda fp: (
-                      (node_of(fp), fp.phash[i:i + size])
-                      for i in range(0, len(fp.phash), size))))
+                      (node_of(fp), item) for item in items_of(fp, size))))
         pairs = hashed | "Pairs" >> BucketPairs(
-            HammingBlocks(s.max_distance), HammingMetric(), s.max_distance, s.max_bucket,
-            s.levels, NAMESPACE, distance_type=int)
+            HammingBlocks(s.max_distance, size),
+            HammingMetric(size, s.max_distance, s.fine_max_distance), s.max_distance,
+            s.max_bucket, s.levels, NAMESPACE, distance_type=int)
         return pairs | "Clusters" >> PairClusters(
             Reason.NEAR_DUPLICATE_IMAGE, NAMESPACE, s.rounds, IMAGE, "hamming_distance")
 
