@@ -29,10 +29,9 @@ orientations.
 
 import apache_beam as beam
 import numpy as np
-
-from detectors.clusters import IMAGE
 from apache_beam.metrics import Metrics
 
+from detectors.clusters import IMAGE
 from detectors.phash import FINE_HASH_BYTES, fine_agrees, hamming, level_keys
 from schemas.reasons import Reason
 from schemas.settings import NearImageSettings
