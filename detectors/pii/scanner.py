@@ -11,6 +11,7 @@ type (merge_same_type), less those inside a finding of a more specific type
 """
 
 import bisect
+import collections
 import dataclasses
 import functools
 import logging
@@ -26,7 +27,7 @@ from detectors.pii.addresses import AddressRecognizer
 from detectors.pii.cards import BoundedCreditCardRecognizer, LuhnCardRecognizer
 from detectors.pii.contact import BoundedUrlRecognizer, OfflineEmailRecognizer
 from detectors.pii.names import NameRecognizer, person_span
-from detectors.pii.ner_steps import ner_pipe
+from detectors.pii.ner_steps import ner_pipe, steps_apply
 from detectors.pii.phones import PhoneNumberRecognizer
 from detectors.pii.secrets import SECRET_ENTITIES, SECRET_RECOGNIZERS
 from detectors.pii.spans import Finding, drop_contained, merge_same_type, shifted
@@ -167,11 +168,14 @@ class _SpacyEngine(SpacyNlpEngine):
     compiled loop drops the GIL and takes it back for every move it checks.
     """
     UNUSED = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter", "morphologizer")
+    SORTED_WINDOWS, STEPPED_WINDOWS = 1024, 64
+    CACHED_WINDOWS = 4096   # the entities of the windows seen last, ~0.5 MB of text
 
     def __init__(self, models, need_ner: bool, windows: bool = True):
         super().__init__(models=models, ner_model_configuration=NerModelConfiguration(
             labels_to_ignore=_UNUSED_NER_LABELS))
         self.need_ner, self.windows = need_ner, windows
+        self.window_entities = WindowCache(self.CACHED_WINDOWS)
 
     def load(self) -> None:
         import spacy
@@ -197,9 +201,10 @@ class _SpacyEngine(SpacyNlpEngine):
     def parse(self, texts: Sequence[str], language: str, batch_size: int) -> List[NlpArtifacts]:
         """presidio's NlpArtifacts of ``texts``, the NER's entities found in ner_windows.
 
-        The NER reads each window as a text of its own (the windows of all texts in
-        batches of ``batch_size``) and its entities are given in the whole text's
-        offsets; the whole text's tokens are made only when a context word is looked for.
+        The NER reads each window as a text of its own, each distinct window once (a
+        window seen in the last CACHED_WINDOWS is not read again), and its entities are
+        given in the whole text's offsets; the whole text's tokens are made only when a
+        context word is looked for.
         """
         nlp = self.nlp[language]
         stop_words = self.stop_words(language)
@@ -207,18 +212,31 @@ class _SpacyEngine(SpacyNlpEngine):
         windows = ([(i, start, end) for i, text in enumerate(texts)
                     for start, end in cut(text, stop_words)] if self.need_ner else [])
         entities: List[list] = [[] for _ in texts]
-        whole: List[object] = [None for _ in texts]
-        if windows:
-            # the windows of batch_size texts at a time (the NER sorts them by length)
-            per_batch = max(1, round(batch_size * len(windows) / len(texts)))
-            parts = ner_pipe(nlp, (texts[i][start:end] for i, start, end in windows),
-                             per_batch)
+        # Each distinct window text through the NER once (headers, signatures and
+        # boilerplate repeat within a batch and across batches): a window's entities
+        # depend on its text alone.
+        seen = self.window_entities
+        distinct = dict.fromkeys(texts[i][start:end] for i, start, end in windows)
+        todo = [window for window in distinct if window not in seen]
+        distinct.update((window, seen[window]) for window in distinct if window in seen)
+        wholes = {texts[i] for i, start, end in windows if end - start == len(texts[i])}
+        docs = {}   # the whole text's tokens, when a window is one: not made twice
+        if todo:
             with self.blas.limit(limits=1, user_api="blas"):
-                for (i, start, end), part in zip(windows, parts):
-                    entities[i] += [NerEntity(e.start_char + start, e.end_char + start,
-                                              e.label_) for e in part.ents]
-                    if end - start == len(texts[i]):
-                        whole[i] = part     # the whole text's tokens: not made twice
+                if steps_apply(nlp):    # all sorted by length, stepped 64 at a time
+                    parts = ner_pipe(nlp, todo, self.SORTED_WINDOWS, self.STEPPED_WINDOWS)
+                else:   # the windows of batch_size texts at a time (nlp.pipe's batches)
+                    parts = ner_pipe(nlp, todo, max(1, round(batch_size * len(windows)
+                                                             / len(texts))))
+                for window, part in zip(todo, parts):
+                    distinct[window] = seen[window] = tuple(
+                        (e.start_char, e.end_char, e.label_) for e in part.ents)
+                    if window in wholes:
+                        docs[window] = part
+        for i, start, end in windows:
+            entities[i] += [NerEntity(s + start, e + start, label)
+                            for s, e, label in distinct[texts[i][start:end]]]
+        whole = [docs.get(text) for text in texts]
         return [_Artifacts(self, language, *parsed) for parsed in zip(texts, entities, whole)]
 
     @functools.lru_cache(maxsize=None)
@@ -232,6 +250,24 @@ class _SpacyEngine(SpacyNlpEngine):
                 or word in ("-PRON-", "be")):
             return ()
         return tuple(word.lower().split(":"))
+
+
+class WindowCache(collections.OrderedDict):
+    """window text -> its NER entities ((start, end, label) in the window), the
+    ``size`` last looked up."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def __getitem__(self, window: str):
+        self.move_to_end(window)
+        return super().__getitem__(window)
+
+    def __setitem__(self, window: str, entities) -> None:
+        super().__setitem__(window, entities)
+        if len(self) > self.size:
+            self.popitem(last=False)
 
 
 @dataclasses.dataclass
