@@ -53,6 +53,15 @@ def test_ner_windows_cover_capitalised_words_and_four_words_around():
     assert [two[s:e].split()[0] for s, e in ner_windows(two, STOP)] == ["Anna", "x"]
 
 
+def test_i_and_days_open_no_window_but_stay_in_their_neighbours(scanner):
+    assert ner_windows("then I said that I would go on Tuesday or in February", STOP) == []
+    text = "so I told them on Tuesday we met Anna Smith in Oslo at noon"
+    (start, end), = ner_windows(text, STOP)
+    assert text[start:end] == "on Tuesday we met Anna Smith in Oslo at noon"
+    found = {(f.entity_type, text[f.start:f.end]) for f in scanner.scan([text])[0]}
+    assert {("PERSON", "Anna Smith"), ("LOCATION", "Oslo")} <= found
+
+
 def _capitalised(value: str) -> bool:
     return any(c.isupper() and (i == 0 or not value[i - 1].isalnum())
                for i, c in enumerate(value))
