@@ -3,7 +3,8 @@
 Built once per worker (it loads the spaCy model, ~1 s). ``scan`` takes a batch of
 texts, cuts long ones into bounded chunks with overlap, runs spaCy's NER over the
 windows of all chunks that can hold a name, a place or an organisation (ner_windows;
-one call per batch, not per text; ner_steps.ner_pipe: ``nlp.pipe`` with the NER's
+one call per batch, not per text, each distinct window once and not again while it is
+among the last CACHED_WINDOWS; ner_steps.ner_pipe: ``nlp.pipe`` with the NER's
 transition loop run with the GIL held), runs the recognizers per chunk (some behind a
 gate, GATES), and returns each text's findings in its own offsets: one per stretch and
 type (merge_same_type), less those inside a finding of a more specific type
