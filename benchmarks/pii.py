@@ -13,7 +13,8 @@ Two ways to find the same entities with the same recognizers and the same spaCy 
                presidio never reads (tagger, parser, lemmatizer, and the shared tok2vec,
                which only they read), numpy's BLAS on one thread, the NER only on windows
                of four words around capitalised words (the whole text when it has no
-               capitals), its transition loop run with the GIL held, presidio's
+               capitals), each distinct window once, all of a batch's windows sorted by
+               length, its transition loop run with the GIL held, presidio's
                artifacts made lazily, gates before the pattern recognizers, presidio's
                context enhancer with bisection and without its copies, a cheap gate before
                libphonenumber; and its clean-up of findings (NER names trimmed to the
@@ -26,7 +27,7 @@ CVs, invoices, logs, config files). Recall is measured on the Faker documents, p
 with evaluation/pii.py's matching; both ways must agree.
 
 Each repetition times both ways in turn in this process (pinned to one core), after a warm-up
-on a few documents; the table reports the median docs/s of the wall clock and per CPU-second
+on a few documents (the scanner's cache of window entities cleared before each repetition); the table reports the median docs/s of the wall clock and per CPU-second
 of the process (the machine is shared: the wall clock counts the time other processes hold
 the core, the CPU time does not), and the ratio of the medians. With --pipeline, each
 repetition also runs the whole job (`hygiene`, DirectRunner, one process, pinned to the same
@@ -148,6 +149,9 @@ def main(argv=None) -> int:
     analyzer = plain_analyzer(settings)
 
     def ours():
+        # every repetition runs the NER on every window: the scanner's cache of window
+        # entities would otherwise answer from the warm-up or the repetition before
+        scanner.analyzer.nlp_engine.window_entities.clear()
         found = []
         for start in range(0, len(docs), 64):
             found.extend(scanner.scan(docs[start:start + 64]))

@@ -53,6 +53,15 @@ def test_ner_windows_cover_capitalised_words_and_four_words_around():
     assert [two[s:e].split()[0] for s, e in ner_windows(two, STOP)] == ["Anna", "x"]
 
 
+def test_i_and_days_open_no_window_but_stay_in_their_neighbours(scanner):
+    assert ner_windows("then I said that I would go on Tuesday or in February", STOP) == []
+    text = "so I told them on Tuesday we met Anna Smith in Oslo at noon"
+    (start, end), = ner_windows(text, STOP)
+    assert text[start:end] == "on Tuesday we met Anna Smith in Oslo at noon"
+    found = {(f.entity_type, text[f.start:f.end]) for f in scanner.scan([text])[0]}
+    assert {("PERSON", "Anna Smith"), ("LOCATION", "Oslo")} <= found
+
+
 def _capitalised(value: str) -> bool:
     return any(c.isupper() and (i == 0 or not value[i - 1].isalnum())
                for i, c in enumerate(value))
@@ -181,6 +190,7 @@ def test_the_ner_runs_on_one_blas_thread(scanner, monkeypatch):
             yield doc
 
     monkeypatch.setattr(scanner_module, "ner_pipe", watched)
+    scanner.analyzer.nlp_engine.window_entities.clear()   # else the windows read before
     with threadpool_limits(limits=2, user_api="blas"):   # as numpy starts on 2 cores
         assert blas_threads() == {2}
         scanner.scan(PROSE)
@@ -197,3 +207,55 @@ def test_a_pipeline_other_than_a_greedy_ner_alone_goes_through_nlp_pipe():
     assert not steps_apply(nlp)
     docs = list(ner_pipe(nlp, ["One here. Two there.", "Three"], 8))
     assert [len(list(doc.sents)) for doc in docs] == [2, 1]   # the sentencizer ran
+
+
+def _window_entities(artifacts):
+    return [[(e.start_char, e.end_char, e.label_) for e in a.entities] for a in artifacts]
+
+
+def test_a_window_seen_before_is_not_read_again_and_gives_the_same_entities(scanner,
+                                                                            monkeypatch):
+    from evaluation.corpora import lee_documents
+    engine = scanner.analyzer.nlp_engine
+    nlp = engine.nlp["en"]
+    signature = "\n\nBest regards,\nMaria Keller\nAcme Logistics GmbH, Hamburg"
+    texts = ([f"Order {n} left the depot on time.{signature}" for n in range(6)]
+             + lee_documents()[:12] + PROSE + PROSE)
+    read = []
+    original = scanner_module.ner_pipe
+
+    def watched(nlp, windows, *args):
+        windows = list(windows)
+        read.extend(windows)
+        return original(nlp, windows, *args)
+
+    monkeypatch.setattr(scanner_module, "ner_pipe", watched)
+    engine.window_entities.clear()
+    first = _window_entities(engine.parse(texts, "en", 32))
+    windows = [text[s:e] for text in texts for s, e in ner_windows(text, engine.stop_words("en"))]
+    assert len(read) == len(set(windows)) < len(windows)    # each distinct window once
+    read.clear()
+    again = _window_entities(engine.parse(texts[::-1], "en", 32))[::-1]   # from the cache
+    assert read == [] and again == first
+    # what the NER finds in each window read on its own, as nlp.pipe reads it, in
+    # presidio's labels (those it ignores left out)
+    config = engine.ner_model_configuration
+    want = []
+    for text in texts:
+        spans = ner_windows(text, engine.stop_words("en"))
+        docs = nlp.pipe([text[s:e] for s, e in spans])
+        want.append([(e.start_char + s, e.end_char + s,
+                      config.model_to_presidio_entity_mapping.get(e.label_, e.label_))
+                     for (s, _), doc in zip(spans, docs) for e in doc.ents
+                     if e.label_ not in config.labels_to_ignore])
+    assert first == want
+    assert sum(map(len, first)) > 50
+
+
+def test_the_window_cache_keeps_the_windows_seen_last():
+    from detectors.pii.scanner import WindowCache
+    cache = WindowCache(2)
+    cache["a"], cache["b"] = (1,), (2,)
+    assert cache["a"] == (1,)       # a read keeps it
+    cache["c"] = (3,)
+    assert list(cache) == ["a", "c"]

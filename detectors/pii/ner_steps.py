@@ -13,7 +13,7 @@ c_transition_batch). The same entities (tests/test_pii_scanner.py compares them 
 ``nlp.pipe``), half the NER's CPU time on the scanner's windows.
 """
 
-from typing import Iterable, Iterator, List
+from typing import Iterable, Iterator, List, Optional
 
 from spacy import util
 from spacy.language import Language
@@ -46,16 +46,24 @@ def greedy_states(ner: EntityRecognizer, docs: List[Doc]) -> list:
     return batch
 
 
-def ner_pipe(nlp: Language, texts: Iterable[str], batch_size: int) -> Iterator[Doc]:
+def ner_pipe(nlp: Language, texts: Iterable[str], batch_size: int,
+             step_size: Optional[int] = None) -> Iterator[Doc]:
     """``nlp.pipe(texts, batch_size=batch_size)`` for a greedy NER alone (steps_apply):
-    Parser.pipe's batches (``batch_size`` texts, by length in quarters), greedy_states."""
+    Parser.pipe's batches (``batch_size`` texts, by length in parts of ``step_size``,
+    a quarter of a batch as in Parser.pipe unless given), greedy_states.
+
+    A text's entities do not depend on the others stepped with it (the test compares
+    batch sizes): the scanner sorts all of a scan's windows by length and steps them 64
+    at a time, fewer steps of like lengths (0.3 of the NER's 2.5 CPU s on the
+    benchmark's windows)."""
     if not steps_apply(nlp):
         yield from nlp.pipe(texts, batch_size=batch_size)
         return
     ner = nlp.get_pipe("ner")
+    step_size = step_size or max(batch_size // 4, 2)
     for batch in util.minibatch((nlp.make_doc(text) for text in texts), size=batch_size):
         by_length = sorted(batch, key=len)
-        for part in util.minibatch(by_length, size=max(batch_size // 4, 2)):
+        for part in util.minibatch(by_length, size=step_size):
             part = list(part)
             ner.set_annotations(part, greedy_states(ner, part))
         yield from batch

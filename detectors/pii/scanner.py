@@ -3,7 +3,8 @@
 Built once per worker (it loads the spaCy model, ~1 s). ``scan`` takes a batch of
 texts, cuts long ones into bounded chunks with overlap, runs spaCy's NER over the
 windows of all chunks that can hold a name, a place or an organisation (ner_windows;
-one call per batch, not per text; ner_steps.ner_pipe: ``nlp.pipe`` with the NER's
+one call per batch, not per text, each distinct window once and not again while it is
+among the last CACHED_WINDOWS; ner_steps.ner_pipe: ``nlp.pipe`` with the NER's
 transition loop run with the GIL held), runs the recognizers per chunk (some behind a
 gate, GATES), and returns each text's findings in its own offsets: one per stretch and
 type (merge_same_type), less those inside a finding of a more specific type
@@ -11,6 +12,7 @@ type (merge_same_type), less those inside a finding of a more specific type
 """
 
 import bisect
+import collections
 import dataclasses
 import functools
 import logging
@@ -26,7 +28,7 @@ from detectors.pii.addresses import AddressRecognizer
 from detectors.pii.cards import BoundedCreditCardRecognizer, LuhnCardRecognizer
 from detectors.pii.contact import BoundedUrlRecognizer, OfflineEmailRecognizer
 from detectors.pii.names import NameRecognizer, person_span
-from detectors.pii.ner_steps import ner_pipe
+from detectors.pii.ner_steps import ner_pipe, steps_apply
 from detectors.pii.phones import PhoneNumberRecognizer
 from detectors.pii.secrets import SECRET_ENTITIES, SECRET_RECOGNIZERS
 from detectors.pii.spans import Finding, drop_contained, merge_same_type, shifted
@@ -99,6 +101,23 @@ class BisectContextEnhancer(LemmaContextAwareEnhancer):
         return [next(enhanced) if can_change(r) else r for r in raw_results]
 
 
+class _Registry(RecognizerRegistry):
+    """presidio's registry, the recognizers of a request looked up once, not per chunk:
+    presidio filters all its recognizers by entity and language for every chunk it
+    analyzes (0.1 CPU s of the benchmark's 600 documents). The same list, in the same
+    order, as long as the registry holds the same recognizers."""
+
+    def get_recognizers(self, language, entities=None, all_fields=False,
+                        ad_hoc_recognizers=None):
+        if ad_hoc_recognizers:
+            return super().get_recognizers(language, entities, all_fields, ad_hoc_recognizers)
+        key = (language, tuple(entities or ()), all_fields, tuple(map(id, self.recognizers)))
+        looked_up = self.__dict__.setdefault("_looked_up", {})
+        if key not in looked_up:
+            looked_up[key] = super().get_recognizers(language, entities, all_fields)
+        return list(looked_up[key])
+
+
 class _Analyzer(AnalyzerEngine):
     """presidio's AnalyzerEngine, less a pass per recognizer that changes nothing here.
 
@@ -167,11 +186,14 @@ class _SpacyEngine(SpacyNlpEngine):
     compiled loop drops the GIL and takes it back for every move it checks.
     """
     UNUSED = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter", "morphologizer")
+    SORTED_WINDOWS, STEPPED_WINDOWS = 1024, 64
+    CACHED_WINDOWS = 4096   # the entities of the windows seen last, ~0.5 MB of text
 
     def __init__(self, models, need_ner: bool, windows: bool = True):
         super().__init__(models=models, ner_model_configuration=NerModelConfiguration(
             labels_to_ignore=_UNUSED_NER_LABELS))
         self.need_ner, self.windows = need_ner, windows
+        self.window_entities = WindowCache(self.CACHED_WINDOWS)
 
     def load(self) -> None:
         import spacy
@@ -197,9 +219,10 @@ class _SpacyEngine(SpacyNlpEngine):
     def parse(self, texts: Sequence[str], language: str, batch_size: int) -> List[NlpArtifacts]:
         """presidio's NlpArtifacts of ``texts``, the NER's entities found in ner_windows.
 
-        The NER reads each window as a text of its own (the windows of all texts in
-        batches of ``batch_size``) and its entities are given in the whole text's
-        offsets; the whole text's tokens are made only when a context word is looked for.
+        The NER reads each window as a text of its own, each distinct window once (a
+        window seen in the last CACHED_WINDOWS is not read again), and its entities are
+        given in the whole text's offsets; the whole text's tokens are made only when a
+        context word is looked for.
         """
         nlp = self.nlp[language]
         stop_words = self.stop_words(language)
@@ -207,18 +230,31 @@ class _SpacyEngine(SpacyNlpEngine):
         windows = ([(i, start, end) for i, text in enumerate(texts)
                     for start, end in cut(text, stop_words)] if self.need_ner else [])
         entities: List[list] = [[] for _ in texts]
-        whole: List[object] = [None for _ in texts]
-        if windows:
-            # the windows of batch_size texts at a time (the NER sorts them by length)
-            per_batch = max(1, round(batch_size * len(windows) / len(texts)))
-            parts = ner_pipe(nlp, (texts[i][start:end] for i, start, end in windows),
-                             per_batch)
+        # Each distinct window text through the NER once (headers, signatures and
+        # boilerplate repeat within a batch and across batches): a window's entities
+        # depend on its text alone.
+        seen = self.window_entities
+        distinct = dict.fromkeys(texts[i][start:end] for i, start, end in windows)
+        todo = [window for window in distinct if window not in seen]
+        distinct.update((window, seen[window]) for window in distinct if window in seen)
+        wholes = {texts[i] for i, start, end in windows if end - start == len(texts[i])}
+        docs = {}   # the whole text's tokens, when a window is one: not made twice
+        if todo:
             with self.blas.limit(limits=1, user_api="blas"):
-                for (i, start, end), part in zip(windows, parts):
-                    entities[i] += [NerEntity(e.start_char + start, e.end_char + start,
-                                              e.label_) for e in part.ents]
-                    if end - start == len(texts[i]):
-                        whole[i] = part     # the whole text's tokens: not made twice
+                if steps_apply(nlp):    # all sorted by length, stepped 64 at a time
+                    parts = ner_pipe(nlp, todo, self.SORTED_WINDOWS, self.STEPPED_WINDOWS)
+                else:   # the windows of batch_size texts at a time (nlp.pipe's batches)
+                    parts = ner_pipe(nlp, todo, max(1, round(batch_size * len(windows)
+                                                             / len(texts))))
+                for window, part in zip(todo, parts):
+                    distinct[window] = seen[window] = tuple(
+                        (e.start_char, e.end_char, e.label_) for e in part.ents)
+                    if window in wholes:
+                        docs[window] = part
+        for i, start, end in windows:
+            entities[i] += [NerEntity(s + start, e + start, label)
+                            for s, e, label in distinct[texts[i][start:end]]]
+        whole = [docs.get(text) for text in texts]
         return [_Artifacts(self, language, *parsed) for parsed in zip(texts, entities, whole)]
 
     @functools.lru_cache(maxsize=None)
@@ -232,6 +268,24 @@ class _SpacyEngine(SpacyNlpEngine):
                 or word in ("-PRON-", "be")):
             return ()
         return tuple(word.lower().split(":"))
+
+
+class WindowCache(collections.OrderedDict):
+    """window text -> its NER entities ((start, end, label) in the window), the
+    ``size`` last looked up."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def __getitem__(self, window: str):
+        self.move_to_end(window)
+        return super().__getitem__(window)
+
+    def __setitem__(self, window: str, entities) -> None:
+        super().__setitem__(window, entities)
+        if len(self) > self.size:
+            self.popitem(last=False)
 
 
 @dataclasses.dataclass
@@ -285,6 +339,11 @@ NER_CONTEXT = 4
 _WORD = re.compile(r"\S+")
 _CAPITALISED = re.compile(r"(?<![\p{L}\p{M}\p{N}])\p{Lu}[\p{L}\p{M}]*")
 _SENTENCE_OPENERS = frozenset("\n.!?:;\"“”'(")
+# Capitalised words that name no person, place or organisation wherever they stand:
+# the pronoun "I" (2% of the benchmark's window text), and the days and months that are
+# nobody's name (the NER's dates count only with DATE_TIME, which reads the whole text).
+NOT_ANCHORS = frozenset("I February October November December Tuesday Wednesday Thursday "
+                        "Saturday".split())
 
 
 def ner_windows(text: str, stop_words=frozenset(), context: Optional[int] = None
@@ -295,7 +354,8 @@ def ner_windows(text: str, stop_words=frozenset(), context: Optional[int] = None
     The NER finds people, places and organisations by their capitals: text without a
     capitalised word holds none, and what it finds there is dates and numbers ("06/20/2023"
     and "v12.1.7" taken for places). A capitalised stop word opening a sentence or a line
-    ("The", "He") opens no window. Text written without capitals ("i'm from switzerland")
+    ("The", "He") opens no window, nor does one of NOT_ANCHORS ("I", "Tuesday"); a
+    window around another capitalised word next to one holds it. Text written without capitals ("i'm from switzerland")
     is one window, the whole of it: there the NER finds what it can by the words alone.
     """
     if text == text.lower():
@@ -306,6 +366,8 @@ def ner_windows(text: str, stop_words=frozenset(), context: Optional[int] = None
     windows: List[Tuple[int, int]] = []
     for match in _CAPITALISED.finditer(text):
         word = match.group()
+        if word in NOT_ANCHORS:
+            continue
         if word.lower() in stop_words and word[1:].islower():
             before = text[:match.start()].rstrip(" \t")
             if not before or before[-1] in _SENTENCE_OPENERS:
@@ -352,7 +414,7 @@ def build_analyzer(settings: PiiSettings, entities: Sequence[str]) -> AnalyzerEn
                               need_ner=bool(set(entities) & NER_ENTITIES),
                               windows=not set(entities) & (NER_ENTITIES - CAPITALISED_ENTITIES))
     nlp_engine.load()
-    registry = RecognizerRegistry(supported_languages=[settings.language])
+    registry = _Registry(supported_languages=[settings.language])
     registry.load_predefined_recognizers(languages=[settings.language], nlp_engine=nlp_engine)
     for replaced in REPLACED_RECOGNIZERS:
         registry.remove_recognizer(replaced)
