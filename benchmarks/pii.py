@@ -27,8 +27,9 @@ CVs, invoices, logs, config files). Recall is measured on the Faker documents, p
 with evaluation/pii.py's matching; both ways must agree.
 
 Each repetition times both ways in turn in this process (pinned to one core), after a warm-up
-on a few documents (the scanner's cache of window entities cleared before each repetition); the table reports the median docs/s of the wall clock and per CPU-second
-of the process (the machine is shared: the wall clock counts the time other processes hold
+on a few documents (the scanner's cache of window entities cleared before each
+repetition); the table reports the median docs/s of the wall clock and per CPU-second of the
+process (the machine is shared: the wall clock counts the time other processes hold
 the core, the CPU time does not), and the ratio of the medians. With --pipeline, each
 repetition also runs the whole job (`hygiene`, DirectRunner, one process, pinned to the same
 core, no report) on the same documents with the stage on and off, and, in a fresh process

@@ -186,7 +186,8 @@ def test_the_fine_check_holds_in_hot_keys_down_to_the_star():
 def test_with_eight_orientations_a_turned_document_goes_and_a_distinct_one_stays():
     from evaluation.documents import invoice
     pages = [invoice(random.Random(f"20/invoice/{i}")) for i in (0, 1)]   # 8 bits apart
-    records = [image_record(0, encode(pages[0]), id="i0"), image_record(1, encode(pages[1]), id="i1"),
+    records = [image_record(0, encode(pages[0]), id="i0"),
+               image_record(1, encode(pages[1]), id="i1"),
                image_record(2, encode(pages[0].transpose(Image.Transpose.ROTATE_90), "JPEG"),
                             id="turned")]
     turned = NearImageSettings(orientations=8)

@@ -355,8 +355,9 @@ def ner_windows(text: str, stop_words=frozenset(), context: Optional[int] = None
     capitalised word holds none, and what it finds there is dates and numbers ("06/20/2023"
     and "v12.1.7" taken for places). A capitalised stop word opening a sentence or a line
     ("The", "He") opens no window, nor does one of NOT_ANCHORS ("I", "Tuesday"); a
-    window around another capitalised word next to one holds it. Text written without capitals ("i'm from switzerland")
-    is one window, the whole of it: there the NER finds what it can by the words alone.
+    window around another capitalised word next to one holds it. Text written without
+    capitals ("i'm from switzerland") is one window, the whole of it: there the NER finds
+    what it can by the words alone.
     """
     if text == text.lower():
         return [(0, len(text))] if text.strip() else []
