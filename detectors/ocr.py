@@ -11,6 +11,7 @@ the `ocr` settings group comes with the stage.
 """
 
 import dataclasses
+import math
 import os
 from typing import Optional, Tuple
 
@@ -24,6 +25,9 @@ PAGE_SEGMENTATION = 11
 # Larger images are refused before tesseract (OcrError("too_large")): pytesseract writes the
 # image to a PNG in this process first, which the time limit does not cover.
 MAX_PIXELS = 40_000_000
+# Images are read at this scale (boxes given back in the original's pixels): tesseract reads
+# small text better larger (docs/BENCHMARKS.md: "Text in images").
+UPSCALE = 1.0
 LANGUAGE = "eng"
 MIN_CONFIDENCE = 0.0   # tesseract's word confidence (0-100) below which a word is dropped
 
@@ -51,7 +55,7 @@ class TesseractReader:
     """One per worker: checks the engine once, then read(image) per image."""
 
     def __init__(self, time_limit_s: float = TIME_LIMIT_S, psm: int = PAGE_SEGMENTATION,
-                 language: str = LANGUAGE):
+                 language: str = LANGUAGE, upscale: float = UPSCALE):
         import pytesseract
         self._pytesseract = pytesseract
         # One core per reader: Beam runs one bundle per core, tesseract's OpenMP would take all.
@@ -62,6 +66,7 @@ class TesseractReader:
         self.time_limit_s = time_limit_s
         self.config = f"--psm {psm}"
         self.language = language
+        self.upscale = upscale
 
     def read(self, image: Image.Image) -> OcrResult:
         try:
@@ -72,6 +77,9 @@ class TesseractReader:
             return OcrResult(error=OcrError("too_large", f"{image.width}x{image.height}"))
         if image.width < 3 or image.height < 3:
             return OcrResult()   # tesseract rejects images this small: nothing to read
+        if self.upscale != 1:
+            image = image.resize((round(image.width * self.upscale),
+                                  round(image.height * self.upscale)), Image.Resampling.BICUBIC)
         try:
             data = self._pytesseract.image_to_data(
                 image, lang=self.language, config=self.config, timeout=self.time_limit_s,
@@ -82,11 +90,11 @@ class TesseractReader:
             return OcrResult(error=OcrError("engine_error", _short(error)))
         except Exception as error:   # tesseract crashed or wrote something unreadable
             return OcrResult(error=OcrError("engine_error", _short(error)))
-        return OcrResult(words=words_from_data(data))
+        return OcrResult(words=words_from_data(data, self.upscale))
 
 
-def words_from_data(data) -> Tuple[OcrWord, ...]:
-    """tesseract's TSV rows (level 5 = word) as OcrWords."""
+def words_from_data(data, upscale: float = 1.0) -> Tuple[OcrWord, ...]:
+    """tesseract's TSV rows (level 5 = word) as OcrWords, boxes in the original's pixels."""
     words = []
     for text, conf, left, top, width, height in zip(
             data["text"], data["conf"], data["left"], data["top"], data["width"],
@@ -94,8 +102,10 @@ def words_from_data(data) -> Tuple[OcrWord, ...]:
         text, conf = str(text).strip(), float(conf)
         if not text or conf < MIN_CONFIDENCE:
             continue
-        words.append(OcrWord(text, (int(left), int(top), int(left) + int(width),
-                                    int(top) + int(height)), round(conf / 100, 3)))
+        left, top = int(left) / upscale, int(top) / upscale
+        right, bottom = left + int(width) / upscale, top + int(height) / upscale
+        words.append(OcrWord(text, (math.floor(left), math.floor(top), math.ceil(right),
+                                    math.ceil(bottom)), round(conf / 100, 3)))
     return tuple(words)
 
 
