@@ -19,15 +19,17 @@ from PIL import Image
 
 # Seconds one image may take; a bigger one is an OcrError("timeout") (the process is killed).
 TIME_LIMIT_S = 20.0
-# Tesseract's page segmentation: 11 = sparse text, words anywhere (signs, cards, labels), which
-# read more of the generated set than 3 (a page of columns) in docs/BENCHMARKS.md.
-PAGE_SEGMENTATION = 11
-# Larger images are refused before tesseract (OcrError("too_large")): pytesseract writes the
-# image to a PNG in this process first, which the time limit does not cover.
+# Tesseract's page segmentation: 3 = automatic (a page of blocks and lines). 11 (sparse text)
+# read as many planted words but reported words on 40 of 41 photos without text, 3 on none
+# (docs/BENCHMARKS.md: "Text in images").
+PAGE_SEGMENTATION = 3
+# Larger images (as read, after UPSCALE) are refused before tesseract (OcrError("too_large")):
+# pytesseract writes the image to a PNG in this process first, which the limit does not cover.
 MAX_PIXELS = 40_000_000
-# Images are read at this scale (boxes given back in the original's pixels): tesseract reads
-# small text better larger (docs/BENCHMARKS.md: "Text in images").
-UPSCALE = 1.0
+# Images are read at this scale (boxes given back in the original's pixels): at 2x tesseract
+# found 0.852 of the planted words 10-12 px high instead of 0.674, at 2.4x the CPU time
+# (docs/BENCHMARKS.md: "Text in images").
+UPSCALE = 2.0
 LANGUAGE = "eng"
 MIN_CONFIDENCE = 0.0   # tesseract's word confidence (0-100) below which a word is dropped
 
@@ -73,7 +75,7 @@ class TesseractReader:
             image = _as_rgb(image)
         except Exception as error:   # a truncated or odd file PIL cannot decode
             return OcrResult(error=OcrError("unreadable_image", _short(error)))
-        if image.width * image.height > MAX_PIXELS:
+        if image.width * image.height * self.upscale ** 2 > MAX_PIXELS:
             return OcrResult(error=OcrError("too_large", f"{image.width}x{image.height}"))
         if image.width < 3 or image.height < 3:
             return OcrResult()   # tesseract rejects images this small: nothing to read

@@ -25,6 +25,10 @@ def presence():
     return TextPresence()
 
 
+def digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
 def overlaps(a, b) -> bool:
     return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
 
@@ -56,10 +60,14 @@ def test_planted_phone_number_is_read_where_it_was_drawn(reader, rotation):
     assert result.error is None
     assert all(isinstance(w, OcrWord) and all(isinstance(v, int) for v in w.box)
                and 0 <= w.confidence <= 1 for w in result.words)
+    # Each part of the number read where it was drawn: the OCR words over its drawn box hold
+    # its digits (at 2 degrees tesseract splits "(212)" into "(21" and "2)").
     for word in PHONE:
-        hits = [w for w in result.words if w.text == word]
-        assert hits, (word, [w.text for w in result.words])
-        assert any(overlaps(w.box, boxes[word]) for w in hits), (word, boxes[word], hits)
+        over = [w for w in result.words if overlaps(w.box, boxes[word])]
+        read = "".join(digits(w.text) for w in over)
+        assert digits(word) in read, (word, boxes[word], over)
+    assert "".join(digits(w.text) for w in result.words).count(
+        "".join(digits(w) for w in PHONE)) == 1
 
 
 def test_text_presence_sends_text_on_and_skips_photos_without(presence):
@@ -75,7 +83,7 @@ def test_text_presence_sends_text_on_and_skips_photos_without(presence):
 
 def test_hostile_image_is_a_typed_timeout_not_a_hang():
     reader = TesseractReader(time_limit_s=1)
-    noise = Image.fromarray(np.random.default_rng(1).integers(0, 256, (2400, 2400, 3),
+    noise = Image.fromarray(np.random.default_rng(1).integers(0, 256, (1600, 1600, 3),
                                                               dtype=np.uint8))
     started = time.monotonic()
     result = reader.read(noise)
@@ -97,4 +105,4 @@ def test_broken_and_odd_images_are_typed_errors_or_empty(reader):
     assert reader.read(huge).error.reason == "too_large"
     rgba = Image.new("RGBA", image.size, (0, 0, 0, 0))
     rgba.paste(image.convert("RGBA"))
-    assert any(w.text == PHONE[0] for w in reader.read(rgba).words)
+    assert PHONE[0] in [w.text for w in reader.read(rgba).words]
