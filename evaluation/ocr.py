@@ -19,7 +19,7 @@ import os
 import re
 import resource
 import time
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
