@@ -106,3 +106,18 @@ def test_broken_and_odd_images_are_typed_errors_or_empty(reader):
     rgba = Image.new("RGBA", image.size, (0, 0, 0, 0))
     rgba.paste(image.convert("RGBA"))
     assert PHONE[0] in [w.text for w in reader.read(rgba).words]
+
+
+def test_labelled_set_is_deterministic_with_boxes_inside():
+    ocr_images = pytest.importorskip("evaluation.ocr_images")   # Faker: the eval extra
+    first = ocr_images.generate(1, 5, kinds=("form", "business_card"))
+    again = ocr_images.generate(1, 5, kinds=("form", "business_card"))
+    assert [i.jpeg for i in first] == [i.jpeg for i in again]
+    assert ocr_images.generate(1, 6, kinds=("form",))[0].jpeg != first[0].jpeg
+    for item in first:
+        image = Image.open(io.BytesIO(item.jpeg))
+        assert 10 <= item.text_height <= 40 and abs(item.angle) <= 5
+        assert {"PERSON", "PHONE_NUMBER"} <= {w.entity_type for w in item.words}
+        for word in item.words:
+            left, top, right, bottom = word.box
+            assert 0 <= left < right <= image.width and 0 <= top < bottom <= image.height
