@@ -1,6 +1,6 @@
 """OCR engine comparison on the generated labelled images (evaluation/ocr_images.py).
 
-    .venv/bin/python -m evaluation.ocr [--n 9] [--seed 5] [--engines tesseract-psm11,rapidocr]
+    .venv/bin/python -m evaluation.ocr [--n 9] [--seed 5] [--engines tesseract-psm3-x2,rapidocr]
 
 For each engine: word recall of the planted words (an OCR word with the same normalised text,
 lower-case letters and digits only, whose box overlaps the planted box), the mean IoU of the
@@ -21,12 +21,10 @@ import resource
 import time
 from typing import Callable, Dict, List
 
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+from PIL import Image
 
-from PIL import Image  # noqa: E402
-
-from detectors.ocr import OcrWord, TesseractReader  # noqa: E402
-from evaluation import ocr_images  # noqa: E402
+from detectors.ocr import OcrWord, TesseractReader
+from evaluation import ocr_images
 
 BANDS = {"10-12": (10, 12), "12-20": (12, 20), "20-40": (20, 41)}
 
@@ -223,6 +221,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--engines", default=",".join(ENGINES), help="'' for none")
     args = parser.parse_args(argv)
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")   # tesseract (a child process): one thread
     images = ocr_images.generate(args.n, args.seed)
     photos = ocr_images.no_text_photos()
     print(f"{len(images)} text images ({args.n} per kind, seed {args.seed}), "
