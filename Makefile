@@ -5,6 +5,9 @@ STAMP := $(VENV)/.installed
 DEMO_OUTPUT ?= output/demo
 # The report's browser test drives Debian's chromium (Playwright never downloads a browser).
 CHROMIUM := /usr/bin/chromium
+# OCR (detectors/ocr.py): Debian's tesseract 5.3 with its English data; the OCR evaluation
+# draws text in DejaVu and Liberation fonts (evaluation/ocr_images.py).
+TESSERACT_ENG := /usr/share/tesseract-ocr/5/tessdata/eng.traineddata
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # Airflow in its own virtualenv (dags/requirements.txt), for the nightly DAG and its test.
 AIRFLOW_VENV ?= .airflow-venv
@@ -21,7 +24,7 @@ $(STAMP): setup.py requirements/no-deps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q "setuptools>=77.0.3,<82" wheel
 	$(VENV)/bin/pip install -q --no-deps --require-hashes -r requirements/no-deps.txt
-	$(VENV)/bin/pip install -q -e ".[test,eval,clip,gpu]"
+	$(VENV)/bin/pip install -q -e ".[test,eval,clip,gpu,ocr]"
 	touch $@
 
 demo: $(STAMP)
@@ -30,7 +33,7 @@ demo: $(STAMP)
 
 # Whole test files go to TEST_WORKERS processes (module fixtures run once); 0: in this process.
 TEST_WORKERS ?= 2
-test: $(STAMP) $(CHROMIUM) $(AIRFLOW_STAMP) .flink/.installed .spark/.installed
+test: $(STAMP) $(CHROMIUM) $(TESSERACT_ENG) $(AIRFLOW_STAMP) .flink/.installed .spark/.installed
 	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 
 airflow: $(AIRFLOW_STAMP)
@@ -42,7 +45,7 @@ fuzz: $(STAMP)
 
 # Every evaluation script, then one table of precision, recall and F1 (docs/BENCHMARKS.md).
 # Labelled sets come from ../shared/eval-data where present; EVAL_ARGS=--quick for a short run.
-eval: $(STAMP)
+eval: $(STAMP) $(TESSERACT_ENG)
 	$(VENV)/bin/python -m evaluation $(EVAL_ARGS)
 
 # Every stage's benchmark and the whole job, then one table (docs/BENCHMARKS.md); the peers
@@ -75,6 +78,12 @@ $(AIRFLOW_STAMP): dags/requirements.txt
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver
+
+$(TESSERACT_ENG):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq tesseract-ocr \
+		tesseract-ocr-eng fonts-dejavu-core fonts-liberation
+	test -f $@
 
 # Regenerate the bundled sample (needs scikit-image for its CC0 photos).
 sample: $(STAMP)

@@ -52,6 +52,12 @@ EXTRAS = {
     # faces.device gpu: CenterFace converted to a torch module, on CUDA torch (GPU workers
     # install the CUDA build, README: Runners); tests check it against onnxruntime on CPU.
     "gpu": ["onnx2torch==1.5.15", "torch==2.13.0", "torchvision==0.28.0"],
+    # Text in images (README: Text in images (OCR)): tesseract through pytesseract (Debian's
+    # tesseract-ocr, `make` installs it); the text-presence test runs the PP-OCRv4 detector
+    # that rapidocr-onnxruntime's wheel carries (evaluation/ocr.py also runs all of RapidOCR,
+    # the engine it was compared with; opencv-python, pyclipper, shapely, six are its own).
+    "ocr": ["pytesseract==0.3.13", "rapidocr-onnxruntime==1.4.4", "opencv-python==5.1.0.95",
+            "pyclipper==1.4.0", "shapely==2.2.0", "six==1.17.0"],
     # evaluation/: the labelled PII set (Faker), photos to transform (scikit-image)
     "eval": ["faker==40.54.0", "scikit-image==0.26.0"],
 }

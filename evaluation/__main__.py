@@ -12,8 +12,8 @@ import sys
 import time
 import traceback
 
-from evaluation import (addresses, document_near_dups, faces, image_near_dups, phones, pii,
-                        spans, templates, text_near_dups)
+from evaluation import (addresses, document_near_dups, faces, image_near_dups, ocr, phones,
+                        pii, spans, templates, text_near_dups)
 from evaluation.scores import SCORES, table
 
 
@@ -33,6 +33,9 @@ def main(argv=None) -> int:
         ("postal addresses", addresses.main, ["--n", "300" if args.quick else "800", "--misses", "0"]),
         ("faces", faces.main, ["--no-cnn"] if args.quick else []),
         ("templates", templates.main, []),
+        # the chosen engine only (docs/BENCHMARKS.md: the comparison: --engines all four)
+        ("text in images (OCR)", ocr.main, ["--n", "3" if args.quick else "9",
+                                            "--engines", "tesseract-psm3-x2"]),
     ]
     failed = []
     for name, run, run_args in runs:

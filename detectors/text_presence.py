@@ -1,0 +1,75 @@
+"""A cheap test for text in an image, so photos without text skip OCR.
+
+PP-OCRv4's text detector (the DBNet ONNX file inside the rapidocr-onnxruntime wheel, run on
+onnxruntime with one thread, without the rest of RapidOCR or OpenCV) on the image scaled to
+at most SIDE px (small images up to MIN_SIDE on their shorter side: the detector found nothing
+on a 309x107 sign with 10 px text as it was): its map gives each pixel the probability of
+being inside text. An image has text when at least MIN_TEXT_SHARE of the map is above
+PIXEL_THRESHOLD. MIN_SIDE and MIN_TEXT_SHARE were set on the generated images of seed 6
+(3 per kind); docs/BENCHMARKS.md measures the test on seed 5 and on the eval-data photos.
+"""
+
+import importlib.util
+import os
+from typing import Optional
+
+import numpy as np
+from PIL import Image
+
+SIDE = 640                 # longest side the detector sees (a multiple of 32)
+MIN_SIDE = 256             # shorter side at least this (a small image gives the map nothing)
+PIXEL_THRESHOLD = 0.5      # DBNet's probability that a map pixel is text
+# Share of the map above it for "has text": about half the least of any generated image of
+# seed 6 (0.011, a sign with 10-12 px text); the photos without text had 0 to 0.001 but for
+# two (0.033, 0.058: docs/BENCHMARKS.md), which were seen when choosing it.
+MIN_TEXT_SHARE = 0.005
+MODEL_FILE = "ch_PP-OCRv4_det_infer.onnx"
+
+
+def model_path() -> str:
+    """The detector file in the installed wheel (found without importing RapidOCR)."""
+    spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("rapidocr-onnxruntime is not installed (make installs it)")
+    return os.path.join(list(spec.submodule_search_locations)[0], "models", MODEL_FILE)
+
+
+class TextPresence:
+    """One per worker: loads the detector once; text_share(image) / has_text(image)."""
+
+    def __init__(self, side: int = SIDE, min_text_share: float = MIN_TEXT_SHARE):
+        import onnxruntime
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(
+            model_path(), options, providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0].name
+        self.side = side
+        self.min_text_share = min_text_share
+
+    def text_share(self, image: Image.Image) -> float:
+        batch = _batch(image, self.side)
+        if batch is None:
+            return 0.0
+        probability = self.session.run(None, {self.input: batch})[0]
+        return float((probability > PIXEL_THRESHOLD).mean())
+
+    def has_text(self, image: Image.Image) -> bool:
+        return self.text_share(image) >= self.min_text_share
+
+
+def _batch(image: Image.Image, side: int) -> Optional[np.ndarray]:
+    """1x3xHxW float32, BGR as the detector was trained, scaled to fit `side`, sides
+    rounded to multiples of 32 (never upscaled: on upscaled thumbnails textures read as text)."""
+    if image.width < 4 or image.height < 4:
+        return None
+    image = image.convert("RGB")
+    scale = min(1.0, side / max(image.size))
+    scale = max(scale, MIN_SIDE / min(image.size))
+    width = max(32, round(image.width * scale / 32) * 32)
+    height = max(32, round(image.height * scale / 32) * 32)
+    pixels = np.asarray(image.resize((width, height), Image.Resampling.BILINEAR),
+                        dtype=np.float32)[:, :, ::-1]
+    pixels = (pixels / 255.0 - 0.5) / 0.5
+    return np.ascontiguousarray(pixels.transpose(2, 0, 1)[None])

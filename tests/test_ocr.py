@@ -1,0 +1,123 @@
+"""OCR engine (detectors/ocr.py) and text-presence test (detectors/text_presence.py), on the
+real engines (`make` installs tesseract and the rapidocr-onnxruntime wheel) and small
+generated images."""
+
+import io
+import time
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from detectors.ocr import OcrError, OcrWord, TesseractReader
+from detectors.text_presence import TextPresence
+
+PHONE = ("415-555-0132", "(212)", "555-0199")
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return TesseractReader(time_limit_s=20)
+
+
+@pytest.fixture(scope="module")
+def presence():
+    return TextPresence()
+
+
+def digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
+def overlaps(a, b) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
+def card(rotation: float = 0.0) -> tuple:
+    """A business card in PIL's own font, 16 px, JPEG q50: image, {word: drawn box}."""
+    image = Image.new("RGB", (520, 200), (250, 248, 240))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=22)
+    boxes = {}
+    x = 30
+    for word in ("Phone:",) + PHONE:
+        draw.text((x, 60), word, fill=(20, 20, 20), font=font)
+        boxes[word] = draw.textbbox((x, 60), word, font=font)
+        x += font.getlength(word + " ")
+    draw.text((30, 120), "Ask for the manager on duty", fill=(20, 20, 20), font=font)
+    if rotation:   # small enough that the drawn boxes still overlap the words
+        image = image.rotate(rotation, resample=Image.Resampling.BICUBIC,
+                             fillcolor=(250, 248, 240))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=50)
+    return Image.open(io.BytesIO(out.getvalue())), boxes
+
+
+@pytest.mark.parametrize("rotation", [0.0, 2.0])
+def test_planted_phone_number_is_read_where_it_was_drawn(reader, rotation):
+    image, boxes = card(rotation)
+    result = reader.read(image)
+    assert result.error is None
+    assert all(isinstance(w, OcrWord) and all(isinstance(v, int) for v in w.box)
+               and 0 <= w.confidence <= 1 for w in result.words)
+    # Each part of the number read where it was drawn: the OCR words over its drawn box hold
+    # its digits (at 2 degrees tesseract splits "(212)" into "(21" and "2)").
+    for word in PHONE:
+        over = [w for w in result.words if overlaps(w.box, boxes[word])]
+        read = "".join(digits(w.text) for w in over)
+        assert digits(word) in read, (word, boxes[word], over)
+    assert "".join(digits(w.text) for w in result.words).count(
+        "".join(digits(w) for w in PHONE)) == 1
+
+
+def test_text_presence_sends_text_on_and_skips_photos_without(presence):
+    skimage_data = pytest.importorskip("skimage.data")
+    assert presence.has_text(card()[0])
+    photo = Image.fromarray(skimage_data.camera()).convert("RGB")
+    assert not presence.has_text(photo)
+    blank = Image.fromarray(np.random.default_rng(3).normal(128, 4, (480, 640, 3))
+                            .clip(0, 255).astype(np.uint8))
+    assert not presence.has_text(blank)
+    assert presence.text_share(blank) < presence.text_share(card()[0])
+
+
+def test_hostile_image_is_a_typed_timeout_not_a_hang():
+    reader = TesseractReader(time_limit_s=1)
+    noise = Image.fromarray(np.random.default_rng(1).integers(0, 256, (1600, 1600, 3),
+                                                              dtype=np.uint8))
+    started = time.monotonic()
+    result = reader.read(noise)
+    assert result.error == OcrError("timeout", "over 1 s")
+    assert result.words == ()
+    assert time.monotonic() - started < 15
+
+
+def test_broken_and_odd_images_are_typed_errors_or_empty(reader):
+    image, _ = card()
+    data = io.BytesIO()
+    image.save(data, "JPEG")
+    truncated = Image.open(io.BytesIO(data.getvalue()[:len(data.getvalue()) // 3]))
+    result = reader.read(truncated)
+    assert result.error is not None and result.error.reason == "unreadable_image"
+    assert reader.read(Image.new("RGB", (1, 1))).error is None
+    assert reader.read(Image.new("RGB", (1, 1))).words == ()
+    huge = Image.new("1", (8000, 8000))   # 64 MP in 8 MB: refused before any encoding
+    assert reader.read(huge).error.reason == "too_large"
+    rgba = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    rgba.paste(image.convert("RGBA"))
+    assert PHONE[0] in [w.text for w in reader.read(rgba).words]
+
+
+def test_labelled_set_is_deterministic_with_boxes_inside():
+    ocr_images = pytest.importorskip("evaluation.ocr_images")   # Faker: the eval extra
+    first = ocr_images.generate(1, 5, kinds=("form", "business_card"))
+    again = ocr_images.generate(1, 5, kinds=("form", "business_card"))
+    assert [i.jpeg for i in first] == [i.jpeg for i in again]
+    assert ocr_images.generate(1, 6, kinds=("form",))[0].jpeg != first[0].jpeg
+    for item in first:
+        image = Image.open(io.BytesIO(item.jpeg))
+        assert 10 <= item.text_height <= 40 and abs(item.angle) <= 5
+        assert {"PERSON", "PHONE_NUMBER"} <= {w.entity_type for w in item.words}
+        for word in item.words:
+            left, top, right, bottom = word.box
+            assert 0 <= left < right <= image.width and 0 <= top < bottom <= image.height
