@@ -36,7 +36,10 @@ core, no report) on the same documents with the stage on and off, and, in a fres
 of its own, what the stage's first batch pays once per worker: importing presidio and
 spaCy and building PiiScanner (model loading). The stage's rate in the pipeline is docs /
 (t_on - t_off), with model loading and without it (docs / (t_on - t_off - t_load)); per core
-from the CPU time of the job's process (its rusage as a child). The documents average ~730
+from the CPU time of the job's process (its rusage as a child); and docs / the CPU of the
+stage's own threads in the job with the stage on (model loading excluded: the counter
+transforms.pii.CPU_COUNTER, which `hygiene` prints), the steadier figure: the difference of
+two whole jobs moves with everything else they do. The documents average ~730
 characters, not 1 KB: the rates are also given in KB (1,000 characters) per CPU-second, the
 rate in one-KB documents that issue 18's target (100 per CPU-second per core) names.
 """
@@ -46,12 +49,14 @@ import json
 import os
 import pathlib
 import platform
+import re
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from typing import Optional
 
 # One core, before numpy loads OpenBLAS: it sizes its thread pool by the CPUs it sees, and two
 # of its threads on one core spin against each other, slowing scan's batched products.
@@ -63,6 +68,7 @@ from detectors.pii.scanner import PiiScanner  # noqa: E402
 from evaluation.corpora import lee_documents  # noqa: E402
 from evaluation.pii import faker_set, score  # noqa: E402
 from pipeline.policy import Policy  # noqa: E402
+from transforms.pii import CPU_COUNTER as PII_CPU  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -85,26 +91,37 @@ def plain_analyzer(settings):
     return analyzer
 
 
-def child_seconds(command) -> tuple:
-    """(wall, CPU) seconds of ``command`` in a fresh process, its children included."""
+def child_seconds(command, output: Optional[list] = None) -> tuple:
+    """(wall, CPU) seconds of ``command`` in a fresh process, its children included; its
+    standard output appended to ``output``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+    done = subprocess.run(command, check=True, capture_output=True, cwd=ROOT, text=True)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if output is not None:
+        output.append(done.stdout)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+# What `hygiene` prints of the stage's own CPU (pipeline/launch.py, transforms/pii.py).
+STAGE_CPU = re.compile(r"^PII stage: ([\d,.]+) CPU s in its threads", re.M)
+
+
 def pipeline_seconds(docs, pii: bool) -> tuple:
-    """(wall, CPU) seconds of one whole job on ``docs`` (a fresh process, as a user runs it)."""
+    """(wall, CPU, the stage's own CPU or None) seconds of one whole job on ``docs`` (a fresh
+    process, as a user runs it)."""
     with tempfile.TemporaryDirectory() as tmp:
         corpus = pathlib.Path(tmp) / "docs.jsonl"
         corpus.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n"
                                   for i, t in enumerate(docs)))
-        return child_seconds([
+        output = []
+        wall, cpu = child_seconds([
             sys.executable, str(ROOT / "beam_runner.py"), "--input", str(corpus),
             "--output", str(pathlib.Path(tmp) / "out"), "--pii" if pii else "--no-pii",
-            "--no-report"])   # the report's previews are not the stage's cost
+            "--no-report"], output)   # the report's previews are not the stage's cost
+        found = STAGE_CPU.search(output[0])
+        return wall, cpu, float(found.group(1).replace(",", "")) if found else None
 
 
 # What a worker pays once before its first scan, measured in a process of its own.
@@ -214,8 +231,9 @@ def main(argv=None) -> int:
         record("PII", summary_names[name], len(docs), "docs", rates[name], per_cpu[name],
                note=f"one core; recall {recall(counts[name]):.3f} on the labelled docs{note}")
     if args.pipeline:
-        (on, on_cpu), (off, off_cpu) = (
-            tuple(statistics.median(x) for x in zip(*jobs[pii])) for pii in (True, False))
+        (on, on_cpu, own_cpu), (off, off_cpu, _) = (
+            tuple(statistics.median(x) if None not in x else None for x in zip(*jobs[pii]))
+            for pii in (True, False))
         load, load_cpu = (statistics.median(x) for x in zip(*jobs["loading"]))
         stage = (len(docs) / (on - off), len(docs) / (on_cpu - off_cpu))
         warm = (len(docs) / (on - off - load), len(docs) / (on_cpu - off_cpu - load_cpu))
@@ -223,8 +241,11 @@ def main(argv=None) -> int:
               f"| {stage[0]:,.1f} | {stage[1]:,.1f} | | |")
         print(f"| our stage in the pipeline, model loading excluded | {warm[0]:,.1f} "
               f"| {warm[1]:,.1f} | | |")
+        print(f"| our stage in the pipeline, its own threads' CPU (hygiene's counter) | "
+              f"| {len(docs) / own_cpu:,.1f} | | |")
         print(f"\nin KB (1,000 characters) per CPU-second: the stage in the pipeline "
-              f"{stage[1] * kb:,.1f} with model loading, {warm[1] * kb:,.1f} without")
+              f"{stage[1] * kb:,.1f} with model loading, {warm[1] * kb:,.1f} without; "
+              f"its threads' own CPU {len(docs) / own_cpu * kb:,.1f}")
         record("PII", "ours: the stage in the job = docs / (t_on − t_off)", len(docs), "docs",
                *stage, note="one core; model loading included")
         record("PII", "ours: the stage in the job, model loading excluded = docs / "
@@ -232,6 +253,10 @@ def main(argv=None) -> int:
                note=f"one core; {warm[1] * kb:,.1f} KB per CPU-second; model loading (import "
                     f"presidio and spaCy, build PiiScanner, once per worker) {load:.1f} s, "
                     f"{load_cpu:.1f} CPU s")
+        record("PII", "ours: the stage in the job, its threads' own CPU (counter "
+               f"{PII_CPU})", len(docs), "docs", None, len(docs) / own_cpu,
+               note=f"one core; {len(docs) / own_cpu * kb:,.1f} KB per CPU-second; model "
+                    "loading excluded")
         print(f"\nwhole job: {on:.1f} s ({on_cpu:.1f} CPU s) with the stage, {off:.1f} s "
               f"({off_cpu:.1f} CPU s) without (medians); model loading {load:.1f} s "
               f"({load_cpu:.1f} CPU s) in a fresh process")

@@ -32,6 +32,7 @@ from pipeline.policy import PolicyError, load_policy
 from pipeline.portable import LiftingFlinkRunner
 from pipeline.review import ReviewError, read_decisions
 from transforms.io.index import format_problems, parquet_files, span_index_files
+from transforms.pii import CPU_COUNTER as PII_CPU
 
 LOG = logging.getLogger("hygiene")
 VERSIONED_PACKAGES = ("pre-training-data-hygiene", "apache-beam", "pyarrow", "pillow", "numpy",
@@ -424,6 +425,9 @@ def print_report(result: RunResult, out=None) -> None:
         if result.counters.get("records_in", 0) != conservation["records_in"]:
             print("  (they differ from the summary's, which counts the rows written: Flink in "
                   "streaming mode drops some bundles' counter updates)", file=out)
+        if PII_CPU in result.counters:
+            print(f"PII stage: {result.counters[PII_CPU] / 1e6:,.2f} CPU s in its threads "
+                  "(model loading excluded)", file=out)
     print("\noutputs:", file=out)
     for name, path in summary["outputs"].items():
         print(f"  {name:<20} {path}", file=out)
