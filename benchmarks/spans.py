@@ -122,8 +122,7 @@ def build_corpus(n_docs: int, seed: int, folder: pathlib.Path) -> dict:
     with open(folder / "corpus.jsonl", "w", encoding="utf-8") as f, \
             open(folder / "planted.jsonl", "w", encoding="utf-8") as p:
         for i in range(n_docs):
-            own = [s for s in _split(original_document(rng, pool))]
-            text = _compose(own, planted[i])
+            text = with_blocks(original_document(rng, pool), planted[i])
             total_bytes += len(text.encode("utf-8"))
             f.write(json.dumps({"id": f"d{i:06d}", "text": text}, ensure_ascii=False) + "\n")
             p.write(json.dumps([blocks[b][1] if b in blocks else b for b in planted[i]],
