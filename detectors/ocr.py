@@ -17,6 +17,8 @@ from typing import Optional, Tuple
 
 from PIL import Image
 
+from detectors.images import on_white
+
 # Seconds one image may take; a bigger one is an OcrError("timeout") (the process is killed).
 TIME_LIMIT_S = 20.0
 # Tesseract's page segmentation: 3 = automatic (a page of blocks and lines). 11 (sparse text)
@@ -72,7 +74,8 @@ class TesseractReader:
 
     def read(self, image: Image.Image) -> OcrResult:
         try:
-            image = _as_rgb(image)
+            image.load()
+            image = on_white(image)
         except Exception as error:   # a truncated or odd file PIL cannot decode
             return OcrResult(error=OcrError("unreadable_image", _short(error)))
         if image.width * image.height * self.upscale ** 2 > MAX_PIXELS:
@@ -109,17 +112,6 @@ def words_from_data(data, upscale: float = 1.0) -> Tuple[OcrWord, ...]:
         words.append(OcrWord(text, (math.floor(left), math.floor(top), math.ceil(right),
                                     math.ceil(bottom)), round(conf / 100, 3)))
     return tuple(words)
-
-
-def _as_rgb(image: Image.Image) -> Image.Image:
-    image.load()
-    if image.mode in ("RGB", "L"):
-        return image
-    if image.mode in ("RGBA", "LA", "P", "PA"):
-        rgba = image.convert("RGBA")   # transparency over white, as a viewer shows it
-        ground = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(ground, rgba).convert("RGB")
-    return image.convert("RGB")
 
 
 def _short(error: Exception) -> str:

@@ -16,6 +16,8 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
+from detectors.images import on_white
+
 SIDE = 640                 # longest side the detector sees (a multiple of 32)
 MIN_SIDE = 256             # shorter side at least this (a small image gives the map nothing)
 PIXEL_THRESHOLD = 0.5      # DBNet's probability that a map pixel is text
@@ -60,11 +62,12 @@ class TextPresence:
 
 
 def _batch(image: Image.Image, side: int) -> Optional[np.ndarray]:
-    """1x3xHxW float32, BGR as the detector was trained, scaled to fit `side`, sides
-    rounded to multiples of 32 (never upscaled: on upscaled thumbnails textures read as text)."""
+    """1x3xHxW float32, BGR as the detector was trained, as a viewer sees it (on_white),
+    scaled to fit `side` but with the shorter side at least MIN_SIDE, sides rounded to
+    multiples of 32."""
     if image.width < 4 or image.height < 4:
         return None
-    image = image.convert("RGB")
+    image = on_white(image)
     scale = min(1.0, side / max(image.size))
     scale = max(scale, MIN_SIDE / min(image.size))
     width = max(32, round(image.width * scale / 32) * 32)
