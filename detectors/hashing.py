@@ -29,6 +29,12 @@ def content_id(*parts: bytes) -> str:
     return "c" + h.hexdigest()
 
 
+# How text_key and pixel_key are made (detectors/images.py pixel_key): two runs' exact keys
+# compare only when these agree (the exact-duplicate index keeps them).
+KEY_FORMAT = {"kind": "exact", "hash": "blake2b-128", "text": "nfkc casefold whitespace",
+              "pixels": "rgb or rgba, 16-bit little-endian, WxH header"}
+
+
 def normalize_text(text: str) -> str:
     """NFKC, case folding and whitespace collapse: what exact dedup compares."""
     text = unicodedata.normalize("NFKC", text).casefold()

@@ -13,20 +13,22 @@ from typing import List, Optional
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from detectors.hashing import KEY_FORMAT
 from detectors.minhash import signature_format
 from detectors.spans import span_format
 from schemas import arrow
 from schemas.settings import Policy
-from transforms.decide.decide import CLUSTERS, INDEX, QUARANTINED, TALLY, Decide
+from transforms.decide.decide import CLUSTERS, QUARANTINED, TALLY, Decide
 from transforms.templates.captions import CaptionTemplates
 from transforms.templates.layouts import LayoutTemplates
-from transforms.dedup.exact import ExactDedup
+from transforms.dedup import exact
 from transforms.people.faces import DetectFaces
 from transforms.people.identities import RepeatedIdentities
 from transforms.common.flatten import FlattenShared
 from transforms.common.nodes import Nodes
 from transforms.io.ids import AssignIds
-from transforms.io.index import ReadIndex, ReadSpanIndex
+from transforms.io.index import PARTS, IndexFiles, ReadIndex, file_schema, previous_sketch
+from transforms.dedup import near_text
 from transforms.dedup.near_text import NearDuplicateText
 from transforms.dedup.near_images import NearDuplicateImages
 from transforms.pii import DetectPii
@@ -45,9 +47,9 @@ class RunSpec:
     output: str
     policy: Policy
     manifest: dict  # what the launcher knows: started_at, config, versions, options
-    index_in: List[str] = dataclasses.field(default_factory=list)  # index Parquet files
+    # --index-in's files by part (transforms/io/index.py), checked; and --index-out
+    index_in: IndexFiles = dataclasses.field(default_factory=dict)
     index_out: Optional[str] = None
-    span_index_in: List[str] = dataclasses.field(default_factory=list)   # span index files
     decisions: dict = dataclasses.field(default_factory=dict)   # pipeline.review
 
 
@@ -67,6 +69,38 @@ def _count_in(record):
     return record
 
 
+class IndexOut:
+    """The running index a run writes (--index-out): each part gets tonight's rows merged
+    with earlier runs' by its stage, or, when its stage is off tonight, earlier runs' rows
+    as they were read (their own format), so a night without a stage loses nothing."""
+
+    def __init__(self, pipeline, spec: RunSpec):
+        self.pipeline = pipeline
+        self.spec = spec
+        self.read = {}
+
+    def earlier(self, part: str):
+        """Earlier runs' rows of ``part`` (None: --index-in has none)."""
+        files = self.spec.index_in.get(part)
+        if not files:
+            return None
+        if part not in self.read:
+            self.read[part] = self.pipeline | f"IndexIn{part.title()}" >> ReadIndex(files, part)
+        return self.read[part]
+
+    def write(self, part: str, rows, schema) -> None:
+        """``rows``: the part's merged rows (earlier runs' included)."""
+        if self.spec.index_out:
+            rows | f"IndexOut{part.title()}" >> WriteParquet(
+                join_path(self.spec.index_out, PARTS[part].folder, "part"), schema)
+
+    def carry(self, part: str) -> None:
+        """Earlier runs' rows of a part whose stage is off tonight, unchanged."""
+        earlier = self.earlier(part)
+        if self.spec.index_out and earlier is not None:
+            self.write(part, earlier, file_schema(self.spec.index_in[part][0]))
+
+
 def build(pipeline: beam.Pipeline, spec: RunSpec):
     """Add the whole job to ``pipeline``; returns the PCollection holding the summary dict."""
     policy = spec.policy
@@ -82,12 +116,30 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
     fingerprints = checked.fingerprints | "UniqueIds" >> AssignIds()
     nodes = fingerprints | "Nodes" >> Nodes()   # for the stages that work on records
 
-    verdicts = [fingerprints | "ExactDedup" >> ExactDedup(policy.exact_dedup)]
+    index = IndexOut(pipeline, spec)
+    run = spec.manifest.get("started_at", "")   # orders tonight after earlier runs
+    exact_dedup = policy.exact_dedup
+    found = fingerprints | "ExactDedup" >> exact.ExactDedup(
+        exact_dedup, previous=index.earlier("exact"), run=run, index=bool(spec.index_out))
+    verdicts = [found[exact.VERDICTS]]
+    if exact_dedup.text or exact_dedup.images:
+        index.write("exact", found[exact.INDEX], arrow.exact_index_schema(KEY_FORMAT))
+    else:
+        index.carry("exact")
     if policy.near_dedup_text.enabled:
-        previous = (pipeline | "PreviousRuns" >> ReadIndex(spec.index_in)
-                    if spec.index_in else None)
-        verdicts.append(fingerprints | "NearDedupText" >> NearDuplicateText(
-            policy.near_dedup_text, previous=previous))
+        earlier = index.earlier("text")
+        previous = (earlier | "PreviousSketches" >> beam.Map(previous_sketch)
+                    if earlier is not None else None)
+        found = fingerprints | "NearDedupText" >> NearDuplicateText(
+            policy.near_dedup_text, previous=previous, index=bool(spec.index_out), run=run)
+        if spec.index_out:
+            index.write("text", (found[near_text.INDEX],) + (
+                (earlier,) if earlier is not None else ()) | "TextIndexRows" >> FlattenShared(),
+                arrow.index_schema(signature_format(policy.near_dedup_text)))
+            found = found[near_text.VERDICTS]
+        verdicts.append(found)
+    else:
+        index.carry("text")
     if policy.near_dedup_images.enabled:
         verdicts.append(fingerprints | "NearDedupImages" >> NearDuplicateImages(
             policy.near_dedup_images))
@@ -104,18 +156,18 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         verdicts.append(pii)
     spans = None
     if policy.repeated_spans.enabled:
-        earlier = (pipeline | "EarlierSpans" >> ReadSpanIndex(spec.span_index_in)
-                   if spec.span_index_in else None)
         found = (checked.records, nodes,
                  pii if pii is not None else pipeline | "NoPii" >> beam.Create([])
-                 ) | "RepeatedSpans" >> RepeatedSpans(policy.repeated_spans, previous=earlier,
+                 ) | "RepeatedSpans" >> RepeatedSpans(policy.repeated_spans,
+                                                     previous=index.earlier("spans"),
                                                      index=bool(spec.index_out))
         if spec.index_out:
-            found[SPAN_INDEX] | "WriteSpanIndex" >> WriteParquet(
-                join_path(spec.index_out, arrow.SPANS_FOLDER, "part"),
-                arrow.span_index_schema(span_format(policy.repeated_spans)))
+            index.write("spans", found[SPAN_INDEX],
+                        arrow.span_index_schema(span_format(policy.repeated_spans)))
         verdicts.append(found[VERDICTS])
         spans = found[SUMMARY]
+    else:
+        index.carry("spans")
     face_verdicts = templates = None
     if policy.faces.enabled:
         identities = policy.identities.enabled
@@ -140,10 +192,6 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
     decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide(
         spec.decisions, policy.faces, policy.image_metadata,
         policy.pii if policy.pii.enabled else None)
-    if spec.index_out and policy.near_dedup_text.enabled:
-        decided[INDEX] | "WriteIndex" >> WriteParquet(
-            join_path(spec.index_out, "part"),
-            arrow.index_schema(signature_format(policy.near_dedup_text)))
 
     written = (
         decided.text | "WriteText" >> WriteParquet(

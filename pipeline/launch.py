@@ -21,6 +21,7 @@ from apache_beam.options.pipeline_options import (DebugOptions, DirectOptions,
                                                   StandardOptions, TestOptions)
 
 from detectors.display import terminal_safe
+from detectors.hashing import KEY_FORMAT
 from detectors.minhash import signature_format
 from detectors.spans import span_format
 from pipeline import ownership
@@ -31,7 +32,8 @@ from pipeline.options import HygieneOptions, help_parser
 from pipeline.policy import PolicyError, load_policy
 from pipeline.portable import LiftingFlinkRunner
 from pipeline.review import ReviewError, read_decisions
-from transforms.io.index import format_problems, parquet_files, span_index_files
+from schemas.arrow import INDEX_FORMAT_KEY
+from transforms.io.index import IndexFiles, file_schema, format_problems, part_files
 from transforms.pii import CPU_COUNTER as PII_CPU
 
 LOG = logging.getLogger("hygiene")
@@ -179,46 +181,54 @@ def _prepare_outputs(hygiene) -> List[str]:
     return doomed
 
 
-def _check_span_index(patterns: Optional[List[str]], policy, check: bool) -> List[str]:
-    """The span index files of the --index-in folders (FOLDER/spans/), after checking their
-    spans were cut and hashed as ours are."""
-    if not patterns or not policy.repeated_spans.enabled or not check:
-        return []
-    files = span_index_files(patterns)
-    try:
-        problems = format_problems(files, span_format(policy.repeated_spans))
-    except (OSError, ValueError) as err:
-        raise UsageError(f"--index-in: a file that is not a span index: {err}") from None
-    if problems:
-        raise UsageError("--index-in holds a span index made with other repeated_spans "
-                         "settings (unit, window, min_documents), so its spans cannot be "
-                         "compared with this run's:\n  " + "\n  ".join(problems[:10]))
-    return files
+def _index_stages(policy) -> dict:
+    """Each index part: whether tonight's run has its stage, its keys' format, and the
+    settings that make that format (for the message when an index does not compare)."""
+    exact = policy.exact_dedup
+    return {
+        "text": (policy.near_dedup_text.enabled, lambda: signature_format(policy.near_dedup_text),
+                 "near_dedup_text settings (ngram, num_perm, seed)"),
+        "spans": (policy.repeated_spans.enabled, lambda: span_format(policy.repeated_spans),
+                  "repeated_spans settings (unit, window, min_documents)"),
+        "exact": (exact.text or exact.images, lambda: KEY_FORMAT, "another version's exact keys"),
+    }
 
 
-def _check_index(patterns: Optional[List[str]], policy, check: bool) -> List[str]:
-    """The index files to read, after checking their signatures compare with ours."""
+def _check_index_in(patterns: Optional[List[str]], policy, check: bool) -> IndexFiles:
+    """The --index-in files of each part (transforms/io/index.py), after checking that the
+    parts tonight's stages read were made as tonight's keys are. A part whose stage is off
+    tonight is carried into --index-out as it was (its files must agree with each other)."""
     if not patterns:
-        return []
-    if not policy.near_dedup_text.enabled:
-        if policy.repeated_spans.enabled:
-            return []   # only the span index is read (_check_span_index)
-        raise UsageError("--index-in needs the near-duplicate text stage (--near-dedup-text) "
-                         "or the repeated-spans stage (--repeated-spans)")
+        return {}
     if not check:
-        return list(patterns)
-    files = parquet_files(patterns)
-    if not files:
+        return {"text": list(patterns)}
+    files, read = {}, False
+    for part, (enabled, fmt, settings) in _index_stages(policy).items():
+        found = part_files(patterns, part)
+        read = read or bool(found)
+        if not found:
+            continue
+        try:
+            expected = fmt() if enabled else _own_format(found[0])
+            problems = format_problems(found, expected)
+        except (OSError, ValueError) as err:   # ArrowInvalid is a ValueError
+            raise UsageError(f"--index-in: a file that is not an index ({part}): {err}") \
+                from None
+        if problems:
+            why = (f"was made with other {settings}, so it cannot be compared with this run's"
+                   if enabled else "holds files made in different ways, so they cannot be "
+                   "carried into one index")
+            raise UsageError(f"--index-in: its {part} part {why}:\n  "
+                             + "\n  ".join(problems[:10]))
+        files[part] = found
+    if not read:
         raise UsageError(f"--index-in {' '.join(patterns)}: no index files found")
-    try:
-        problems = format_problems(files, signature_format(policy.near_dedup_text))
-    except (OSError, ValueError) as err:   # ArrowInvalid is a ValueError
-        raise UsageError(f"--index-in: a file that is not an index: {err}") from None
-    if problems:
-        raise UsageError("--index-in was written with other signature settings, so its "
-                         "signatures cannot be compared with this run's:\n  "
-                         + "\n  ".join(problems[:10]))
     return files
+
+
+def _own_format(path: str) -> dict:
+    found = json.loads((file_schema(path).metadata or {}).get(INDEX_FORMAT_KEY, b"{}"))
+    return {k: v for k, v in found.items() if k != "version"}
 
 
 def _check_pii(policy, check: bool) -> None:
@@ -321,8 +331,7 @@ def run(argv: List[str]) -> RunResult:
         advice = large_input_advice(runner, input_bytes(inputs))
         if advice:
             LOG.info("%s", advice)
-    index_in = _check_index(hygiene.index_in, policy, check=not dry_run)
-    span_index_in = _check_span_index(hygiene.index_in, policy, check=not dry_run)
+    index_in = _check_index_in(hygiene.index_in, policy, check=not dry_run)
     _check_pii(policy, check=not dry_run)
     _check_faces(policy, check=not dry_run)
     _check_clip(policy, check=not dry_run)
@@ -335,7 +344,7 @@ def run(argv: List[str]) -> RunResult:
         "inputs": {"patterns": inputs},
         "config": policy.to_dict(),
         "packages": package_versions(),
-        "index": {"in": index_in, "out": hygiene.index_out, "spans_in": span_index_in},
+        "index": {"in": index_in, "out": hygiene.index_out},
         "review": {"files": hygiene.review_decisions or [], "decisions": len(decisions)},
     }
     if not dry_run:
@@ -344,8 +353,7 @@ def run(argv: List[str]) -> RunResult:
         ownership.delete(_prepare_outputs(hygiene))
         manifest = ownership.begin(hygiene.output, manifest)
     spec = RunSpec(inputs=inputs, output=hygiene.output, policy=policy, manifest=manifest,
-                   index_in=index_in, index_out=hygiene.index_out,
-                   span_index_in=span_index_in, decisions=decisions)
+                   index_in=index_in, index_out=hygiene.index_out, decisions=decisions)
     lifting = _short(runner) == "flinkrunner"     # pipeline/portable.py
     pipeline = beam.Pipeline(runner=LiftingFlinkRunner() if lifting else None, options=options)
     build(pipeline, spec)

@@ -91,11 +91,15 @@ QUARANTINE = pa.schema([
 
 INDEX_FORMAT_KEY = b"hygiene.index"
 SPANS_FOLDER = "spans"   # an index folder's span index: INDEX_OUT/spans/part-*.parquet
-INDEX_VERSION = 1
+EXACT_FOLDER = "exact"   # its exact-duplicate keys: INDEX_OUT/exact/part-*.parquet
+INDEX_VERSION = 2   # 2: the running index (every part merged, texts with their clusters)
 
 
 def index_schema(signature_format: dict) -> pa.Schema:
-    """The cross-run near-duplicate index: what a run kept, with how its signatures were made.
+    """The cross-run near-duplicate text index: every text a run saw with a signature, and
+    the root of the cluster it is in (itself when none: the record one run over all nights
+    keeps), with that root's place in input order over all runs (transforms/common/nodes.py
+    input_order).
 
     Only signatures made the same way can be compared, so the format travels in
     the Parquet file's schema metadata and is checked before a run uses it.
@@ -104,8 +108,22 @@ def index_schema(signature_format: dict) -> pa.Schema:
     return pa.schema([
         pa.field("id", pa.string(), nullable=False),
         pa.field("minhash", pa.binary(), nullable=False),  # uint32 little-endian x num_perm
-        pa.field("source", pa.string(), nullable=False),
-        pa.field("location", pa.string(), nullable=False),
+        pa.field("root", pa.string(), nullable=False),
+        pa.field("order", pa.string(), nullable=False),
+    ], metadata={INDEX_FORMAT_KEY: fmt.encode()})
+
+
+def exact_index_schema(key_format: dict) -> pa.Schema:
+    """The cross-run exact-duplicate index: one row per text or pixel key any run saw, the
+    id of the record that came first with it (the one kept: later copies are duplicates of
+    it), how many records held it so far, and the run that first saw it (started_at)."""
+    fmt = json.dumps({"version": INDEX_VERSION, **key_format}, sort_keys=True)
+    return pa.schema([
+        pa.field("kind", pa.string(), nullable=False),    # "text" or "image"
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("records", pa.int64(), nullable=False),
+        pa.field("run", pa.string(), nullable=False),
     ], metadata={INDEX_FORMAT_KEY: fmt.encode()})
 
 

@@ -1,12 +1,11 @@
 """Decide (transforms/decide/decide.py) alone on the DirectRunner: records, fingerprints and
 every stage's verdicts in; cleaned rows (redacted, blurred, flagged), quarantine rows (reasons,
-kept id, group size, clusters), the next run's index, tallies and clusters out."""
+kept id, group size, clusters), tallies and clusters out."""
 
 import collections
 import io
 import json
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -19,12 +18,12 @@ from schemas.records import FLAG, QUARANTINE, Verdict
 from schemas.review import CLUSTER, RECORD, REJECT, RELEASE, Decision, key
 from schemas.settings import FaceSettings
 from tests.builders import HOPPER, checked, image_record, jpeg, run_stage, sample, text_record
-from transforms.decide.decide import CLUSTERS, INDEX, QUARANTINED, TALLY, Decide
+from transforms.decide.decide import CLUSTERS, QUARANTINED, TALLY, Decide
 from transforms.people.faces import face_verdict
 from transforms.pii import pii_verdicts
 
 EMAIL = "maria.lopez@example.com"
-TAGS = ("text", "image_text", QUARANTINED, TALLY, INDEX, CLUSTERS)
+TAGS = ("text", "image_text", QUARANTINED, TALLY, CLUSTERS)
 
 
 def duplicate(uid, reason, kept, size, cluster, **evidence):
@@ -153,12 +152,8 @@ def test_held_records_carry_their_reasons_evidence_and_kept_id(decided):
     assert all(r["review_status"] is None for k, r in held.items() if k != "reviewed")
 
 
-def test_kept_texts_with_signatures_go_to_the_index_and_clustered_records_are_listed(decided):
-    ran, fingerprints = decided
-    index = {row["id"]: row for row in ran[INDEX]}
-    assert set(index) == {"clean~1", "contact", "released"}   # kept texts only
-    assert index["clean~1"]["minhash"] == fingerprints["clean~1"].minhash
-    assert np.frombuffer(index["contact"]["minhash"], "<u4").size == 256
+def test_clustered_records_are_listed(decided):
+    ran, _ = decided
     clusters = collections.defaultdict(set)
     for cluster, member in ran[CLUSTERS]:
         clusters[cluster].add((member.reason, member.size, member.record_id, member.destination,

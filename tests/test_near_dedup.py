@@ -17,7 +17,8 @@ from schemas.settings import NearTextSettings
 from tests.builders import checked, document, edit, evidence, run_stage, text_record, write_jsonl
 from tests.jobs import run_job
 from transforms.dedup.near_text import NearDuplicateText
-from transforms.io.index import ReadIndex
+from tests.nights import index_rows
+from transforms.io.index import ReadIndex, previous_sketch
 
 
 def row_evidence(row):
@@ -34,7 +35,8 @@ class WithIndex(beam.PTransform):
         self.settings, self.index_files = settings, index_files
 
     def expand(self, fingerprints):
-        previous = fingerprints.pipeline | "PreviousRuns" >> ReadIndex(self.index_files)
+        previous = (fingerprints.pipeline | "PreviousRuns" >> ReadIndex(self.index_files, "text")
+                    | beam.Map(previous_sketch))
         return fingerprints | NearDuplicateText(self.settings, previous=previous)
 
 
@@ -42,7 +44,7 @@ def write_index(path, kept, settings):
     """An earlier run's index of its kept documents (id, text)."""
     _, fingerprints = checked([text_record(i, t, id=k) for i, (k, t) in enumerate(kept)],
                               near_text=settings)
-    rows = [{"id": fp.id, "minhash": fp.minhash, "source": "night1.jsonl", "location": "l"}
+    rows = [{"id": fp.id, "minhash": fp.minhash, "root": fp.id, "order": f"0\x00{fp.id}"}
             for fp in fingerprints]
     pq.write_table(pa.Table.from_pylist(rows, schema=index_schema(signature_format(settings))),
                    path)
@@ -151,7 +153,8 @@ def test_second_run_removes_near_duplicates_of_what_the_first_kept(tmp_path):
     night_one = [(f"n1-{i}", document(rng)) for i in range(20)]
     night_one.append(("n1-copy", edit(rng, night_one[0][1], 1)))  # removed on night one
     write_jsonl(tmp_path / "night1.jsonl", night_one)
-    first = run_job(tmp_path / "out1", [tmp_path / "night1.jsonl"],
+    near_only = "--no-exact-dedup-text"   # exact copies: tests/test_nights.py
+    first = run_job(tmp_path / "out1", [tmp_path / "night1.jsonl"], near_only,
                     "--index-out", str(tmp_path / "index1"))
     assert {r["id"] for r in first.quarantine} == {"n1-copy"}
 
@@ -160,7 +163,7 @@ def test_second_run_removes_near_duplicates_of_what_the_first_kept(tmp_path):
                   ("n2-again-7", night_one[7][1]),
                   ("n2-copy-of-removed", night_one[20][1])]  # near n1-0, kept on night one
     write_jsonl(tmp_path / "night2.jsonl", night_two)
-    second = run_job(tmp_path / "out2", [tmp_path / "night2.jsonl"],
+    second = run_job(tmp_path / "out2", [tmp_path / "night2.jsonl"], near_only,
                      "--index-in", str(tmp_path / "index1"),
                      "--index-out", str(tmp_path / "index2"))
 
@@ -175,11 +178,16 @@ def test_second_run_removes_near_duplicates_of_what_the_first_kept(tmp_path):
     night_one_cluster = first.quarantine[0]["clusters"]
     assert removed["n2-copy-of-removed"]["clusters"] == night_one_cluster == [
         duplicate_cluster(TEXT, "n1-0")]
-    # Night one's documents are never written again; night two's index holds night two only.
+    # Night one's documents are never written again; night two's index is the running one,
+    # both nights' texts, so night three reads it alone.
     assert {r["id"] for r in second.cleaned_text} == {f"n2-{i}" for i in range(10)}
     assert second.summary["records_in"] == 13
-    index_two = second.table("..", "index2")
-    assert {r["id"] for r in index_two} == {f"n2-{i}" for i in range(10)}
+    # Every text, each with the cluster it is in (its root: itself when none).
+    roots = {r["id"]: r["root"] for r in index_rows(tmp_path / "index2", "text")}
+    assert set(roots) == {k for k, _ in night_one + night_two}
+    assert (roots["n1-copy"], roots["n2-copy-of-removed"], roots["n2-again-3"]) == (
+        "n1-0", "n1-0", "n1-3")
+    assert roots["n1-5"] == "n1-5" and roots["n2-4"] == "n2-4"
 
 
 def test_an_index_with_other_signature_settings_is_refused(tmp_path, capsys):

@@ -399,8 +399,8 @@ def test_two_nights_through_the_job_index(tmp_path):
     (cut,) = cleaned["two-0"]["removed"]
     assert night_two[0]["text"][cut["start"]:cut["end"]] == " " + FOOTER
     assert cut["documents"] == 3 and cleaned["two-1"]["removed"] == []
-    assert second.manifest()["index"]["spans_in"] == [str(p) for p in sorted(shards)]
+    assert second.manifest()["index"]["in"]["spans"] == [str(p) for p in sorted(shards)]
     # Spans cut another way cannot be compared: refused before the run starts.
-    with pytest.raises(UsageError, match="span index"):
+    with pytest.raises(UsageError, match="spans part was made with other repeated_spans"):
         run_job(tmp_path / "out-3", [tmp_path / "two.jsonl"], *flags, "--span-window", "2",
                 "--index-in", str(tmp_path / "index-1"))

@@ -102,12 +102,14 @@ def _streaming_graph(tmp_path):
     pipeline = beam.Pipeline(options=options)
     build(pipeline, RunSpec(inputs=hygiene.input, output=hygiene.output, policy=policy,
                             manifest={"started_at": "", "inputs": {}},
-                            index_in=[str(tmp_path / "earlier.parquet")],
-                            span_index_in=[str(tmp_path / "earlier-spans.parquet")],
+                            index_in={"text": [str(tmp_path / "earlier.parquet")],
+                                      "spans": [str(tmp_path / "earlier-spans.parquet")],
+                                      "exact": [str(tmp_path / "earlier-exact.parquet")]},
                             index_out=hygiene.index_out))
     proto = proto_pipeline(pipeline, options)   # as LiftingFlinkRunner submits it
     transforms = proto.components.transforms
-    assert {"SemanticDedup", "WriteIndex", "PreviousRuns", "RepeatedSpans", "EarlierSpans"} <= {
+    assert {"SemanticDedup", "IndexOutText", "IndexInText", "RepeatedSpans", "IndexInSpans",
+            "IndexInExact", "IndexOutExact", "IndexOutSpans"} <= {
         t.unique_name for t in transforms.values()}
     assert not any(t.spec.urn == EXECUTABLE_STAGE for t in transforms.values())  # unfused
     return proto

@@ -2,8 +2,8 @@
 
 A node is a plain tuple (run, source, position, uid, id), so Beam's fast coder keys a
 GroupByKey with it as cheaply as with a string, and tuple order is input order: an
-earlier run's documents (run 0, from --index-in, known by id only) first, then tonight's
-by (source, position, uid). ``id`` is the public id, unique per run
+earlier run's records (run 0, from --index-in: their root's order, their id, their root's
+id) first, then tonight's by (source, position, uid). ``id`` is the public id, unique per run
 (transforms/io/ids.py): nodes are built from fingerprints, after ids are made unique, so a
 verdict's kept id and the clusters named after it are the ids written to the outputs.
 Record-level stages (faces, CLIP, layouts) find their records' nodes by uid (WithNodes).
@@ -27,9 +27,21 @@ def node_of(fp: Fingerprint) -> Node:
     return (_TONIGHT, fp.source, fp.position, fp.uid, fp.id)
 
 
-def previous_node(record_id: str) -> Node:
-    """An earlier run's kept document."""
-    return (_PREVIOUS, "", 0, "", record_id)
+def previous_node(record_id: str, root_id: Optional[str] = None, root_order: str = "") -> Node:
+    """An earlier run's record, in the cluster its run put it in: named after that cluster's
+    root (``root_id``; its place in input order over all runs, ``root_order``), so the
+    first of several earlier nodes in one component tonight is the one whose root came
+    first, and ``id_of`` gives the record one run over all nights would keep."""
+    return (_PREVIOUS, root_order, 0, record_id, root_id or record_id)
+
+
+def input_order(run: str, node: Node) -> str:
+    """A node's place in input order over all runs, as the index keeps it for a later run:
+    an earlier run's node keeps its root's; tonight's is (``run``: when it started, source,
+    position)."""
+    if is_previous(node):
+        return node[1]
+    return f"{run}\x00{node[1]}\x00{node[2]:012d}"
 
 
 def is_previous(node: Node) -> bool:

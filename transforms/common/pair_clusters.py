@@ -71,14 +71,19 @@ class _ClusterVerdicts(beam.DoFn):
                           representative_id=kept_id, group_size=size, cluster=cluster_id)
 
 
+VERDICTS, ROOTS = "verdicts", "roots"
+
+
 class PairClusters(beam.PTransform):
     """((a, b), score) pairs in; a verdict for every member of a connected component but
-    its root."""
+    its root; ``with_roots``: a dict of those (VERDICTS) and (node, root) for every node
+    in a component (ROOTS), for the running index."""
 
     def __init__(self, reason: Reason, namespace: str, rounds: int, prefix: str, score: str,
                  best: Callable = min, shown: Callable = lambda s: s,
-                 previous_reason: Optional[Reason] = None):
+                 previous_reason: Optional[Reason] = None, with_roots: bool = False):
         super().__init__()
+        self.with_roots = with_roots
         self.reason = reason
         self.namespace = namespace
         self.rounds = rounds
@@ -95,10 +100,11 @@ class PairClusters(beam.PTransform):
         scores = (pairs
                   | "BothEnds" >> beam.FlatMap(lambda kv: ((kv[0][0], kv[1]), (kv[0][1], kv[1])))
                   | "Best" >> beam.CombinePerKey(self.best))
-        return ({"root": roots, "score": scores}
-                | "JoinScore" >> beam.CoGroupByKey()
-                | "ByRoot" >> beam.FlatMap(_with_best, self.best)
-                | "Clusters" >> beam.GroupByKey()
-                | "Verdicts" >> beam.ParDo(_ClusterVerdicts(
-                    self.reason, self.previous_reason, self.namespace, self.prefix,
-                    self.score, self.shown)))
+        verdicts = ({"root": roots, "score": scores}
+                    | "JoinScore" >> beam.CoGroupByKey()
+                    | "ByRoot" >> beam.FlatMap(_with_best, self.best)
+                    | "Clusters" >> beam.GroupByKey()
+                    | "Verdicts" >> beam.ParDo(_ClusterVerdicts(
+                        self.reason, self.previous_reason, self.namespace, self.prefix,
+                        self.score, self.shown)))
+        return {VERDICTS: verdicts, ROOTS: roots} if self.with_roots else verdicts

@@ -37,7 +37,6 @@ from transforms.decide.tallies import matched, tallies
 from transforms.pii import shared_scanner
 
 TALLY = "tally"
-INDEX = "index"
 CLUSTERS = "clusters"
 
 
@@ -137,10 +136,6 @@ class _Decide(beam.DoFn):
         if decided.destination == CLEANED:
             self.cleaned.inc()
             yield beam.pvalue.TaggedOutput(record.kind, row)
-            if fingerprint is not None and fingerprint.minhash is not None:
-                yield beam.pvalue.TaggedOutput(INDEX, {
-                    "id": public_id, "minhash": fingerprint.minhash,
-                    "source": row["source"], "location": row["location"]})
         else:
             self.quarantined.inc()
             yield beam.pvalue.TaggedOutput(QUARANTINED, row)
@@ -148,9 +143,8 @@ class _Decide(beam.DoFn):
 
 class Decide(beam.PTransform):
     """Outputs tagged 'text' and 'image_text' (cleaned rows), 'quarantine', 'tally'
-    ((group, name) pairs, tallies.py), 'index' (signatures of the kept texts, for the next
-    run's --index-in) and 'clusters' ((cluster id, schemas.records.ClusterMember) per
-    verdict that names a cluster).
+    ((group, name) pairs, tallies.py) and 'clusters' ((cluster id,
+    schemas.records.ClusterMember) per verdict that names a cluster).
 
     ``decisions``: reviewers' decisions by schemas.review.key (a small dict: what people
     decided), applied to the records and clusters they name."""
@@ -175,4 +169,4 @@ class Decide(beam.PTransform):
                 | "ByRecord" >> beam.CoGroupByKey()
                 | "Decide" >> beam.ParDo(_Decide(self.faces, self.metadata, self.pii),
                                         beam.pvalue.AsDict(decisions)).with_outputs(
-                    "text", "image_text", QUARANTINED, TALLY, INDEX, CLUSTERS))
+                    "text", "image_text", QUARANTINED, TALLY, CLUSTERS))

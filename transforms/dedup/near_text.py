@@ -31,10 +31,12 @@ from detectors.minhash import band_keys, estimated_jaccard, shingle_jaccard
 from schemas.reasons import Reason
 from schemas.settings import NearTextSettings
 from transforms.common.groups import first_and_size
-from transforms.common.nodes import node_of
-from transforms.common.pair_clusters import PairClusters
+from transforms.common.flatten import FlattenShared
+from transforms.common.nodes import id_of, input_order, node_of
+from transforms.common.pair_clusters import ROOTS, VERDICTS, PairClusters
 
 NAMESPACE = "near_dedup_text"
+INDEX = "index"
 
 
 class _StarEdges(beam.DoFn):
@@ -91,24 +93,45 @@ class _Verify(beam.DoFn):
                 self.rejected.inc()
 
 
-class NearDuplicateText(beam.PTransform):
-    """Fingerprints (with MinHash signatures) in, near-duplicate verdicts out.
+def index_row(run: str):
+    """(node, {sketch, root}) of tonight's text to its row in the running index: its
+    signature and the root of its cluster (itself when it has none), with that root's place
+    in input order over all runs."""
+    def row(element):
+        node, grouped = element
+        if grouped["sketch"]:   # else an earlier run's node: its row is carried as it was
+            root = grouped["root"][0] if grouped["root"] else node
+            yield {"id": id_of(node), "minhash": grouped["sketch"][0][0], "root": id_of(root),
+                   "order": input_order(run, root)}
+    return row
 
-    ``previous``: an optional PCollection of (node, (signature, None)) an earlier run kept.
+
+class NearDuplicateText(beam.PTransform):
+    """Fingerprints (with MinHash signatures) in, near-duplicate verdicts out; with
+    ``index``, a dict of them (VERDICTS) and the rows of tonight's texts for the running
+    index (INDEX): every text, with the cluster it joined, so a text of a later night that
+    is near only to a removed copy still joins the cluster one run would put it in.
+
+    ``previous``: an optional PCollection of earlier runs' (node, (signature, None))
+    (transforms.io.index.previous_sketch); ``run``: when tonight's run started.
     """
 
-    def __init__(self, settings: NearTextSettings, previous=None):
+    def __init__(self, settings: NearTextSettings, previous=None, index: bool = False,
+                 run: str = ""):
         super().__init__()
         self.settings = settings
         self.previous = previous
+        self.index = index
+        self.run = run
 
     def expand(self, fingerprints):
         params = self.settings
-        sketches = (fingerprints
-                    | "HasSignature" >> beam.Filter(lambda fp: fp.minhash is not None)
-                    | "ByNode" >> beam.Map(lambda fp: (node_of(fp), (fp.minhash, fp.shingles))))
+        tonight = (fingerprints
+                   | "HasSignature" >> beam.Filter(lambda fp: fp.minhash is not None)
+                   | "ByNode" >> beam.Map(lambda fp: (node_of(fp), (fp.minhash, fp.shingles))))
+        sketches = tonight
         if self.previous is not None:
-            sketches = (sketches, self.previous) | "WithPreviousRuns" >> beam.Flatten()
+            sketches = (tonight, self.previous) | "WithPreviousRuns" >> FlattenShared()
 
         candidates = (sketches
                       | "Buckets" >> beam.FlatMapTuple(
@@ -124,6 +147,13 @@ class NearDuplicateText(beam.PTransform):
                     | "JoinSecond" >> beam.CoGroupByKey()
                     | "Verify" >> beam.ParDo(_Verify(params.threshold)))
 
-        return verified | "Clusters" >> PairClusters(
+        clusters = verified | "Clusters" >> PairClusters(
             Reason.NEAR_DUPLICATE_TEXT, NAMESPACE, params.rounds, TEXT, "similarity", best=max,
-            shown=lambda s: round(s, 4), previous_reason=Reason.NEAR_DUPLICATE_PREVIOUS_RUN)
+            shown=lambda s: round(s, 4), previous_reason=Reason.NEAR_DUPLICATE_PREVIOUS_RUN,
+            with_roots=self.index)
+        if not self.index:
+            return clusters
+        rows = ({"sketch": tonight, "root": clusters[ROOTS]}
+                | "WithRoots" >> beam.CoGroupByKey()
+                | "IndexRows" >> beam.FlatMap(index_row(self.run)))
+        return {VERDICTS: clusters[VERDICTS], INDEX: rows}

@@ -169,7 +169,8 @@ class CountSpan(beam.CombineFn):
 
 
 class IndexSpan(CountSpan):
-    """Tonight's occurrences of one span -> its row in the run's index (a Prior)."""
+    """Earlier runs' counts and tonight's occurrences of one span -> its row in the running
+    index (a Prior for the next run)."""
 
     def extract_output(self, acc):
         documents, keys, _, personal = acc
@@ -389,8 +390,9 @@ class RepeatedSpans(beam.PTransform):
     Across runs: ``previous``, a PCollection of earlier runs' index rows (``{"span",
     "documents", "keys", "personal"}``, one run's or several runs'), counts before tonight's
     documents, so tonight's pages lose spans that earlier nights kept, as one run over all
-    nights would decide; with ``index``, the output has INDEX too: a row per span tonight's
-    texts hold, for the next run's ``previous``."""
+    nights would decide; with ``index``, the output has INDEX too: the running index, a row
+    per span earlier runs' or tonight's texts hold, counted over both, for the next run's
+    ``previous``."""
 
     def __init__(self, settings: SpanSettings, previous=None, index: bool = False):
         super().__init__()
@@ -450,7 +452,7 @@ class RepeatedSpans(beam.PTransform):
                                            beam.pvalue.AsSingleton(top, default_value=[])))
         found = {VERDICTS: verdicts, SUMMARY: summary}
         if self.index:
-            found[INDEX] = (occurrences
+            found[INDEX] = (counted
                             | "IndexCounts" >> beam.CombinePerKey(IndexSpan(s.min_documents))
                             | "IndexRows" >> beam.MapTuple(lambda span, row: {"span": span,
                                                                                **row}))

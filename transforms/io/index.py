@@ -1,16 +1,37 @@
-"""The cross-run indexes: read earlier runs' kept signatures (near-duplicate text) and the
-spans their texts held (repeated spans, in each index folder's spans/), check their format."""
+"""The cross-run index: one folder, one part per stage that remembers earlier runs.
+
+  text   (the folder itself) every text's signature and its cluster (near-duplicate text)
+  spans  (spans/)  per span hash the documents that held it (repeated spans)
+  exact  (exact/)  per text and pixel key the record kept and how many held it
+
+A run reads its --index-in parts as PCollections (by file, in parallel) and writes to
+--index-out the running index: every part holds earlier runs' rows and tonight's, merged
+by key, so the next night reads one index, not one per night. Each file carries in its
+Parquet metadata how its keys were made; a run checks it before reading (format_problems).
+"""
 
 import json
-from typing import List
+from typing import Dict, List, NamedTuple
 
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from schemas.arrow import INDEX_FORMAT_KEY, INDEX_VERSION, SPANS_FOLDER
+from schemas.arrow import EXACT_FOLDER, INDEX_FORMAT_KEY, INDEX_VERSION, SPANS_FOLDER
 from transforms.common.nodes import previous_node
+
+
+class IndexPart(NamedTuple):
+    folder: str            # under the index folder ("": the folder itself)
+    columns: List[str]     # what a run reads back
+
+
+PARTS = {
+    "text": IndexPart("", ["id", "minhash", "root", "order"]),
+    "spans": IndexPart(SPANS_FOLDER, ["span", "documents", "keys", "personal"]),
+    "exact": IndexPart(EXACT_FOLDER, ["kind", "key", "id", "records", "run"]),
+}
 
 
 def parquet_files(patterns: List[str]) -> List[str]:
@@ -23,13 +44,29 @@ def parquet_files(patterns: List[str]) -> List[str]:
     return sorted(files)
 
 
+def part_files(locations: List[str], part: str) -> List[str]:
+    """The files of one part of the --index-in locations. The text part also takes globs
+    and single files (its files lie in the folder itself); the others are found in the
+    folders' subfolders, and a night that ran without their stage has none."""
+    folder = PARTS[part].folder
+    if not folder:
+        return parquet_files(locations)
+    return parquet_files([FileSystems.join(f, folder) for f in locations
+                          if not any(c in f for c in "*?[") and not f.endswith(".parquet")])
+
+
+def file_schema(path: str):
+    """An index file's Arrow schema, its format in the metadata."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        return pq.read_schema(f)
+
+
 def format_problems(files: List[str], expected: dict) -> List[str]:
-    """Why each index file cannot be compared with this run's signatures (empty: all fine)."""
+    """Why each index file cannot be compared with this run's keys (empty: all fine)."""
     problems = []
     wanted = {"version": INDEX_VERSION, **expected}
     for path in files:
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-            metadata = pq.read_schema(f).metadata or {}
+        metadata = file_schema(path).metadata or {}
         found = json.loads(metadata.get(INDEX_FORMAT_KEY, b"{}") or b"{}")
         differ = sorted(k for k in wanted if found.get(k) != wanted[k])
         if differ:
@@ -38,40 +75,27 @@ def format_problems(files: List[str], expected: dict) -> List[str]:
     return problems
 
 
-def read_rows(pbegin, files: List[str], columns: List[str]):
-    """The rows (dicts of ``columns``) of index files, read in parallel by file."""
-    return (pbegin
-            | "Files" >> beam.Create(files)
-            | "Read" >> beam.io.ReadAllFromParquet(columns=columns))
-
-
 class ReadIndex(beam.PTransform):
-    """Earlier runs' kept documents as (node, (signature, None)): nodes that sort before
-    tonight's; the index keeps no shingles, so their edges are verified by estimate."""
+    """The rows (dicts of the part's columns) of one part's files, read in parallel by
+    file."""
 
-    def __init__(self, files: List[str]):
+    def __init__(self, files: List[str], part: str):
         super().__init__()
         self.files = list(files)
+        self.columns = PARTS[part].columns
 
     def expand(self, pbegin):
-        return (read_rows(pbegin, self.files, ["id", "minhash"])
-                | "ByNode" >> beam.Map(
-                    lambda row: (previous_node(row["id"]), (row["minhash"], None))))
+        return (pbegin
+                | "Files" >> beam.Create(self.files)
+                | "Read" >> beam.io.ReadAllFromParquet(columns=self.columns))
 
 
-def span_index_files(folders: List[str]) -> List[str]:
-    """The span index files of earlier runs' index folders (FOLDER/spans/*.parquet); a
-    night that ran without the repeated-spans stage has none."""
-    return parquet_files([FileSystems.join(f, SPANS_FOLDER) for f in folders
-                          if not any(c in f for c in "*?[") and not f.endswith(".parquet")])
+def previous_sketch(row: dict):
+    """A text part's row as near-duplicate text takes an earlier run's text: (node,
+    (signature, None)), a node that sorts before tonight's, named after its cluster's root
+    (transforms.common.nodes.previous_node); the index keeps no shingles, so its edges are
+    verified by estimate."""
+    return previous_node(row["id"], row["root"], row["order"]), (row["minhash"], None)
 
 
-class ReadSpanIndex(beam.PTransform):
-    """Earlier runs' span index rows ({"span", "documents", "keys", "personal"})."""
-
-    def __init__(self, files: List[str]):
-        super().__init__()
-        self.files = list(files)
-
-    def expand(self, pbegin):
-        return read_rows(pbegin, self.files, ["span", "documents", "keys", "personal"])
+IndexFiles = Dict[str, List[str]]   # part -> its files, for the parts a run reads
