@@ -21,8 +21,10 @@ from apache_beam.options.pipeline_options import (DebugOptions, DirectOptions,
                                                   StandardOptions, TestOptions)
 
 from detectors.display import terminal_safe
+from detectors.faces import FACES_FORMAT
 from detectors.hashing import KEY_FORMAT
 from detectors.minhash import signature_format
+from detectors.phash import phash_format
 from detectors.spans import span_format
 from pipeline import ownership
 from pipeline.exits import ExitCode, UsageError
@@ -32,6 +34,8 @@ from pipeline.options import HygieneOptions, help_parser
 from pipeline.policy import PolicyError, load_policy
 from pipeline.portable import LiftingFlinkRunner
 from pipeline.review import ReviewError, read_decisions
+from transforms.dedup.semantic import clip_format
+from transforms.templates.captions import templates_format
 from schemas.arrow import INDEX_FORMAT_KEY
 from transforms.io.index import IndexFiles, file_schema, format_problems, part_files
 from transforms.pii import CPU_COUNTER as PII_CPU
@@ -191,6 +195,15 @@ def _index_stages(policy) -> dict:
         "spans": (policy.repeated_spans.enabled, lambda: span_format(policy.repeated_spans),
                   "repeated_spans settings (unit, window, min_documents)"),
         "exact": (exact.text or exact.images, lambda: KEY_FORMAT, "another version's exact keys"),
+        "images": (policy.near_dedup_images.enabled,
+                   lambda: phash_format(policy.near_dedup_images),
+                   "near_dedup_images settings (hash_size, orientations, fine_check, ...)"),
+        "clip": (policy.clip.enabled and policy.clip.semantic_dedup,
+                 lambda: clip_format(policy.clip), "CLIP weights (clip.model, clip.pretrained)"),
+        "faces": (policy.faces.enabled and policy.identities.enabled, lambda: FACES_FORMAT,
+                  "another face encoder"),
+        "templates": (policy.templates.enabled, lambda: templates_format(policy.templates),
+                      "templates settings (max_fixed, max_tokens)"),
     }
 
 

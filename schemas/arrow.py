@@ -92,6 +92,10 @@ QUARANTINE = pa.schema([
 INDEX_FORMAT_KEY = b"hygiene.index"
 SPANS_FOLDER = "spans"   # an index folder's span index: INDEX_OUT/spans/part-*.parquet
 EXACT_FOLDER = "exact"   # its exact-duplicate keys: INDEX_OUT/exact/part-*.parquet
+IMAGES_FOLDER = "images"   # its image hashes: INDEX_OUT/images/part-*.parquet
+CLIP_FOLDER = "clip"   # its CLIP embeddings: INDEX_OUT/clip/part-*.parquet
+FACES_FOLDER = "faces"   # its face encodings: INDEX_OUT/faces/part-*.parquet
+TEMPLATES_FOLDER = "templates"   # its caption template counts
 INDEX_VERSION = 2   # 2: the running index (every part merged, texts with their clusters)
 
 
@@ -110,6 +114,58 @@ def index_schema(signature_format: dict) -> pa.Schema:
         pa.field("minhash", pa.binary(), nullable=False),  # uint32 little-endian x num_perm
         pa.field("root", pa.string(), nullable=False),
         pa.field("order", pa.string(), nullable=False),
+    ], metadata={INDEX_FORMAT_KEY: fmt.encode()})
+
+
+def image_index_schema(phash_format: dict) -> pa.Schema:
+    """The cross-run near-duplicate image index: every image a run hashed (its pHashes, one
+    per orientation, and its fine hashes when a plain-ground picture), and the root of the
+    cluster it is in with that root's place in input order, as the text index."""
+    fmt = json.dumps({"version": INDEX_VERSION, **phash_format}, sort_keys=True)
+    return pa.schema([
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("phash", pa.binary(), nullable=False),
+        pa.field("phash_fine", pa.binary()),
+        pa.field("root", pa.string(), nullable=False),
+        pa.field("order", pa.string(), nullable=False),
+    ], metadata={INDEX_FORMAT_KEY: fmt.encode()})
+
+
+def clip_index_schema(clip_format: dict) -> pa.Schema:
+    """The cross-run semantic-duplicate index: every image a run embedded (float32, unit
+    length) and the root of its cluster, as the image index."""
+    fmt = json.dumps({"version": INDEX_VERSION, **clip_format}, sort_keys=True)
+    return pa.schema([
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("embedding", pa.binary(), nullable=False),
+        pa.field("root", pa.string(), nullable=False),
+        pa.field("order", pa.string(), nullable=False),
+    ], metadata={INDEX_FORMAT_KEY: fmt.encode()})
+
+
+def faces_index_schema(faces_format: dict) -> pa.Schema:
+    """The cross-run identity index: every face a run encoded (its record and number, the
+    encoding), and the identity it is in: the root face (record and number) of its
+    component, itself when none, with that root's place in input order."""
+    fmt = json.dumps({"version": INDEX_VERSION, **faces_format}, sort_keys=True)
+    return pa.schema([
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("face", pa.int64(), nullable=False),
+        pa.field("encoding", pa.binary(), nullable=False),
+        pa.field("root_id", pa.string(), nullable=False),
+        pa.field("root_face", pa.int64(), nullable=False),
+        pa.field("order", pa.string(), nullable=False),
+    ], metadata={INDEX_FORMAT_KEY: fmt.encode()})
+
+
+def templates_index_schema(templates_format: dict) -> pa.Schema:
+    """The cross-run caption template index: per candidate template and distinct filler
+    (its digest), the records that held them over all runs so far."""
+    fmt = json.dumps({"version": INDEX_VERSION, **templates_format}, sort_keys=True)
+    return pa.schema([
+        pa.field("template", pa.string(), nullable=False),
+        pa.field("filler", pa.string(), nullable=False),
+        pa.field("records", pa.int64(), nullable=False),
     ], metadata={INDEX_FORMAT_KEY: fmt.encode()})
 
 

@@ -1,9 +1,13 @@
 """Issue 21's invariant, stage by stage: nights run one after another with the running
 index give every record the decision one run over all nights gives it (tests/nights.py)."""
 
+import io
 import random
 
-from tests.builders import document, encode, picture, write_jsonl, write_tar
+from PIL import Image
+
+from tests.builders import (TINY_CLIP, astronaut_variants, document, encode, jpeg, photo,
+                            picture, sample, write_jsonl, write_tar)
 from tests.nights import decisions, index_rows, nightly, one_run, only
 
 
@@ -83,3 +87,166 @@ def test_near_duplicate_texts_across_nights_as_one_run_but_a_bridge(tmp_path):
     # cluster to p's; a night's outputs are not rewritten later.
     assert {i for i in expected if incremental[i] != expected[i]} == {"q"}
     assert incremental["q"][0] == "cleaned"
+
+
+def image_nights(tmp_path, nights):
+    """One WebDataset shard a night: (key, PIL image) pairs, PNG, with a caption each."""
+    shards = []
+    for n, images in enumerate(nights, 1):
+        members = [m for key, image in images
+                   for m in ((f"{key}.png", encode(image)), (f"{key}.txt", key.encode()))]
+        shards.append([write_tar(tmp_path / f"n{n}-images.tar", members)])
+    return shards
+
+
+def test_near_duplicate_images_across_nights_as_one_run(tmp_path):
+    a, x, other = photo(1), photo(2), photo(3)
+    # b is 6 bits from a, c 6 from b and 12 from a (pHash, radius 8): c is near b only.
+    b, c = Image.blend(a, x, 0.3), Image.blend(a, x, 0.45)
+    resized = other.resize((160, 120))
+    nights = image_nights(tmp_path, [
+        [("a", a), ("other", other)],
+        [("b", b), ("other-small", resized), ("new", photo(4))],
+        [("c", c), ("other-jpeg", Image.open(io.BytesIO(jpeg(other, quality=60)))),
+         ("last", photo(5))],
+    ])
+    flags = only("near-dedup-images")
+    incremental = decisions(*nightly(tmp_path, nights, *flags))
+    expected = decisions(one_run(tmp_path, nights, *flags))
+    assert {i: d[2] for i, d in expected.items() if d[0] == "quarantined"} == {
+        "b": "a", "c": "a", "other-small": "other", "other-jpeg": "other"}
+    assert incremental == expected
+    rows = {row["id"]: row["root"] for row in index_rows(tmp_path / "index-3", "images")}
+    assert rows == {"a": "a", "other": "other", "b": "a", "other-small": "other", "new": "new",
+                    "c": "a", "other-jpeg": "other", "last": "last"}
+
+
+def test_semantic_duplicates_across_nights_as_one_run(tmp_path):
+    """CLIP with random weights (the mechanics only): re-encoded copies are near 1."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f"clip:\n  enabled: true\n  model: {TINY_CLIP}\n  pretrained: null\n"
+                      "  device: cpu\n  threshold: 0.999\n")
+    astronaut, coffee = sample("astronaut"), sample("coffee")
+    again = lambda image, q: Image.open(io.BytesIO(jpeg(image, quality=q)))   # noqa: E731
+    nights = image_nights(tmp_path, [
+        [("a", astronaut), ("c", coffee)],
+        [("a-40", again(astronaut, 40)), ("r", sample("rocket"))],
+        [("a-60", again(astronaut, 60)), ("c-50", again(coffee, 50))],
+    ])
+    flags = [*only("clip"), "--config", str(policy)]
+    incremental = decisions(*nightly(tmp_path, nights, *flags))
+    expected = decisions(one_run(tmp_path, nights, *flags))
+    assert {i: d[2] for i, d in expected.items() if d[0] == "quarantined"} == {
+        "a-40": "a", "a-60": "a", "c-50": "c"}
+    assert incremental == expected
+    assert len(index_rows(tmp_path / "index-3", "clip")) == 6
+
+
+def test_a_capped_person_stays_capped_over_nights(tmp_path):
+    """Seven records of one person over three nights, cap 2 from 5 records: one run over
+    all nights keeps the first two; the nights quarantine every later record too."""
+    portraits = list(astronaut_variants().values())
+    nights = image_nights(tmp_path, [
+        [(f"a{i}", portraits[i]) for i in range(3)],
+        [(f"a{i}", portraits[i]) for i in (3, 4)] + [("n0", sample("coffee"))],
+        [(f"a{i}", portraits[i]) for i in (5, 6)],
+    ])
+    flags = [*only("faces", "identities"), "--identity-min-records", "5", "--identity-cap", "2"]
+    incremental = decisions(*nightly(tmp_path, nights, *flags))
+    expected = decisions(one_run(tmp_path, nights, *flags))
+    assert sorted(i for i, d in expected.items() if d[0] == "quarantined") == [
+        "a2", "a3", "a4", "a5", "a6"]
+    assert {i: incremental[i] for i in ("a3", "a4", "n0", "a5", "a6")} == {
+        i: expected[i] for i in ("a3", "a4", "n0", "a5", "a6")}
+    # The bound: night one's three records were written before the person reached five
+    # records (night two); one run over all nights flags a0 and a1 and holds a2 back.
+    assert {i for i in expected if incremental[i] != expected[i]} == {"a0", "a1", "a2"}
+    assert incremental["a2"][0] == "cleaned"
+    faces = index_rows(tmp_path / "index-3", "faces")
+    assert {row["id"] for row in faces} >= {f"a{i}" for i in range(7)}
+    assert {(row["root_id"], row["root_face"]) for row in faces if row["id"].startswith("a")} == {
+        ("a0", 0)}
+
+
+DESIGNS = ["Floral Pattern", "Retro Sunset", "Mountain Lake", "Abstract Waves", "Geometric Fox",
+           "Vintage Rose", "Neon Cat", "Tropical Leaves", "Galaxy Swirl", "Pixel Heart",
+           "Ocean Whale", "Desert Cactus"]
+
+
+def test_a_caption_template_that_grows_by_night_is_mined_once_the_nights_hold_enough(tmp_path):
+    """Twelve shop captions over three nights (a template needs 10 records with 5 fillers):
+    no night alone holds enough; the third, with the index, mines it as one run would."""
+    shirts = [(f"s{i}", picture(30 + i), f"{design} Unisex T-Shirt")
+              for i, design in enumerate(DESIGNS)]
+    nights = []
+    for n in range(3):
+        members = [m for key, image, caption in shirts[4 * n:4 * n + 4]
+                   for m in ((f"{key}.png", encode(image)), (f"{key}.txt", caption.encode()))]
+        nights.append([write_tar(tmp_path / f"n{n + 1}-shop.tar", members)])
+    flags = only("caption-templates")
+    outputs = nightly(tmp_path, nights, *flags)
+    incremental, expected = decisions(*outputs), decisions(one_run(tmp_path, nights, *flags))
+    assert all(d == ("cleaned", ["caption_template"], []) for d in expected.values())
+    night_three = [key for key, _, _ in shirts[8:]]
+    assert {k: incremental[k] for k in night_three} == {k: expected[k] for k in night_three}
+    # The bound: the first two nights' records were written before the template held 10.
+    assert {k for k in expected if incremental[k] != expected[k]} == {
+        key for key, _, _ in shirts[:8]}
+    rows = [row for row in index_rows(tmp_path / "index-3", "templates")
+            if row["template"] == "<*> unisex t-shirt"]
+    assert len(rows) == 12 and {row["records"] for row in rows} == {1}   # a row per design
+
+
+def test_the_whole_job_every_stage_on_nights_as_one_run_within_the_bounds(tmp_path):
+    """Every stage on (CLIP with random weights, PII, repeated spans, layouts): the last
+    night's records are decided as one run over all nights decides them; earlier nights'
+    differ only where a later night changed what one run knows (the bounds above)."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f"clip:\n  enabled: true\n  model: {TINY_CLIP}\n  pretrained: null\n"
+                      "  device: cpu\n  threshold: 0.999\n")
+    texts = near_text_nights(tmp_path)
+    portraits = list(astronaut_variants().values())
+    a, x = photo(1), photo(2)
+    shirts = [(f"s{i}", picture(30 + i)) for i in range(12)]
+    images = [
+        [("ia", a)] + [(f"a{i}", portraits[i]) for i in range(3)] + shirts[:4],
+        [("ib", Image.blend(a, x, 0.3))] + [(f"a{i}", portraits[i]) for i in (3, 4)]
+        + shirts[4:8],
+        [("ic", Image.blend(a, x, 0.45))] + [(f"a{i}", portraits[i]) for i in (5, 6)]
+        + shirts[8:],
+    ]
+    captions = {key: f"{DESIGNS[int(key[1:])]} Unisex T-Shirt" for key, _ in shirts}
+    nights = []
+    for n, night in enumerate(images, 1):
+        members = [m for key, image in night
+                   for m in ((f"{key}.png", encode(image)),
+                             (f"{key}.txt", captions.get(key, f"photo {key}").encode()))]
+        nights.append(texts[n - 1] + [write_tar(tmp_path / f"n{n}-images.tar", members)])
+    flags = ["--config", str(policy), "--identity-min-records", "5", "--identity-cap", "2",
+             "--repeated-spans", "--no-report"]
+    incremental = decisions(*nightly(tmp_path, nights, *flags))
+    expected = decisions(one_run(tmp_path, nights, *flags))
+    assert set(incremental) == set(expected)
+    last_night = {"c", "other", "ic", "a5", "a6"} | {key for key, _ in shirts[8:]}
+    assert expected["ic"][:3] == ("quarantined", ["near_duplicate_image",
+                                                  "semantic_duplicate_image"], "ia")
+    assert {i: incremental[i] for i in last_night} == {i: expected[i] for i in last_night}
+    # The bounds above: the bridge (q), the person capped once night two brought the fifth
+    # record (a0-a2), and the caption templates one run mines over all nights ("<*> Unisex
+    # T-Shirt", and "photo <*>" of the other captions): earlier nights' records of them were
+    # written before the template held enough records, and differ by the template only.
+    differ = {i for i in expected if incremental[i] != expected[i]}
+    assert differ - {"q", "a0", "a1", "a2"} == {
+        i for i in expected if i not in last_night | {"q", "a0", "a1", "a2"}
+        and without_templates(expected[i]) != expected[i]}
+    assert all(incremental[i] == without_templates(expected[i])
+               for i in differ - {"q", "a0", "a1", "a2"})
+
+
+def without_templates(decision: tuple) -> tuple:
+    """A decision less its caption templates: the flag or reason, and the cluster."""
+    kept = lambda names: [n for n in names if n != "caption_template"   # noqa: E731
+                          and not n.startswith("caption-")]
+    if decision[0] == "cleaned":
+        return (decision[0], kept(decision[1]), decision[2])
+    return (decision[0], kept(decision[1]), decision[2], kept(decision[3]))

@@ -3,6 +3,10 @@
   text   (the folder itself) every text's signature and its cluster (near-duplicate text)
   spans  (spans/)  per span hash the documents that held it (repeated spans)
   exact  (exact/)  per text and pixel key the record kept and how many held it
+  images (images/) every image's pHashes and its cluster (near-duplicate images)
+  clip   (clip/)   every image's CLIP embedding and its cluster (semantic duplicates)
+  faces  (faces/)  every encoded face and its identity (repeated identities)
+  templates (templates/) per caption template and filler, the records (caption templates)
 
 A run reads its --index-in parts as PCollections (by file, in parallel) and writes to
 --index-out the running index: every part holds earlier runs' rows and tonight's, merged
@@ -18,7 +22,8 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from schemas.arrow import EXACT_FOLDER, INDEX_FORMAT_KEY, INDEX_VERSION, SPANS_FOLDER
+from schemas.arrow import (CLIP_FOLDER, EXACT_FOLDER, FACES_FOLDER, IMAGES_FOLDER, INDEX_FORMAT_KEY, INDEX_VERSION,
+                           SPANS_FOLDER, TEMPLATES_FOLDER)
 from transforms.common.nodes import previous_node
 
 
@@ -31,6 +36,11 @@ PARTS = {
     "text": IndexPart("", ["id", "minhash", "root", "order"]),
     "spans": IndexPart(SPANS_FOLDER, ["span", "documents", "keys", "personal"]),
     "exact": IndexPart(EXACT_FOLDER, ["kind", "key", "id", "records", "run"]),
+    "images": IndexPart(IMAGES_FOLDER, ["id", "phash", "phash_fine", "root", "order"]),
+    "clip": IndexPart(CLIP_FOLDER, ["id", "embedding", "root", "order"]),
+    "faces": IndexPart(FACES_FOLDER, ["id", "face", "encoding", "root_id", "root_face",
+                                      "order"]),
+    "templates": IndexPart(TEMPLATES_FOLDER, ["template", "filler", "records"]),
 }
 
 
@@ -96,6 +106,18 @@ def previous_sketch(row: dict):
     (transforms.common.nodes.previous_node); the index keeps no shingles, so its edges are
     verified by estimate."""
     return previous_node(row["id"], row["root"], row["order"]), (row["minhash"], None)
+
+
+def previous_image(row: dict):
+    """An image part's row as near-duplicate images take an earlier run's image: (node,
+    (pHashes, fine pHashes)), the node as previous_sketch makes it."""
+    return previous_node(row["id"], row["root"], row["order"]), (row["phash"],
+                                                                  row["phash_fine"])
+
+
+def previous_embedding(row: dict):
+    """A CLIP part's row as semantic dedup takes an earlier run's image: (node, embedding)."""
+    return previous_node(row["id"], row["root"], row["order"]), row["embedding"]
 
 
 IndexFiles = Dict[str, List[str]]   # part -> its files, for the parts a run reads
