@@ -22,15 +22,14 @@ from schemas import arrow
 from schemas.settings import Policy
 from transforms.decide.decide import CLUSTERS, QUARANTINED, TALLY, Decide
 from transforms.templates.captions import CaptionTemplates, templates_format
-from transforms.templates.layouts import LayoutTemplates
+from transforms.templates.layouts import LayoutTemplates, layouts_format
 from transforms.dedup.exact import ExactDedup
 from transforms.people.faces import DetectFaces
 from transforms.people.identities import RepeatedIdentities
 from transforms.common.flatten import FlattenShared
-from transforms.common.pair_clusters import INDEX, VERDICTS
 from transforms.common.nodes import Nodes
 from transforms.io.ids import AssignIds
-from transforms.io.index import (PARTS, IndexFiles, ReadIndex, file_schema, previous_embedding,
+from transforms.io.index import (INDEX, PARTS, VERDICTS, IndexFiles, ReadIndex, file_schema, previous_embedding,
                                  previous_image, previous_sketch)
 from transforms.dedup.near_text import NearDuplicateText
 from transforms.dedup.near_images import NearDuplicateImages
@@ -216,11 +215,16 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         index.carry("templates")
     if policy.layouts.enabled:
         nothing = lambda label: pipeline | label >> beam.Create([])   # noqa: E731
-        verdicts.append((checked.records, nodes,
-                         face_verdicts if face_verdicts is not None else nothing("NoFaces"),
-                         templates if templates is not None else nothing("NoTemplates"),
-                         embeddings if embeddings is not None else nothing("NoEmbeddings"))
-                        | "Layouts" >> LayoutTemplates(policy.layouts))
+        verdicts.append(index.remembered(
+            "layouts", "Layouts",
+            (checked.records, nodes,
+             face_verdicts if face_verdicts is not None else nothing("NoFaces"),
+             templates if templates is not None else nothing("NoTemplates"),
+             embeddings if embeddings is not None else nothing("NoEmbeddings")),
+            lambda previous, keep: LayoutTemplates(policy.layouts, previous, keep, run),
+            arrow.layouts_index_schema(layouts_format(policy.layouts))))
+    else:
+        index.carry("layouts")
     verdicts = tuple(verdicts) | "AllVerdicts" >> FlattenShared()
 
     decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide(

@@ -36,6 +36,7 @@ from pipeline.portable import LiftingFlinkRunner
 from pipeline.review import ReviewError, read_decisions
 from transforms.dedup.semantic import clip_format
 from transforms.templates.captions import templates_format
+from transforms.templates.layouts import layouts_format
 from schemas.arrow import INDEX_FORMAT_KEY
 from transforms.io.index import IndexFiles, file_schema, format_problems, part_files
 from transforms.pii import CPU_COUNTER as PII_CPU
@@ -204,6 +205,8 @@ def _index_stages(policy) -> dict:
                   "another face encoder"),
         "templates": (policy.templates.enabled, lambda: templates_format(policy.templates),
                       "templates settings (max_fixed, max_tokens)"),
+        "layouts": (policy.layouts.enabled, lambda: layouts_format(policy.layouts),
+                    "layouts settings (side)"),
     }
 
 

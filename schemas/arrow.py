@@ -96,6 +96,7 @@ IMAGES_FOLDER = "images"   # its image hashes: INDEX_OUT/images/part-*.parquet
 CLIP_FOLDER = "clip"   # its CLIP embeddings: INDEX_OUT/clip/part-*.parquet
 FACES_FOLDER = "faces"   # its face encodings: INDEX_OUT/faces/part-*.parquet
 TEMPLATES_FOLDER = "templates"   # its caption template counts
+LAYOUTS_FOLDER = "layouts"   # its images' layout thumbnails
 INDEX_VERSION = 2   # 2: the running index (every part merged, texts with their clusters)
 
 
@@ -166,6 +167,23 @@ def templates_index_schema(templates_format: dict) -> pa.Schema:
         pa.field("template", pa.string(), nullable=False),
         pa.field("filler", pa.string(), nullable=False),
         pa.field("records", pa.int64(), nullable=False),
+    ], metadata={INDEX_FORMAT_KEY: fmt.encode()})
+
+
+def layouts_index_schema(layouts_format: dict) -> pa.Schema:
+    """The cross-run layout index: every image a run made a thumbnail of, with what groups
+    it (its size, caption template, CLIP keys) and its face boxes (fractions of the image),
+    so a later run estimates and counts layouts over every night's images."""
+    fmt = json.dumps({"version": INDEX_VERSION, **layouts_format}, sort_keys=True)
+    return pa.schema([
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("order", pa.string(), nullable=False),
+        pa.field("thumb", pa.binary(), nullable=False),   # side x side x 3 uint8
+        pa.field("width", pa.int64(), nullable=False),
+        pa.field("height", pa.int64(), nullable=False),
+        pa.field("template", pa.string()),
+        pa.field("faces", pa.list_(pa.list_(pa.float64())), nullable=False),
+        pa.field("clip_keys", pa.list_(pa.list_(pa.int64())), nullable=False),
     ], metadata={INDEX_FORMAT_KEY: fmt.encode()})
 
 

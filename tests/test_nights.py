@@ -8,6 +8,7 @@ from PIL import Image
 
 from tests.builders import (TINY_CLIP, astronaut_variants, document, encode, jpeg, photo,
                             picture, sample, write_jsonl, write_tar)
+from evaluation.template_corpus import TEMPLATES, mockups
 from tests.nights import decisions, index_rows, nightly, one_run, only
 
 
@@ -195,6 +196,32 @@ def test_a_caption_template_that_grows_by_night_is_mined_once_the_nights_hold_en
     rows = [row for row in index_rows(tmp_path / "index-3", "templates")
             if row["template"] == "<*> unisex t-shirt"]
     assert len(rows) == 12 and {row["records"] for row in rows} == {1}   # a row per design
+
+
+def test_a_layout_that_grows_by_night_holds_its_later_members_as_one_run(tmp_path):
+    """Mockups of two layouts (a mug, kept 3; a T-shirt on a real person) over three nights,
+    3, 3 and 4 a night (a layout needs 5): from night two, with the index, each night's
+    mockups are decided as one run over all nights decides them."""
+    rows = mockups(designs=10, templates=[t for t in TEMPLATES if t.name in ("tee", "mug")])
+    by_night = [range(0, 3), range(3, 6), range(6, 10)]
+    nights = []
+    for n, designs in enumerate(by_night, 1):
+        members = [m for key, data, caption, _ in rows if int(key[-3:]) in designs
+                   for m in ((f"{key}.jpg", data), (f"{key}.txt", caption.encode()))]
+        nights.append([write_tar(tmp_path / f"n{n}-shop.tar", members)])
+    flags = only("layouts", "faces")
+    incremental = decisions(*nightly(tmp_path, nights, *flags))
+    expected = decisions(one_run(tmp_path, nights, *flags))
+    held = {i for i, d in expected.items() if d[0] == "quarantined"}
+    assert {f"mug-{i:03d}" for i in range(3, 10)} <= held and len(held) >= 14
+    later = {key for key, *_ in rows if int(key[-3:]) >= 3}
+    assert {i: incremental[i] for i in later} == {i: expected[i] for i in later}
+    # The bound: night one's mockups were written before their layouts held 5 images.
+    templated = lambda d: {"template_face", "template_cluster"} & set(d[1])   # noqa: E731
+    assert {i for i in expected if incremental[i] != expected[i]} == {
+        i for i in set(expected) - later if templated(expected[i])}
+    assert not any(templated(incremental[i]) for i in set(expected) - later)
+    assert len(index_rows(tmp_path / "index-3", "layouts")) == 20
 
 
 def test_the_whole_job_every_stage_on_nights_as_one_run_within_the_bounds(tmp_path):

@@ -25,6 +25,7 @@ from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Verdict
 from transforms.common.components import ConnectedComponents
 from transforms.common.nodes import id_of, input_order, is_previous, uid_of
+from transforms.io.index import VERDICTS
 
 
 def _with_best(element, best):
@@ -74,7 +75,7 @@ class _ClusterVerdicts(beam.DoFn):
                           representative_id=kept_id, group_size=size, cluster=cluster_id)
 
 
-VERDICTS, ROOTS, INDEX = "verdicts", "roots", "index"   # INDEX: the stages' IndexRows
+ROOTS = "roots"
 
 
 class PairClusters(beam.PTransform):

@@ -27,8 +27,8 @@ from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Fingerprint, Verdict
 from schemas.settings import ExactDedupSettings
 from transforms.common.groups import first_and_size
+from transforms.io.index import INDEX, VERDICTS
 
-VERDICTS, INDEX = "verdicts", "index"
 KINDS = {"text": ("text_key", Reason.EXACT_DUPLICATE_TEXT),
          "image": ("pixel_key", Reason.EXACT_DUPLICATE_IMAGE)}
 

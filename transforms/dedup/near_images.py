@@ -38,7 +38,8 @@ from schemas.settings import NearImageSettings
 from transforms.common.buckets import BucketPairs
 from transforms.common.flatten import FlattenShared
 from transforms.common.nodes import node_of
-from transforms.common.pair_clusters import INDEX, ROOTS, VERDICTS, IndexRows, PairClusters
+from transforms.common.pair_clusters import ROOTS, IndexRows, PairClusters
+from transforms.io.index import INDEX, VERDICTS
 
 NAMESPACE = "near_dedup_images"
 

@@ -33,7 +33,8 @@ from schemas.settings import NearTextSettings
 from transforms.common.groups import first_and_size
 from transforms.common.flatten import FlattenShared
 from transforms.common.nodes import is_previous, node_of
-from transforms.common.pair_clusters import INDEX, ROOTS, VERDICTS, IndexRows, PairClusters
+from transforms.common.pair_clusters import ROOTS, IndexRows, PairClusters
+from transforms.io.index import INDEX, VERDICTS
 
 NAMESPACE = "near_dedup_text"
 

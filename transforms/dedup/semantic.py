@@ -29,7 +29,8 @@ from transforms.common.buckets import BucketPairs
 from transforms.common.faults import error_verdict, isolate
 from transforms.common.flatten import FlattenShared
 from transforms.common.nodes import WithNodes
-from transforms.common.pair_clusters import INDEX, ROOTS, VERDICTS, IndexRows, PairClusters
+from transforms.common.pair_clusters import ROOTS, IndexRows, PairClusters
+from transforms.io.index import INDEX, VERDICTS
 
 NAMESPACE = "semantic_dedup"
 ERRORS = "errors"

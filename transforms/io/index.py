@@ -7,6 +7,7 @@
   clip   (clip/)   every image's CLIP embedding and its cluster (semantic duplicates)
   faces  (faces/)  every encoded face and its identity (repeated identities)
   templates (templates/) per caption template and filler, the records (caption templates)
+  layouts (layouts/) every image's thumbnail and what groups it (layout templates)
 
 A run reads its --index-in parts as PCollections (by file, in parallel) and writes to
 --index-out the running index: every part holds earlier runs' rows and tonight's, merged
@@ -22,8 +23,9 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from schemas.arrow import (CLIP_FOLDER, EXACT_FOLDER, FACES_FOLDER, IMAGES_FOLDER, INDEX_FORMAT_KEY, INDEX_VERSION,
-                           SPANS_FOLDER, TEMPLATES_FOLDER)
+from schemas.arrow import (CLIP_FOLDER, EXACT_FOLDER, FACES_FOLDER, IMAGES_FOLDER,
+                           INDEX_FORMAT_KEY, INDEX_VERSION, LAYOUTS_FOLDER, SPANS_FOLDER,
+                           TEMPLATES_FOLDER)
 from transforms.common.nodes import previous_node
 
 
@@ -41,6 +43,8 @@ PARTS = {
     "faces": IndexPart(FACES_FOLDER, ["id", "face", "encoding", "root_id", "root_face",
                                       "order"]),
     "templates": IndexPart(TEMPLATES_FOLDER, ["template", "filler", "records"]),
+    "layouts": IndexPart(LAYOUTS_FOLDER, ["id", "order", "thumb", "width", "height",
+                                          "template", "faces", "clip_keys"]),
 }
 
 
@@ -119,5 +123,9 @@ def previous_embedding(row: dict):
     """A CLIP part's row as semantic dedup takes an earlier run's image: (node, embedding)."""
     return previous_node(row["id"], row["root"], row["order"]), row["embedding"]
 
+
+# What a stage that remembers earlier runs returns with --index-out (a dict): its verdicts
+# and its part's rows for the running index.
+VERDICTS, INDEX = "verdicts", "index"
 
 IndexFiles = Dict[str, List[str]]   # part -> its files, for the parts a run reads

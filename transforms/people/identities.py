@@ -31,7 +31,7 @@ from transforms.common.buckets import BucketPairs
 from transforms.common.components import ConnectedComponents
 from transforms.common.nodes import (WithNodes, face_node, face_number, id_of, input_order,
                                      is_previous, previous_node, record_of, uid_of)
-from transforms.common.pair_clusters import INDEX, VERDICTS
+from transforms.io.index import INDEX, VERDICTS
 
 NAMESPACE = "identities"
 

@@ -25,10 +25,10 @@ from schemas.settings import TemplateSettings
 from schemas.reasons import Reason
 from schemas.records import FLAG, Verdict, valid_image
 from transforms.common.faults import error_verdict
+from transforms.io.index import INDEX, VERDICTS
 
 NAMESPACE = "caption_templates"
 ERRORS = "errors"
-VERDICTS, INDEX = "verdicts", "index"
 
 
 def _candidates(record, settings):
