@@ -76,6 +76,9 @@ with DAG(
         "keep_indexes": Param(3, type="integer", minimum=1,
                               description="published running indexes kept (reruns of the "
                               "latest nights read the one before them)"),
+        "index_retention_days": Param(0, type="integer", minimum=0,
+                                      description="forget clusters that began more than this "
+                                      "many days ago (0: remember everything)"),
         "config": Param("sample/policy.yaml", type=["string", "null"]),
         "decisions": Param("output/nightly/review/*.csv", type=["string", "null"],
                            description="review decisions files, applied oldest first by name"),
@@ -112,6 +115,7 @@ with DAG(
             "output": _join(root, "runs", ds),
             "index-out": _join(root, "index", ds),
             "index-in": [_join(root, "index", earlier[-1])] if earlier else [],
+            "index-retention-days": params["index_retention_days"] or None,
             "review-decisions": decisions,
             "config": _absolute(params["config"]) if params["config"] else None,
             "overwrite": True,

@@ -29,7 +29,7 @@ from transforms.people.identities import RepeatedIdentities
 from transforms.common.flatten import FlattenShared
 from transforms.common.nodes import Nodes
 from transforms.io.ids import AssignIds
-from transforms.io.index import (INDEX, PARTS, VERDICTS, IndexFiles, ReadIndex, file_schema, previous_embedding,
+from transforms.io.index import (INDEX, PARTS, VERDICTS, Compact, IndexFiles, ReadIndex, file_schema, previous_embedding,
                                  previous_image, previous_sketch)
 from transforms.dedup.near_text import NearDuplicateText
 from transforms.dedup.near_images import NearDuplicateImages
@@ -51,6 +51,7 @@ class RunSpec:
     # --index-in's files by part (transforms/io/index.py), checked; and --index-out
     index_in: IndexFiles = dataclasses.field(default_factory=dict)
     index_out: Optional[str] = None
+    index_since: str = ""   # retention: the earliest night whose clusters are remembered
     decisions: dict = dataclasses.field(default_factory=dict)   # pipeline.review
 
 
@@ -86,7 +87,8 @@ class IndexOut:
         if not files:
             return None
         if part not in self.read:
-            self.read[part] = self.pipeline | f"IndexIn{part.title()}" >> ReadIndex(files, part)
+            self.read[part] = self.pipeline | f"IndexIn{part.title()}" >> ReadIndex(
+                files, part, self.spec.index_since)
         return self.read[part]
 
     def write(self, part: str, rows, schema) -> None:
@@ -111,7 +113,7 @@ class IndexOut:
         rows = found[INDEX]
         if earlier is not None and not merges:
             rows = (rows, earlier) | f"{part.title()}IndexRows" >> FlattenShared()
-        self.write(part, rows, schema)
+        self.write(part, rows | f"{part.title()}Compact" >> Compact(part), schema)
         return found[VERDICTS]
 
     def carry(self, part: str) -> None:

@@ -242,6 +242,14 @@ def _check_index_in(patterns: Optional[List[str]], policy, check: bool) -> Index
     return files
 
 
+def _retained_since(manifest: dict, days: int) -> str:
+    """The started_at of the earliest night --index-retention-days keeps ("": all)."""
+    if not days:
+        return ""
+    started = datetime.datetime.fromisoformat(manifest["started_at"])
+    return (started - datetime.timedelta(days=days)).isoformat(timespec="seconds")
+
+
 def _own_format(path: str) -> dict:
     found = json.loads((file_schema(path).metadata or {}).get(INDEX_FORMAT_KEY, b"{}"))
     return {k: v for k, v in found.items() if k != "version"}
@@ -347,6 +355,8 @@ def run(argv: List[str]) -> RunResult:
         advice = large_input_advice(runner, input_bytes(inputs))
         if advice:
             LOG.info("%s", advice)
+    if hygiene.index_retention_days < 0:
+        raise UsageError("--index-retention-days must be 0 (remember everything) or more")
     index_in = _check_index_in(hygiene.index_in, policy, check=not dry_run)
     _check_pii(policy, check=not dry_run)
     _check_faces(policy, check=not dry_run)
@@ -360,7 +370,8 @@ def run(argv: List[str]) -> RunResult:
         "inputs": {"patterns": inputs},
         "config": policy.to_dict(),
         "packages": package_versions(),
-        "index": {"in": index_in, "out": hygiene.index_out},
+        "index": {"in": index_in, "out": hygiene.index_out,
+                  "retention_days": hygiene.index_retention_days},
         "review": {"files": hygiene.review_decisions or [], "decisions": len(decisions)},
     }
     if not dry_run:
@@ -369,7 +380,8 @@ def run(argv: List[str]) -> RunResult:
         ownership.delete(_prepare_outputs(hygiene))
         manifest = ownership.begin(hygiene.output, manifest)
     spec = RunSpec(inputs=inputs, output=hygiene.output, policy=policy, manifest=manifest,
-                   index_in=index_in, index_out=hygiene.index_out, decisions=decisions)
+                   index_in=index_in, index_out=hygiene.index_out, decisions=decisions,
+                   index_since=_retained_since(manifest, hygiene.index_retention_days))
     lifting = _short(runner) == "flinkrunner"     # pipeline/portable.py
     pipeline = beam.Pipeline(runner=LiftingFlinkRunner() if lifting else None, options=options)
     build(pipeline, spec)

@@ -1,14 +1,21 @@
 """Issue 21's invariant, stage by stage: nights run one after another with the running
 index give every record the decision one run over all nights gives it (tests/nights.py)."""
 
+import datetime
 import io
+import json
+import pathlib
 import random
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from PIL import Image
 
 from tests.builders import (TINY_CLIP, astronaut_variants, document, encode, jpeg, photo,
                             picture, sample, write_jsonl, write_tar)
 from evaluation.template_corpus import TEMPLATES, mockups
+from tests.jobs import run_job
 from tests.nights import decisions, index_rows, nightly, one_run, only
 
 
@@ -90,6 +97,21 @@ def test_near_duplicate_texts_across_nights_as_one_run_but_a_bridge(tmp_path):
     assert incremental["q"][0] == "cleaned"
 
 
+def test_the_index_grows_with_distinct_content_not_with_nights(tmp_path):
+    """The same night read three times (and copies of its texts under other ids): the
+    text part keeps one row per signature and cluster, as after the first night."""
+    [[night]] = near_text_nights(tmp_path)[:1]
+    again = write_jsonl(tmp_path / "again.jsonl", [
+        (f"{key}-again", text) for key, text in
+        (json.loads(line).values() for line in night.read_text().splitlines())])
+    flags = only("near-dedup-text")
+    nightly(tmp_path, [[night], [night, again], [night]], *flags)
+    rows = [index_rows(tmp_path / f"index-{n}", "text") for n in (1, 2, 3)]
+    assert len(rows[0]) == 5 and [len(r) for r in rows[1:]] == [5, 5]
+    assert {(r["minhash"], r["root"]) for r in rows[2]} == {
+        (r["minhash"], r["root"]) for r in rows[0]}
+
+
 def image_nights(tmp_path, nights):
     """One WebDataset shard a night: (key, PIL image) pairs, PNG, with a caption each."""
     shards = []
@@ -118,8 +140,9 @@ def test_near_duplicate_images_across_nights_as_one_run(tmp_path):
         "b": "a", "c": "a", "other-small": "other", "other-jpeg": "other"}
     assert incremental == expected
     rows = {row["id"]: row["root"] for row in index_rows(tmp_path / "index-3", "images")}
-    assert rows == {"a": "a", "other": "other", "b": "a", "other-small": "other", "new": "new",
-                    "c": "a", "other-jpeg": "other", "last": "last"}
+    # other's resized and re-encoded copies hash as other does: one row for the three.
+    assert rows == {"a": "a", "other": "other", "b": "a", "new": "new", "c": "a",
+                    "last": "last"}
 
 
 def test_semantic_duplicates_across_nights_as_one_run(tmp_path):
@@ -222,6 +245,76 @@ def test_a_layout_that_grows_by_night_holds_its_later_members_as_one_run(tmp_pat
         i for i in set(expected) - later if templated(expected[i])}
     assert not any(templated(incremental[i]) for i in set(expected) - later)
     assert len(index_rows(tmp_path / "index-3", "layouts")) == 20
+
+
+def test_review_decisions_reach_later_nights_members_of_image_and_identity_clusters(tmp_path):
+    """A reviewer rejects night one's near-duplicate image cluster and releases its person
+    cluster; night two holds a new member of each, and neither record the clusters are
+    named after: the index puts the new members in the same clusters, the decisions reach
+    them."""
+    portraits = list(astronaut_variants().values())
+    a, x = photo(1), photo(2)
+    nights = image_nights(tmp_path, [
+        [("a", a), ("b", Image.blend(a, x, 0.3))] + [(f"a{i}", portraits[i]) for i in range(5)],
+        [("c", Image.blend(a, x, 0.45)), ("a5", portraits[5]), ("n", photo(4))],
+    ])
+    flags = [*only("near-dedup-images", "faces", "identities"), "--identity-min-records", "5",
+             "--identity-cap", "2"]
+    [one] = nightly(tmp_path, nights[:1], *flags)
+    clusters = {r["id"]: r["clusters"] for r in one.quarantine}
+    image_cluster = next(c for c in clusters["b"] if c.startswith("image-"))
+    person_cluster = next(c for c in clusters["a4"] if c.startswith("person-"))
+    decisions_csv = tmp_path / "decisions.csv"
+    decisions_csv.write_text("scope,id,decision,reviewer\n"
+                             f"cluster,{image_cluster},reject,ana\n"
+                             f"cluster,{person_cluster},release,ana\n")
+    two = run_job(tmp_path / "night-2", nights[1], *flags, "--index-in",
+                  str(tmp_path / "index-1"), "--review-decisions", str(decisions_csv))
+    held = {r["id"]: r for r in two.quarantine}
+    kept = {r["id"]: r for r in two.cleaned_image_text}
+    assert image_cluster in held["c"]["clusters"] and "review_rejected" in held["c"]["reasons"]
+    assert "review_released" in {f["reason"] for f in kept["a5"]["flags"]}
+    assert "repeated_identity" in {f["reason"] for f in kept["a5"]["flags"]}
+    assert "n" in kept and two.summary["review"] == {"released": 1, "rejected": 1,
+                                                     "release_refused": 0}
+
+
+def aged(index: pathlib.Path, days: int) -> None:
+    """Rewrite an index as if its night had run ``days`` days ago (its nights' started_at
+    lead each row's order and the exact keys' run)."""
+    for path in index.rglob("*.parquet"):
+        table = pq.read_table(path)
+        for column in ("order", "run"):
+            if column in table.column_names:
+                old = table.column(column).to_pylist()
+                night = datetime.datetime.fromisoformat(old[0].split("\x00")[0])
+                then = (night - datetime.timedelta(days=days)).isoformat(timespec="seconds")
+                new = [then + value[len(value.split("\x00")[0]):] for value in old]
+                table = table.set_column(table.column_names.index(column), column,
+                                         pa.array(new, pa.string()))
+        pq.write_table(table.cast(table.schema.with_metadata(table.schema.metadata)), path)
+
+
+def test_retention_forgets_clusters_that_began_before_it(tmp_path):
+    """Night one's text and image ran ten days ago: with 30 days of retention tonight's
+    copies are its duplicates; with 7, night one is forgotten, from the index too."""
+    one = encode(picture(1))
+    nights = [[write_jsonl(tmp_path / "n1.jsonl", [("t1", "A text seen ten days ago.")]),
+               write_tar(tmp_path / "n1.tar", [("k1.png", one), ("k1.txt", b"an image")])],
+              [write_jsonl(tmp_path / "n2.jsonl", [("t2", "a text seen ten days ago.")]),
+               write_tar(tmp_path / "n2.tar", [("k2.png", one), ("k2.txt", b"again")])]]
+    flags = only("exact-dedup-text", "exact-dedup-images", "near-dedup-images")
+    nightly(tmp_path, nights[:1], *flags)
+    aged(tmp_path / "index-1", days=10)
+    for days, held in ((30, {"t2", "k2"}), (7, set())):
+        out = run_job(tmp_path / f"kept-{days}", nights[1], *flags, "--index-in",
+                      str(tmp_path / "index-1"), "--index-out", str(tmp_path / f"index-{days}"),
+                      "--index-retention-days", str(days))
+        assert {r["id"] for r in out.quarantine} == held
+        remembered = {row["id"] for part in ("exact", "images")
+                      for row in index_rows(tmp_path / f"index-{days}", part)}
+        assert remembered == ({"t1", "k1"} if held else {"t2", "k2"})
+        assert out.manifest()["index"]["retention_days"] == days
 
 
 def test_the_whole_job_every_stage_on_nights_as_one_run_within_the_bounds(tmp_path):

@@ -16,7 +16,7 @@ Parquet metadata how its keys were made; a run checks it before reading (format_
 """
 
 import json
-from typing import Dict, List, NamedTuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
 import pyarrow.parquet as pq
@@ -32,17 +32,27 @@ from transforms.common.nodes import previous_node
 class IndexPart(NamedTuple):
     folder: str            # under the index folder ("": the folder itself)
     columns: List[str]     # what a run reads back
+    # The column that starts with the night its row's cluster began (transforms/common/
+    # nodes.py input_order; exact: the run that first saw the key), for retention; None:
+    # counts, not records (they grow with distinct spans and fillers, not with nights).
+    since: Optional[str] = "order"
+    # Columns that make rows equal for a later run (the same value in the same cluster): the
+    # running index keeps one row of each, so it grows with distinct content, not with
+    # copies or nights. Empty: every row counts (faces and layouts count their records).
+    same: Tuple[str, ...] = ()
 
 
 PARTS = {
-    "text": IndexPart("", ["id", "minhash", "root", "order"]),
-    "spans": IndexPart(SPANS_FOLDER, ["span", "documents", "keys", "personal"]),
-    "exact": IndexPart(EXACT_FOLDER, ["kind", "key", "id", "records", "run"]),
-    "images": IndexPart(IMAGES_FOLDER, ["id", "phash", "phash_fine", "root", "order"]),
-    "clip": IndexPart(CLIP_FOLDER, ["id", "embedding", "root", "order"]),
+    "text": IndexPart("", ["id", "minhash", "root", "order"], same=("minhash", "root")),
+    "spans": IndexPart(SPANS_FOLDER, ["span", "documents", "keys", "personal"], None),
+    "exact": IndexPart(EXACT_FOLDER, ["kind", "key", "id", "records", "run"], "run"),
+    "images": IndexPart(IMAGES_FOLDER, ["id", "phash", "phash_fine", "root", "order"],
+                        same=("phash", "phash_fine", "root")),
+    "clip": IndexPart(CLIP_FOLDER, ["id", "embedding", "root", "order"],
+                      same=("embedding", "root")),
     "faces": IndexPart(FACES_FOLDER, ["id", "face", "encoding", "root_id", "root_face",
                                       "order"]),
-    "templates": IndexPart(TEMPLATES_FOLDER, ["template", "filler", "records"]),
+    "templates": IndexPart(TEMPLATES_FOLDER, ["template", "filler", "records"], None),
     "layouts": IndexPart(LAYOUTS_FOLDER, ["id", "order", "thumb", "width", "height",
                                           "template", "faces", "clip_keys"]),
 }
@@ -91,17 +101,44 @@ def format_problems(files: List[str], expected: dict) -> List[str]:
 
 class ReadIndex(beam.PTransform):
     """The rows (dicts of the part's columns) of one part's files, read in parallel by
-    file."""
+    file; with ``since`` (a run's started_at), only the rows of clusters that began on a
+    night from then on (retention: an older cluster is forgotten whole, its members with
+    it, so no row names a root the index no longer holds)."""
 
-    def __init__(self, files: List[str], part: str):
+    def __init__(self, files: List[str], part: str, since: str = ""):
         super().__init__()
         self.files = list(files)
         self.columns = PARTS[part].columns
+        self.column = PARTS[part].since if since else None
+        self.since = since
 
     def expand(self, pbegin):
-        return (pbegin
+        rows = (pbegin
                 | "Files" >> beam.Create(self.files)
                 | "Read" >> beam.io.ReadAllFromParquet(columns=self.columns))
+        if self.column is None:
+            return rows
+        column, since = self.column, self.since
+        return rows | "Retained" >> beam.Filter(
+            lambda row: row[column].split("\x00", 1)[0] >= since)
+
+
+class Compact(beam.PTransform):
+    """A part's rows with one row (the smallest id) of each set that is the same for a later
+    run (IndexPart.same); the rows as they are for a part without such columns."""
+
+    def __init__(self, part: str):
+        super().__init__()
+        self.same = PARTS[part].same
+
+    def expand(self, rows):
+        if not self.same:
+            return rows
+        same = self.same
+        return (rows
+                | "BySame" >> beam.Map(lambda row: (tuple(row[c] for c in same), row))
+                | "First" >> beam.CombinePerKey(lambda found: min(found, key=lambda r: r["id"]))
+                | "Rows" >> beam.Values())
 
 
 def previous_sketch(row: dict):
