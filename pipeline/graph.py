@@ -135,11 +135,16 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
                | "CountIn" >> beam.Map(_count_in)
                | "Validate" >> ValidateRecords(policy.input, policy.near_dedup_text,
                                                policy.near_dedup_images))
-    fingerprints = checked.fingerprints | "UniqueIds" >> AssignIds()
-    nodes = fingerprints | "Nodes" >> Nodes()   # for the stages that work on records
-
     index = IndexOut(pipeline, spec)
     run = spec.manifest.get("started_at", "")   # orders tonight after earlier runs
+    earlier_ids = index.earlier("ids")
+    fingerprints = checked.fingerprints | "UniqueIds" >> AssignIds(earlier_ids)
+    if spec.index_out:
+        ids = fingerprints | "IdRows" >> beam.Map(lambda fp: {"id": fp.id, "run": run})
+        if earlier_ids is not None:
+            ids = (ids, earlier_ids) | "IdsIndexRows" >> FlattenShared()
+        index.write("ids", ids, arrow.ids_index_schema())
+    nodes = fingerprints | "Nodes" >> Nodes()   # for the stages that work on records
     exact, verdicts = policy.exact_dedup, []
     if exact.text or exact.images:
         verdicts.append(index.remembered(

@@ -37,7 +37,7 @@ from pipeline.review import ReviewError, read_decisions
 from transforms.dedup.semantic import clip_format
 from transforms.templates.captions import templates_format
 from transforms.templates.layouts import layouts_format
-from schemas.arrow import INDEX_FORMAT_KEY
+from schemas.arrow import IDS_FORMAT, INDEX_FORMAT_KEY
 from transforms.io.index import IndexFiles, file_schema, format_problems, part_files
 from transforms.pii import CPU_COUNTER as PII_CPU
 
@@ -191,6 +191,7 @@ def _index_stages(policy) -> dict:
     settings that make that format (for the message when an index does not compare)."""
     exact = policy.exact_dedup
     return {
+        "ids": (True, lambda: IDS_FORMAT, "another version's ids"),
         "text": (policy.near_dedup_text.enabled, lambda: signature_format(policy.near_dedup_text),
                  "near_dedup_text settings (ngram, num_perm, seed)"),
         "spans": (policy.repeated_spans.enabled, lambda: span_format(policy.repeated_spans),

@@ -6,17 +6,24 @@ import io
 import json
 import pathlib
 import random
+import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+import pytest
 from PIL import Image
 
 from tests.builders import (TINY_CLIP, astronaut_variants, document, encode, jpeg, photo,
                             picture, sample, write_jsonl, write_tar)
 from evaluation.template_corpus import TEMPLATES, mockups
+from pipeline.exits import UsageError
+from pipeline.launch import _check_index_in, _index_stages
+from pipeline.policy import load_policy
+from schemas.arrow import INDEX_FORMAT_KEY, INDEX_VERSION
 from tests.jobs import run_job
 from tests.nights import decisions, index_rows, nightly, one_run, only
+from transforms.io.index import PARTS
 
 
 def test_exact_duplicates_across_nights_as_one_run(tmp_path):
@@ -110,6 +117,25 @@ def test_the_index_grows_with_distinct_content_not_with_nights(tmp_path):
     assert len(rows[0]) == 5 and [len(r) for r in rows[1:]] == [5, 5]
     assert {(r["minhash"], r["root"]) for r in rows[2]} == {
         (r["minhash"], r["root"]) for r in rows[0]}
+
+
+def test_ids_an_earlier_night_gave_are_renamed_tonight_as_one_run_renames_them(tmp_path):
+    """Each night's shard numbers its records from 0: one run over both renames night two's
+    (the later claimant); so do the nights, through the index's ids part, and night two's
+    copy of night one's "0" is kept_id "0", not itself."""
+    rng = random.Random(5)
+    a, b, c = (document(rng) for _ in range(3))
+    nights = [[write_jsonl(tmp_path / "n1.jsonl", [("0", a), ("1", b)])],
+              [write_jsonl(tmp_path / "n2.jsonl", [("0", replaced(a, [150])), ("1", c)])]]
+    flags = only("near-dedup-text")
+    incremental = decisions(*nightly(tmp_path, nights, *flags))
+    expected = decisions(one_run(tmp_path, nights, *flags))
+    assert incremental == expected
+    renamed = {i for i in expected if i.startswith(("0~", "1~"))}
+    assert len(renamed) == 2 and {"0", "1"} <= set(expected)
+    [copy] = [i for i in renamed if i.startswith("0~")]
+    assert expected[copy][:3] == ("quarantined", ["near_duplicate_text"], "0")
+    assert {row["id"] for row in index_rows(tmp_path / "index-2", "ids")} == {"0", "1"} | renamed
 
 
 def image_nights(tmp_path, nights):
@@ -370,3 +396,25 @@ def without_templates(decision: tuple) -> tuple:
     if decision[0] == "cleaned":
         return (decision[0], kept(decision[1]), decision[2])
     return (decision[0], kept(decision[1]), decision[2], kept(decision[3]))
+
+
+def test_every_part_made_another_way_is_refused_before_the_run(tmp_path):
+    """Each part's files carry how their keys were made; a part whose stage is on tonight and
+    whose format differs (a setting, or another index version) stops the run with a message
+    naming the part and its settings."""
+    policy = load_policy(None, {"repeated_spans": {"enabled": True},
+                                "clip": {"enabled": True}})
+    for part, (enabled, fmt, settings) in _index_stages(policy).items():
+        assert enabled, part
+        setting = sorted(fmt())[0]
+        for n, changed in enumerate(({**fmt(), "version": INDEX_VERSION - 1},
+                                     {**fmt(), "version": INDEX_VERSION, setting: "other"})):
+            index = tmp_path / f"{part}-{n}"
+            folder = index / PARTS[part].folder
+            folder.mkdir(parents=True)
+            metadata = {INDEX_FORMAT_KEY: json.dumps(changed).encode()}
+            pq.write_table(pa.table({"id": ["x"]}).replace_schema_metadata(metadata),
+                           folder / "part-00000-of-00001.parquet")
+            with pytest.raises(UsageError, match=f"its {part} part was made with other "
+                                                 f"{re.escape(settings)}"):
+                _check_index_in([str(index)], policy, check=True)

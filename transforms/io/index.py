@@ -8,6 +8,7 @@
   faces  (faces/)  every encoded face and its identity (repeated identities)
   templates (templates/) per caption template and filler, the records (caption templates)
   layouts (layouts/) every image's thumbnail and what groups it (layout templates)
+  ids    (ids/)    every record's public id (ids are unique over the nights)
 
 A run reads its --index-in parts as PCollections (by file, in parallel) and writes to
 --index-out the running index: every part holds earlier runs' rows and tonight's, merged
@@ -23,7 +24,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from schemas.arrow import (CLIP_FOLDER, EXACT_FOLDER, FACES_FOLDER, IMAGES_FOLDER,
+from schemas.arrow import (CLIP_FOLDER, EXACT_FOLDER, FACES_FOLDER, IDS_FOLDER, IMAGES_FOLDER,
                            INDEX_FORMAT_KEY, INDEX_VERSION, LAYOUTS_FOLDER, SPANS_FOLDER,
                            TEMPLATES_FOLDER)
 from transforms.common.nodes import previous_node
@@ -53,6 +54,7 @@ PARTS = {
     "faces": IndexPart(FACES_FOLDER, ["id", "face", "encoding", "root_id", "root_face",
                                       "order"]),
     "templates": IndexPart(TEMPLATES_FOLDER, ["template", "filler", "records"], None),
+    "ids": IndexPart(IDS_FOLDER, ["id", "run"], "run"),
     "layouts": IndexPart(LAYOUTS_FOLDER, ["id", "order", "thumb", "width", "height",
                                           "template", "faces", "clip_keys"]),
 }
