@@ -279,13 +279,20 @@ def edit_image(data: bytes, faces=(), face_margin: float = 0.25, covers=(),
         patch = patch.filter(ImageFilter.GaussianBlur(max(patch.width, patch.height) / 12))
         picture.paste(patch, area[:2])
     fill = COVER_FILL + ((255,) if picture.mode == "RGBA" else ())
-    for top, left, bottom, right in covers:
-        pad = math.ceil((bottom - top) * cover_margin)
-        area = (max(0, left - pad), max(0, top - pad),
-                min(picture.width, right + pad), min(picture.height, bottom + pad))
+    for box in covers:
+        area = cover_area(box, cover_margin, picture.size)
         if area[2] > area[0] and area[3] > area[1]:
             picture.paste(fill, area)
     return _encode(picture, fmt, icc), fmt.lower()
+
+
+def cover_area(box, margin: float, size) -> Tuple[int, int, int, int]:
+    """The (left, top, right, bottom) area edit_image paints for a cover box (top, left,
+    bottom, right): widened by ``margin`` of its height on every side, within the image."""
+    top, left, bottom, right = box[:4]
+    pad = math.ceil((bottom - top) * margin)
+    return (max(0, left - pad), max(0, top - pad), min(size[0], right + pad),
+            min(size[1], bottom + pad))
 
 
 def _encode(picture: Image.Image, fmt: str, icc: Optional[bytes]) -> bytes:

@@ -23,7 +23,7 @@ findings, images_covered, images_quarantined, ocr_errors.
 
 import collections
 import json
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -124,17 +124,60 @@ def failure(error: OcrError) -> OcrFailed:
     return OcrFailed(f"{error.reason}: {error.detail}")
 
 
+class ImageText(NamedTuple):
+    skipped: bool                  # the presence test found no text: not read
+    words: Tuple[OcrWord, ...] = ()
+    findings: Tuple[Finding, ...] = ()   # the scanner's, in page_text(words)
+
+
+Scan = Callable[[str], List[Finding]]
+
+
+def read_text(data: bytes, presence, reader, scan: Scan) -> ImageText:
+    """One image's words and the personal data in them: the presence test (None: read
+    every image), tesseract, the scanner on page_text. Raises OcrFailed (tesseract's typed
+    error) or what decoding or the scanner raise."""
+    image = load_displayed(open_image(data))
+    if presence is not None and not presence.has_text(image):
+        return ImageText(True)
+    result = reader.read(image)
+    if result.error is not None:
+        raise failure(result.error)
+    findings = scan(page_text(result.words)[0]) if result.words else []
+    return ImageText(False, result.words, tuple(findings))
+
+
+def make_presence(ocr: OcrSettings):
+    """The text-presence test under ``ocr`` (None with min_text_share 0: every image read)."""
+    from detectors.text_presence import TextPresence
+    return TextPresence(min_text_share=ocr.min_text_share) if ocr.min_text_share > 0 else None
+
+
+def make_reader(ocr: OcrSettings):
+    from detectors.ocr import TesseractReader
+    return TesseractReader(time_limit_s=ocr.time_limit_s)
+
+
+def make_scan(pii: PiiSettings) -> Scan:
+    """The PII stage's scanner (shared in the process), loaded at the first image with
+    words: a run of photos without text never loads it here."""
+    def scan(text: str) -> List[Finding]:
+        from transforms.pii import shared_scanner
+        scanner, lock = shared_scanner(pii)
+        with lock:
+            return scanner.scan([text])[0]
+    return scan
+
+
 class _ReadImages(beam.DoFn):
     def __init__(self, ocr: OcrSettings, pii: PiiSettings):
         self.ocr = ocr
         self.pii = pii
 
     def setup(self):
-        from detectors.ocr import TesseractReader
-        from detectors.text_presence import TextPresence
-        self.presence = (TextPresence(min_text_share=self.ocr.min_text_share)
-                         if self.ocr.min_text_share > 0 else None)
-        self.reader = TesseractReader(time_limit_s=self.ocr.time_limit_s)
+        self.presence = make_presence(self.ocr)
+        self.reader = make_reader(self.ocr)
+        self.scan = make_scan(self.pii)
         self.engine = f"tesseract {self.reader.version}"
         self.counters = {name: Metrics.counter(NAMESPACE, name) for name in (
             "images_checked", "images_skipped_no_text", "images_read", "words_read",
@@ -146,22 +189,18 @@ class _ReadImages(beam.DoFn):
     def process(self, record):
         self._count("images_checked")
         try:
-            image = load_displayed(open_image(record.image))
-            if self.presence is not None and not self.presence.has_text(image):
-                self._count("images_skipped_no_text")
-                return
-            result = self.reader.read(image)
-            if result.error is not None:
-                raise failure(result.error)
-            self._count("images_read")
-            self._count("words_read", len(result.words))
-            findings = self._scan(page_text(result.words)[0]) if result.words else []
+            read = read_text(record.image, self.presence, self.reader, self.scan)
         except Exception as err:   # one bad image must not fail the bundle
             self._count("ocr_errors")
             yield error_verdict(record.uid, "ocr", err)
             return
-        self._count("findings", len(findings))
-        verdict = image_verdict(record.uid, result.words, findings, self.pii, self.ocr,
+        if read.skipped:
+            self._count("images_skipped_no_text")
+            return
+        self._count("images_read")
+        self._count("words_read", len(read.words))
+        self._count("findings", len(read.findings))
+        verdict = image_verdict(record.uid, read.words, read.findings, self.pii, self.ocr,
                                 self.engine)
         if verdict is None:
             return
@@ -170,14 +209,6 @@ class _ReadImages(beam.DoFn):
         elif verdict.action == QUARANTINE:
             self._count("images_quarantined")
         yield verdict
-
-    def _scan(self, text: str) -> List[Finding]:
-        # The PII stage's scanner (shared in the process), loaded at the first image with
-        # words: a run of photos without text never loads it here.
-        from transforms.pii import shared_scanner
-        scanner, lock = shared_scanner(self.pii)
-        with lock:
-            return scanner.scan([text])[0]
 
 
 class DetectTextInImages(beam.PTransform):
