@@ -27,7 +27,7 @@ $(STAMP): setup.py requirements/no-deps.txt
 	$(VENV)/bin/pip install -q -e ".[test,eval,clip,gpu,ocr]"
 	touch $@
 
-demo: $(STAMP)
+demo: $(STAMP) $(TESSERACT_ENG)
 	$(VENV)/bin/hygiene --input 'sample/text/*' 'sample/image_text/*' sample/image_folder/ \
 		--config sample/policy.yaml --output $(DEMO_OUTPUT) --overwrite
 

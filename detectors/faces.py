@@ -26,6 +26,7 @@ on (``dlib_box``), so the face is aligned as face_recognition expects.
 """
 
 import io
+import math
 import threading
 import warnings
 from typing import List, NamedTuple, Optional, Tuple
@@ -251,12 +252,24 @@ def blur_faces(data: bytes, boxes: List[List[int]], margin: float = 0.25) -> Tup
     location either); the ICC profile is kept so colours do not shift. The result is 8-bit
     RGB, or RGBA when the image has transparency (a 16-bit or palette image is written so).
     """
+    return edit_image(data, faces=boxes, face_margin=margin)
+
+
+COVER_FILL = (0, 0, 0)   # the solid colour printed personal data is painted over with
+
+
+def edit_image(data: bytes, faces=(), face_margin: float = 0.25, covers=(),
+               cover_margin: float = 0.2) -> Tuple[bytes, str]:
+    """The image with ``faces`` blurred (as blur_faces) and ``covers`` (top, left, bottom,
+    right in displayed pixels: words of personal data read by OCR) painted over with solid
+    COVER_FILL boxes, each widened by ``cover_margin`` of its height on every side; encoded
+    once, as blur_faces writes; and the format written."""
     image = open_image(data)
     fmt = image.format if image.format in _WRITABLE else "PNG"
     icc = image.info.get("icc_profile")
     picture = eight_bit(load_displayed(image))
-    for top, left, bottom, right in boxes:
-        pad_y, pad_x = int((bottom - top) * margin), int((right - left) * margin)
+    for top, left, bottom, right in faces:
+        pad_y, pad_x = int((bottom - top) * face_margin), int((right - left) * face_margin)
         area = (max(0, left - pad_x), max(0, top - pad_y),
                 min(picture.width, right + pad_x), min(picture.height, bottom + pad_y))
         if area[2] <= area[0] or area[3] <= area[1]:
@@ -268,7 +281,21 @@ def blur_faces(data: bytes, boxes: List[List[int]], margin: float = 0.25) -> Tup
                                                                   Image.Resampling.NEAREST)
         patch = patch.filter(ImageFilter.GaussianBlur(max(patch.width, patch.height) / 12))
         picture.paste(patch, area[:2])
+    fill = COVER_FILL + ((255,) if picture.mode == "RGBA" else ())
+    for box in covers:
+        area = cover_area(box, cover_margin, picture.size)
+        if area[2] > area[0] and area[3] > area[1]:
+            picture.paste(fill, area)
     return _encode(picture, fmt, icc), fmt.lower()
+
+
+def cover_area(box, margin: float, size) -> Tuple[int, int, int, int]:
+    """The (left, top, right, bottom) area edit_image paints for a cover box (top, left,
+    bottom, right): widened by ``margin`` of its height on every side, within the image."""
+    top, left, bottom, right = box[:4]
+    pad = math.ceil((bottom - top) * margin)
+    return (max(0, left - pad), max(0, top - pad), min(size[0], right + pad),
+            min(size[1], bottom + pad))
 
 
 def _encode(picture: Image.Image, fmt: str, icc: Optional[bytes]) -> bytes:

@@ -4,10 +4,8 @@ Tesseract 5.3 (Debian's tesseract-ocr with its English data, `make` installs bot
 pytesseract: one tesseract process per image, which is what gives a hard time limit (the
 process is killed) and keeps an engine crash out of the worker. TesseractReader checks the
 engine once per worker and returns typed words; a failure or a time-out is a typed OcrError,
-never an exception or a hang.
-
-No stage uses this yet, so the time limit is a module constant (TIME_LIMIT_S), not a setting:
-the `ocr` settings group comes with the stage.
+never an exception or a hang. The time limit is the setting ocr.time_limit_s
+(transforms/ocr.py hands it over).
 """
 
 import dataclasses
@@ -18,9 +16,8 @@ from typing import Optional, Tuple
 from PIL import Image
 
 from detectors.images import on_white
+from schemas.settings import OcrSettings
 
-# Seconds one image may take; a bigger one is an OcrError("timeout") (the process is killed).
-TIME_LIMIT_S = 20.0
 # Tesseract's page segmentation: 3 = automatic (a page of blocks and lines). 11 (sparse text)
 # read as many planted words but reported words on 40 of 41 photos without text, 3 on none
 # (docs/BENCHMARKS.md: "Text in images").
@@ -41,6 +38,7 @@ class OcrWord:
     text: str
     box: Tuple[int, int, int, int]   # left, top, right, bottom in the image's pixels
     confidence: float                # 0..1
+    line: int = 0                    # the text line it is on, numbered in reading order
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +56,7 @@ class OcrResult:
 class TesseractReader:
     """One per worker: checks the engine once, then read(image) per image."""
 
-    def __init__(self, time_limit_s: float = TIME_LIMIT_S, psm: int = PAGE_SEGMENTATION,
+    def __init__(self, time_limit_s: float = OcrSettings().time_limit_s, psm: int = PAGE_SEGMENTATION,
                  language: str = LANGUAGE, upscale: float = UPSCALE):
         import pytesseract
         self._pytesseract = pytesseract
@@ -99,18 +97,22 @@ class TesseractReader:
 
 
 def words_from_data(data, upscale: float = 1.0) -> Tuple[OcrWord, ...]:
-    """tesseract's TSV rows (level 5 = word) as OcrWords, boxes in the original's pixels."""
-    words = []
-    for text, conf, left, top, width, height in zip(
+    """tesseract's TSV rows (level 5 = word) as OcrWords, boxes in the original's pixels,
+    each with the number of its line (block, paragraph, line) in reading order."""
+    words, lines = [], {}
+    places = zip(*(data.get(k, [0] * len(data["text"])) for k in ("block_num", "par_num",
+                                                                   "line_num")))
+    for text, conf, left, top, width, height, place in zip(
             data["text"], data["conf"], data["left"], data["top"], data["width"],
-            data["height"]):
+            data["height"], places):
         text, conf = str(text).strip(), float(conf)
         if not text or conf < MIN_CONFIDENCE:
             continue
+        line = lines.setdefault(place, len(lines))
         left, top = int(left) / upscale, int(top) / upscale
         right, bottom = left + int(width) / upscale, top + int(height) / upscale
         words.append(OcrWord(text, (math.floor(left), math.floor(top), math.ceil(right),
-                                    math.ceil(bottom)), round(conf / 100, 3)))
+                                    math.ceil(bottom)), round(conf / 100, 3), line))
     return tuple(words)
 
 

@@ -18,6 +18,8 @@ times or more: Carlini et al. 2023):
   government id, financial                 0.9
   dense personal data                      0.8
   contact data, a name, other PII          0.3 (0.15 when it was only redacted)
+  personal data printed in an image        0.9 when it quarantines (a government id, card,
+                                           secret), else 0.3 (0.15 when covered)
   bad input, detector errors               0
   reps(n) = min(1, log10(n) / 2): 0 for one copy, 0.5 for 10, 1 for 100 or more.
 
@@ -48,6 +50,8 @@ def signal(reason: str, action: str, evidence: str, group_size) -> float:
         return 0.9 * reps(group_size or 2)
     if reason in _PII:
         return _PII[reason] / (2 if action == "redact" and _PII[reason] < 0.5 else 1)
+    if reason is Reason.PII_IN_IMAGE:
+        return 0.9 if action == "quarantine" else 0.15 if action == "cover" else 0.3
     detail = json.loads(evidence or "{}")
     if reason is Reason.TEMPLATE_FACE:
         return max(0.8, reps(detail.get("cluster_size")))

@@ -1,7 +1,8 @@
 """The graph: read -> validate -> unique ids -> stages -> decide -> write -> report.
 
 The stages run side by side, each with its policy section: exact and near-duplicate text
-and images on the fingerprints; CLIP embeddings and semantic duplicates, PII, faces and
+and images on the fingerprints; CLIP embeddings and semantic duplicates, PII, text in
+images (OCR), faces and
 repeated identities, caption templates on the records; layout templates on the records
 with the faces, caption templates and embeddings found. Each emits verdicts keyed by
 record uid, and Decide merges them.
@@ -33,6 +34,7 @@ from transforms.io.index import (INDEX, PARTS, VERDICTS, Compact, IndexFiles, Re
                                  previous_image, previous_sketch)
 from transforms.dedup.near_text import NearDuplicateText
 from transforms.dedup.near_images import NearDuplicateImages
+from transforms.ocr import DetectTextInImages
 from transforms.pii import DetectPii
 from transforms.io.read import ReadCorpus
 from transforms.dedup.semantic import Embed, SemanticDuplicates, clip_format
@@ -198,6 +200,8 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         spans = found[SUMMARY]
     else:
         index.carry("spans")
+    if policy.ocr.enabled:
+        verdicts.append(checked.records | "Ocr" >> DetectTextInImages(policy.ocr, policy.pii))
     face_verdicts = templates = None
     if policy.faces.enabled:
         identities = policy.identities.enabled
@@ -236,13 +240,14 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
 
     decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide(
         spec.decisions, policy.faces, policy.image_metadata,
-        policy.pii if policy.pii.enabled else None)
+        policy.pii if policy.pii.enabled else None, policy.ocr)
 
     written = (
         decided.text | "WriteText" >> WriteParquet(
             join_path(paths["cleaned_text"], "part"), arrow.CLEANED_TEXT),
         decided.image_text | "WriteImageText" >> WriteParquet(
-            join_path(paths["cleaned_image_text"], "part"), arrow.CLEANED_IMAGE_TEXT),
+            join_path(paths["cleaned_image_text"], "part"),
+            arrow.cleaned_image_text(policy.ocr.enabled and policy.ocr.write_text)),
         decided[QUARANTINED] | "WriteQuarantine" >> WriteParquet(
             join_path(paths["quarantine"], "part"), arrow.QUARANTINE),
     ) | "WrittenFiles" >> beam.Flatten()
@@ -251,6 +256,7 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
     rows = (decided.text, decided.image_text, decided[QUARANTINED])
     report = (records_in, decided[TALLY], matched, written, decided[CLUSTERS], rows,
               *([spans] if spans is not None else []))
-    checked = {"faces": policy.faces.enabled, "pii": policy.pii.enabled}
+    checked = {"faces": policy.faces.enabled, "pii": policy.pii.enabled,
+               "ocr": policy.ocr.enabled}
     return report | "Report" >> WriteRunReport(spec.output, spec.manifest, paths,
                                                policy.report, checked, spec.decisions)

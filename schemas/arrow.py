@@ -61,6 +61,16 @@ CLEANED_IMAGE_TEXT = pa.schema([
     *_PROVENANCE,
 ])
 
+
+
+def cleaned_image_text(ocr_text: bool = False) -> pa.Schema:
+    """The cleaned image-text rows' schema; with ``ocr_text`` (ocr.write_text) a last column
+    holds the text read in the image, its personal data replaced by placeholders as in
+    captions (null where no text was read)."""
+    return (CLEANED_IMAGE_TEXT.append(pa.field("ocr_text", pa.string())) if ocr_text
+            else CLEANED_IMAGE_TEXT)
+
+
 QUARANTINE = pa.schema([
     pa.field("id", pa.string(), nullable=False),
     pa.field("kind", pa.string(), nullable=False),

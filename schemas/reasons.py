@@ -15,6 +15,7 @@ class Stage(str, enum.Enum):
     NEAR_DEDUP_IMAGES = "near_dedup_images"
     REPEATED_SPANS = "repeated_spans"
     PII = "pii"
+    OCR = "ocr"
     FACES = "faces"
     TEMPLATES = "templates"
     REVIEW = "review"
@@ -69,6 +70,10 @@ class Reason(str, enum.Enum):
     PII_CONTACT = "pii_contact"
     PII_NAME = "pii_name"
     PII_OTHER = "pii_other"
+    # Text printed in an image (OCR): personal data in it covered with solid boxes or the
+    # record quarantined, per pii.entities; the text read, noted for ocr.write_text.
+    PII_IN_IMAGE = "pii_in_image"
+    TEXT_IN_IMAGE = "text_in_image"
     # Faces (blurred, quarantined or kept by policy) and one person in many records.
     FACE = "face"
     REPEATED_IDENTITY = "repeated_identity"
@@ -106,6 +111,8 @@ _STAGE_OF = {
     Reason.PII_CONTACT: Stage.PII,
     Reason.PII_NAME: Stage.PII,
     Reason.PII_OTHER: Stage.PII,
+    Reason.PII_IN_IMAGE: Stage.OCR,
+    Reason.TEXT_IN_IMAGE: Stage.OCR,
     Reason.FACE: Stage.FACES,
     Reason.REPEATED_IDENTITY: Stage.FACES,
     Reason.CAPTION_TEMPLATE: Stage.TEMPLATES,
@@ -154,6 +161,8 @@ _DESCRIPTIONS = {
     Reason.PII_CONTACT: "contact data: e-mail address, phone number, IP address, location or URL",
     Reason.PII_NAME: "a person's name",
     Reason.PII_OTHER: "personal data of another entity type the policy names",
+    Reason.PII_IN_IMAGE: "personal data or a secret printed in the image, read by OCR and found by the same scanner and policy as captions: by default contact data and names are covered with solid boxes in the kept image (action cover), a government id, card number or secret quarantines the record",
+    Reason.TEXT_IN_IMAGE: "text read in the image without personal data: a note that carries it to the ocr_text column (ocr.write_text), never a flag nor a quarantine",
     Reason.FACE: "a person's face (faces.action: blur, the default, keeps the record with the faces blurred)",
     Reason.CAPTION_TEMPLATE: "a caption made from a template many records share with different fillers (a flag: the record is kept)",
     Reason.TEMPLATE_FACE: "one of many images sharing a fixed picture with a face in it (a mockup rendered around a real person): the highest memorization risk",

@@ -100,6 +100,16 @@ class FaceBox(NamedTuple):
     right: int
 
 
+class TextBox(NamedTuple):
+    """Words of personal data read in an image (transforms/ocr.py): their box in displayed
+    pixels of the original, bottom and right exclusive, and the entity type they belong to."""
+    top: int
+    left: int
+    bottom: int
+    right: int
+    entity_type: str
+
+
 class Span(NamedTuple):
     """Personal data found in a record's text or caption."""
     field: str                 # "text" or "caption"
@@ -126,7 +136,7 @@ class Verdict(NamedTuple):
     later steps need travels in the typed fields after it."""
     uid: str
     reason: str                # a schemas.reasons.Reason value
-    action: str                # QUARANTINE, REDACT, REMOVE, BLUR or FLAG (below)
+    action: str                # QUARANTINE, REDACT, REMOVE, BLUR, COVER or FLAG (below)
     evidence: str              # JSON object, never raw personal data
     representative_id: Optional[str]
     group_size: Optional[int]
@@ -135,6 +145,9 @@ class Verdict(NamedTuple):
     faces: Optional[Sequence[FaceBox]] = None  # face verdicts: the faces found
     spans: Optional[Sequence[Span]] = None     # PII verdicts but pii_dense: the spans found
     removals: Optional[Sequence[Removal]] = None   # repeated_span verdicts: what is cut out
+    boxes: Optional[Sequence[TextBox]] = None  # pii_in_image verdicts: the words to cover
+    text: Optional[str] = None   # pii_in_image and image_text verdicts with ocr.write_text:
+    #                              the text read, its personal data replaced by placeholders
 
 
 class ClusterMember(NamedTuple):
@@ -153,8 +166,10 @@ class ClusterMember(NamedTuple):
 QUARANTINE = "quarantine"
 REDACT = "redact"   # cleaned, its spans replaced by placeholders
 BLUR = "blur"       # cleaned, its faces blurred
+COVER = "cover"     # cleaned, the words of its boxes painted over with solid boxes
+NOTE = "note"       # cleaned, nothing to do: carries what a stage read (Verdict.text)
 FLAG = "flag"       # cleaned, the verdict noted in its flags
 REMOVE = "remove"   # cleaned, its removals cut out of the text
 
-for _type in (Record, Fingerprint, FaceBox, Span, Removal, Verdict, ClusterMember):
+for _type in (Record, Fingerprint, FaceBox, TextBox, Span, Removal, Verdict, ClusterMember):
     beam.coders.registry.register_coder(_type, beam.coders.RowCoder)

@@ -404,6 +404,25 @@ class PiiSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class OcrSettings:
+    """Text in images (tesseract OCR; personal data by the pii section's scanner and actions)."""
+    enabled: bool = setting(True, "read the text printed in images and act on the personal "
+                            "data in it as pii.entities says: redact covers its words with "
+                            "solid boxes, quarantine holds the record back", flag="--ocr")
+    time_limit_s: float = setting(20.0, "seconds tesseract may take on one image (its process "
+                                  "is killed): longer is a detector_error", above=0, high=600,
+                                  flag="--ocr-time-limit", metavar="SECONDS")
+    min_text_share: float = setting(0.005, "text-presence test: an image is read when this "
+                                    "share of the text detector's map is text (0: read "
+                                    "every image)", low=0, high=1)
+    cover_margin: float = setting(0.2, "each covered word's box is widened by this share of "
+                                  "its height on every side", low=0, high=2)
+    write_text: bool = setting(False, "write the text read, personal data replaced by "
+                               "placeholders as in captions, in the cleaned image_text rows "
+                               "(ocr_text column)", flag="--ocr-write-text")
+
+
+@dataclasses.dataclass(frozen=True)
 class FaceSettings:
     """Faces (CenterFace or dlib to detect, face_recognition to encode)."""
     enabled: bool = setting(True, "detect faces in images", flag="--faces")
@@ -575,6 +594,7 @@ class Policy:
     repeated_spans: SpanSettings = SpanSettings()
     near_dedup_images: NearImageSettings = NearImageSettings()
     pii: PiiSettings = PiiSettings()
+    ocr: OcrSettings = OcrSettings()
     faces: FaceSettings = FaceSettings()
     image_metadata: ImageMetadataSettings = ImageMetadataSettings()
     identities: IdentitySettings = IdentitySettings()

@@ -184,7 +184,7 @@ def test_load_policy_does_not_modify_the_overrides():
 def test_to_dict_is_the_flat_yaml_layout():
     flat = Policy().to_dict()
     assert set(flat) == {"input", "exact_dedup", "near_dedup_text", "repeated_spans",
-                         "near_dedup_images", "pii",
+                         "near_dedup_images", "pii", "ocr",
                          "faces", "image_metadata", "identities", "templates", "layouts",
                          "clip", "report"}
     assert flat["image_metadata"] == {"keep": ["icc"]}

@@ -58,7 +58,8 @@ from pipeline.policy import load_policy
 from schemas import settings
 from schemas.reasons import Reason
 from detectors.spans import windows as span_text_windows
-from schemas.records import BLUR, REMOVE, FaceBox, Kind, Record, Verdict, make_record
+from schemas.records import (BLUR, COVER, REMOVE, FaceBox, Kind, Record, TextBox,
+                              Verdict, make_record)
 from schemas.settings import Policy, declaration, fields
 from transforms.common.components import ConnectedComponents
 from transforms.common.nodes import face_node, node_of
@@ -565,6 +566,30 @@ def kept_plain_image(stage: Steps):
     return [digest(row["image"]) for tag, row in outputs if tag == Kind.IMAGE_TEXT.value]
 
 
+# ------------------------------------------------------------------ text in images
+
+def ocr_read(stage: Steps):
+    """What the OCR stage emits for the receipt: (reason, action, evidence, text written,
+    boxes) per verdict."""
+    scan = dofn_of(stage["Read"])
+    scan.setup()
+    return [(v.reason, v.action, json.loads(v.evidence), v.text, v.boxes)
+            for v in scan.process(DOCUMENT_RECORD)]
+
+
+COVER_BOX = TextBox(40, 30, 60, 120, "PERSON")
+
+
+def covered_image(stage: Steps):
+    """The image Decide writes for the kept receipt with words to cover."""
+    verdict = Verdict(uid=DOCUMENT_RECORD.uid, reason=Reason.PII_IN_IMAGE.value, action=COVER,
+                      evidence="{}", representative_id=None, group_size=None,
+                      boxes=[COVER_BOX])
+    grouped = {"record": [DOCUMENT_RECORD], "fingerprint": [], "verdicts": [verdict]}
+    outputs = run_step(stage["Decide"], (DOCUMENT_RECORD.uid, grouped), {})
+    return [digest(row["image"]) for tag, row in outputs if tag == Kind.IMAGE_TEXT.value]
+
+
 # ------------------------------------------------------------------ identities
 
 def identity_verdicts(stage: Steps):
@@ -819,6 +844,13 @@ PROBES = {
         "chunk_overlap": Probe(0, on("Pii", pii_found), base={"chunk_chars": 1200}),
         "name_cues": Probe(False, on("Pii", pii_found)),
         "entities": Probe(settings.entity_actions({"URL": "redact"}), on("Pii", pii_found)),
+    },
+    "ocr": {
+        "enabled": Probe(False, composed),
+        "time_limit_s": Probe(0.01, on("Ocr", ocr_read)),
+        "min_text_share": Probe(0.9, on("Ocr", ocr_read), base={"write_text": True}),
+        "cover_margin": Probe(1.0, on("Decide", covered_image)),
+        "write_text": Probe(True, on("Ocr", ocr_read)),
     },
     "faces": {
         "enabled": Probe(False, composed),

@@ -6,7 +6,8 @@ stage); its reasons are those of the verdicts that held it back, the first in
 schemas.reasons order its primary reason, and the evidence of every verdict travels with
 it; every row gets a risk score (detectors/risk.py). A kept record with "redact" verdicts is
 written with those spans replaced by typed placeholders, one with a "blur" verdict with the
-face boxes blurred in its image; "flag" and "blur" verdicts travel with the cleaned row (its
+face boxes blurred in its image, one with a "cover" verdict with the words of personal data
+read in its image painted over (transforms/ocr.py); "flag", "blur" and "cover" verdicts travel with the cleaned row (its
 ``flags`` column). A kept image is written without the metadata the policy does not keep
 (detectors/image_metadata.py: EXIF with GPS, XMP, comments, bytes after its end, ...), and
 its row without the fields that carry such metadata (img2dataset's exif column). A
@@ -28,7 +29,7 @@ from detectors.risk import risk
 from schemas.reasons import Reason
 from schemas.records import QUARANTINE, ClusterMember, Record, Verdict
 from schemas.review import Decision
-from schemas.settings import FaceSettings, ImageMetadataSettings, PiiSettings
+from schemas.settings import FaceSettings, ImageMetadataSettings, OcrSettings, PiiSettings
 from transforms.common.faults import error_verdict
 from transforms.decide.review import review_of, reviewed
 from transforms.decide.rows import (CLEANED, QUARANTINED, Decided, Scan, cleaned_image,
@@ -53,10 +54,11 @@ def decide(record: Record, public_id: str, verdicts: Iterable[Verdict],
            decision: Optional[Decision] = None,
            faces: FaceSettings = FaceSettings(),
            metadata: ImageMetadataSettings = ImageMetadataSettings(),
-           scan: Optional[Scan] = None) -> Decided:
+           scan: Optional[Scan] = None, ocr: OcrSettings = OcrSettings()) -> Decided:
     """Where one record goes and its row, after a reviewer's decision if there is one;
     ``faces``: how kept faces are blurred; ``metadata``: what a kept image keeps; ``scan``:
-    the PII scanner its image's metadata text is scanned with (patterns only without)."""
+    the PII scanner its image's metadata text is scanned with (patterns only without);
+    ``ocr``: how printed personal data is covered."""
     verdicts = sorted(verdicts, key=lambda v: (Reason(v.reason).rank, v.evidence))
     own = input_verdict(record)
     if own is not None:
@@ -67,7 +69,7 @@ def decide(record: Record, public_id: str, verdicts: Iterable[Verdict],
     score = risk((v.reason, v.action, v.evidence, v.group_size) for v in verdicts)
     if not held:
         try:
-            image = (cleaned_image(record, verdicts, faces, metadata, scan)
+            image = (cleaned_image(record, verdicts, faces, metadata, scan, ocr)
                      if record.kind != "text" else None)
             return Decided(CLEANED, {**cleaned_row(record, public_id, verdicts, image=image),
                                      "risk": score}, verdicts, image)
@@ -79,10 +81,11 @@ def decide(record: Record, public_id: str, verdicts: Iterable[Verdict],
 
 class _Decide(beam.DoFn):
     def __init__(self, faces: FaceSettings, metadata: ImageMetadataSettings,
-                 pii: Optional[PiiSettings] = None):
+                 pii: Optional[PiiSettings] = None, ocr: OcrSettings = OcrSettings()):
         self.faces = faces
         self.metadata = metadata
         self.pii = pii
+        self.ocr = ocr
 
     def setup(self):
         self.scan = None
@@ -120,7 +123,7 @@ class _Decide(beam.DoFn):
             for tally in matched(public_id, clusters, decisions):
                 yield beam.pvalue.TaggedOutput(TALLY, tally)
         decided = decide(record, public_id, found, decision, self.faces, self.metadata,
-                         self.scan)
+                         self.scan, self.ocr)
         row = decided.row
         if decided.image is not None:
             self.metadata_bytes.inc(sum(size for _, size in decided.image.stripped.removed))
@@ -151,11 +154,12 @@ class Decide(beam.PTransform):
 
     def __init__(self, decisions: Optional[dict] = None, faces: FaceSettings = FaceSettings(),
                  metadata: ImageMetadataSettings = ImageMetadataSettings(),
-                 pii: Optional[PiiSettings] = None):
+                 pii: Optional[PiiSettings] = None, ocr: OcrSettings = OcrSettings()):
         super().__init__()
         self.faces = faces
         self.metadata = metadata
         self.pii = pii
+        self.ocr = ocr
         self.decisions = sorted((decisions or {}).items())
 
     def expand(self, inputs):
@@ -167,6 +171,6 @@ class Decide(beam.PTransform):
                      lambda fp: (fp.uid, fp)),
                  "verdicts": verdicts | "VerdictByUid" >> beam.Map(lambda v: (v.uid, v))}
                 | "ByRecord" >> beam.CoGroupByKey()
-                | "Decide" >> beam.ParDo(_Decide(self.faces, self.metadata, self.pii),
+                | "Decide" >> beam.ParDo(_Decide(self.faces, self.metadata, self.pii, self.ocr),
                                         beam.pvalue.AsDict(decisions)).with_outputs(
                     "text", "image_text", QUARANTINED, TALLY, CLUSTERS))

@@ -6,7 +6,7 @@ import json
 from typing import Iterable, List, Optional
 
 from schemas.reasons import INPUT_DEFECTS, Reason, Stage
-from schemas.records import BLUR, FLAG, QUARANTINE, REDACT, Record, Verdict
+from schemas.records import BLUR, COVER, FLAG, QUARANTINE, REDACT, Record, Verdict
 from schemas.review import (CLUSTER, RECORD, REJECT, REJECTED, RELEASE, RELEASE_REFUSED,
                             RELEASED, Decision, key)
 
@@ -25,10 +25,12 @@ def review_of(public_id: str, clusters: Iterable[str], decisions) -> Optional[De
 def _released(v: Verdict) -> Verdict:
     """A held-back verdict once a reviewer released the record: personal data redacted
     (dense PII is only a count, its spans have verdicts of their own), faces blurred,
-    the rest noted."""
+    personal data printed in the image covered, the rest noted."""
     if v.action != QUARANTINE:
         return v
     reason = Reason(v.reason)
+    if reason is Reason.PII_IN_IMAGE:
+        return v._replace(action=COVER)
     if reason.stage is Stage.PII and reason is not Reason.PII_DENSE:
         return v._replace(action=REDACT)
     return v._replace(action=BLUR if reason is Reason.FACE else FLAG)

@@ -1,19 +1,20 @@
-"""The output rows of a decided record: cleaned (redacted, faces blurred, flags) or
+"""The output rows of a decided record: cleaned (redacted, faces blurred, printed personal
+data covered, flags) or
 quarantined (reasons, evidence, the record kept in its stead, clusters, review columns)."""
 
 import collections
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
-from detectors.faces import blur_faces
+from detectors.faces import edit_image
 from detectors.image_metadata import Stripped, strip_metadata, strip_metadata_fields
 from detectors.pii.patterns import find_pii
 from detectors.pii.spans import Finding, redact
 from detectors.spans import merge, remove, shift
 from detectors.strings import utf8_safe
 from schemas.reasons import Reason, primary
-from schemas.records import BLUR, QUARANTINE, REDACT, REMOVE, Record, Verdict
+from schemas.records import BLUR, COVER, NOTE, QUARANTINE, REDACT, REMOVE, Record, Verdict
 from schemas.review import Decision
-from schemas.settings import FaceSettings, ImageMetadataSettings
+from schemas.settings import FaceSettings, ImageMetadataSettings, OcrSettings
 from transforms.decide.review import review_columns
 
 CLEANED, QUARANTINED = "cleaned", "quarantine"   # where a decided record goes
@@ -21,7 +22,7 @@ METADATA_SCAN_CHARS = 65_536   # of each metadata text field looked at for perso
 
 
 class CleanedImage(NamedTuple):
-    image: bytes                  # as written: metadata stripped, faces blurred
+    image: bytes                  # as written: metadata stripped, faces blurred, text covered
     format: str
     stripped: Stripped            # what the metadata stripping removed and read
     personal: Tuple[str, ...]     # entity types found in the metadata's text fields
@@ -91,9 +92,11 @@ def metadata_findings(texts: Sequence[str], scan: Optional[Scan] = None) -> List
 def cleaned_image(record: Record, verdicts: List[Verdict] = (),
                   faces: FaceSettings = FaceSettings(),
                   metadata: ImageMetadataSettings = ImageMetadataSettings(),
-                  scan: Optional[Scan] = None) -> CleanedImage:
+                  scan: Optional[Scan] = None, ocr: OcrSettings = OcrSettings()
+                  ) -> CleanedImage:
     """A kept record's image as written: metadata not kept removed (orientation applied),
-    then faces with a "blur" verdict blurred; the record's metadata fields without the image
+    then faces with a "blur" verdict blurred and words with a "cover" verdict painted over
+    (one re-encoding for both); the record's metadata fields without the image
     metadata not kept (strip_metadata_fields). Personal data in a kept kind's text (an
     e-mail in a kept EXIF Artist, or a name where ``scan``, the PII stage's scanner, is
     given) removes that kind too."""
@@ -106,8 +109,9 @@ def cleaned_image(record: Record, verdicts: List[Verdict] = (),
         stripped = strip_metadata(record.image, set(metadata.keep) - leaking)
     image, fmt = stripped.data, stripped.format
     boxes = [box for v in verdicts if v.action == BLUR for box in v.faces]
-    if boxes:
-        image, fmt = blur_faces(image, boxes, faces.blur_margin)
+    covers = [box[:4] for v in verdicts if v.action == COVER for box in v.boxes or ()]
+    if boxes or covers:
+        image, fmt = edit_image(image, boxes, faces.blur_margin, covers, ocr.cover_margin)
     fields, removed = strip_metadata_fields(record.metadata or "{}", metadata.keep)
     return CleanedImage(image, fmt, stripped, tuple(entity for _, entity in found), fields,
                         removed)
@@ -122,7 +126,7 @@ def cleaned_row(record: Record, public_id: str, verdicts: List[Verdict] = (),
            "location": utf8_safe(record.location),
            "metadata": image.metadata if image is not None else record.metadata,
            "redactions": [], "flags": [evidence_item(v) for v in verdicts
-                                       if v.action not in (QUARANTINE, REDACT, REMOVE)]}
+                                       if v.action not in (QUARANTINE, REDACT, REMOVE, NOTE)]}
     fields = {"text": record.text} if record.kind == "text" else {"caption": record.caption}
     cuts, removals = _removals(verdicts)
     redactions = _redactions(verdicts)
@@ -141,8 +145,14 @@ def cleaned_row(record: Record, public_id: str, verdicts: List[Verdict] = (),
     if record.kind != "text":
         # width and height were those displayed already: orientation applied, they hold
         row.update(image=image.image, image_format=image.format, width=record.width,
-                   height=record.height)
+                   height=record.height, ocr_text=ocr_text(verdicts))
     return row
+
+
+def ocr_text(verdicts: List[Verdict]) -> Optional[str]:
+    """The text read in the image, personal data replaced (ocr.write_text; None without)."""
+    texts = [v.text for v in verdicts if v.text is not None]
+    return "\n".join(texts) if texts else None
 
 
 def quarantine_row(record: Record, public_id: str, verdicts: List[Verdict],

@@ -4,7 +4,7 @@ group names are defined here, once; transforms/report/summary.py reads them back
 from typing import Iterable, Iterator, List, Optional, Tuple
 
 from schemas.reasons import Reason
-from schemas.records import BLUR, Verdict
+from schemas.records import BLUR, COVER, Verdict
 from schemas.review import CLUSTER, RECORD, Decision, key
 from transforms.decide import review
 from transforms.decide.rows import CLEANED, QUARANTINED, Decided
@@ -21,12 +21,16 @@ CUT = "cut"                        # kept records with repeated spans cut out, b
 PII_ENTITY = "pii_entity"          # personal-data spans per entity type
 FACES = "faces"                    # RECORDS with faces, faces FOUND, kept images BLURRED
 IDENTITIES = "identities"          # RECORDS with a repeated person
+OCR = "ocr"                        # RECORDS with personal data printed in the image, words
+#                                    BOXED over it, kept images COVERED
+OCR_ENTITY = "ocr_entity"          # personal data read in images, per entity type
 REVIEW = "review"                  # records per outcome of a reviewer's decision
 IMAGE_METADATA = "image_metadata"  # kept images with metadata removed (RECORDS), per kind
 METADATA_PII = "metadata_pii"      # personal data in kept images' metadata text, per entity
 DECISION = "decision"              # records per decision (schemas.review.key) naming them
 RISK = {CLEANED: "risk_cleaned", QUARANTINED: "risk_quarantine"}   # records per risk bin
 RECORDS, FOUND, BLURRED = "records", "faces", "blurred"
+BOXED, COVERED = "words", "covered"
 
 RISK_BINS = 10   # the summary's risk histogram: [0, 0.1), [0.1, 0.2), ... [0.9, 1]
 
@@ -62,6 +66,11 @@ def tallies(kind: str, decided: Decided, found: List[Verdict],
                 yield FACES, FOUND
         elif v.reason == Reason.REPEATED_IDENTITY.value:
             yield IDENTITIES, RECORDS
+        elif v.reason == Reason.PII_IN_IMAGE.value:
+            yield OCR, RECORDS
+            for box in v.boxes or ():
+                yield OCR, BOXED
+                yield OCR_ENTITY, box.entity_type
     row = decided.row
     yield RISK[decided.destination], risk_bin(row["risk"])
     if quarantined:
@@ -79,6 +88,8 @@ def tallies(kind: str, decided: Decided, found: List[Verdict],
             yield CUT, kind
         if any(f["action"] == BLUR for f in row["flags"]):
             yield FACES, BLURRED
+        if any(f["action"] == COVER for f in row["flags"]):
+            yield OCR, COVERED
         for reason in dict.fromkeys(f["reason"] for f in row["flags"]):
             yield FLAG, reason
         if decided.image is not None:

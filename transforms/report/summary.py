@@ -109,6 +109,13 @@ def summarize(records_in: int, counted, started_at: str, outputs: dict,
                   "repeated_identity_records": identities.get(tallies.RECORDS, 0),
                   "repeated_identities": sum(cluster_sizes.get(
                       Reason.REPEATED_IDENTITY.value, {}).values())},
+        # Personal data printed in images (transforms/ocr.py): records with some (cleaned or
+        # not), the words boxed over it per entity type, kept images written with it covered.
+        "ocr": {"records_with_personal_data": counts.get(tallies.OCR, {}).get(
+                    tallies.RECORDS, 0),
+                "words_boxed": counts.get(tallies.OCR, {}).get(tallies.BOXED, 0),
+                "words_by_entity": by_name(tallies.OCR_ENTITY),
+                "cleaned_images_covered": counts.get(tallies.OCR, {}).get(tallies.COVERED, 0)},
         # Kept images written without hidden data (image_metadata.keep): how many had some,
         # per kind removed (gps: an EXIF block with a location), and the personal data
         # found in its text fields (EXIF Artist, PNG text, comments), per entity type.

@@ -1,0 +1,225 @@
+"""Text printed in images: read it, find the personal data in it, cover it or hold it back.
+
+Per valid image-text record: the text-presence test (detectors/text_presence.py) skips
+photos without text; tesseract (detectors/ocr.py, one process per image, killed past
+ocr.time_limit_s) reads the rest as words with boxes; the words become one text (a space
+between the words of a line, a newline between lines) that the PII stage's scanner reads
+under the pii section (its entities, threshold, allow list); each finding is mapped back to
+every word whose characters it overlaps. One verdict per image with findings, reason
+pii_in_image, its action from pii.entities: an entity to redact in a caption is covered
+in the image (COVER: Decide paints solid boxes over its words in the kept image, as it
+blurs faces), one to quarantine holds the record back (a reviewer who releases it gets
+every finding covered). The boxes travel typed (Verdict.boxes); the evidence holds entity
+types, boxes and masked previews (J*** S***), never the text read. With ocr.write_text the
+verdict (or, for an image whose text holds no personal data, a text_in_image note) carries
+the text with its personal data replaced by placeholders, for the ocr_text column.
+
+An image tesseract cannot read (a crash, past the time limit, too large) or the scanner
+raises on is a detector_error: quarantined, never a failed or stalled bundle.
+
+Counters (namespace ocr): images_checked, images_skipped_no_text, images_read, words_read,
+findings, images_covered, images_quarantined, ocr_errors.
+"""
+
+import collections
+import json
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from detectors.images import load_displayed, open_image
+from detectors.ocr import OcrError, OcrWord
+from detectors.pii.spans import Finding, mask, redact
+from schemas.reasons import Reason
+from schemas.records import COVER, NOTE, QUARANTINE, TextBox, Verdict, valid_image
+from schemas.settings import OcrSettings, PiiSettings
+from transforms.common.faults import error_verdict
+
+NAMESPACE = "ocr"
+# pii.entities' action for a caption -> what it does to an image's words.
+ACTIONS = {"redact": COVER, "quarantine": QUARANTINE}
+
+
+class OcrFailed(Exception):
+    """tesseract could not read the image (its OcrError), as a detector error."""
+
+
+def page_text(words: Sequence[OcrWord]) -> Tuple[str, List[Tuple[int, int]]]:
+    """The words as one text, a space between words of a line and a newline between lines
+    (so a name does not run into the next line's word), and each word's [start, end)."""
+    parts, offsets, at, line = [], [], 0, None
+    for word in words:
+        if line is not None:
+            gap = " " if word.line == line else "\n"
+            parts.append(gap)
+            at += 1
+        offsets.append((at, at + len(word.text)))
+        parts.append(word.text)
+        at += len(word.text)
+        line = word.line
+    return "".join(parts), offsets
+
+
+def words_of(finding: Finding, offsets: Sequence[Tuple[int, int]]) -> List[int]:
+    """The words any character of ``finding`` lies in."""
+    return [i for i, (start, end) in enumerate(offsets)
+            if start < finding.end and finding.start < end]
+
+
+def acted_on(findings: Sequence[Finding], pii: PiiSettings) -> List[Tuple[Finding, str]]:
+    """(finding, COVER or QUARANTINE) for the findings pii.entities does not ignore."""
+    actions = pii.actions()
+    return [(f, ACTIONS[actions[f.entity_type]]) for f in findings
+            if actions.get(f.entity_type, "ignore") in ACTIONS]
+
+
+def text_boxes(words: Sequence[OcrWord], offsets, findings: Sequence[Finding]) -> List[TextBox]:
+    """One box per word a finding touches (the first finding's type when several do)."""
+    boxes: Dict[int, TextBox] = {}
+    for finding in findings:
+        for i in words_of(finding, offsets):
+            left, top, right, bottom = words[i].box
+            boxes.setdefault(i, TextBox(top, left, bottom, right, finding.entity_type))
+    return [boxes[i] for i in sorted(boxes)]
+
+
+def redacted_text(text: str, findings: Sequence[Finding]) -> str:
+    """The text read with its personal data replaced by placeholders, as captions are."""
+    return redact(text, findings)[0]
+
+
+def image_verdict(uid: str, words: Sequence[OcrWord], findings: Sequence[Finding],
+                  pii: PiiSettings, ocr: OcrSettings, engine: str = "") -> Optional[Verdict]:
+    """The verdict for one image from its words and the scanner's findings in their
+    page_text: pii_in_image (COVER, or QUARANTINE when any finding's entity quarantines),
+    a text_in_image note when ocr.write_text and nothing is acted on, else None."""
+    text, offsets = page_text(words)
+    found = acted_on(findings, pii)
+    written = redacted_text(text, [f for f, _ in found]) if ocr.write_text else None
+    if not found:
+        if written is None or not words:
+            return None
+        return Verdict(uid=uid, reason=Reason.TEXT_IN_IMAGE.value, action=NOTE,
+                       evidence=json.dumps({"words_read": len(words), "engine": engine},
+                                           sort_keys=True),
+                       representative_id=None, group_size=None, text=written)
+    action = QUARANTINE if any(a == QUARANTINE for _, a in found) else COVER
+    boxes = text_boxes(words, offsets, [f for f, _ in found])
+    evidence = {
+        "entities": dict(sorted(collections.Counter(f.entity_type for f, _ in found).items())),
+        "findings": [{"entity_type": f.entity_type, "action": a, "score": f.score,
+                      "recognizer": f.recognizer,
+                      "preview": mask(text[f.start:f.end], f.entity_type),
+                      "boxes": [list(words[i].box) for i in words_of(f, offsets)]}
+                     for f, a in found],
+        "words_read": len(words), "words_covered": len(boxes), "engine": engine,
+    }
+    return Verdict(uid=uid, reason=Reason.PII_IN_IMAGE.value, action=action,
+                   evidence=json.dumps(evidence, ensure_ascii=False, sort_keys=True),
+                   representative_id=None, group_size=None, boxes=boxes, text=written)
+
+
+def failure(error: OcrError) -> OcrFailed:
+    return OcrFailed(f"{error.reason}: {error.detail}")
+
+
+class ImageText(NamedTuple):
+    skipped: bool                  # the presence test found no text: not read
+    words: Tuple[OcrWord, ...] = ()
+    findings: Tuple[Finding, ...] = ()   # the scanner's, in page_text(words)
+
+
+Scan = Callable[[str], List[Finding]]
+
+
+def read_text(data: bytes, presence, reader, scan: Scan) -> ImageText:
+    """One image's words and the personal data in them: the presence test (None: read
+    every image), tesseract, the scanner on page_text. Raises OcrFailed (tesseract's typed
+    error) or what decoding or the scanner raise."""
+    image = load_displayed(open_image(data))
+    if presence is not None and not presence.has_text(image):
+        return ImageText(True)
+    result = reader.read(image)
+    if result.error is not None:
+        raise failure(result.error)
+    findings = scan(page_text(result.words)[0]) if result.words else []
+    return ImageText(False, result.words, tuple(findings))
+
+
+def make_presence(ocr: OcrSettings):
+    """The text-presence test under ``ocr`` (None with min_text_share 0: every image read)."""
+    from detectors.text_presence import TextPresence
+    return TextPresence(min_text_share=ocr.min_text_share) if ocr.min_text_share > 0 else None
+
+
+def make_reader(ocr: OcrSettings):
+    from detectors.ocr import TesseractReader
+    return TesseractReader(time_limit_s=ocr.time_limit_s)
+
+
+def make_scan(pii: PiiSettings) -> Scan:
+    """The PII stage's scanner (shared in the process), loaded at the first image with
+    words: a run of photos without text never loads it here."""
+    def scan(text: str) -> List[Finding]:
+        from transforms.pii import shared_scanner
+        scanner, lock = shared_scanner(pii)
+        with lock:
+            return scanner.scan([text])[0]
+    return scan
+
+
+class _ReadImages(beam.DoFn):
+    def __init__(self, ocr: OcrSettings, pii: PiiSettings):
+        self.ocr = ocr
+        self.pii = pii
+
+    def setup(self):
+        self.presence = make_presence(self.ocr)
+        self.reader = make_reader(self.ocr)
+        self.scan = make_scan(self.pii)
+        self.engine = f"tesseract {self.reader.version}"
+        self.counters = {name: Metrics.counter(NAMESPACE, name) for name in (
+            "images_checked", "images_skipped_no_text", "images_read", "words_read",
+            "findings", "images_covered", "images_quarantined", "ocr_errors")}
+
+    def _count(self, name: str, n: int = 1) -> None:
+        self.counters[name].inc(n)
+
+    def process(self, record):
+        self._count("images_checked")
+        try:
+            read = read_text(record.image, self.presence, self.reader, self.scan)
+        except Exception as err:   # one bad image must not fail the bundle
+            self._count("ocr_errors")
+            yield error_verdict(record.uid, "ocr", err)
+            return
+        if read.skipped:
+            self._count("images_skipped_no_text")
+            return
+        self._count("images_read")
+        self._count("words_read", len(read.words))
+        self._count("findings", len(read.findings))
+        verdict = image_verdict(record.uid, read.words, read.findings, self.pii, self.ocr,
+                                self.engine)
+        if verdict is None:
+            return
+        if verdict.action == COVER:
+            self._count("images_covered")
+        elif verdict.action == QUARANTINE:
+            self._count("images_quarantined")
+        yield verdict
+
+
+class DetectTextInImages(beam.PTransform):
+    """Records in; pii_in_image, text_in_image and detector_error verdicts out."""
+
+    def __init__(self, ocr: OcrSettings, pii: PiiSettings):
+        super().__init__()
+        self.ocr = ocr
+        self.pii = pii
+
+    def expand(self, records):
+        return (records
+                | "Images" >> beam.Filter(valid_image)
+                | "Read" >> beam.ParDo(_ReadImages(self.ocr, self.pii)))
