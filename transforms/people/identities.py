@@ -29,6 +29,7 @@ from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Verdict
 from transforms.common.buckets import BucketPairs
 from transforms.common.components import ConnectedComponents
+from transforms.common.flatten import FlattenShared
 from transforms.common.nodes import (WithNodes, face_node, face_number, id_of, input_order,
                                      is_previous, previous_node, record_of, uid_of)
 from transforms.io.index import INDEX, VERDICTS
@@ -162,7 +163,7 @@ class RepeatedIdentities(beam.PTransform):
         encodings = tonight
         if self.previous is not None:
             earlier_faces = self.previous | "EarlierFaces" >> beam.Map(previous_face)
-            encodings = (tonight, earlier_faces) | "WithEarlierRuns" >> beam.Flatten()
+            encodings = (tonight, earlier_faces) | "WithEarlierRuns" >> FlattenShared()
         pairs = (encodings
                  | "Pairs" >> BucketPairs(
                      EncodingKeys(p.bands, p.bits, p.levels, p.seed, p.probes),
