@@ -8,9 +8,10 @@ record (issue 23: at most 1.2x).
 
     .venv/bin/python -m benchmarks [--quick] [--sizes 1000 4000] [--text-docs 10000 40000]
                                    [--span-docs 5000] [--span-memory-docs 10000 100000]
-                                   [--flink-docs 10000 100000]
+                                   [--flink-docs 10000 100000] [--index-records 4000]
                                    [--only text spans spans-memory pii images image-index
-                                           templates clip job hostile-memory flink-memory]
+                                           templates clip job index hostile-memory
+                                           flink-memory]
 
 Each benchmark runs in a process of its own (they pin themselves to one core; the whole job
 must not inherit that) and prints its detailed table as it goes; each records its headline
@@ -51,6 +52,7 @@ def runs(args):
         ("clip", "benchmarks.clip", ["--cpu-images", str(args.clip_images), *repeats]),
         ("job", "benchmarks.pipeline",
          ["--sizes", *map(str, args.sizes), "--workers", "1", "2"]),
+        ("index", "benchmarks.index", ["--records", str(args.index_records), *repeats]),
         ("hostile-memory", "benchmarks.hostile_memory",
          ["--only", *args.hostile_kinds] if args.hostile_kinds != ["all"] else []),
         # Needs `make flink` (make bench fetches it).
@@ -62,13 +64,13 @@ def runs(args):
 FULL = {"sizes": [1000, 4000], "text_docs": [10000, 40000], "repeats": 3, "span_docs": 5000,
         "span_memory_docs": [10000, 100000], "pii_docs": 600,
         "face_images": 40, "hashes": 20000, "designs": 100, "clip_images": 64,
-        "hostile_kinds": ["all"], "flink_docs": [20000, 200000]}
+        "hostile_kinds": ["all"], "flink_docs": [20000, 200000], "index_records": 4000}
 # --quick: one hostile kind per reader (JSONL, captions CSV, tar, Parquet), same sizes.
 QUICK = {"sizes": [500, 2000], "text_docs": [2000, 10000], "repeats": 1, "span_docs": 1000,
          "span_memory_docs": [2000, 20000], "pii_docs": 200,
          "face_images": 10, "hashes": 5000, "designs": 20, "clip_images": 16,
          "hostile_kinds": ["jsonl.gz line", "csv cell", "tar.gz member", "parquet row group"],
-         "flink_docs": [2000, 20000]}
+         "flink_docs": [2000, 20000], "index_records": 1000}
 
 
 def main(argv=None) -> int:
@@ -91,6 +93,8 @@ def main(argv=None) -> int:
     parser.add_argument("--clip-images", type=int, help="images per CPU pass")
     parser.add_argument("--hostile-kinds", nargs="+", metavar="KIND",
                         help="kinds of the hostile-input memory benchmark (all: every one)")
+    parser.add_argument("--index-records", type=int,
+                        help="records of the running-index benchmark's two nights")
     parser.add_argument("--flink-docs", type=int, nargs=2,
                         help="documents of the Flink memory benchmark's two corpora")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these: " + " ".join(

@@ -1,15 +1,20 @@
 """Nightly data hygiene: plan the night's paths, run the Beam job, gate on its summary.
 
     plan   the night's inputs (params.input, "{ds}" replaced by the logical date), its output
-           and index folders under params.output_root, every earlier night's index (for
-           near duplicates of what earlier nights kept) and every review decisions file
-           (params.decisions, oldest first by name)
+           folder under params.output_root, the running index to read (the last published
+           one of an earlier night: index/<night>/) and the one to write (index/<ds>/), and
+           every review decisions file (params.decisions, oldest first by name)
     clean  BeamRunPythonPipelineOperator: beam_runner.py with the pipeline's own interpreter
            (HYGIENE_PYTHON, default the project's .venv), params.runner, the job server params
            and params.beam_options (Dataflow: project, region, temp_location, setup_file, ...);
            --overwrite, so a rerun of the night replaces that night's outputs
     gate   reads the night's summary.json and fails the DAG run when a params.fail_on bound
            holds (pipeline/gates.py, the same rules as the job's --fail-on)
+    publish  marks the night's index as the one later nights read (index/_published/<ds>,
+           one small file, written whole) and deletes the indexes older than the
+           params.keep_indexes latest. A night that fails never publishes: the next one
+           reads the index as it was. A rerun of a night reads the index published before
+           it, so it decides as the first run of that night did.
 
 Paths are local folders or any Beam filesystem URI (gs://, s3://). Run one night offline:
     AIRFLOW_HOME=/tmp/af airflow dags test hygiene_nightly 2026-11-20
@@ -46,6 +51,16 @@ def _join(*parts: str) -> str:
     return "/".join(part.rstrip("/") for part in parts)
 
 
+PUBLISHED = "_published"   # index/_published/<night>: that night's index is whole
+
+
+def _published(root: str):
+    """The nights whose running index later nights may read, oldest first."""
+    from apache_beam.io.filesystems import FileSystems
+    found = FileSystems.match([_join(root, "index", PUBLISHED, "*")])[0].metadata_list
+    return sorted(m.path.rsplit("/", 1)[-1] for m in found)
+
+
 with DAG(
     dag_id="hygiene_nightly",
     description="Deduplicate, check and quarantine the night's scraped data",
@@ -58,6 +73,12 @@ with DAG(
         "input": Param(["sample/text/*", "sample/image_text/*", "sample/image_folder/"],
                        type="array", description='globs; "{ds}" is the logical date'),
         "output_root": Param("output/nightly", type="string"),
+        "keep_indexes": Param(3, type="integer", minimum=1,
+                              description="published running indexes kept (reruns of the "
+                              "latest nights read the one before them)"),
+        "index_retention_days": Param(0, type="integer", minimum=0,
+                                      description="forget clusters that began more than this "
+                                      "many days ago (0: remember everything)"),
         "config": Param("sample/policy.yaml", type=["string", "null"]),
         "decisions": Param("output/nightly/review/*.csv", type=["string", "null"],
                            description="review decisions files, applied oldest first by name"),
@@ -84,8 +105,7 @@ with DAG(
         from apache_beam.io.filesystems import FileSystems
 
         root = _absolute(params["output_root"])
-        earlier = FileSystems.match([_join(root, "index", "*", "*.parquet")])[0].metadata_list
-        nights = sorted({m.path.rsplit("/", 2)[-2] for m in earlier})
+        earlier = [night for night in _published(root) if night < ds]
         decisions = []
         if params["decisions"]:
             pattern = _absolute(params["decisions"])
@@ -94,7 +114,8 @@ with DAG(
             "input": [_absolute(p.replace("{ds}", ds)) for p in params["input"]],
             "output": _join(root, "runs", ds),
             "index-out": _join(root, "index", ds),
-            "index-in": [_join(root, "index", night) for night in nights if night < ds],
+            "index-in": [_join(root, "index", earlier[-1])] if earlier else [],
+            "index-retention-days": params["index_retention_days"] or None,
             "review-decisions": decisions,
             "config": _absolute(params["config"]) if params["config"] else None,
             "overwrite": True,
@@ -130,4 +151,19 @@ with DAG(
         return {"records_in": summary["records_in"],
                 "quarantine_rate": summary["quarantine_rate"]}
 
-    planned >> clean >> gate(planned)
+    @task
+    def publish(options: dict, params=None, ds=None):
+        from apache_beam.io.filesystems import FileSystems
+
+        root = _absolute(params["output_root"])
+        marker = _join(root, "index", PUBLISHED, ds)
+        with FileSystems.create(marker) as f:
+            f.write(json.dumps({"index": options["index-out"],
+                                "read": options.get("index-in", [])}).encode())
+        # Oldest first: the marker goes before its folder, so a plan never reads a
+        # published index that is half deleted.
+        for night in _published(root)[:-params["keep_indexes"]]:
+            FileSystems.delete([_join(root, "index", PUBLISHED, night)])
+            FileSystems.delete([_join(root, "index", night)])
+
+    planned >> clean >> gate(planned) >> publish(planned)

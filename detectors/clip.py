@@ -7,7 +7,8 @@ already be in the local Hugging Face or open_clip cache. Nothing is downloaded: 
 put offline before open_clip is imported, and a tag whose weights are not on disk stops
 with an error that says how to provide them. ``pretrained: null`` means random weights,
 which is only for tests and speed measurements (embeddings of random weights mean
-nothing; no quality claim is made on them).
+nothing; no quality claim is made on them); they are drawn from a fixed seed, so every
+worker and every run has the same model.
 
 Images are decoded from their bytes at the model's input size (a JPEG in draft mode,
 detectors/images.py), transparency over white, resized and centre-cropped on the CPU as
@@ -115,9 +116,11 @@ class ClipEncoder:
             _check_weights(open_clip, name, settings.pretrained)
         precision = settings.precision if self.device.startswith("cuda") else "fp32"
         try:
-            model, _, preprocess = open_clip.create_model_and_transforms(
-                name, pretrained=settings.pretrained or None, precision=precision,
-                device=self.device)
+            with torch.random.fork_rng(devices=[]):   # the caller's random state untouched
+                torch.manual_seed(0)   # random weights: the same on every worker and run
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    name, pretrained=settings.pretrained or None, precision=precision,
+                    device=self.device)
         except Exception as err:   # a corrupt or mismatched checkpoint
             raise ClipWeightsMissing(f"cannot load {name}/{settings.pretrained}: "
                                      f"{type(err).__name__}: {err}") from None

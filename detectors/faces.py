@@ -38,6 +38,9 @@ from detectors.images import displayed_size, eight_bit, load_displayed, on_white
 from schemas.settings import FaceSettings
 
 ENCODING_DIMS = 128
+# What two runs' encodings must share to be compared (kept in the faces index).
+FACES_FORMAT = {"kind": "faces", "encoder": "face_recognition (dlib resnet v1)",
+                "dims": ENCODING_DIMS}
 
 
 class Face(NamedTuple):

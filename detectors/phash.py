@@ -81,6 +81,14 @@ def fine_hashes(grey: Image.Image, settings: NearImageSettings) -> bytes:
                     for turn in turns)
 
 
+def phash_format(settings: NearImageSettings) -> dict:
+    """What two runs' hashes must share to be compared (kept in the image index)."""
+    return {"kind": "images", "phash": "imagehash.phash of greyscale", "fine": FINE_HASH_SIZE,
+            "hash_size": settings.hash_size, "orientations": settings.orientations,
+            "fine_check": settings.fine_check, "plain_share": settings.plain_share,
+            "plain_level": settings.plain_level}
+
+
 def fine_agrees(a: bytes, b: bytes, coarse_bytes: int, max_distance: int) -> bool:
     """The second check of a candidate pair (each side: its coarse hash of ``coarse_bytes``,
     then its fine hash when it has one): two plain-ground pictures must be within

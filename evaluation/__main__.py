@@ -12,8 +12,8 @@ import sys
 import time
 import traceback
 
-from evaluation import (addresses, document_near_dups, faces, image_near_dups, ocr, phones,
-                        pii, spans, templates, text_near_dups)
+from evaluation import (addresses, document_near_dups, faces, image_near_dups, ocr,
+                        ocr_redaction, phones, pii, spans, templates, text_near_dups)
 from evaluation.scores import SCORES, table
 
 
@@ -36,6 +36,8 @@ def main(argv=None) -> int:
         # the chosen engine only (docs/BENCHMARKS.md: the comparison: --engines all four)
         ("text in images (OCR)", ocr.main, ["--n", "3" if args.quick else "9",
                                             "--engines", "tesseract-psm3-x2"]),
+        ("personal data in images (the OCR stage)", ocr_redaction.main,
+         ["--n", "2" if args.quick else "6"]),
     ]
     failed = []
     for name, run, run_args in runs:

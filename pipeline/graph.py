@@ -14,30 +14,31 @@ from typing import List, Optional
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from detectors.faces import FACES_FORMAT
 from detectors.hashing import KEY_FORMAT
 from detectors.minhash import signature_format
+from detectors.phash import phash_format
 from detectors.spans import span_format
 from schemas import arrow
 from schemas.settings import Policy
 from transforms.decide.decide import CLUSTERS, QUARANTINED, TALLY, Decide
-from transforms.templates.captions import CaptionTemplates
-from transforms.templates.layouts import LayoutTemplates
-from transforms.dedup import exact
+from transforms.templates.captions import CaptionTemplates, templates_format
+from transforms.templates.layouts import LayoutTemplates, layouts_format
+from transforms.dedup.exact import ExactDedup
 from transforms.people.faces import DetectFaces
 from transforms.people.identities import RepeatedIdentities
 from transforms.common.flatten import FlattenShared
 from transforms.common.nodes import Nodes
 from transforms.io.ids import AssignIds
-from transforms.io.index import PARTS, IndexFiles, ReadIndex, file_schema, previous_sketch
-from transforms.dedup import near_text
+from transforms.io.index import (INDEX, PARTS, VERDICTS, Compact, IndexFiles, ReadIndex, file_schema, previous_embedding,
+                                 previous_image, previous_sketch)
 from transforms.dedup.near_text import NearDuplicateText
 from transforms.dedup.near_images import NearDuplicateImages
 from transforms.ocr import DetectTextInImages
 from transforms.pii import DetectPii
 from transforms.io.read import ReadCorpus
-from transforms.dedup.semantic import Embed, SemanticDuplicates
-from transforms.dedup.spans import INDEX as SPAN_INDEX
-from transforms.dedup.spans import SUMMARY, VERDICTS, RepeatedSpans
+from transforms.dedup.semantic import Embed, SemanticDuplicates, clip_format
+from transforms.dedup.spans import SUMMARY, RepeatedSpans
 from transforms.io.validate import ValidateRecords
 from transforms.io.outputs import WriteParquet, join_path
 from transforms.report.write import WriteRunReport
@@ -52,6 +53,7 @@ class RunSpec:
     # --index-in's files by part (transforms/io/index.py), checked; and --index-out
     index_in: IndexFiles = dataclasses.field(default_factory=dict)
     index_out: Optional[str] = None
+    index_since: str = ""   # retention: the earliest night whose clusters are remembered
     decisions: dict = dataclasses.field(default_factory=dict)   # pipeline.review
 
 
@@ -87,7 +89,8 @@ class IndexOut:
         if not files:
             return None
         if part not in self.read:
-            self.read[part] = self.pipeline | f"IndexIn{part.title()}" >> ReadIndex(files, part)
+            self.read[part] = self.pipeline | f"IndexIn{part.title()}" >> ReadIndex(
+                files, part, self.spec.index_since)
         return self.read[part]
 
     def write(self, part: str, rows, schema) -> None:
@@ -95,6 +98,25 @@ class IndexOut:
         if self.spec.index_out:
             rows | f"IndexOut{part.title()}" >> WriteParquet(
                 join_path(self.spec.index_out, PARTS[part].folder, "part"), schema)
+
+    def remembered(self, part: str, label: str, inputs, stage, schema, to_previous=None,
+                   merges: bool = False):
+        """A stage that remembers earlier runs: ``stage(previous, index)`` made with
+        earlier runs' rows of ``part`` (as ``to_previous`` turns them into what the stage
+        takes, or as they are without it); with --index-out, its rows (INDEX) go to the
+        part, with earlier runs' rows unless the stage ``merges`` them into its own (by
+        key: counts). Its verdicts."""
+        earlier = previous = self.earlier(part)
+        if earlier is not None and to_previous is not None:
+            previous = earlier | f"Previous{part.title()}" >> beam.Map(to_previous)
+        found = inputs | label >> stage(previous, bool(self.spec.index_out))
+        if not self.spec.index_out:
+            return found
+        rows = found[INDEX]
+        if earlier is not None and not merges:
+            rows = (rows, earlier) | f"{part.title()}IndexRows" >> FlattenShared()
+        self.write(part, rows | f"{part.title()}Compact" >> Compact(part), schema)
+        return found[VERDICTS]
 
     def carry(self, part: str) -> None:
         """Earlier runs' rows of a part whose stage is off tonight, unchanged."""
@@ -115,43 +137,51 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
                | "CountIn" >> beam.Map(_count_in)
                | "Validate" >> ValidateRecords(policy.input, policy.near_dedup_text,
                                                policy.near_dedup_images))
-    fingerprints = checked.fingerprints | "UniqueIds" >> AssignIds()
-    nodes = fingerprints | "Nodes" >> Nodes()   # for the stages that work on records
-
     index = IndexOut(pipeline, spec)
     run = spec.manifest.get("started_at", "")   # orders tonight after earlier runs
-    exact_dedup = policy.exact_dedup
-    found = fingerprints | "ExactDedup" >> exact.ExactDedup(
-        exact_dedup, previous=index.earlier("exact"), run=run, index=bool(spec.index_out))
-    verdicts = [found[exact.VERDICTS]]
-    if exact_dedup.text or exact_dedup.images:
-        index.write("exact", found[exact.INDEX], arrow.exact_index_schema(KEY_FORMAT))
+    earlier_ids = index.earlier("ids")
+    fingerprints = checked.fingerprints | "UniqueIds" >> AssignIds(earlier_ids)
+    if spec.index_out:
+        ids = fingerprints | "IdRows" >> beam.Map(lambda fp: {"id": fp.id, "run": run})
+        if earlier_ids is not None:
+            ids = (ids, earlier_ids) | "IdsIndexRows" >> FlattenShared()
+        index.write("ids", ids, arrow.ids_index_schema())
+    nodes = fingerprints | "Nodes" >> Nodes()   # for the stages that work on records
+    exact, verdicts = policy.exact_dedup, []
+    if exact.text or exact.images:
+        verdicts.append(index.remembered(
+            "exact", "ExactDedup", fingerprints,
+            lambda previous, keep: ExactDedup(exact, previous, run, keep),
+            arrow.exact_index_schema(KEY_FORMAT), merges=True))
     else:
         index.carry("exact")
     if policy.near_dedup_text.enabled:
-        earlier = index.earlier("text")
-        previous = (earlier | "PreviousSketches" >> beam.Map(previous_sketch)
-                    if earlier is not None else None)
-        found = fingerprints | "NearDedupText" >> NearDuplicateText(
-            policy.near_dedup_text, previous=previous, index=bool(spec.index_out), run=run)
-        if spec.index_out:
-            index.write("text", (found[near_text.INDEX],) + (
-                (earlier,) if earlier is not None else ()) | "TextIndexRows" >> FlattenShared(),
-                arrow.index_schema(signature_format(policy.near_dedup_text)))
-            found = found[near_text.VERDICTS]
-        verdicts.append(found)
+        verdicts.append(index.remembered(
+            "text", "NearDedupText", fingerprints,
+            lambda previous, keep: NearDuplicateText(policy.near_dedup_text, previous, keep, run),
+            arrow.index_schema(signature_format(policy.near_dedup_text)), previous_sketch))
     else:
         index.carry("text")
     if policy.near_dedup_images.enabled:
-        verdicts.append(fingerprints | "NearDedupImages" >> NearDuplicateImages(
-            policy.near_dedup_images))
+        verdicts.append(index.remembered(
+            "images", "NearDedupImages", fingerprints,
+            lambda previous, keep: NearDuplicateImages(policy.near_dedup_images, previous,
+                                                       keep, run),
+            arrow.image_index_schema(phash_format(policy.near_dedup_images)), previous_image))
+    else:
+        index.carry("images")
     clip, embeddings = policy.clip, None
     if clip.enabled:
         embedded = checked.records | "ClipEmbed" >> Embed(clip)
         embeddings = embedded.embeddings
         verdicts.append(embedded.errors)
-        if clip.semantic_dedup:
-            verdicts.append((embeddings, nodes) | "SemanticDedup" >> SemanticDuplicates(clip))
+    if clip.enabled and clip.semantic_dedup:
+        verdicts.append(index.remembered(
+            "clip", "SemanticDedup", (embeddings, nodes),
+            lambda previous, keep: SemanticDuplicates(clip, previous, keep, run),
+            arrow.clip_index_schema(clip_format(clip)), previous_embedding))
+    else:
+        index.carry("clip")
     pii = None
     if policy.pii.enabled:
         pii = checked.records | "Pii" >> DetectPii(policy.pii)
@@ -164,7 +194,7 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
                                                      previous=index.earlier("spans"),
                                                      index=bool(spec.index_out))
         if spec.index_out:
-            index.write("spans", found[SPAN_INDEX],
+            index.write("spans", found[INDEX],
                         arrow.span_index_schema(span_format(policy.repeated_spans)))
         verdicts.append(found[VERDICTS])
         spans = found[SUMMARY]
@@ -179,18 +209,33 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
         face_verdicts = faces.verdicts
         verdicts.append(face_verdicts)
         if identities:
-            verdicts.append((faces.encodings, nodes) | "Identities" >> RepeatedIdentities(
-                policy.identities))
+            verdicts.append(index.remembered(
+                "faces", "Identities", (faces.encodings, nodes),
+                lambda previous, keep: RepeatedIdentities(policy.identities, previous, keep,
+                                                          run),
+                arrow.faces_index_schema(FACES_FORMAT)))
+    if not (policy.faces.enabled and policy.identities.enabled):
+        index.carry("faces")
     if policy.templates.enabled:
-        templates = checked.records | "CaptionTemplates" >> CaptionTemplates(policy.templates)
+        templates = index.remembered(
+            "templates", "CaptionTemplates", checked.records,
+            lambda previous, keep: CaptionTemplates(policy.templates, previous, keep),
+            arrow.templates_index_schema(templates_format(policy.templates)), merges=True)
         verdicts.append(templates)
+    else:
+        index.carry("templates")
     if policy.layouts.enabled:
         nothing = lambda label: pipeline | label >> beam.Create([])   # noqa: E731
-        verdicts.append((checked.records, nodes,
-                         face_verdicts if face_verdicts is not None else nothing("NoFaces"),
-                         templates if templates is not None else nothing("NoTemplates"),
-                         embeddings if embeddings is not None else nothing("NoEmbeddings"))
-                        | "Layouts" >> LayoutTemplates(policy.layouts))
+        verdicts.append(index.remembered(
+            "layouts", "Layouts",
+            (checked.records, nodes,
+             face_verdicts if face_verdicts is not None else nothing("NoFaces"),
+             templates if templates is not None else nothing("NoTemplates"),
+             embeddings if embeddings is not None else nothing("NoEmbeddings")),
+            lambda previous, keep: LayoutTemplates(policy.layouts, previous, keep, run),
+            arrow.layouts_index_schema(layouts_format(policy.layouts))))
+    else:
+        index.carry("layouts")
     verdicts = tuple(verdicts) | "AllVerdicts" >> FlattenShared()
 
     decided = (checked.records, fingerprints, verdicts) | "Decide" >> Decide(

@@ -21,8 +21,10 @@ from apache_beam.options.pipeline_options import (DebugOptions, DirectOptions,
                                                   StandardOptions, TestOptions)
 
 from detectors.display import terminal_safe
+from detectors.faces import FACES_FORMAT
 from detectors.hashing import KEY_FORMAT
 from detectors.minhash import signature_format
+from detectors.phash import phash_format
 from detectors.spans import span_format
 from pipeline import ownership
 from pipeline.exits import ExitCode, UsageError
@@ -32,7 +34,10 @@ from pipeline.options import HygieneOptions, help_parser
 from pipeline.policy import PolicyError, load_policy
 from pipeline.portable import LiftingFlinkRunner
 from pipeline.review import ReviewError, read_decisions
-from schemas.arrow import INDEX_FORMAT_KEY
+from transforms.dedup.semantic import clip_format
+from transforms.templates.captions import templates_format
+from transforms.templates.layouts import layouts_format
+from schemas.arrow import IDS_FORMAT, INDEX_FORMAT_KEY
 from transforms.io.index import IndexFiles, file_schema, format_problems, part_files
 from transforms.pii import CPU_COUNTER as PII_CPU
 
@@ -186,11 +191,23 @@ def _index_stages(policy) -> dict:
     settings that make that format (for the message when an index does not compare)."""
     exact = policy.exact_dedup
     return {
+        "ids": (True, lambda: IDS_FORMAT, "another version's ids"),
         "text": (policy.near_dedup_text.enabled, lambda: signature_format(policy.near_dedup_text),
                  "near_dedup_text settings (ngram, num_perm, seed)"),
         "spans": (policy.repeated_spans.enabled, lambda: span_format(policy.repeated_spans),
                   "repeated_spans settings (unit, window, min_documents)"),
         "exact": (exact.text or exact.images, lambda: KEY_FORMAT, "another version's exact keys"),
+        "images": (policy.near_dedup_images.enabled,
+                   lambda: phash_format(policy.near_dedup_images),
+                   "near_dedup_images settings (hash_size, orientations, fine_check, ...)"),
+        "clip": (policy.clip.enabled and policy.clip.semantic_dedup,
+                 lambda: clip_format(policy.clip), "CLIP weights (clip.model, clip.pretrained)"),
+        "faces": (policy.faces.enabled and policy.identities.enabled, lambda: FACES_FORMAT,
+                  "another face encoder"),
+        "templates": (policy.templates.enabled, lambda: templates_format(policy.templates),
+                      "templates settings (max_fixed, max_tokens)"),
+        "layouts": (policy.layouts.enabled, lambda: layouts_format(policy.layouts),
+                    "layouts settings (side)"),
     }
 
 
@@ -224,6 +241,14 @@ def _check_index_in(patterns: Optional[List[str]], policy, check: bool) -> Index
     if not read:
         raise UsageError(f"--index-in {' '.join(patterns)}: no index files found")
     return files
+
+
+def _retained_since(manifest: dict, days: int) -> str:
+    """The started_at of the earliest night --index-retention-days keeps ("": all)."""
+    if not days:
+        return ""
+    started = datetime.datetime.fromisoformat(manifest["started_at"])
+    return (started - datetime.timedelta(days=days)).isoformat(timespec="seconds")
 
 
 def _own_format(path: str) -> dict:
@@ -331,6 +356,8 @@ def run(argv: List[str]) -> RunResult:
         advice = large_input_advice(runner, input_bytes(inputs))
         if advice:
             LOG.info("%s", advice)
+    if hygiene.index_retention_days < 0:
+        raise UsageError("--index-retention-days must be 0 (remember everything) or more")
     index_in = _check_index_in(hygiene.index_in, policy, check=not dry_run)
     _check_pii(policy, check=not dry_run)
     _check_faces(policy, check=not dry_run)
@@ -344,7 +371,8 @@ def run(argv: List[str]) -> RunResult:
         "inputs": {"patterns": inputs},
         "config": policy.to_dict(),
         "packages": package_versions(),
-        "index": {"in": index_in, "out": hygiene.index_out},
+        "index": {"in": index_in, "out": hygiene.index_out,
+                  "retention_days": hygiene.index_retention_days},
         "review": {"files": hygiene.review_decisions or [], "decisions": len(decisions)},
     }
     if not dry_run:
@@ -353,7 +381,8 @@ def run(argv: List[str]) -> RunResult:
         ownership.delete(_prepare_outputs(hygiene))
         manifest = ownership.begin(hygiene.output, manifest)
     spec = RunSpec(inputs=inputs, output=hygiene.output, policy=policy, manifest=manifest,
-                   index_in=index_in, index_out=hygiene.index_out, decisions=decisions)
+                   index_in=index_in, index_out=hygiene.index_out, decisions=decisions,
+                   index_since=_retained_since(manifest, hygiene.index_retention_days))
     lifting = _short(runner) == "flinkrunner"     # pipeline/portable.py
     pipeline = beam.Pipeline(runner=LiftingFlinkRunner() if lifting else None, options=options)
     build(pipeline, spec)

@@ -110,13 +110,18 @@ def add_arguments(parser) -> None:
             if settings.declaration(field).flag:
                 _add_policy_flag(group, section, field)
 
-    near = groups["near_dedup_text"]
-    near.add_argument("--index-out", metavar="DIR",
-                      help="write the signatures of the texts this run keeps (Parquet), "
-                           "for a later run's --index-in")
-    near.add_argument("--index-in", nargs="+", action="extend", metavar="DIR_OR_GLOB",
-                      help="earlier runs' indexes: tonight's texts that near-duplicate a text "
-                           "they kept are quarantined as near_duplicate_previous_run")
+    run.add_argument("--index-out", metavar="DIR",
+                     help="write the running index (Parquet): what every stage that "
+                          "remembers earlier runs needs, earlier runs' included, for the "
+                          "next run's --index-in")
+    run.add_argument("--index-in", nargs="+", action="extend", metavar="DIR_OR_GLOB",
+                     help="the running index the last run wrote: tonight's records are "
+                          "decided as one run over earlier runs and tonight would decide "
+                          "them (earlier runs first)")
+    run.add_argument("--index-retention-days", type=int, default=0, metavar="DAYS",
+                     help="forget clusters (exact keys, texts, images, faces, layouts) "
+                          "that began more than DAYS days before this run; 0: remember "
+                          "everything")
 
 
 class HygieneOptions(PipelineOptions):

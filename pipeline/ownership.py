@@ -20,6 +20,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.exits import UsageError
 from pipeline.graph import output_paths
+from transforms.io.index import PARTS
 
 MANIFEST = "manifest.json"
 TOOL = "hygiene"
@@ -161,8 +162,9 @@ def plan_index_out(index_out: str, overwrite: bool) -> List[str]:
         raise OutputRefused(f"--index-out {index_out!r} is a file, not a folder")
     listed = _listing(index_out)
     foreign = [p for p in listed if (_local(p) and os.path.islink(p))
-               or not (_is_shard(_relative(p, index_out), SHARD)
-                       or _is_shard(_relative(p, index_out), f"spans/{SHARD}"))]
+               or not any(_is_shard(_relative(p, index_out),
+                                    f"{part.folder}/{SHARD}" if part.folder else SHARD)
+                          for part in PARTS.values())]
     if foreign:
         _refuse_foreign("--index-out", index_out, foreign,
                         f"is not an index shard an earlier run wrote ({SHARD}-*.parquet)")

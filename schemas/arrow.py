@@ -102,7 +102,21 @@ QUARANTINE = pa.schema([
 INDEX_FORMAT_KEY = b"hygiene.index"
 SPANS_FOLDER = "spans"   # an index folder's span index: INDEX_OUT/spans/part-*.parquet
 EXACT_FOLDER = "exact"   # its exact-duplicate keys: INDEX_OUT/exact/part-*.parquet
+IMAGES_FOLDER = "images"   # its image hashes: INDEX_OUT/images/part-*.parquet
+CLIP_FOLDER = "clip"   # its CLIP embeddings: INDEX_OUT/clip/part-*.parquet
+FACES_FOLDER = "faces"   # its face encodings: INDEX_OUT/faces/part-*.parquet
+TEMPLATES_FOLDER = "templates"   # its caption template counts
+LAYOUTS_FOLDER = "layouts"   # its images' layout thumbnails
+IDS_FOLDER = "ids"   # every record's public id
+IDS_FORMAT = {"kind": "ids"}
 INDEX_VERSION = 2   # 2: the running index (every part merged, texts with their clusters)
+
+
+def _indexed(fields, key_format: dict) -> pa.Schema:
+    """An index part's schema, with how its keys were made (and the index version) in its
+    metadata: a run compares it with its own before reading (transforms/io/index.py)."""
+    fmt = json.dumps({"version": INDEX_VERSION, **key_format}, sort_keys=True)
+    return pa.schema(fields, metadata={INDEX_FORMAT_KEY: fmt.encode()})
 
 
 def index_schema(signature_format: dict) -> pa.Schema:
@@ -114,37 +128,108 @@ def index_schema(signature_format: dict) -> pa.Schema:
     Only signatures made the same way can be compared, so the format travels in
     the Parquet file's schema metadata and is checked before a run uses it.
     """
-    fmt = json.dumps({"version": INDEX_VERSION, **signature_format}, sort_keys=True)
-    return pa.schema([
+    return _indexed([
         pa.field("id", pa.string(), nullable=False),
         pa.field("minhash", pa.binary(), nullable=False),  # uint32 little-endian x num_perm
         pa.field("root", pa.string(), nullable=False),
         pa.field("order", pa.string(), nullable=False),
-    ], metadata={INDEX_FORMAT_KEY: fmt.encode()})
+    ], signature_format)
+
+
+def image_index_schema(phash_format: dict) -> pa.Schema:
+    """The cross-run near-duplicate image index: every image a run hashed (its pHashes, one
+    per orientation, and its fine hashes when a plain-ground picture), and the root of the
+    cluster it is in with that root's place in input order, as the text index."""
+    return _indexed([
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("phash", pa.binary(), nullable=False),
+        pa.field("phash_fine", pa.binary()),
+        pa.field("root", pa.string(), nullable=False),
+        pa.field("order", pa.string(), nullable=False),
+    ], phash_format)
+
+
+def clip_index_schema(clip_format: dict) -> pa.Schema:
+    """The cross-run semantic-duplicate index: every image a run embedded (float32, unit
+    length) and the root of its cluster, as the image index."""
+    return _indexed([
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("embedding", pa.binary(), nullable=False),
+        pa.field("root", pa.string(), nullable=False),
+        pa.field("order", pa.string(), nullable=False),
+    ], clip_format)
+
+
+def faces_index_schema(faces_format: dict) -> pa.Schema:
+    """The cross-run identity index: every face a run encoded (its record and number, the
+    encoding), and the identity it is in: the root face (record and number) of its
+    component, itself when none, with that root's place in input order."""
+    return _indexed([
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("face", pa.int64(), nullable=False),
+        pa.field("encoding", pa.binary(), nullable=False),
+        pa.field("root_id", pa.string(), nullable=False),
+        pa.field("root_face", pa.int64(), nullable=False),
+        pa.field("order", pa.string(), nullable=False),
+    ], faces_format)
+
+
+def templates_index_schema(templates_format: dict) -> pa.Schema:
+    """The cross-run caption template index: per candidate template and distinct filler
+    (its digest), the records that held them over all runs so far."""
+    return _indexed([
+        pa.field("template", pa.string(), nullable=False),
+        pa.field("filler", pa.string(), nullable=False),
+        pa.field("records", pa.int64(), nullable=False),
+    ], templates_format)
+
+
+def ids_index_schema() -> pa.Schema:
+    """The cross-run id index: every public id a run gave a record (after making them unique,
+    transforms/io/ids.py) and the run that gave it, so a later run renames tonight's record
+    that reuses one, as one run over all nights would."""
+    return _indexed([
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("run", pa.string(), nullable=False),
+    ], IDS_FORMAT)
+
+
+def layouts_index_schema(layouts_format: dict) -> pa.Schema:
+    """The cross-run layout index: every image a run made a thumbnail of, with what groups
+    it (its size, caption template, CLIP keys) and its face boxes (fractions of the image),
+    so a later run estimates and counts layouts over every night's images."""
+    return _indexed([
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("order", pa.string(), nullable=False),
+        pa.field("thumb", pa.binary(), nullable=False),   # side x side x 3 uint8
+        pa.field("width", pa.int64(), nullable=False),
+        pa.field("height", pa.int64(), nullable=False),
+        pa.field("template", pa.string()),
+        pa.field("faces", pa.list_(pa.list_(pa.float64())), nullable=False),
+        pa.field("clip_keys", pa.list_(pa.list_(pa.int64())), nullable=False),
+    ], layouts_format)
 
 
 def exact_index_schema(key_format: dict) -> pa.Schema:
     """The cross-run exact-duplicate index: one row per text or pixel key any run saw, the
     id of the record that came first with it (the one kept: later copies are duplicates of
     it), how many records held it so far, and the run that first saw it (started_at)."""
-    fmt = json.dumps({"version": INDEX_VERSION, **key_format}, sort_keys=True)
-    return pa.schema([
+    return _indexed([
         pa.field("kind", pa.string(), nullable=False),    # "text" or "image"
         pa.field("key", pa.string(), nullable=False),
         pa.field("id", pa.string(), nullable=False),
         pa.field("records", pa.int64(), nullable=False),
         pa.field("run", pa.string(), nullable=False),
-    ], metadata={INDEX_FORMAT_KEY: fmt.encode()})
+    ], key_format)
 
 
 def span_index_schema(span_format: dict) -> pa.Schema:
     """The cross-run span index (repeated spans): per span hash a run's texts held, how many
     documents held it, up to min_documents of their document keys, and whether any copy
     held personal data; how spans were cut and hashed in the file's metadata."""
-    fmt = json.dumps({"version": INDEX_VERSION, **span_format}, sort_keys=True)
-    return pa.schema([
+    return _indexed([
         pa.field("span", pa.string(), nullable=False),
         pa.field("documents", pa.int64(), nullable=False),
         pa.field("keys", pa.list_(pa.string()), nullable=False),
         pa.field("personal", pa.bool_(), nullable=False),
-    ], metadata={INDEX_FORMAT_KEY: fmt.encode()})
+    ], span_format)

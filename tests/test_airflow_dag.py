@@ -1,10 +1,11 @@
 """The nightly DAG, run by Airflow itself (`airflow dags test`, offline, sqlite) from its own
 virtualenv (`make airflow`), on the DirectRunner against the bundled sample's text (the whole
 sample runs in test_pipeline; here Airflow's wiring is under test, and each night costs a job):
-one night succeeds; the next, fed the first night's index, fails at its gate."""
+three nights with the running index, the second failing its gate, then a rerun of it."""
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -34,42 +35,61 @@ def airflow(tmp_path_factory):
     return dags_test
 
 
-def test_two_nights_the_second_fails_its_gate(airflow, tmp_path):
+def test_three_nights_a_failed_one_and_a_rerun_read_the_published_index(airflow, tmp_path):
     root = tmp_path / "nightly"
     # PII off: the nights pass flags through beam_options as a user's would, and skip the
     # model load (the PII stage runs in test_pii_pipeline).
     conf = {"output_root": str(root), "decisions": None, "input": ["sample/text/*"],
-            "beam_options": {"no-pii": True}}
-    first = airflow("2026-11-20", **conf)
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    assert "state=success" in first.stdout + first.stderr
-    night = root / "runs" / "2026-11-20"
-    night_one = json.loads((night / "summary.json").read_text())
+            "beam_options": {"no-pii": True}, "fail_on": []}
+
+    def night(ds, **more):
+        done = airflow(ds, **{**conf, **more})
+        log = done.stdout + done.stderr
+        runs = root / "runs" / ds
+        return (done.returncode, log, json.loads((runs / "summary.json").read_text()),
+                json.loads((runs / "manifest.json").read_text()))
+
+    code, log, night_one, manifest = night("2026-11-20")
+    assert code == 0 and "state=success" in log, log[-3000:]
     assert night_one["records_in"] == TEXT_RECORDS and night_one["conservation"]["ok"]
-    assert (night / "report" / "index.html").exists()
-    assert list((root / "index" / "2026-11-20").glob("*.parquet"))
-    manifest = json.loads((night / "manifest.json").read_text())
+    assert (root / "runs" / "2026-11-20" / "report" / "index.html").exists()
     assert manifest["config"]["pii"]["enabled"] is False    # beam_options reached the job
+    assert manifest["index"]["in"] == {}
+    assert (root / "index" / "_published" / "2026-11-20").exists()
 
-    # The same corpus the next night: everything kept the night before is now a near
-    # duplicate of it (the plan feeds night one's index in), so the rate bound fails.
-    second = airflow("2026-11-21", **conf, fail_on=["quarantine_rate>0.5"])
-    log = second.stdout + second.stderr
-    assert second.returncode != 0 and "state=failed" in log
+    # The same corpus the next night: everything night one saw is now a duplicate of it
+    # (the plan feeds night one's index in), so the rate bound fails, and the night's index
+    # is not published.
+    code, log, failed, manifest = night("2026-11-21", fail_on=["quarantine_rate>0.5"])
+    assert code != 0 and "state=failed" in log
     assert "quarantine_rate > 0.5: the run has quarantine_rate" in log
-    manifest = json.loads((root / "runs" / "2026-11-21" / "manifest.json").read_text())
-    assert manifest["index"]["in"] and "2026-11-20" in manifest["index"]["in"][0]
-    summary = json.loads((root / "runs" / "2026-11-21" / "summary.json").read_text())
-    assert summary["reasons"]["near_duplicate_previous_run"] > 0
+    assert "2026-11-20" in manifest["index"]["in"]["text"][0]
+    assert failed["reasons"]["exact_duplicate_text"] > 0
+    assert not (root / "index" / "_published" / "2026-11-21").exists()
 
-    # A rerun of the first night replaces its outputs: the files hold each record once.
-    again = airflow("2026-11-20", **conf)
-    assert again.returncode == 0
-    rerun = json.loads((night / "summary.json").read_text())
+    # Night three reads night one's index, as it was: the failed night left it alone.
+    code, log, _, manifest = night("2026-11-22")
+    assert code == 0, log[-3000:]
+    assert {pathlib.Path(p).parent.name for p in manifest["index"]["in"]["text"]} == {
+        "2026-11-20"}
+
+    # A rerun of the second night reads the index published before it (night one's, not
+    # its own nor night three's), so it decides as the first try did; its outputs are
+    # replaced, each record once. Two indexes kept: night one's goes once it has published.
+    code, log, rerun, manifest = night("2026-11-21", keep_indexes=2)
+    assert code == 0, log[-3000:]
+    assert {pathlib.Path(p).parents[1].name for p in manifest["index"]["in"]["exact"]} == {
+        "2026-11-20"}
+    assert (rerun["reasons"], rerun["quarantined"]) == (failed["reasons"], failed["quarantined"])
+    runs = root / "runs" / "2026-11-21"
+
     def rows(*parts):
-        return ds.dataset(str(night.joinpath(*parts)), format="parquet").count_rows()
+        return ds.dataset(str(runs.joinpath(*parts)), format="parquet").count_rows()
     assert rows("cleaned", "text") + rows("cleaned", "image_text") == rerun["cleaned"]["total"]
-    assert rows("quarantine") == rerun["quarantined"]["total"] == night_one["quarantined"]["total"]
+    assert rows("quarantine") == rerun["quarantined"]["total"]
+    assert sorted(p.name for p in (root / "index" / "_published").iterdir()) == [
+        "2026-11-21", "2026-11-22"]
+    assert not (root / "index" / "2026-11-20").exists()
 
 
 PLAN_NIGHTS = """

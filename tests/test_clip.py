@@ -32,6 +32,19 @@ def test_embeddings_are_unit_length_and_do_not_depend_on_the_batch(encoder):
     assert texts.shape == (2, 32) and np.allclose(np.linalg.norm(texts, axis=1), 1.0, atol=1e-5)
 
 
+def test_random_weights_are_the_same_in_every_worker_and_run(encoder):
+    """Random weights (tests, speed) come from a fixed seed: two encoders, as two workers or
+    two nights build them, embed alike, and the caller's random state is left as it was."""
+    import torch
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    other = ClipEncoder(SETTINGS)
+    assert torch.equal(torch.rand(1), before)
+    image = [jpeg(sample("coffee"))]
+    assert np.array_equal(other.embed_images(image), encoder.embed_images(image))
+
+
 def test_preprocessing_is_open_clips_own(encoder):
     assert encoder.fast
     for name in ("astronaut", "coffee", "camera"):   # square, wide, grey

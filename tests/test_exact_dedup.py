@@ -4,7 +4,7 @@ normalized text, images by their decoded pixels, the first in input order kept."
 from schemas.records import QUARANTINE
 from schemas.settings import ExactDedupSettings
 from tests.builders import checked, encode, evidence, image_record, picture, run_stage, text_record
-from transforms.dedup.exact import VERDICTS, ExactDedup
+from transforms.dedup.exact import ExactDedup
 
 
 def corpus():
@@ -28,9 +28,9 @@ def corpus():
 
 def test_duplicates_keep_the_first_in_input_order_whatever_the_caption():
     fingerprints, ids = corpus()
-    ran = run_stage(ExactDedup(ExactDedupSettings()), fingerprints, tags=[VERDICTS])
-    verdicts = {ids[v.uid]: v for v in ran[VERDICTS]}
-    assert len(verdicts) == len(ran[VERDICTS])   # one verdict per duplicate
+    ran = run_stage(ExactDedup(ExactDedupSettings()), fingerprints)
+    verdicts = {ids[v.uid]: v for v in ran.main}
+    assert len(verdicts) == len(ran.main)   # one verdict per duplicate
     assert set(verdicts) == {"second", "third", "k2", "k3"}
     assert {v.action for v in verdicts.values()} == {QUARANTINE}
     for name in ("second", "third"):
@@ -50,8 +50,7 @@ def test_duplicates_keep_the_first_in_input_order_whatever_the_caption():
 
 def test_each_kind_can_be_turned_off():
     fingerprints, ids = corpus()
-    texts_only = run_stage(ExactDedup(ExactDedupSettings(images=False)), fingerprints,
-                           tags=[VERDICTS])[VERDICTS]
+    texts_only = run_stage(ExactDedup(ExactDedupSettings(images=False)), fingerprints).main
     assert sorted(ids[v.uid] for v in texts_only) == ["second", "third"]
     assert run_stage(ExactDedup(ExactDedupSettings(text=False, images=False)),
-                     fingerprints, tags=[VERDICTS])[VERDICTS] == []
+                     fingerprints).main == []

@@ -121,3 +121,24 @@ def test_labelled_set_is_deterministic_with_boxes_inside():
         for word in item.words:
             left, top, right, bottom = word.box
             assert 0 <= left < right <= image.width and 0 <= top < bottom <= image.height
+
+
+def test_the_redaction_evaluation_scores_boxes_words_and_pixels():
+    """evaluation/ocr_redaction.py's scoring: a planted word counts as found when a box
+    covers half of it, a box over a filler word is wrong, painted pixels are counted only
+    for a record kept with covers (a quarantined one is held whole)."""
+    from evaluation.ocr_images import PlantedWord
+    from evaluation.ocr_redaction import score_image
+    from schemas.records import COVER, QUARANTINE, TextBox
+    planted = [PlantedWord("Jane", (10, 10, 50, 30), "PERSON"),
+               PlantedWord("555-0100", (60, 10, 140, 30), "PHONE_NUMBER"),
+               PlantedWord("Total", (10, 40, 60, 60), None)]
+    boxes = [TextBox(10, 10, 30, 50, "PERSON"),          # Jane, exactly
+             TextBox(40, 10, 60, 60, "PERSON")]           # "Total": a hard negative
+    counts = score_image(planted, boxes, COVER, (200, 100), margin=0.0)
+    assert (counts["found PERSON"], counts["planted PERSON"]) == (1, 1)
+    assert (counts["found PHONE_NUMBER"], counts["planted PHONE_NUMBER"]) == (0, 1)
+    assert (counts["boxes right"], counts["boxes wrong"]) == (1, 1)
+    assert (counts["pixels painted"], counts["pixels"]) == (40 * 20, 40 * 20 + 80 * 20)
+    held = score_image(planted, boxes, QUARANTINE, (200, 100), margin=0.0)
+    assert held["pixels painted"] == 0 and held["pixels held"] == held["pixels"]

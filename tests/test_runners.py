@@ -4,6 +4,7 @@ import pytest
 
 from pipeline.launch import run
 from tests.jobs import SAMPLE
+from transforms.io.index import PARTS
 
 
 def test_dataflow_job_graph_builds_offline_with_dry_run(tmp_path):
@@ -102,14 +103,14 @@ def _streaming_graph(tmp_path):
     pipeline = beam.Pipeline(options=options)
     build(pipeline, RunSpec(inputs=hygiene.input, output=hygiene.output, policy=policy,
                             manifest={"started_at": "", "inputs": {}},
-                            index_in={"text": [str(tmp_path / "earlier.parquet")],
-                                      "spans": [str(tmp_path / "earlier-spans.parquet")],
-                                      "exact": [str(tmp_path / "earlier-exact.parquet")]},
+                            index_in={part: [str(tmp_path / f"earlier-{part}.parquet")]
+                                      for part in PARTS},   # every part read and written
                             index_out=hygiene.index_out))
     proto = proto_pipeline(pipeline, options)   # as LiftingFlinkRunner submits it
     transforms = proto.components.transforms
-    assert {"SemanticDedup", "IndexOutText", "IndexInText", "RepeatedSpans", "IndexInSpans",
-            "IndexInExact", "IndexOutExact", "IndexOutSpans"} <= {
+    assert {"SemanticDedup", "RepeatedSpans"} | {
+        f"IndexIn{part.title()}" for part in PARTS} | {
+        f"IndexOut{part.title()}" for part in PARTS} <= {
         t.unique_name for t in transforms.values()}
     assert not any(t.spec.urn == EXECUTABLE_STAGE for t in transforms.values())  # unfused
     return proto

@@ -27,8 +27,8 @@ from schemas.reasons import Reason
 from schemas.records import QUARANTINE, Fingerprint, Verdict
 from schemas.settings import ExactDedupSettings
 from transforms.common.groups import first_and_size
+from transforms.io.index import INDEX, VERDICTS
 
-VERDICTS, INDEX = "verdicts", "index"
 KINDS = {"text": ("text_key", Reason.EXACT_DUPLICATE_TEXT),
          "image": ("pixel_key", Reason.EXACT_DUPLICATE_IMAGE)}
 
@@ -124,8 +124,8 @@ class DuplicateGroups(beam.PTransform):
 
 
 class ExactDedup(beam.PTransform):
-    """Fingerprints in; a dict out: exact-duplicate verdicts for texts and images, as
-    ``settings`` say (VERDICTS), and with ``index`` the running index's rows (INDEX).
+    """Fingerprints in; exact-duplicate verdicts for texts and images out, as ``settings``
+    say; with ``index``, a dict of them (VERDICTS) and the running index's rows (INDEX).
     ``previous``: earlier runs' index rows; ``run``: when tonight's run started."""
 
     def __init__(self, settings: ExactDedupSettings, previous=None, run: str = "",
@@ -143,6 +143,7 @@ class ExactDedup(beam.PTransform):
             kind, self.previous, self.run, self.index) for kind in kinds]
         if not found:
             nothing = fingerprints.pipeline | "NoVerdicts" >> beam.Create([])
-            return {VERDICTS: nothing, INDEX: nothing}
-        return {part: tuple(f[part] for f in found) | f"All{part.title()}" >> beam.Flatten()
-                for part in (VERDICTS, INDEX)}
+            found = [{VERDICTS: nothing, INDEX: nothing}]
+        merged = {part: tuple(f[part] for f in found) | f"All{part.title()}" >> beam.Flatten()
+                  for part in (VERDICTS, INDEX)}
+        return merged if self.index else merged[VERDICTS]

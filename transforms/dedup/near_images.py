@@ -36,8 +36,10 @@ from detectors.phash import FINE_HASH_BYTES, fine_agrees, hamming, level_keys
 from schemas.reasons import Reason
 from schemas.settings import NearImageSettings
 from transforms.common.buckets import BucketPairs
+from transforms.common.flatten import FlattenShared
 from transforms.common.nodes import node_of
-from transforms.common.pair_clusters import PairClusters
+from transforms.common.pair_clusters import ROOTS, IndexRows, PairClusters
+from transforms.io.index import INDEX, VERDICTS
 
 NAMESPACE = "near_dedup_images"
 
@@ -101,35 +103,56 @@ class HammingMetric:
         return {**self.__dict__, "_rejected": None}
 
 
-def items_of(fp, size: int):
-    """One item per orientation: its coarse hash, then its fine hash when it has one."""
-    coarse = [fp.phash[i:i + size] for i in range(0, len(fp.phash), size)]
-    fine = ([fp.phash_fine[i:i + FINE_HASH_BYTES]
-             for i in range(0, len(fp.phash_fine), FINE_HASH_BYTES)]
-            if fp.phash_fine else [b""] * len(coarse))
+def items_of(hashes, size: int):
+    """One item per orientation of (pHashes, fine pHashes or None): its coarse hash, then
+    its fine hash when it has one."""
+    phash, phash_fine = hashes
+    coarse = [phash[i:i + size] for i in range(0, len(phash), size)]
+    fine = ([phash_fine[i:i + FINE_HASH_BYTES]
+             for i in range(0, len(phash_fine), FINE_HASH_BYTES)]
+            if phash_fine else [b""] * len(coarse))
     return [c + f for c, f in zip(coarse, fine)]
 
 
 class NearDuplicateImages(beam.PTransform):
-    """Fingerprints with pHashes in, near_duplicate_image verdicts out."""
+    """Fingerprints with pHashes in, near_duplicate_image verdicts out; with ``index``, a
+    dict of them (VERDICTS) and tonight's images as rows of the running index (INDEX),
+    as near-duplicate text does.
 
-    def __init__(self, settings: NearImageSettings):
+    ``previous``: an optional PCollection of earlier runs' (node, (pHashes, fine pHashes))
+    (transforms.io.index.previous_image); ``run``: when tonight's run started."""
+
+    def __init__(self, settings: NearImageSettings, previous=None, index: bool = False,
+                 run: str = ""):
         super().__init__()
         self.settings = settings
+        self.previous = previous
+        self.index = index
+        self.run = run
 
     def expand(self, fingerprints):
         s = self.settings
         size = s.hash_bytes
+        tonight = (fingerprints
+                   | "HasHash" >> beam.Filter(lambda fp: fp.phash is not None)
+                   | "ByNode" >> beam.Map(lambda fp: (node_of(fp), (fp.phash, fp.phash_fine))))
+        hashes = tonight
+        if self.previous is not None:
+            hashes = (tonight, self.previous) | "WithPreviousRuns" >> FlattenShared()
         # One item per hash: an image hashed under its 8 rotations and flips is 8 items of
         # one node, so a turned copy meets it in a block of the matching orientation.
-        hashed = (fingerprints
-                  | "HasHash" >> beam.Filter(lambda fp: fp.phash is not None)
-                  | "ByNode" >> beam.FlatMap(lambda fp: (
-                      (node_of(fp), item) for item in items_of(fp, size))))
-        pairs = hashed | "Pairs" >> BucketPairs(
+        items = hashes | "Items" >> beam.FlatMapTuple(
+            lambda node, hashed: ((node, item) for item in items_of(hashed, size)))
+        pairs = items | "Pairs" >> BucketPairs(
             HammingBlocks(s.max_distance, size),
             HammingMetric(size, s.max_distance, s.fine_max_distance), s.max_distance,
             s.max_bucket, s.levels, NAMESPACE, distance_type=int)
-        return pairs | "Clusters" >> PairClusters(
-            Reason.NEAR_DUPLICATE_IMAGE, NAMESPACE, s.rounds, IMAGE, "hamming_distance")
+        clusters = pairs | "Clusters" >> PairClusters(
+            Reason.NEAR_DUPLICATE_IMAGE, NAMESPACE, s.rounds, IMAGE, "hamming_distance",
+            with_roots=self.index)
+        if not self.index:
+            return clusters
+        rows = (tonight, clusters[ROOTS]) | "IndexRows" >> IndexRows(
+            self.run, lambda hashed: {"phash": hashed[0], "phash_fine": hashed[1]})
+        return {VERDICTS: clusters[VERDICTS], INDEX: rows}
 

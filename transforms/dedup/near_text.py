@@ -32,11 +32,11 @@ from schemas.reasons import Reason
 from schemas.settings import NearTextSettings
 from transforms.common.groups import first_and_size
 from transforms.common.flatten import FlattenShared
-from transforms.common.nodes import id_of, input_order, node_of
-from transforms.common.pair_clusters import ROOTS, VERDICTS, PairClusters
+from transforms.common.nodes import is_previous, node_of
+from transforms.common.pair_clusters import ROOTS, IndexRows, PairClusters
+from transforms.io.index import INDEX, VERDICTS
 
 NAMESPACE = "near_dedup_text"
-INDEX = "index"
 
 
 class _StarEdges(beam.DoFn):
@@ -48,8 +48,8 @@ class _StarEdges(beam.DoFn):
         _, nodes = element
         smallest, size = first_and_size(nodes, lambda node: node)
         if size > 1:  # most buckets hold one document: nothing to do
-            for node in nodes:
-                if node != smallest:
+            for node in nodes:   # (two earlier runs' texts: found then, see PairClusters)
+                if node != smallest and not (is_previous(node) and is_previous(smallest)):
                     self.edges.inc()
                     yield (node, smallest)
             self.bucket_sizes.update(size)
@@ -91,19 +91,6 @@ class _Verify(beam.DoFn):
                 yield (a, b), value
             else:
                 self.rejected.inc()
-
-
-def index_row(run: str):
-    """(node, {sketch, root}) of tonight's text to its row in the running index: its
-    signature and the root of its cluster (itself when it has none), with that root's place
-    in input order over all runs."""
-    def row(element):
-        node, grouped = element
-        if grouped["sketch"]:   # else an earlier run's node: its row is carried as it was
-            root = grouped["root"][0] if grouped["root"] else node
-            yield {"id": id_of(node), "minhash": grouped["sketch"][0][0], "root": id_of(root),
-                   "order": input_order(run, root)}
-    return row
 
 
 class NearDuplicateText(beam.PTransform):
@@ -153,7 +140,6 @@ class NearDuplicateText(beam.PTransform):
             with_roots=self.index)
         if not self.index:
             return clusters
-        rows = ({"sketch": tonight, "root": clusters[ROOTS]}
-                | "WithRoots" >> beam.CoGroupByKey()
-                | "IndexRows" >> beam.FlatMap(index_row(self.run)))
+        rows = (tonight, clusters[ROOTS]) | "IndexRows" >> IndexRows(
+            self.run, lambda sketch: {"minhash": sketch[0]})
         return {VERDICTS: clusters[VERDICTS], INDEX: rows}

@@ -27,8 +27,10 @@ from schemas.records import valid_image
 from schemas.settings import ClipSettings
 from transforms.common.buckets import BucketPairs
 from transforms.common.faults import error_verdict, isolate
+from transforms.common.flatten import FlattenShared
 from transforms.common.nodes import WithNodes
-from transforms.common.pair_clusters import PairClusters
+from transforms.common.pair_clusters import ROOTS, IndexRows, PairClusters
+from transforms.io.index import INDEX, VERDICTS
 
 NAMESPACE = "semantic_dedup"
 ERRORS = "errors"
@@ -107,20 +109,41 @@ class Embed(beam.PTransform):
                     ERRORS, main="embeddings"))
 
 
+def clip_format(settings: ClipSettings) -> dict:
+    """What two runs' embeddings must share to be compared (kept in the CLIP index)."""
+    return {"kind": "clip", "model": settings.model, "pretrained": settings.pretrained}
+
+
 class SemanticDuplicates(beam.PTransform):
     """((uid, embedding) pairs, (uid, node) pairs) in; semantic_duplicate_image verdicts
-    out."""
+    out; with ``index``, a dict of them (VERDICTS) and tonight's embeddings as rows of the
+    running index (INDEX), as near-duplicate text does.
 
-    def __init__(self, settings: ClipSettings):
+    ``previous``: an optional PCollection of earlier runs' (node, embedding)
+    (transforms.io.index.previous_embedding); ``run``: when tonight's run started."""
+
+    def __init__(self, settings: ClipSettings, previous=None, index: bool = False,
+                 run: str = ""):
         super().__init__()
         self.settings = settings
+        self.previous = previous
+        self.index = index
+        self.run = run
 
     def expand(self, inputs):
         s = self.settings
-        embeddings = inputs | "WithNodes" >> WithNodes()
+        tonight = inputs | "WithNodes" >> WithNodes()
+        embeddings = tonight
+        if self.previous is not None:
+            embeddings = (tonight, self.previous) | "WithPreviousRuns" >> FlattenShared()
         pairs = embeddings | "Pairs" >> BucketPairs(
             CosineKeys(s.bands, s.bits, s.levels, s.seed),
             CosineDistance(), 1.0 - s.threshold, s.max_bucket, s.levels, NAMESPACE)
-        return pairs | "Clusters" >> PairClusters(
+        clusters = pairs | "Clusters" >> PairClusters(
             Reason.SEMANTIC_DUPLICATE_IMAGE, NAMESPACE, s.rounds, SEMANTIC,
-            "cosine_similarity", shown=lambda d: round(1.0 - d, 4))
+            "cosine_similarity", shown=lambda d: round(1.0 - d, 4), with_roots=self.index)
+        if not self.index:
+            return clusters
+        rows = (tonight, clusters[ROOTS]) | "IndexRows" >> IndexRows(
+            self.run, lambda vector: {"embedding": vector})
+        return {VERDICTS: clusters[VERDICTS], INDEX: rows}

@@ -46,11 +46,12 @@ from schemas.settings import SpanSettings
 from transforms.common.faults import error_verdict
 from transforms.common.flatten import FlattenShared
 from transforms.common.waiting import ParDoAfterInput
+from transforms.io.index import INDEX, VERDICTS
 
 NAMESPACE = "repeated_spans"
 TOP_SPANS = 20           # spans ranked in the summary
 SPAN_CLUSTER = "span-"   # a repeated span's cluster: span-<its hash> (content-named)
-VERDICTS, SUMMARY, INDEX = "verdicts", "summary", "index"
+SUMMARY = "summary"
 
 
 class DocumentSpans(NamedTuple):

@@ -29,8 +29,10 @@ from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Verdict
 from transforms.common.buckets import BucketPairs
 from transforms.common.components import ConnectedComponents
-from transforms.common.nodes import (WithNodes, face_node, face_number, id_of, record_of,
-                                     uid_of)
+from transforms.common.flatten import FlattenShared
+from transforms.common.nodes import (WithNodes, face_node, face_number, id_of, input_order,
+                                     is_previous, previous_node, record_of, uid_of)
+from transforms.io.index import INDEX, VERDICTS
 
 NAMESPACE = "identities"
 
@@ -59,7 +61,45 @@ class EuclideanMetric:
         return float(np.linalg.norm(encoding_array(a) - encoding_array(b)))
 
 
+def previous_face(row: dict):
+    """A faces part's row as this stage takes an earlier run's face: (face node, encoding).
+    The face node is named after its identity's root, so the first of several earlier
+    faces in one identity tonight is the root's (transforms.common.nodes.previous_node)."""
+    return face_node(previous_node(row["id"], row["root_id"], row["order"]),
+                     row["root_face"]), row["encoding"]
+
+
+def earlier_identity(row: dict):
+    """(the earlier identity a faces part's row is in, its record): to count its records."""
+    return (row["root_id"], row["root_face"]), row["id"]
+
+
+def identity_of(face):
+    """An earlier run's face node -> the earlier identity it is in (root record, face)."""
+    return id_of(record_of(face)), face_number(face)
+
+
+def _is_earlier_face(face) -> bool:
+    return is_previous(record_of(face))
+
+
+def face_row(run: str):
+    """(face, {encoding, root}) of tonight's face -> its row in the running index."""
+    def row(element):
+        face, grouped = element
+        if grouped["encoding"]:   # else an earlier run's face: carried as it was
+            root = grouped["root"][0] if grouped["root"] else face
+            yield {"id": id_of(record_of(face)), "face": face_number(face),
+                   "encoding": grouped["encoding"][0], "root_id": id_of(record_of(root)),
+                   "root_face": face_number(root), "order": input_order(run, record_of(root))}
+    return row
+
+
 class _IdentityVerdicts(beam.DoFn):
+    """An identity's records: tonight's (streamed), its record count over all runs, the
+    first ``cap`` of tonight's, and how many records earlier runs saw in it, which come
+    first in input order."""
+
     def __init__(self, min_records: int, action: str, cap: int):
         self.min_records = min_records
         self.action = action
@@ -73,13 +113,15 @@ class _IdentityVerdicts(beam.DoFn):
 
     def process(self, element):
         root, grouped = element
-        count = sum(grouped["count"])
-        if count < self.min_records:
+        earlier = sum(grouped.get("earlier", ()))
+        count = sum(grouped["count"]) + earlier
+        if count < self.min_records or not grouped["count"]:
             return
         self.identities.inc()
         self.sizes.update(count)
-        first = next(iter(grouped["first"]), [])
-        earliest, first = min(first, default=None), set(first)
+        first = sorted(next(iter(grouped["first"]), []))
+        earliest = None if earlier else min(first, default=None)
+        first = set(first[:max(0, self.cap - earlier)])
         identity = person_cluster(id_of(record_of(root)), face_number(root))
         for record in grouped["records"]:   # streamed: never held as a list
             uid = uid_of(record)
@@ -96,28 +138,74 @@ class _IdentityVerdicts(beam.DoFn):
 
 class RepeatedIdentities(beam.PTransform):
     """((uid, (face number, encoding)) pairs, (uid, node) pairs) in; repeated_identity
-    verdicts out."""
+    verdicts out; with ``index``, a dict of them (VERDICTS) and tonight's faces as rows of
+    the running index (INDEX): every face with the identity it is in.
 
-    def __init__(self, policy):
+    Across runs, ``previous``: earlier runs' faces part rows. Their faces join tonight's
+    pairs (two earlier faces' pair is not looked for again: its identity was found then);
+    an identity's record count adds the records earlier runs saw in it, and those come
+    first, so a person capped at ``cap`` records stays capped over all nights, as one run
+    over all of them decides. ``run``: when tonight's run started."""
+
+    def __init__(self, policy, previous=None, index: bool = False, run: str = ""):
         super().__init__()
         self.policy = policy
+        self.previous = previous
+        self.index = index
+        self.run = run
 
     def expand(self, inputs):
         p = self.policy
-        encodings = (inputs
-                     | "WithNodes" >> WithNodes()
-                     | "FaceNodes" >> beam.MapTuple(
-                         lambda node, face: (face_node(node, face[0]), face[1])))
-        pairs = encodings | "Pairs" >> BucketPairs(
-            EncodingKeys(p.bands, p.bits, p.levels, p.seed, p.probes), EuclideanMetric(),
-            p.max_distance, p.max_bucket, p.levels, NAMESPACE)
-        members = (pairs
-                   | "Edges" >> beam.Keys()
-                   | "Components" >> ConnectedComponents(p.rounds, namespace=NAMESPACE)
+        tonight = (inputs
+                   | "WithNodes" >> WithNodes()
+                   | "FaceNodes" >> beam.MapTuple(
+                       lambda node, face: (face_node(node, face[0]), face[1])))
+        encodings = tonight
+        if self.previous is not None:
+            earlier_faces = self.previous | "EarlierFaces" >> beam.Map(previous_face)
+            encodings = (tonight, earlier_faces) | "WithEarlierRuns" >> FlattenShared()
+        pairs = (encodings
+                 | "Pairs" >> BucketPairs(
+                     EncodingKeys(p.bands, p.bits, p.levels, p.seed, p.probes),
+                     EuclideanMetric(), p.max_distance, p.max_bucket, p.levels, NAMESPACE)
+                 | "TonightsPairs" >> beam.Filter(lambda kv: not (
+                     _is_earlier_face(kv[0][0]) and _is_earlier_face(kv[0][1]))))
+        roots = (pairs
+                 | "Edges" >> beam.Keys()
+                 | "Components" >> ConnectedComponents(p.rounds, namespace=NAMESPACE))
+        members = (roots
                    | "RecordOfFace" >> beam.MapTuple(lambda face, root: (root, record_of(face)))
                    | "OncePerRecord" >> beam.Distinct())
-        counts = members | "Count" >> beam.combiners.Count.PerKey()
-        first = members | "First" >> beam.combiners.Top.SmallestPerKey(p.cap)
-        return ({"records": members, "count": counts, "first": first}
-                | "ByIdentity" >> beam.CoGroupByKey()
-                | "Verdicts" >> beam.ParDo(_IdentityVerdicts(p.min_records, p.action, p.cap)))
+        tonights = members | "Tonights" >> beam.Filter(lambda kv: not is_previous(kv[1]))
+        counts = tonights | "Count" >> beam.combiners.Count.PerKey()
+        first = tonights | "First" >> beam.combiners.Top.SmallestPerKey(p.cap)
+        grouped = {"records": tonights, "count": counts, "first": first}
+        if self.previous is not None:
+            grouped["earlier"] = self._earlier_records(roots)
+        verdicts = (grouped
+                    | "ByIdentity" >> beam.CoGroupByKey()
+                    | "Verdicts" >> beam.ParDo(_IdentityVerdicts(p.min_records, p.action,
+                                                                 p.cap)))
+        if not self.index:
+            return verdicts
+        rows = ({"encoding": tonight, "root": roots}
+                | "WithRoots" >> beam.CoGroupByKey()
+                | "IndexRows" >> beam.FlatMap(face_row(self.run)))
+        return {VERDICTS: verdicts, INDEX: rows}
+
+    def _earlier_records(self, roots):
+        """(root, records an earlier identity in its component holds) per such identity:
+        counted over the whole faces part, by a combiner."""
+        sizes = (self.previous
+                 | "EarlierRecords" >> beam.Map(earlier_identity)
+                 | "OnceEach" >> beam.Distinct()
+                 | "EarlierSize" >> beam.combiners.Count.PerKey())
+        joined = (roots
+                  | "EarlierFacesIn" >> beam.Filter(lambda kv: _is_earlier_face(kv[0]))
+                  | "EarlierIdentity" >> beam.MapTuple(lambda face, root: (
+                      identity_of(face), root))
+                  | "OnceAnIdentity" >> beam.Distinct())
+        return ({"root": joined, "size": sizes}
+                | "JoinSize" >> beam.CoGroupByKey()
+                | "SizeOfRoot" >> beam.FlatMap(lambda kv: (
+                    (root, size) for root in kv[1]["root"] for size in kv[1]["size"])))

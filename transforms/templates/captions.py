@@ -25,6 +25,7 @@ from schemas.settings import TemplateSettings
 from schemas.reasons import Reason
 from schemas.records import FLAG, Verdict, valid_image
 from transforms.common.faults import error_verdict
+from transforms.io.index import INDEX, VERDICTS
 
 NAMESPACE = "caption_templates"
 ERRORS = "errors"
@@ -83,13 +84,27 @@ class _Verdict(beam.DoFn):
                       representative_id=None, group_size=records, cluster=cluster)
 
 
+def templates_format(settings: TemplateSettings) -> dict:
+    """What two runs' template counts must share to be added up (kept in the index)."""
+    return {"kind": "caption_templates", "max_fixed": settings.max_fixed,
+            "max_tokens": settings.max_tokens, "filler": "blake2b-64"}
+
+
 class CaptionTemplates(beam.PTransform):
     """Records in; caption_template verdicts (flags) out, and detector_error for a caption
-    the miner raised on."""
+    the miner raised on; with ``index``, a dict of them (VERDICTS) and the running index's
+    rows (INDEX): per template and distinct filler, the records that held it, earlier runs'
+    included.
 
-    def __init__(self, settings: TemplateSettings):
+    Across runs, ``previous``: earlier runs' rows, counted with tonight's, so a template
+    that grows by a few records a night is mined once all nights together hold enough, as
+    one run over them would; only tonight's records get verdicts."""
+
+    def __init__(self, settings: TemplateSettings, previous=None, index: bool = False):
         super().__init__()
         self.settings = settings
+        self.previous = previous
+        self.index = index
 
     def expand(self, records):
         s = self.settings
@@ -98,15 +113,20 @@ class CaptionTemplates(beam.PTransform):
                  | "Candidates" >> beam.FlatMap(_candidates, s).with_outputs(
                      ERRORS, main="candidates"))
         errors, keyed = keyed[ERRORS], keyed.candidates
-        counts = (keyed
-                  | "One" >> beam.MapTuple(lambda t, _: (t, 1))
+        # ((template, filler digest), records): what the index keeps, and all the counts need.
+        per_filler = keyed | "Filler" >> beam.MapTuple(
+            lambda t, v: ((t, digest(v[1].encode("utf-8", "surrogatepass"), 8)), 1))
+        if self.previous is not None:
+            earlier = self.previous | "Earlier" >> beam.Map(
+                lambda row: ((row["template"], row["filler"]), row["records"]))
+            per_filler = (per_filler, earlier) | "WithEarlierRuns" >> beam.Flatten()
+        per_filler = per_filler | "PerFiller" >> beam.CombinePerKey(sum)
+        counts = (per_filler
+                  | "TemplateRecords" >> beam.MapTuple(lambda tf, n: (tf[0], n))
                   | "Records" >> beam.CombinePerKey(sum)
                   | "Enough" >> beam.Filter(lambda kv, least: kv[1] >= least, s.min_records))
-        fillers = (keyed
-                   | "Filler" >> beam.MapTuple(
-                       lambda t, v: (t, digest(v[1].encode("utf-8", "surrogatepass"), 8)))
-                   | "DistinctFillers" >> beam.Distinct()
-                   | "OneFiller" >> beam.MapTuple(lambda t, _: (t, 1))
+        fillers = (per_filler
+                   | "OneFiller" >> beam.MapTuple(lambda tf, _: (tf[0], 1))
                    | "Fillers" >> beam.CombinePerKey(sum))
         mined = ({"records": counts, "fillers": fillers}
                  | "JoinCounts" >> beam.CoGroupByKey()
@@ -116,4 +136,9 @@ class CaptionTemplates(beam.PTransform):
                     | "Assign" >> beam.ParDo(_Assigned())
                     | "ByRecord" >> beam.GroupByKey()
                     | "Verdicts" >> beam.ParDo(_Verdict(s.specific_share)))
-        return (verdicts, errors) | "WithErrors" >> beam.Flatten()
+        verdicts = (verdicts, errors) | "WithErrors" >> beam.Flatten()
+        if not self.index:
+            return verdicts
+        rows = per_filler | "IndexRows" >> beam.MapTuple(
+            lambda tf, n: {"template": tf[0], "filler": tf[1], "records": n})
+        return {VERDICTS: verdicts, INDEX: rows}

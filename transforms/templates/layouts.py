@@ -5,12 +5,16 @@ Steps (counters in namespace layouts):
               record with its node (transforms/common/nodes.py), its caption template
               (caption_template verdicts) and its face boxes (face verdicts), as fractions
               of the image.
+  Earlier     with --index-in, earlier runs' images (the layouts part: thumbnail and
+              what groups it) join tonight's, so a layout that grows by night is
+              estimated and counted as one run over all nights would.
   Groups      candidates share a key: (caption template, width, height), (width,
               height, border signature), and with CLIP on, (width, height, one of 4
               coarse LSH keys of the embedding): CLIP proposes images whose captions
               share nothing.
   Layouts     per group a bounded, deterministic sample (the ``max_sample`` members with
-              the smallest hash, by Top.PerKey) estimates up to ``max_layouts`` layouts:
+              the smallest hash of their id, by Top.PerKey: the same over nights as in one
+              run) estimates up to ``max_layouts`` layouts:
               median picture, fixed area, its information, and whether the sample's
               faces lie in the fixed area.
   Members     every member of a group (streamed) is matched to the group's layouts; an
@@ -18,7 +22,7 @@ Steps (counters in namespace layouts):
               shop's mockups share a caption template even where the product reaches the
               border and changes its signature), else the better one.
   Clusters    members counted and the first ``keep`` in input order found by combiners
-              per layout. A layout of at least ``min_members`` images whose fixed area
+              per layout (earlier runs' images from --index-in counted, never decided). A layout of at least ``min_members`` images whose fixed area
               holds information is a template: template_face when faces lie in its fixed
               area (quarantine all, by default), else template_cluster (keep the first
               ``keep``, flagged; quarantine the rest). An uninformative layout (a plain
@@ -39,7 +43,9 @@ from schemas.settings import LayoutSettings
 from schemas.reasons import Reason
 from schemas.records import FLAG, QUARANTINE, Verdict, valid_image
 from transforms.common.faults import error_verdict
-from transforms.common.nodes import spelled, uid_of
+from transforms.common.flatten import FlattenShared
+from transforms.common.nodes import id_of, input_order, is_previous, previous_node, uid_of
+from transforms.io.index import INDEX, VERDICTS
 from transforms.dedup.semantic import CosineKeys
 
 NAMESPACE = "layouts"
@@ -81,6 +87,25 @@ def _item(element, clip_keys):
              for v in joined["faces"] for top, left, bottom, right in v.faces]
     keys = [key for vector in joined["clip"][:1] for key in clip_keys.top(vector)]
     yield node, thumb, width, height, template, boxes, keys
+
+
+def layouts_format(settings: LayoutSettings) -> dict:
+    """What two runs' thumbnails must share to be estimated together (kept in the index)."""
+    return {"kind": "layouts", "side": settings.side}
+
+
+def _index_row(item, run: str) -> dict:
+    node, thumb, width, height, template, boxes, keys = item
+    return {"id": id_of(node), "order": input_order(run, node), "thumb": thumb,
+            "width": width, "height": height, "template": template, "faces": boxes,
+            "clip_keys": [list(key) for key in keys]}
+
+
+def previous_item(row: dict):
+    """A layouts part's row as the stage's item: an earlier run's node (it sorts first)."""
+    return (previous_node(row["id"], row["id"], row["order"]), row["thumb"], row["width"],
+            row["height"], row["template"], row["faces"],
+            [tuple(key) for key in row["clip_keys"]])
 
 
 def _groups(item, side):
@@ -186,6 +211,8 @@ class _Verdicts(beam.DoFn):
         first = set(next(iter(grouped["first"]), []))
         cluster = layout_cluster(layout_id)
         for node, score in grouped["members"]:   # streamed
+            if is_previous(node):   # counted above; decided by its own night
+                continue
             uid = uid_of(node)
             kept = action == "keep" or (action == "cap" and node in first)
             if not kept:
@@ -203,11 +230,21 @@ class LayoutTemplates(beam.PTransform):
     """(records, (uid, node) pairs, face verdicts, caption-template verdicts, CLIP
     embeddings as (uid, vector)) in (the last three may be empty); template_face and
     template_cluster verdicts out, and detector_error for an image that cannot be made a
-    thumbnail."""
+    thumbnail; with ``index``, a dict of them (VERDICTS) and tonight's images as rows of
+    the running index (INDEX). ``previous``: earlier runs' rows (the layouts part);
+    ``run``: when tonight's run started.
 
-    def __init__(self, settings: LayoutSettings):
+    The bound over nights: an earlier image whose caption template was mined only on a
+    later night is grouped by its border and CLIP keys, not by that template (its row
+    holds the template its own night knew)."""
+
+    def __init__(self, settings: LayoutSettings, previous=None, index: bool = False,
+                 run: str = ""):
         super().__init__()
         self.settings = settings
+        self.previous = previous
+        self.index = index
+        self.run = run
 
     def expand(self, inputs):
         records, nodes, faces, templates, embeddings = inputs
@@ -228,10 +265,14 @@ class LayoutTemplates(beam.PTransform):
                   "clip": embeddings}
                  | "JoinByRecord" >> beam.CoGroupByKey()
                  | "Items" >> beam.FlatMap(_item, CLIP_KEYS))
+        tonight = items
+        if self.previous is not None:
+            items = (items, self.previous | "Earlier" >> beam.Map(previous_item)
+                     ) | "WithEarlier" >> FlattenShared()
         grouped = items | "Groups" >> beam.FlatMap(_groups, s.side)
         layouts = (grouped
                    | "Sample" >> beam.combiners.Top.PerKey(
-                       s.max_sample, key=lambda item: digest(spelled(item[0]).encode(
+                       s.max_sample, key=lambda item: digest(id_of(item[0]).encode(
                            "utf-8", "surrogatepass")), reverse=True)
                    | "Estimate" >> beam.ParDo(_Estimate(s)))
         matched = ({"members": grouped, "layouts": layouts}
@@ -253,4 +294,8 @@ class LayoutTemplates(beam.PTransform):
         verdicts = ({"members": members, "count": counts, "first": first, "info": info}
                     | "ByCluster" >> beam.CoGroupByKey()
                     | "Verdicts" >> beam.ParDo(_Verdicts(s)))
-        return (verdicts, made[ERRORS]) | "WithErrors" >> beam.Flatten()
+        verdicts = (verdicts, made[ERRORS]) | "WithErrors" >> beam.Flatten()
+        if not self.index:
+            return verdicts
+        return {VERDICTS: verdicts,
+                INDEX: tonight | "IndexRows" >> beam.Map(_index_row, self.run)}
