@@ -17,7 +17,7 @@ from transforms.io.index import PARTS
 EVERY_STAGE_OFF = ["--no-exact-dedup-text", "--no-exact-dedup-images", "--no-near-dedup-text",
                    "--no-repeated-spans", "--no-near-dedup-images", "--no-pii", "--no-faces",
                    "--no-identities", "--no-caption-templates", "--no-layouts", "--no-clip",
-                   "--no-report"]
+                   "--no-ocr", "--no-report"]
 
 
 def only(*stages: str) -> List[str]:
