@@ -330,6 +330,8 @@ def test_phone_labels_are_no_names():
     for text in ("Tel. (301) 732-3129", "Fax: +49 30 1234567", "Handy 0151 23456789"):
         assert person_span(text, 0, text.index(" "), ner=True) is None
     assert person_span("Tel Peter Smith", 0, 15, ner=True) == (4, 15)
+    # A letter's salutation is no part of the name (Dear is a surname, too).
+    assert person_span("Dear Melissa Wilson,", 0, 19, ner=True) == (5, 19)
 
 
 # ---------------------------------------------------------------- postal addresses

@@ -279,11 +279,13 @@ _TITLE_WORDS = frozenset("mr mrs ms miss mx dr prof sir dame".split())
 _TITLE_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame)\.?[ \t]+$")
 
 
-# Labels that open a header or contact line, in the four languages: the model takes
-# "Tel" in "Tel. (301) 732-3129" and "Fax" for people. Counted as common words.
+# Labels that open a header or contact line, and a letter's salutation, in the four
+# languages: the model takes "Tel" in "Tel. (301) 732-3129" and "Fax" for people, and "Dear"
+# into the name after it ("Dear Melissa Wilson", though Dear is a surname too). Counted as
+# common words.
 LABEL_WORDS = frozenset("""tel fax phone mobile mob cell email e-mail re fwd fw subject attn
-handy telefon mobil tél téléphone portable teléfono tfno móvil movil celular asunto betreff
-objet""".split())
+dear handy telefon mobil tél téléphone portable teléfono tfno móvil movil celular asunto
+betreff objet""".split())
 
 
 _SENTENCE_START = re.compile(r"(?:^|[.!?][\"”’)]?[ \t]+|\n[ \t]*)$")
