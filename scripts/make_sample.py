@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the mockups' designs come from evaluation/template_corpus.py
@@ -291,6 +291,24 @@ def write_tar(path: Path, members) -> None:
             tar.addfile(info, io.BytesIO(data))
 
 
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans"   # fonts-dejavu-core (make installs it)
+
+
+def business_card() -> Image.Image:
+    """A scanned business card with a made-up name, phone number and e-mail address printed
+    on it, for the OCR stage to cover (the caption says none of them)."""
+    card = Image.new("RGB", (640, 360), (247, 244, 236))
+    draw = ImageDraw.Draw(card)
+    bold = ImageFont.truetype(f"{DEJAVU}-Bold.ttf", 34)
+    plain = ImageFont.truetype(f"{DEJAVU}.ttf", 24)
+    draw.text((40, 50), "Marta Kowalski", font=bold, fill=(20, 30, 60))
+    draw.text((40, 100), "Head of Procurement", font=plain, fill=(70, 70, 70))
+    draw.text((40, 200), "Tel. +1 (415) 555-0142", font=plain, fill=(20, 20, 20))
+    draw.text((40, 240), "marta.kowalski@example.com", font=plain, fill=(20, 20, 20))
+    draw.rectangle((0, 330, 640, 360), fill=(30, 60, 120))
+    return card.rotate(2, expand=True, fillcolor=(90, 90, 90))
+
+
 def write_image_folder(root: Path) -> None:
     folder = root / "image_folder"
     (folder / "shop").mkdir(parents=True)
@@ -306,6 +324,8 @@ def write_image_folder(root: Path) -> None:
     (folder / "press").mkdir()
     (folder / "press" / "grace-hopper.jpg").write_bytes(
         encode(hopper((273, 320)), "JPEG", quality=85))
+    (folder / "press" / "business-card.jpg").write_bytes(encode(business_card(), "JPEG",
+                                                                quality=85))
     with open(folder / "captions.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["file_name", "caption", "license"])
@@ -314,6 +334,8 @@ def write_image_folder(root: Path) -> None:
         writer.writerow(["shop/camera.webp", "A photographer with a camera,\non two lines", "CC0"])
         writer.writerow(["press/grace-hopper.jpg", "Rear Admiral Grace Hopper in uniform, "
                                                    "official US Navy portrait", "public domain"])
+        writer.writerow(["press/business-card.jpg", "A business card from the trade fair, "
+                                                    "scanned", "CC0"])
         writer.writerow(["shop/empty.jpg", "An image that never finished uploading", "CC0"])
         writer.writerow(["depth.tif", "A depth map, not a photo", "CC0"])
         writer.writerow(["bomb.png", "A tiny file that decodes to 144 million pixels", "CC0"])

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.launch import main
 from tests.builders import encode, picture, write_tar
-from tests.jobs import SAMPLE_FLAGS, SAMPLE_INPUTS, assert_conserved, run_job
+from tests.jobs import SAMPLE, SAMPLE_FLAGS, SAMPLE_INPUTS, assert_conserved, run_job
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +131,19 @@ def test_sample_shows_the_mockup_risk(sample_runs):
     page = (out.path / "report" / "index.html").read_text()
     for reason in ("template_face", "template_cluster", "caption_template", "repeated_identity"):
         assert reason in page
+
+
+def test_sample_shows_personal_data_covered_in_an_image(sample_runs):
+    """The bundled business card (scripts/make_sample.py): its caption names nobody; the
+    OCR stage reads the name, phone number and e-mail printed on it and the kept image has
+    them covered."""
+    out, _ = sample_runs
+    card = {r["id"]: r for r in out.cleaned_image_text}["press/business-card"]
+    flag = next(json.loads(f["detail"]) for f in card["flags"] if f["reason"] == "pii_in_image")
+    assert set(flag["entities"]) == {"PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS"}
+    assert "Kowalski" not in json.dumps(flag) and "555-0142" not in json.dumps(flag)
+    assert out.summary["ocr"]["cleaned_images_covered"] == 1
+    assert card["image"] != (SAMPLE / "image_folder" / "press" / "business-card.jpg").read_bytes()
 
 
 @pytest.fixture(scope="module")
