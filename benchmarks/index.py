@@ -8,10 +8,10 @@ near copies, photos cropped and re-encoded, templated captions), default policy 
 repeated spans on: night one over one half writes the index, night two over the other half
 reads it and writes the running index, night three reads night two's files again (a re-read
 must not grow what keeps one row per value). Sizes are the Parquet files' bytes on disk per
-part after night two, per record of the two nights: bytes per record = MB per million. The cost of reading: night two
-run with and without --index-in (both writing --index-out), CPU seconds of the process
-(/usr/bin/time), and the read alone (every part through ReadIndex, DirectRunner, in one
-process), per million rows. Each figure is the median of --repeats.
+part after night two, per record of the two nights: bytes per record = MB per million. The
+cost of reading: night two run with and without --index-in (both writing --index-out), CPU
+seconds of the process (/usr/bin/time), and the read alone (every part through ReadIndex,
+DirectRunner, in one process), per million rows. Each figure is the median of --repeats.
 """
 
 import argparse

@@ -123,12 +123,12 @@ def table(result: dict, policy: Policy) -> str:
         if kind != "all" and actions.get(kind, "ignore") == "ignore":
             name += ", ignored by the default policy"
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    everything = totals["all"]
+    everything, tall = totals["all"], totals[">=12px"]
+    boxes = everything["boxes right"] + everything["boxes wrong"]
     lines += ["", "| what | value |", "|---|---|",
-              f"| precision of the covered boxes | "
-              f"{_ratio(everything['boxes right'], everything['boxes right'] + everything['boxes wrong'])} |",
+              f"| precision of the covered boxes | {_ratio(everything['boxes right'], boxes)} |",
               f"| planted pixels painted over in kept images, text >= 12 px | "
-              f"{_ratio(totals['>=12px']['pixels painted'], totals['>=12px']['pixels'] - totals['>=12px']['pixels held'])} |",
+              f"{_ratio(tall['pixels painted'], tall['pixels'] - tall['pixels held'])} |",
               f"| planted pixels in records held back (quarantined whole) | "
               f"{_ratio(everything['pixels held'], everything['pixels'])} |",
               f"| photos without text where nothing is read | "
