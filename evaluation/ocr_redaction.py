@@ -20,6 +20,7 @@ CPU-second (tesseract's child processes included), with text and without.
 import argparse
 import collections
 import io
+import os
 from typing import Dict, List
 
 import numpy as np
@@ -141,7 +142,6 @@ def table(result: dict, policy: Policy) -> str:
 
 
 def main(argv=None) -> None:
-    import os
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")   # one core, as evaluation.ocr
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=6, help="images per kind")

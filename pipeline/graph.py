@@ -112,11 +112,16 @@ class IndexOut:
         found = inputs | label >> stage(previous, bool(self.spec.index_out))
         if not self.spec.index_out:
             return found
-        rows = found[INDEX]
+        self.running(part, found[INDEX], schema, merges)
+        return found[VERDICTS]
+
+    def running(self, part: str, rows, schema, merges: bool = False) -> None:
+        """Write ``part``: tonight's ``rows`` with earlier runs' (unless they were merged
+        into them already), one row of each set the same for a later run (Compact)."""
+        earlier = self.earlier(part)
         if earlier is not None and not merges:
             rows = (rows, earlier) | f"{part.title()}IndexRows" >> FlattenShared()
         self.write(part, rows | f"{part.title()}Compact" >> Compact(part), schema)
-        return found[VERDICTS]
 
     def carry(self, part: str) -> None:
         """Earlier runs' rows of a part whose stage is off tonight, unchanged."""
@@ -139,13 +144,10 @@ def build(pipeline: beam.Pipeline, spec: RunSpec):
                                                policy.near_dedup_images))
     index = IndexOut(pipeline, spec)
     run = spec.manifest.get("started_at", "")   # orders tonight after earlier runs
-    earlier_ids = index.earlier("ids")
-    fingerprints = checked.fingerprints | "UniqueIds" >> AssignIds(earlier_ids)
+    fingerprints = checked.fingerprints | "UniqueIds" >> AssignIds(index.earlier("ids"))
     if spec.index_out:
-        ids = fingerprints | "IdRows" >> beam.Map(lambda fp: {"id": fp.id, "run": run})
-        if earlier_ids is not None:
-            ids = (ids, earlier_ids) | "IdsIndexRows" >> FlattenShared()
-        index.write("ids", ids, arrow.ids_index_schema())
+        index.running("ids", fingerprints | "IdRows" >> beam.Map(
+            lambda fp: {"id": fp.id, "run": run}), arrow.ids_index_schema())
     nodes = fingerprints | "Nodes" >> Nodes()   # for the stages that work on records
     exact, verdicts = policy.exact_dedup, []
     if exact.text or exact.images:
