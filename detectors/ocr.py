@@ -5,15 +5,25 @@ pytesseract: one tesseract process per image, which is what gives a hard time li
 process is killed) and keeps an engine crash out of the worker. TesseractReader checks the
 engine once per worker and returns typed words; a failure or a time-out is a typed OcrError,
 never an exception or a hang. The time limit is the setting ocr.time_limit_s
-(transforms/ocr.py hands it over).
+(transforms/ocr.py hands it over), for all of an image's tesseract runs together.
+
+The second look: tesseract's page layout analysis drops lines it takes for part of a picture
+(text over a photo, a line squeezed between others). Given the text detector's regions
+(detectors/text_presence.py), the reader reads again, each on its own, the regions its page
+read left mostly empty: a region about one line high as one line, a taller one as a block,
+scaled so its text is at least ~24 px high; words that overlap a word already read are
+dropped. docs/BENCHMARKS.md ("The OCR stage end to end") measures what it adds.
 """
 
 import dataclasses
 import math
 import os
-from typing import Optional, Tuple
+import statistics
+import time
+from typing import List, Optional, Sequence, Tuple
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageOps
 
 from detectors.images import on_white
 from schemas.settings import OcrSettings
@@ -31,6 +41,21 @@ MAX_PIXELS = 40_000_000
 UPSCALE = 2.0
 LANGUAGE = "eng"
 MIN_CONFIDENCE = 0.0   # tesseract's word confidence (0-100) below which a word is dropped
+# The second look: at most this many regions per image are read again, those whose width is
+# less than COVERED covered by words read; one line is read when the region is under
+# BLOCK_LINES lines of the page's words high (psm 7), else a block (psm 6); a region is
+# scaled so it is at least REGION_PX high (its text about half of it), at most MAX_SCALE.
+SECOND_LOOK = 16
+COVERED = 0.6
+BLOCK_LINES = 2.5
+LINE_PSM, BLOCK_PSM = 7, 6
+REGION_PX = 48
+MAX_SCALE = 4.0
+# A word of the second look needs this many letters or digits: on the photos the presence
+# test sends on, what it reads in the regions is ":", "4", "Dn", "_" (docs/BENCHMARKS.md).
+MIN_SECOND_LOOK_CHARACTERS = 3
+
+Box = Tuple[int, int, int, int]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +76,7 @@ class OcrError:
 class OcrResult:
     words: Tuple[OcrWord, ...] = ()
     error: Optional[OcrError] = None
+    reread: int = 0                  # regions read again by the second look
 
 
 class TesseractReader:
@@ -66,11 +92,13 @@ class TesseractReader:
         if language not in pytesseract.get_languages(config=""):
             raise RuntimeError(f"tesseract has no {language!r} data (make installs it)")
         self.time_limit_s = time_limit_s
-        self.config = f"--psm {psm}"
+        self.psm = psm
         self.language = language
         self.upscale = upscale
 
-    def read(self, image: Image.Image) -> OcrResult:
+    def read(self, image: Image.Image, regions: Sequence[Box] = ()) -> OcrResult:
+        """The words of ``image``; with the text detector's ``regions``, the second look."""
+        deadline = time.monotonic() + self.time_limit_s
         try:
             image.load()
             image = on_white(image)
@@ -80,25 +108,96 @@ class TesseractReader:
             return OcrResult(error=OcrError("too_large", f"{image.width}x{image.height}"))
         if image.width < 3 or image.height < 3:
             return OcrResult()   # tesseract rejects images this small: nothing to read
-        if self.upscale != 1:
-            image = image.resize((round(image.width * self.upscale),
-                                  round(image.height * self.upscale)), Image.Resampling.BICUBIC)
+        data = self._run(_scaled(image, self.upscale), self.psm, deadline)
+        if isinstance(data, OcrError):
+            return OcrResult(error=data)
+        words = words_from_data(data, self.upscale)
+        return self._second_look(image, words, unread(regions, words), deadline)
+
+    def _second_look(self, image: Image.Image, words: Tuple[OcrWord, ...],
+                     regions: Sequence[Box], deadline: float) -> OcrResult:
+        heights = [w.box[3] - w.box[1] for w in words]
+        line_height = statistics.median(heights) if heights else None
+        kept, reread = list(words), 0
+        for left, top, right, bottom in regions[:SECOND_LOOK]:
+            if right - left < 3 or bottom - top < 3:
+                continue
+            scale = min(MAX_SCALE, max(self.upscale, REGION_PX / (bottom - top)))
+            block = line_height is not None and bottom - top > BLOCK_LINES * line_height
+            crop, frame = _framed(image.crop((left, top, right, bottom)))
+            data = self._run(_scaled(crop, scale), BLOCK_PSM if block else LINE_PSM, deadline)
+            if isinstance(data, OcrError):
+                return OcrResult(error=data)
+            reread += 1
+            first_line = 1 + max((w.line for w in kept), default=-1)
+            for word in words_from_data(data, scale, (left - frame, top - frame), first_line):
+                if sum(c.isalnum() for c in word.text) < MIN_SECOND_LOOK_CHARACTERS:
+                    continue
+                if not any(overlap(word.box, k.box) > 0.3 or overlap(k.box, word.box) > 0.3
+                           for k in kept):
+                    kept.append(word)
+        return OcrResult(words=tuple(kept), reread=reread)
+
+    def _run(self, image: Image.Image, psm: int, deadline: float):
+        """tesseract's TSV as a dict, or the OcrError (past the deadline: a timeout)."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return OcrError("timeout", f"over {self.time_limit_s:g} s")
         try:
-            data = self._pytesseract.image_to_data(
-                image, lang=self.language, config=self.config, timeout=self.time_limit_s,
+            return self._pytesseract.image_to_data(
+                image, lang=self.language, config=f"--psm {psm}", timeout=left,
                 output_type=self._pytesseract.Output.DICT)
         except RuntimeError as error:
             if "timeout" in str(error).lower():
-                return OcrResult(error=OcrError("timeout", f"over {self.time_limit_s:g} s"))
-            return OcrResult(error=OcrError("engine_error", _short(error)))
+                return OcrError("timeout", f"over {self.time_limit_s:g} s")
+            return OcrError("engine_error", _short(error))
         except Exception as error:   # tesseract crashed or wrote something unreadable
-            return OcrResult(error=OcrError("engine_error", _short(error)))
-        return OcrResult(words=words_from_data(data, self.upscale))
+            return OcrError("engine_error", _short(error))
 
 
-def words_from_data(data, upscale: float = 1.0) -> Tuple[OcrWord, ...]:
-    """tesseract's TSV rows (level 5 = word) as OcrWords, boxes in the original's pixels,
-    each with the number of its line (block, paragraph, line) in reading order."""
+def unread(regions: Sequence[Box], words: Sequence[OcrWord]) -> List[Box]:
+    """The regions whose width is less than COVERED covered by the words whose vertical
+    middle lies inside them."""
+    left_unread = []
+    for left, top, right, bottom in regions:
+        covered = np.zeros(max(1, right - left), bool)
+        for word in words:
+            if top <= (word.box[1] + word.box[3]) / 2 <= bottom:
+                covered[max(0, word.box[0] - left):max(0, word.box[2] - left)] = True
+        if covered.mean() < COVERED:
+            left_unread.append((left, top, right, bottom))
+    return left_unread
+
+
+def _framed(crop: Image.Image) -> Tuple[Image.Image, int]:
+    """``crop`` in a frame of its median colour half its height wide (tesseract reads a line
+    that touches the edge of its image badly; the region is cut close to the text), and the
+    frame's width."""
+    frame = max(4, crop.height // 2)
+    colour = tuple(int(v) for v in np.median(np.asarray(crop).reshape(-1, 3), axis=0))
+    return ImageOps.expand(crop, border=frame, fill=colour), frame
+
+
+def _scaled(image: Image.Image, scale: float) -> Image.Image:
+    if scale == 1:
+        return image
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                        Image.Resampling.BICUBIC)
+
+
+def overlap(box: Box, other: Box) -> float:
+    """The share of ``box`` that ``other`` covers."""
+    width = min(box[2], other[2]) - max(box[0], other[0])
+    height = min(box[3], other[3]) - max(box[1], other[1])
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    return max(width, 0) * max(height, 0) / area if area > 0 else 0.0
+
+
+def words_from_data(data, upscale: float = 1.0, offset: Tuple[int, int] = (0, 0),
+                    first_line: int = 0) -> Tuple[OcrWord, ...]:
+    """tesseract's TSV rows (level 5 = word) as OcrWords, boxes in the original's pixels
+    (read at ``upscale``, from a crop at ``offset``), each with the number of its line
+    (block, paragraph, line) in reading order, from ``first_line``."""
     words, lines = [], {}
     places = zip(*(data.get(k, [0] * len(data["text"])) for k in ("block_num", "par_num",
                                                                    "line_num")))
@@ -108,8 +207,8 @@ def words_from_data(data, upscale: float = 1.0) -> Tuple[OcrWord, ...]:
         text, conf = str(text).strip(), float(conf)
         if not text or conf < MIN_CONFIDENCE:
             continue
-        line = lines.setdefault(place, len(lines))
-        left, top = int(left) / upscale, int(top) / upscale
+        line = lines.setdefault(place, first_line + len(lines))
+        left, top = offset[0] + int(left) / upscale, offset[1] + int(top) / upscale
         right, bottom = left + int(width) / upscale, top + int(height) / upscale
         words.append(OcrWord(text, (math.floor(left), math.floor(top), math.ceil(right),
                                     math.ceil(bottom)), round(conf / 100, 3), line))

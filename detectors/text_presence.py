@@ -7,14 +7,21 @@ on a 309x107 sign with 10 px text as it was): its map gives each pixel the proba
 being inside text. An image has text when at least MIN_TEXT_SHARE of the map is above
 PIXEL_THRESHOLD. MIN_SIDE and MIN_TEXT_SHARE were set on the generated images of seed 6
 (3 per kind); docs/BENCHMARKS.md measures the test on seed 5 and on the eval-data photos.
+
+The same map gives the text's regions (detect): its connected parts above the threshold, each
+grown by half its height on every side (DBNet's map is shrunk inside the text, as RapidOCR
+"unclips" it), in the image's pixels. The OCR reader reads again the regions its page read
+left empty (detectors/ocr.py, the second look).
 """
 
+import dataclasses
 import importlib.util
 import os
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from detectors.images import on_white
 
@@ -26,6 +33,16 @@ PIXEL_THRESHOLD = 0.5      # DBNet's probability that a map pixel is text
 # two (0.033, 0.058: docs/BENCHMARKS.md), which were seen when choosing it.
 MIN_TEXT_SHARE = 0.005
 MODEL_FILE = "ch_PP-OCRv4_det_infer.onnx"
+UNCLIP = 0.5               # a region grows by this share of its height on every side
+MAX_REGIONS = 256          # the largest regions of a map, no more (a hostile map has many)
+
+Box = Tuple[int, int, int, int]   # left, top, right, bottom in the image's pixels
+
+
+@dataclasses.dataclass(frozen=True)
+class TextMap:
+    share: float                   # of the map above PIXEL_THRESHOLD
+    regions: Tuple[Box, ...] = ()  # its connected parts, grown, largest first
 
 
 def model_path() -> str:
@@ -37,7 +54,7 @@ def model_path() -> str:
 
 
 class TextPresence:
-    """One per worker: loads the detector once; text_share(image) / has_text(image)."""
+    """One per worker: loads the detector once; detect(image) / has_text(image)."""
 
     def __init__(self, side: int = SIDE, min_text_share: float = MIN_TEXT_SHARE):
         import onnxruntime
@@ -50,15 +67,35 @@ class TextPresence:
         self.side = side
         self.min_text_share = min_text_share
 
-    def text_share(self, image: Image.Image) -> float:
+    def detect(self, image: Image.Image) -> TextMap:
         batch = _batch(image, self.side)
         if batch is None:
-            return 0.0
-        probability = self.session.run(None, {self.input: batch})[0]
-        return float((probability > PIXEL_THRESHOLD).mean())
+            return TextMap(0.0)
+        text = self.session.run(None, {self.input: batch})[0][0, 0] > PIXEL_THRESHOLD
+        return TextMap(float(text.mean()), regions(text, image.size))
+
+    def text_share(self, image: Image.Image) -> float:
+        return self.detect(image).share
 
     def has_text(self, image: Image.Image) -> bool:
         return self.text_share(image) >= self.min_text_share
+
+
+def regions(text: np.ndarray, size: Tuple[int, int]) -> Tuple[Box, ...]:
+    """The connected parts of the boolean map ``text``, each grown by UNCLIP of its height,
+    as boxes in an image of ``size`` (width, height); the MAX_REGIONS largest by area."""
+    labels, _ = ndimage.label(text)
+    scale_x, scale_y = size[0] / text.shape[1], size[1] / text.shape[0]
+    parts = sorted(ndimage.find_objects(labels), reverse=True,
+                   key=lambda p: (p[0].stop - p[0].start) * (p[1].stop - p[1].start))
+    boxes = []
+    for rows, columns in parts[:MAX_REGIONS]:
+        grow = UNCLIP * (rows.stop - rows.start)
+        boxes.append((max(0, int((columns.start - grow) * scale_x)),
+                      max(0, int((rows.start - grow) * scale_y)),
+                      min(size[0], int(np.ceil((columns.stop + grow) * scale_x))),
+                      min(size[1], int(np.ceil((rows.stop + grow) * scale_y)))))
+    return tuple(boxes)
 
 
 def _batch(image: Image.Image, side: int) -> Optional[np.ndarray]:

@@ -136,8 +136,8 @@ def _lines(kind: str, rng: random.Random, pii: _Values) -> List[List[Token]]:
         lines += [[("Reach", None), ("me", None), ("on", None)] + phone()]
     elif kind == "shipping_label":
         lines = [[("SHIP", None), ("TO:", None)], person(),
-                 [(str(rng.randint(1, 999)), None), (pii._faker().street_name().split()[0],
-                                                     "LOCATION"), ("Street", None)],
+                 [(str(rng.randint(1, 999)), "LOCATION"),   # a street address, whole
+                  (pii._faker().street_name().split()[0], "LOCATION"), ("Street", "LOCATION")],
                  city(), [("Phone", None)] + phone(),
                  [("TRACKING", None), (f"1Z{rng.randint(10**9, 10**10 - 1)}", None)]]
     elif kind == "sign":

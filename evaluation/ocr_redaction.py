@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from detectors.faces import cover_area
+from detectors.ocr import overlap
 from evaluation import ocr_images
 from evaluation.ocr import band, cpu_seconds
 from evaluation.scores import record
@@ -35,14 +36,6 @@ from schemas.settings import Policy
 from transforms.ocr import image_verdict, make_presence, make_reader, make_scan, read_text
 
 PATTERN_TYPES = ("PHONE_NUMBER", "EMAIL_ADDRESS", "CREDIT_CARD", "US_SSN", "URL")
-
-
-def overlap(box, other) -> float:
-    """The share of ``box`` (left, top, right, bottom) that ``other`` covers."""
-    w = min(box[2], other[2]) - max(box[0], other[0])
-    h = min(box[3], other[3]) - max(box[1], other[1])
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    return max(w, 0) * max(h, 0) / area if area > 0 else 0.0
 
 
 def score_image(planted, boxes, action, size, margin: float) -> dict:

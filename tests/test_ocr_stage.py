@@ -20,7 +20,7 @@ from schemas.settings import OcrSettings, PiiSettings
 from tests.builders import SideBySide, image_record, photo, run_stage, write_tar
 from tests.jobs import assert_conserved, run_job
 from transforms.decide.decide import decide
-from transforms.ocr import DetectTextInImages, image_verdict, page_text, words_of
+from transforms.ocr import DetectTextInImages, image_verdict, misread, page_text, words_of
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 GROUND, INK = (250, 248, 240), (20, 20, 20)
@@ -191,6 +191,20 @@ def test_findings_map_to_every_word_they_touch():
     quarantined = image_verdict("u", words, [phone], PiiSettings(
         entities=(("PHONE_NUMBER", "quarantine"),)), OcrSettings())
     assert quarantined.action == QUARANTINE
+
+
+def test_misreads_hide_no_email_or_card_from_the_scanner():
+    text = "Card 305 1-538829-0190 12.50\njosephromero@example.c\nOrder 305 1-538829-0190"
+    assert [(f.entity_type, text[f.start:f.end]) for f in misread(text, [])] == [
+        ("EMAIL_ADDRESS", "josephromero@example.c"), ("CREDIT_CARD", "305 1-538829-0190")]
+    found = Finding("EMAIL_ADDRESS", 29, 51, 0.9, "r")   # what the scanner found stays its own
+    assert [f.entity_type for f in misread(text, [found])] == ["CREDIT_CARD"]
+    ssn = "SSN: 780-61-62795 (read with a digit too many)"
+    assert [(f.entity_type, ssn[f.start:f.end]) for f in misread(ssn, [])] == [
+        ("US_SSN", "780-61-62795")]
+    for text in ("lodash@4.17.21", "@babel/core", "Card 4111-1111-1111-1112",   # Luhn fails
+                 "SSN: 12", "Room 780-61-6279"):
+        assert misread(text, []) == []
 
 
 def test_reviewer_release_of_printed_id_covers_it():

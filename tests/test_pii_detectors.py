@@ -307,6 +307,9 @@ def test_url_boundaries(text, expected):
     ("Llámame al 612 345 678 mañana.", ["612 345 678"]),
     ("| Oficina | Teléfono |\n|---|---|\n| Ventas | 7459273340 |", ["7459273340"]),
     ("Notieren Sie sich 7459273340 für später.", []),              # a bare 10 digits: anything
+    ("Jane Doe\nT 7459273340\njane@example.com", ["7459273340"]),   # a business card's T, M, F
+    ("M. 0171 234 5678", ["0171 234 5678"]),
+    ("Room T 7459273340", []),                                    # a letter inside a line
     # hard negatives
     ("Der Termin ist am 15.03.2024. Meeting moved to 2024-03-15.", []),
     ("ISBN 978-3-16-148410-0, second edition.", []),
@@ -400,6 +403,10 @@ def test_phone_labels_are_no_names():
     ("He returned to Kentucky. In 1843, he married. IBAN: NL02 ATUK 8870 8884 17", []),
     ("Fax 0118 496 0848; there are 3 Square meters left; he took 5 Route buses to town.", []),
     ("Please charge the Visa 4111 1111 1111 1111 for the renewal.", []),
+    # a shipping label: the contact line after the town is no part of the address
+    ("SHIP TO:\n885 Jumeferweg Street\nRavensburg\nPhone 04995 123456",
+     ["885 Jumeferweg Street\nRavensburg"]),
+    ("221 Baker Street\nLondon NW1 6XE\nTel 020 7946 0018", ["221 Baker Street\nLondon NW1 6XE"]),
 ])
 def test_addresses(text, expected):
     assert [v for v, score in spans(AddressRecognizer(), text, "LOCATION")] == expected

@@ -5,10 +5,12 @@ photos without text; tesseract (detectors/ocr.py, one process per image, killed 
 ocr.time_limit_s) reads the rest as words with boxes; the words become one text (a space
 between the words of a line, a newline between lines) that the PII stage's scanner reads
 under the pii section (its entities, threshold, allow list); each finding is mapped back to
-every word whose characters it overlaps. One verdict per image with findings, reason
-pii_in_image, its action from pii.entities: an entity to redact in a caption is covered
-in the image (COVER: Decide paints solid boxes over its words in the kept image, as it
-blurs faces), one to quarantine holds the record back (a reviewer who releases it gets
+every word whose characters it overlaps, with what tesseract's misreads hide from the
+scanner (misread: an e-mail address's misread end, a card number's broken groups, an SSN's
+misread digits after its label). One verdict per image with findings, reason pii_in_image,
+its action from pii.entities: an entity to redact in a caption is covered in the image
+(COVER: Decide paints solid boxes over its words in the kept image, as it blurs faces), one
+to quarantine holds the record back (a reviewer who releases it gets
 every finding covered). The boxes travel typed (Verdict.boxes); the evidence holds entity
 types, boxes and masked previews (J*** S***), never the text read. With ocr.write_text the
 verdict (or, for an image whose text holds no personal data, a text_in_image note) carries
@@ -18,11 +20,12 @@ An image tesseract cannot read (a crash, past the time limit, too large) or the 
 raises on is a detector_error: quarantined, never a failed or stalled bundle.
 
 Counters (namespace ocr): images_checked, images_skipped_no_text, images_read, words_read,
-findings, images_covered, images_quarantined, ocr_errors.
+regions_reread, findings, images_covered, images_quarantined, ocr_errors.
 """
 
 import collections
 import json
+import re
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import apache_beam as beam
@@ -30,6 +33,7 @@ from apache_beam.metrics import Metrics
 
 from detectors.images import load_displayed, open_image
 from detectors.ocr import OcrError, OcrWord
+from detectors.pii.cards import broken_card_numbers
 from detectors.pii.spans import Finding, mask, redact
 from schemas.reasons import Reason
 from schemas.records import COVER, NOTE, QUARANTINE, TextBox, Verdict, valid_image
@@ -39,6 +43,35 @@ from transforms.common.faults import error_verdict
 NAMESPACE = "ocr"
 # pii.entities' action for a caption -> what it does to an image's words.
 ACTIONS = {"redact": COVER, "quarantine": QUARANTINE}
+MISREAD_SCORE = 0.6   # above the default threshold, below the scanner's sure findings
+
+
+# tesseract drops or misreads an e-mail address's last letters ("example.c") or reads its
+# last dot as a space ("example net"), which fails the scanner's check of its domain: in an
+# image's text, a word with a local part, "@" and a dotted domain that starts with a letter
+# is an e-mail address too, and so is one whose common top-level domain follows a space.
+MISREAD_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z][\w-]*"
+                           r"(?:(?:\.[\w-]+)+| (?:com|net|org|edu|gov|info)\b)")
+
+# A social security number after its label whose digits tesseract misread ("780-61-62795",
+# "802-89.11)"): 7-10 digits in the number's shape, the scanner wants exactly 3-2-4.
+MISREAD_SSN = re.compile(r"(?i)\b(?:ssn|social security(?: number| no\.?)?)[ \t]*[:#.]?[ \t]*"
+                         r"(?P<number>\d[\d .)|-]{5,12}\d?)")
+
+
+def misread(text: str, findings: Sequence[Finding]) -> List[Finding]:
+    """What tesseract's misreads hide from the scanner's ``findings`` in ``text``: e-mail
+    addresses whose end it misread (MISREAD_EMAIL), card numbers whose groups it broke
+    (detectors/pii/cards.py broken_card_numbers), social security numbers after their label
+    (MISREAD_SSN)."""
+    spans = [("EMAIL_ADDRESS", m.start(), m.end()) for m in MISREAD_EMAIL.finditer(text)]
+    spans += [("CREDIT_CARD", start, end) for start, end in broken_card_numbers(text)]
+    spans += [("US_SSN", m.start("number"), m.start("number") + len(m.group("number").rstrip(
+        " .)|-"))) for m in MISREAD_SSN.finditer(text)
+        if 7 <= sum(c.isdigit() for c in m.group("number")) <= 10]
+    return [Finding(kind, start, end, MISREAD_SCORE, "OcrMisread") for kind, start, end in spans
+            if not any(f.entity_type == kind and f.start < end and start < f.end
+                       for f in findings)]
 
 
 class OcrFailed(Exception):
@@ -128,6 +161,7 @@ class ImageText(NamedTuple):
     skipped: bool                  # the presence test found no text: not read
     words: Tuple[OcrWord, ...] = ()
     findings: Tuple[Finding, ...] = ()   # the scanner's, in page_text(words)
+    reread: int = 0                # regions the second look read again (detectors/ocr.py)
 
 
 Scan = Callable[[str], List[Finding]]
@@ -135,16 +169,23 @@ Scan = Callable[[str], List[Finding]]
 
 def read_text(data: bytes, presence, reader, scan: Scan) -> ImageText:
     """One image's words and the personal data in them: the presence test (None: read
-    every image), tesseract, the scanner on page_text. Raises OcrFailed (tesseract's typed
+    every image, without the second look), tesseract with the second look on the
+    detector's regions, the scanner on page_text. Raises OcrFailed (tesseract's typed
     error) or what decoding or the scanner raise."""
     image = load_displayed(open_image(data))
-    if presence is not None and not presence.has_text(image):
-        return ImageText(True)
-    result = reader.read(image)
+    regions = ()
+    if presence is not None:
+        found = presence.detect(image)
+        if found.share < presence.min_text_share:
+            return ImageText(True)
+        regions = found.regions
+    result = reader.read(image, regions)
     if result.error is not None:
         raise failure(result.error)
-    findings = scan(page_text(result.words)[0]) if result.words else []
-    return ImageText(False, result.words, tuple(findings))
+    if not result.words:
+        return ImageText(False, (), (), result.reread)
+    return ImageText(False, result.words, tuple(scan(page_text(result.words)[0])),
+                     result.reread)
 
 
 def make_presence(ocr: OcrSettings):
@@ -160,12 +201,16 @@ def make_reader(ocr: OcrSettings):
 
 def make_scan(pii: PiiSettings) -> Scan:
     """The PII stage's scanner (shared in the process), loaded at the first image with
-    words: a run of photos without text never loads it here."""
+    words: a run of photos without text never loads it here; then what tesseract's misreads
+    hid from it (misread)."""
     def scan(text: str) -> List[Finding]:
         from transforms.pii import shared_scanner
         scanner, lock = shared_scanner(pii)
         with lock:
-            return scanner.scan([text])[0]
+            findings = scanner.scan([text])[0]
+        if MISREAD_SCORE < pii.score_threshold:
+            return findings
+        return findings + misread(text, findings)
     return scan
 
 
@@ -181,7 +226,7 @@ class _ReadImages(beam.DoFn):
         self.engine = f"tesseract {self.reader.version}"
         self.counters = {name: Metrics.counter(NAMESPACE, name) for name in (
             "images_checked", "images_skipped_no_text", "images_read", "words_read",
-            "findings", "images_covered", "images_quarantined", "ocr_errors")}
+            "regions_reread", "findings", "images_covered", "images_quarantined", "ocr_errors")}
 
     def _count(self, name: str, n: int = 1) -> None:
         self.counters[name].inc(n)
@@ -199,6 +244,7 @@ class _ReadImages(beam.DoFn):
             return
         self._count("images_read")
         self._count("words_read", len(read.words))
+        self._count("regions_reread", read.reread)
         self._count("findings", len(read.findings))
         verdict = image_verdict(record.uid, read.words, read.findings, self.pii, self.ocr,
                                 self.engine)

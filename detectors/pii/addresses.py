@@ -154,7 +154,10 @@ _POSTCODE = (r"(?:\p{Lu}{1,2}\d[\p{Lu}\d]? ?\d\p{Lu}{2}"         # UK: SW1A 1AA
              r"|\p{Lu}\d\p{Lu} ?\d\p{Lu}\d"                   # Canada: K1A 0B1
              r"|\d{4} ?\p{Lu}{2}"                              # Netherlands: 1234 AB
              r"|(?:[A-Z]{1,2}-)?\d{4,5}(?:-\d{4})?|\d{3} \d{2}|\d{2}-\d{3})\b")
-_PLACE_WORD = r"(?:(?:St|Ste|Ft|Mt)\.|\p{Lu}[\p{L}'’-]*|\(\p{Lu}\p{L}+\))"   # "St. Louis"
+# A town's word; a contact label on the line after an address is none ("Phone 04995 ...").
+_LABEL = (r"(?!(?:Phone|Tel|Tél|Telephone|Telefon|Téléphone|Teléfono|Fax|Mobile|Mobil|Handy|"
+          r"Email|E-mail|Mail|Web|Website|Contact|Kontakt)\b)")
+_PLACE_WORD = rf"(?:(?:St|Ste|Ft|Mt)\.|{_LABEL}\p{{Lu}}[\p{{L}}'’-]*|\(\p{{Lu}}\p{{L}}+\))"   # "St. Louis"
 _PLACE = rf"{_PLACE_WORD}(?:[ \t-]+(?:(?:de|do|da|del|di|du|la|le|sur|sul|am|an|upon|on|nad|pod|u|v|z|na|ob|der|im|en)[ \t]+)?{_PLACE_WORD}){{0,3}}"
 # A state or province code in lower case, when a postcode follows ("springfield, il 62704").
 _LOWER_STATE = rf"(?:\p{{Ll}}{{2,3}}|\d{{1,3}})(?=[ \t]*\n?[ \t>?*|]*{_POSTCODE})"

@@ -5,9 +5,15 @@ it misses Mastercard's 2-series (2221-2720), 12-digit Maestro, 19-digit Visa and
 15-digit JCB numbers that start 2131. A run of 12-19 digits that passes the Luhn check
 is a card number one time in ten by chance, so this recognizer asks for a word that
 says "card" close before the number as well.
+
+Numbers read from images break their groups: tesseract reads "3051-538829-0190" as
+"305 1-538829-0190", "6011-6860-9142-4796" as "6011-6860-9142.4796" and "4027428593277514" as
+"402742859327751 4". For text read from
+images (transforms/ocr.py), broken_card_numbers takes digit groups split by single spaces,
+dots or dashes in any mix after a card word, the longest run of them that passes Luhn.
 """
 
-from typing import List
+from typing import List, Tuple
 
 import regex as re
 from presidio_analyzer import LocalRecognizer, RecognizerResult
@@ -17,6 +23,7 @@ from detectors.pii.patterns import luhn_valid
 from detectors.pii.results import recognizer_result
 
 _SEPARATORS = re.compile(r"[ -]")
+_ANY_SEPARATOR = re.compile(r"[ .-]")
 
 
 class LuhnCardRecognizer(LocalRecognizer):
@@ -54,10 +61,41 @@ class LuhnCardRecognizer(LocalRecognizer):
             digits = _SEPARATORS.sub("", match.group())
             if not 12 <= len(digits) <= 19 or not luhn_valid(digits):
                 continue
-            before = text[max(0, match.start() - self.WINDOW):match.start()]
-            score = self.CONTEXT_SCORE if self.CONTEXT.search(before) else self.SCORE
+            score = self.CONTEXT_SCORE if after_card_word(text, match.start()) else self.SCORE
             results.append(recognizer_result(self, self.ENTITY, *match.span(), score))
         return results
+
+
+def after_card_word(text: str, start: int) -> bool:
+    window = LuhnCardRecognizer.WINDOW
+    return bool(LuhnCardRecognizer.CONTEXT.search(text[max(0, start - window):start]))
+
+
+# Digit groups of any length split by single spaces, dots or dashes in any mix.
+_BROKEN = re.compile(r"(?<![\w.,/+-])[1-6]\d{0,18}(?:[ .-]\d{1,18}){1,7}")
+
+
+def broken_card_numbers(text: str) -> List[Tuple[int, int]]:
+    """[start, end) of the card numbers of ``text`` whose groups OCR broke: after a card
+    word, the longest run of digit groups (split by spaces, dots or dashes in any mix)
+    that holds 12-19 digits and passes Luhn."""
+    spans = []
+    for match in _BROKEN.finditer(text):
+        end = broken_card_end(match.group())
+        if end and after_card_word(text, match.start()):
+            spans.append((match.start(), match.start() + end))
+    return spans
+
+
+def broken_card_end(groups: str) -> int:
+    """The end of the longest run of the first digit groups of ``groups`` that holds 12-19
+    digits and passes Luhn (0: none), so a price or a date after the number stays out."""
+    ends = [m.start() for m in _ANY_SEPARATOR.finditer(groups)] + [len(groups)]
+    for end in reversed(ends):
+        digits = _ANY_SEPARATOR.sub("", groups[:end])
+        if 12 <= len(digits) <= 19 and luhn_valid(digits):
+            return end
+    return 0
 
 
 class BoundedCreditCardRecognizer(CreditCardRecognizer):

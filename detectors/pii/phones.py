@@ -51,7 +51,8 @@ CONTEXT = re.compile(
     r"festnetz\w*|kontakt\w*|"                                                  # de
     r"t[ée]l[ée]phon\w*|t[ée]l|portable|appel\w*|joind\w*|joignable|standard|"  # fr
     r"tel[ée]fono|tfno|tlf|m[óo]vil|celular|ll[aá]m\w*|contacto|"                  # es
-    r"[tmfpwh]{1,2}(?=\s?:)"                                                    # T:, M:, Ph:
+    r"[tmfpwh]{1,2}(?=\s?:)|"                                                   # T:, M:, Ph:
+    r"(?-i:(?:^|(?<=\n))[TMFPWH]\.?(?=[ \t]*$))"        # a business card's "T 0171 ..."
     r")(?!\w)\.?"
     r"|[\w.+-]+@[\w-]+\.[\w.-]*\w")     # an e-mail address: contact details follow
 # Words that name another kind of number.
