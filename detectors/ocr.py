@@ -47,6 +47,11 @@ MIN_CONFIDENCE = 0.0   # tesseract's word confidence (0-100) below which a word 
 # scaled so it is at least REGION_PX high (its text about half of it), at most MAX_SCALE.
 SECOND_LOOK = 16
 COVERED = 0.6
+# A region read again is text-shaped: at least MIN_REGION_PX high and wider than MIN_ASPECT
+# times its height (on the photos the presence test sends on, its regions are specks of 3-5
+# px and blobs taller than wide; lines of text, even one short word, are wider).
+MIN_REGION_PX = 8
+MIN_ASPECT = 1.2
 BLOCK_LINES = 2.5
 LINE_PSM, BLOCK_PSM = 7, 6
 REGION_PX = 48
@@ -120,8 +125,6 @@ class TesseractReader:
         line_height = statistics.median(heights) if heights else None
         kept, reread = list(words), 0
         for left, top, right, bottom in regions[:SECOND_LOOK]:
-            if right - left < 3 or bottom - top < 3:
-                continue
             scale = min(MAX_SCALE, max(self.upscale, REGION_PX / (bottom - top)))
             block = line_height is not None and bottom - top > BLOCK_LINES * line_height
             crop, frame = _framed(image.crop((left, top, right, bottom)))
@@ -156,10 +159,12 @@ class TesseractReader:
 
 
 def unread(regions: Sequence[Box], words: Sequence[OcrWord]) -> List[Box]:
-    """The regions whose width is less than COVERED covered by the words whose vertical
-    middle lies inside them."""
+    """The text-shaped regions (MIN_REGION_PX, MIN_ASPECT) whose width is less than COVERED
+    covered by the words whose vertical middle lies inside them."""
     left_unread = []
     for left, top, right, bottom in regions:
+        if bottom - top < MIN_REGION_PX or right - left < MIN_ASPECT * (bottom - top):
+            continue
         covered = np.zeros(max(1, right - left), bool)
         for word in words:
             if top <= (word.box[1] + word.box[3]) / 2 <= bottom:

@@ -109,6 +109,8 @@ def test_unread_regions_are_those_the_words_read_leave_mostly_empty():
     covered, half, empty = (5, 5, 100, 35), (5, 5, 200, 35), (5, 50, 100, 80)
     assert unread([covered, half, empty], [word]) == [half, empty]
     assert unread([covered], []) == [covered]
+    speck, blob = (5, 5, 9, 9), (5, 5, 100, 120)   # no line of text
+    assert unread([speck, blob], []) == []
 
 
 def test_the_second_look_shares_the_time_limit():

@@ -199,11 +199,14 @@ def test_misreads_hide_no_email_or_card_from_the_scanner():
         ("EMAIL_ADDRESS", "josephromero@example.c"), ("CREDIT_CARD", "305 1-538829-0190")]
     found = Finding("EMAIL_ADDRESS", 29, 51, 0.9, "r")   # what the scanner found stays its own
     assert [f.entity_type for f in misread(text, [found])] == ["CREDIT_CARD"]
+    for email in ("vhamann@example. net", "vhamann@example net", "vhamann@example"):
+        line = f"write to {email}"
+        assert [line[f.start:f.end] for f in misread(line, [])] == [email]
     ssn = "SSN: 780-61-62795 (read with a digit too many)"
     assert [(f.entity_type, ssn[f.start:f.end]) for f in misread(ssn, [])] == [
         ("US_SSN", "780-61-62795")]
     for text in ("lodash@4.17.21", "@babel/core", "Card 4111-1111-1111-1112",   # Luhn fails
-                 "SSN: 12", "Room 780-61-6279"):
+                 "SSN: 12", "Room 780-61-6279", "me@hom to"):
         assert misread(text, []) == []
 
 

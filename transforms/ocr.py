@@ -46,12 +46,13 @@ ACTIONS = {"redact": COVER, "quarantine": QUARANTINE}
 MISREAD_SCORE = 0.6   # above the default threshold, below the scanner's sure findings
 
 
-# tesseract drops or misreads an e-mail address's last letters ("example.c") or reads its
-# last dot as a space ("example net"), which fails the scanner's check of its domain: in an
-# image's text, a word with a local part, "@" and a dotted domain that starts with a letter
-# is an e-mail address too, and so is one whose common top-level domain follows a space.
-MISREAD_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z][\w-]*"
-                           r"(?:(?:\.[\w-]+)+| (?:com|net|org|edu|gov|info)\b)")
+# tesseract drops or misreads an e-mail address's last letters ("example.c", "example"), or
+# reads a space into its last dot ("example net", "example. net"), which fails the scanner's
+# check of its domain: in an image's text, a word with a local part, "@" and a domain that
+# starts with a letter is an e-mail address too, with a common top-level domain after a space.
+MISREAD_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{2,}@(?:[A-Za-z][\w-]*(?:\.[\w-]+)*\.? "
+                           r"(?:com|net|org|edu|gov|info)\b|[A-Za-z][\w-]*(?:\.[\w-]+)+"
+                           r"|[A-Za-z][\w-]{3,})")
 
 # A social security number after its label whose digits tesseract misread ("780-61-62795",
 # "802-89.11)"): 7-10 digits in the number's shape, the scanner wants exactly 3-2-4.

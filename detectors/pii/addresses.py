@@ -157,7 +157,8 @@ _POSTCODE = (r"(?:\p{Lu}{1,2}\d[\p{Lu}\d]? ?\d\p{Lu}{2}"         # UK: SW1A 1AA
 # A town's word; a contact label on the line after an address is none ("Phone 04995 ...").
 _LABEL = (r"(?!(?:Phone|Tel|Tél|Telephone|Telefon|Téléphone|Teléfono|Fax|Mobile|Mobil|Handy|"
           r"Email|E-mail|Mail|Web|Website|Contact|Kontakt)\b)")
-_PLACE_WORD = rf"(?:(?:St|Ste|Ft|Mt)\.|{_LABEL}\p{{Lu}}[\p{{L}}'’-]*|\(\p{{Lu}}\p{{L}}+\))"   # "St. Louis"
+_PLACE_WORD = (rf"(?:(?:St|Ste|Ft|Mt)\.|{_LABEL}\p{{Lu}}[\p{{L}}'’-]*"   # "St. Louis"
+               rf"|\(\p{{Lu}}\p{{L}}+\))")
 _PLACE = rf"{_PLACE_WORD}(?:[ \t-]+(?:(?:de|do|da|del|di|du|la|le|sur|sul|am|an|upon|on|nad|pod|u|v|z|na|ob|der|im|en)[ \t]+)?{_PLACE_WORD}){{0,3}}"
 # A state or province code in lower case, when a postcode follows ("springfield, il 62704").
 _LOWER_STATE = rf"(?:\p{{Ll}}{{2,3}}|\d{{1,3}})(?=[ \t]*\n?[ \t>?*|]*{_POSTCODE})"
