@@ -9,10 +9,11 @@ never an exception or a hang. The time limit is the setting ocr.time_limit_s
 
 The second look: tesseract's page layout analysis drops lines it takes for part of a picture
 (text over a photo, a line squeezed between others). Given the text detector's regions
-(detectors/text_presence.py), the reader reads again, each on its own, the regions its page
-read left mostly empty: a region about one line high as one line, a taller one as a block,
-scaled so its text is at least ~24 px high; words that overlap a word already read are
-dropped. docs/BENCHMARKS.md ("The OCR stage end to end") measures what it adds.
+(detectors/text_presence.py), the reader reads again, each on its own, the text-shaped regions
+its page read left mostly empty: framed in their own colour, scaled so their text is at least
+~24 px high, one about a line high as a line, a taller one as a block; its words need three
+letters or digits and must not overlap a word already read. docs/BENCHMARKS.md ("The OCR
+stage, second round") measures what it adds.
 """
 
 import dataclasses
@@ -41,15 +42,15 @@ MAX_PIXELS = 40_000_000
 UPSCALE = 2.0
 LANGUAGE = "eng"
 MIN_CONFIDENCE = 0.0   # tesseract's word confidence (0-100) below which a word is dropped
-# The second look: at most this many regions per image are read again, those whose width is
-# less than COVERED covered by words read; one line is read when the region is under
-# BLOCK_LINES lines of the page's words high (psm 7), else a block (psm 6); a region is
-# scaled so it is at least REGION_PX high (its text about half of it), at most MAX_SCALE.
+# The second look: at most SECOND_LOOK regions per image are read again, those whose width
+# is less than COVERED covered by words read and that are text-shaped: at least MIN_REGION_PX
+# high and wider than MIN_ASPECT times their height (on the photos the presence test sends
+# on, its regions are specks of 3-5 px and blobs taller than wide; a line of text, even one
+# short word, is wider). A region under BLOCK_LINES lines of the page's words high is read as
+# one line (psm 7), else as a block (psm 6), scaled to at least REGION_PX high (its text about
+# half of it), at most MAX_SCALE.
 SECOND_LOOK = 16
 COVERED = 0.6
-# A region read again is text-shaped: at least MIN_REGION_PX high and wider than MIN_ASPECT
-# times its height (on the photos the presence test sends on, its regions are specks of 3-5
-# px and blobs taller than wide; lines of text, even one short word, are wider).
 MIN_REGION_PX = 8
 MIN_ASPECT = 1.2
 BLOCK_LINES = 2.5

@@ -67,9 +67,10 @@ def misread(text: str, findings: Sequence[Finding]) -> List[Finding]:
     (MISREAD_SSN)."""
     spans = [("EMAIL_ADDRESS", m.start(), m.end()) for m in MISREAD_EMAIL.finditer(text)]
     spans += [("CREDIT_CARD", start, end) for start, end in broken_card_numbers(text)]
-    spans += [("US_SSN", m.start("number"), m.start("number") + len(m.group("number").rstrip(
-        " .)|-"))) for m in MISREAD_SSN.finditer(text)
-        if 7 <= sum(c.isdigit() for c in m.group("number")) <= 10]
+    for match in MISREAD_SSN.finditer(text):
+        number = match.group("number").rstrip(" .)|-")
+        if 7 <= sum(c.isdigit() for c in number) <= 10:
+            spans.append(("US_SSN", match.start("number"), match.start("number") + len(number)))
     return [Finding(kind, start, end, MISREAD_SCORE, "OcrMisread") for kind, start, end in spans
             if not any(f.entity_type == kind and f.start < end and start < f.end
                        for f in findings)]
@@ -183,10 +184,8 @@ def read_text(data: bytes, presence, reader, scan: Scan) -> ImageText:
     result = reader.read(image, regions)
     if result.error is not None:
         raise failure(result.error)
-    if not result.words:
-        return ImageText(False, (), (), result.reread)
-    return ImageText(False, result.words, tuple(scan(page_text(result.words)[0])),
-                     result.reread)
+    findings = scan(page_text(result.words)[0]) if result.words else []
+    return ImageText(False, result.words, tuple(findings), result.reread)
 
 
 def make_presence(ocr: OcrSettings):

@@ -7,10 +7,10 @@ is a card number one time in ten by chance, so this recognizer asks for a word t
 says "card" close before the number as well.
 
 Numbers read from images break their groups: tesseract reads "3051-538829-0190" as
-"305 1-538829-0190", "6011-6860-9142-4796" as "6011-6860-9142.4796" and "4027428593277514" as
-"402742859327751 4". For text read from
-images (transforms/ocr.py), broken_card_numbers takes digit groups split by single spaces,
-dots or dashes in any mix after a card word, the longest run of them that passes Luhn.
+"305 1-538829-0190", "6011-6860-9142-4796" as "6011-6860-9142.4796" and "4027428593277514"
+as "402742859327751 4". For text read from images (transforms/ocr.py), broken_card_numbers
+takes digit groups split by single spaces, dots or dashes in any mix after a card word, the
+longest run of them that passes Luhn.
 """
 
 from typing import List, Tuple
