@@ -33,7 +33,6 @@ from apache_beam.metrics import Metrics
 
 from detectors.images import load_displayed, open_image
 from detectors.ocr import OcrError, OcrWord
-from detectors.pii.cards import broken_card_numbers
 from detectors.pii.spans import Finding, mask, redact
 from schemas.reasons import Reason
 from schemas.records import COVER, NOTE, QUARANTINE, TextBox, Verdict, valid_image
@@ -65,6 +64,7 @@ def misread(text: str, findings: Sequence[Finding]) -> List[Finding]:
     addresses whose end it misread (MISREAD_EMAIL), card numbers whose groups it broke
     (detectors/pii/cards.py broken_card_numbers), social security numbers after their label
     (MISREAD_SSN)."""
+    from detectors.pii.cards import broken_card_numbers   # imports presidio: with the scanner
     spans = [("EMAIL_ADDRESS", m.start(), m.end()) for m in MISREAD_EMAIL.finditer(text)]
     spans += [("CREDIT_CARD", start, end) for start, end in broken_card_numbers(text)]
     for match in MISREAD_SSN.finditer(text):
