@@ -10,7 +10,7 @@ never an exception or a hang. The time limit is the setting ocr.time_limit_s
 The second look: tesseract's page layout analysis drops lines it takes for part of a picture
 (text over a photo, a line squeezed between others). Given the text detector's regions
 (detectors/text_presence.py), the reader reads again, each on its own, the text-shaped regions
-its page read left mostly empty: framed in their own colour, scaled so their text is at least
+its page read left mostly empty or read with little confidence: framed in their own colour, scaled so their text is at least
 ~24 px high, one about a line high as a line, a taller one as a block; its words need three
 letters or digits and must not overlap a word already read. docs/BENCHMARKS.md ("The OCR
 stage, second round") measures what it adds.
@@ -43,7 +43,10 @@ UPSCALE = 2.0
 LANGUAGE = "eng"
 MIN_CONFIDENCE = 0.0   # tesseract's word confidence (0-100) below which a word is dropped
 # The second look: at most SECOND_LOOK regions per image are read again, those whose width
-# is less than COVERED covered by words read and that are text-shaped: at least MIN_REGION_PX
+# is less than COVERED covered by words read with a confidence of at least SURE (the page
+# read's less sure words stay, the second look's are added beside them: on signs over photos
+# it read "MW ncriaii tana eee" at 0.08 where a line alone reads an e-mail address) and that
+# are text-shaped: at least MIN_REGION_PX
 # high and wider than MIN_ASPECT times their height (on the photos the presence test sends
 # on, its regions are specks of 3-5 px and blobs taller than wide; a line of text, even one
 # short word, is wider). A region under BLOCK_LINES lines of the page's words high is read as
@@ -51,6 +54,7 @@ MIN_CONFIDENCE = 0.0   # tesseract's word confidence (0-100) below which a word 
 # half of it), at most MAX_SCALE.
 SECOND_LOOK = 16
 COVERED = 0.6
+SURE = 0.25
 MIN_REGION_PX = 8
 MIN_ASPECT = 1.2
 BLOCK_LINES = 2.5
@@ -118,14 +122,15 @@ class TesseractReader:
         if isinstance(data, OcrError):
             return OcrResult(error=data)
         words = words_from_data(data, self.upscale)
-        return self._second_look(image, words, unread(regions, words), deadline)
+        return self._second_look(image, words, regions, deadline)
 
     def _second_look(self, image: Image.Image, words: Tuple[OcrWord, ...],
                      regions: Sequence[Box], deadline: float) -> OcrResult:
         heights = [w.box[3] - w.box[1] for w in words]
         line_height = statistics.median(heights) if heights else None
-        kept, reread = list(words), 0
-        for left, top, right, bottom in regions[:SECOND_LOOK]:
+        sure = [w for w in words if w.confidence >= SURE]
+        kept, added, reread = list(words), [], 0
+        for left, top, right, bottom in unread(regions, sure)[:SECOND_LOOK]:
             scale = min(MAX_SCALE, max(self.upscale, REGION_PX / (bottom - top)))
             block = line_height is not None and bottom - top > BLOCK_LINES * line_height
             crop, frame = _framed(image.crop((left, top, right, bottom)))
@@ -138,7 +143,8 @@ class TesseractReader:
                 if sum(c.isalnum() for c in word.text) < MIN_SECOND_LOOK_CHARACTERS:
                     continue
                 if not any(overlap(word.box, k.box) > 0.3 or overlap(k.box, word.box) > 0.3
-                           for k in kept):
+                           for k in sure + added):
+                    added.append(word)
                     kept.append(word)
         return OcrResult(words=tuple(kept), reread=reread)
 

@@ -7,8 +7,8 @@ shipping labels, signs over photos; six fonts; text 10-40 px high; rotated up to
 noise; JPEG quality 50), each word's box known, go through the stage's own functions with the
 default policy: transforms/ocr.read_text (the text-presence test, tesseract, the PII scanner)
 and image_verdict (the boxes to cover, or the quarantine). Per entity type: recall of the
-planted words (a planted word counts as found when a box of the verdict covers at least half
-of it), split at 12 px of text height; precision of the boxes (a box is right when it covers
+planted words (a planted word counts as found when the verdict's boxes together cover at
+least half of it: tesseract splits "574-11-2324" into two words, each boxed), split at 12 px of text height; precision of the boxes (a box is right when it covers
 at least half of a planted personal-data word; filler words, prices, totals, tracking numbers
 and labels such as "Tel" are the hard negatives); the share of the planted pixels the cleaned
 image paints over (the areas Decide paints, detectors/faces.cover_area, for the records kept
@@ -38,6 +38,14 @@ from transforms.ocr import image_verdict, make_presence, make_reader, make_scan,
 PATTERN_TYPES = ("PHONE_NUMBER", "EMAIL_ADDRESS", "CREDIT_CARD", "US_SSN", "URL")
 
 
+def covered_share(mask: np.ndarray, box) -> float:
+    """The share of ``box`` (left, top, right, bottom) inside the image that ``mask`` holds."""
+    left, top = max(0, box[0]), max(0, box[1])
+    right, bottom = min(mask.shape[1], box[2]), min(mask.shape[0], box[3])
+    area = max(0, right - left) * max(0, bottom - top)
+    return float(mask[top:bottom, left:right].sum()) / area if area else 0.0
+
+
 def score_image(planted, boxes, action, size, margin: float) -> dict:
     """One image's counts: per entity type (and "all"), planted words found; boxes right and
     wrong; planted pixels painted (when the record is kept with covers)."""
@@ -48,10 +56,13 @@ def score_image(planted, boxes, action, size, margin: float) -> dict:
             left, top, right, bottom = cover_area((b.top, b.left, b.bottom, b.right), margin,
                                                   size)
             painted[top:bottom, left:right] = True
+    boxed = np.zeros((size[1], size[0]), bool)   # the verdict's boxes as they are
+    for left, top, right, bottom in found:
+        boxed[max(0, top):bottom, max(0, left):right] = True
     pii = [w for w in planted if w.entity_type]
     counts = collections.Counter()
     for word in pii:
-        hit = any(overlap(word.box, box) >= 0.5 for box in found)
+        hit = covered_share(boxed, word.box) >= 0.5
         for key in (word.entity_type, "all"):
             counts[f"planted {key}"] += 1
             counts[f"found {key}"] += hit

@@ -172,8 +172,8 @@ def test_labelled_set_is_deterministic_with_boxes_inside():
 
 
 def test_the_redaction_evaluation_scores_boxes_words_and_pixels():
-    """evaluation/ocr_redaction.py's scoring: a planted word counts as found when a box
-    covers half of it, a box over a filler word is wrong, painted pixels are counted only
+    """evaluation/ocr_redaction.py's scoring: a planted word counts as found when the boxes
+    together cover half of it, a box over a filler word is wrong, painted pixels are counted only
     for a record kept with covers (a quarantined one is held whole)."""
     from evaluation.ocr_images import PlantedWord
     from evaluation.ocr_redaction import score_image
@@ -190,3 +190,6 @@ def test_the_redaction_evaluation_scores_boxes_words_and_pixels():
     assert (counts["pixels painted"], counts["pixels"]) == (40 * 20, 40 * 20 + 80 * 20)
     held = score_image(planted, boxes, QUARANTINE, (200, 100), margin=0.0)
     assert held["pixels painted"] == 0 and held["pixels held"] == held["pixels"]
+    split = [TextBox(10, 60, 30, 95, "PHONE_NUMBER"),   # "555-0" and "100": the two halves,
+             TextBox(10, 98, 30, 135, "PHONE_NUMBER")]  # neither covers half alone
+    assert score_image(planted, split, COVER, (200, 100), 0.0)["found PHONE_NUMBER"] == 1
