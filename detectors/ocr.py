@@ -8,12 +8,13 @@ never an exception or a hang. The time limit is the setting ocr.time_limit_s
 (transforms/ocr.py hands it over), for all of an image's tesseract runs together.
 
 The second look: tesseract's page layout analysis drops lines it takes for part of a picture
-(text over a photo, a line squeezed between others). Given the text detector's regions
-(detectors/text_presence.py), the reader reads again, each on its own, the text-shaped regions
-its page read left mostly empty or read with little confidence: framed in their own colour, scaled so their text is at least
-~24 px high, one about a line high as a line, a taller one as a block; its words need three
-letters or digits and must not overlap a word already read. docs/BENCHMARKS.md ("The OCR
-stage, second round") measures what it adds.
+(text over a photo, a line squeezed between others), or reads them as junk. Given the text
+detector's regions (detectors/text_presence.py), the reader reads again, each on its own, the
+text-shaped regions its page read left mostly empty or read with little confidence: framed
+in their own colour, scaled so their text is at least ~24 px high, one about a line high as a
+line, a taller one as a block; its words need three letters or digits and must not overlap a
+sure word already read. docs/BENCHMARKS.md ("The OCR stage, second round") measures what it
+adds.
 """
 
 import dataclasses

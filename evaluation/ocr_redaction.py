@@ -8,9 +8,10 @@ noise; JPEG quality 50), each word's box known, go through the stage's own funct
 default policy: transforms/ocr.read_text (the text-presence test, tesseract, the PII scanner)
 and image_verdict (the boxes to cover, or the quarantine). Per entity type: recall of the
 planted words (a planted word counts as found when the verdict's boxes together cover at
-least half of it: tesseract splits "574-11-2324" into two words, each boxed), split at 12 px of text height; precision of the boxes (a box is right when it covers
-at least half of a planted personal-data word; filler words, prices, totals, tracking numbers
-and labels such as "Tel" are the hard negatives); the share of the planted pixels the cleaned
+least half of it: tesseract splits "574-11-2324" into two words, each boxed), split at 12 px
+of text height; precision of the boxes (a box is right when it covers at least half of a
+planted personal-data word; filler words, prices, totals, tracking numbers and labels such
+as "Tel" are the hard negatives); the share of the planted pixels the cleaned
 image paints over (the areas Decide paints, detectors/faces.cover_area, for the records kept
 with covers; a quarantined record is held back whole). Then the photos without text under
 ../shared/eval-data (and scikit-image's): the share where nothing is read. Images per
