@@ -130,7 +130,7 @@ class TesseractReader:
         heights = [w.box[3] - w.box[1] for w in words]
         line_height = statistics.median(heights) if heights else None
         sure = [w for w in words if w.confidence >= SURE]
-        kept, added, reread = list(words), [], 0
+        added, reread = [], 0
         for left, top, right, bottom in unread(regions, sure)[:SECOND_LOOK]:
             scale = min(MAX_SCALE, max(self.upscale, REGION_PX / (bottom - top)))
             block = line_height is not None and bottom - top > BLOCK_LINES * line_height
@@ -139,15 +139,14 @@ class TesseractReader:
             if isinstance(data, OcrError):
                 return OcrResult(error=data)
             reread += 1
-            first_line = 1 + max((w.line for w in kept), default=-1)
+            first_line = 1 + max((w.line for w in words + tuple(added)), default=-1)
             for word in words_from_data(data, scale, (left - frame, top - frame), first_line):
                 if sum(c.isalnum() for c in word.text) < MIN_SECOND_LOOK_CHARACTERS:
                     continue
                 if not any(overlap(word.box, k.box) > 0.3 or overlap(k.box, word.box) > 0.3
                            for k in sure + added):
                     added.append(word)
-                    kept.append(word)
-        return OcrResult(words=tuple(kept), reread=reread)
+        return OcrResult(words=words + tuple(added), reread=reread)
 
     def _run(self, image: Image.Image, psm: int, deadline: float):
         """tesseract's TSV as a dict, or the OcrError (past the deadline: a timeout)."""

@@ -42,7 +42,8 @@ Box = Tuple[int, int, int, int]   # left, top, right, bottom in the image's pixe
 @dataclasses.dataclass(frozen=True)
 class TextMap:
     share: float                   # of the map above PIXEL_THRESHOLD
-    regions: Tuple[Box, ...] = ()  # its connected parts, grown, largest first
+    has_text: bool = False         # share >= the test's min_text_share
+    regions: Tuple[Box, ...] = ()  # its connected parts, grown, largest first (with text only)
 
 
 def model_path() -> str:
@@ -72,13 +73,16 @@ class TextPresence:
         if batch is None:
             return TextMap(0.0)
         text = self.session.run(None, {self.input: batch})[0][0, 0] > PIXEL_THRESHOLD
-        return TextMap(float(text.mean()), regions(text, image.size))
+        share = float(text.mean())
+        if share < self.min_text_share:   # most photos: no regions to label
+            return TextMap(share)
+        return TextMap(share, True, regions(text, image.size))
 
     def text_share(self, image: Image.Image) -> float:
         return self.detect(image).share
 
     def has_text(self, image: Image.Image) -> bool:
-        return self.text_share(image) >= self.min_text_share
+        return self.detect(image).has_text
 
 
 def regions(text: np.ndarray, size: Tuple[int, int]) -> Tuple[Box, ...]:

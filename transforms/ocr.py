@@ -178,7 +178,7 @@ def read_text(data: bytes, presence, reader, scan: Scan) -> ImageText:
     regions = ()
     if presence is not None:
         found = presence.detect(image)
-        if found.share < presence.min_text_share:
+        if not found.has_text:
             return ImageText(True)
         regions = found.regions
     result = reader.read(image, regions)
