@@ -41,6 +41,8 @@ MAX_PIXELS = 40_000_000
 # found 0.852 of the planted words 10-12 px high instead of 0.674, at 2.4x the CPU time
 # (docs/BENCHMARKS.md: "Text in images").
 UPSCALE = 2.0
+# ... but text whose regions are this high (about 30 px text) is read at 1x (page_scale).
+LARGE_TEXT_PX = 48
 LANGUAGE = "eng"
 MIN_CONFIDENCE = 0.0   # tesseract's word confidence (0-100) below which a word is dropped
 # The second look: at most SECOND_LOOK regions per image are read again, those whose width
@@ -93,8 +95,9 @@ class OcrResult:
 class TesseractReader:
     """One per worker: checks the engine once, then read(image) per image."""
 
-    def __init__(self, time_limit_s: float = OcrSettings().time_limit_s, psm: int = PAGE_SEGMENTATION,
-                 language: str = LANGUAGE, upscale: float = UPSCALE):
+    def __init__(self, time_limit_s: float = OcrSettings().time_limit_s,
+                 psm: int = PAGE_SEGMENTATION, language: str = LANGUAGE,
+                 upscale: float = UPSCALE):
         import pytesseract
         self._pytesseract = pytesseract
         # One core per reader: Beam runs one bundle per core, tesseract's OpenMP would take all.
@@ -119,10 +122,11 @@ class TesseractReader:
             return OcrResult(error=OcrError("too_large", f"{image.width}x{image.height}"))
         if image.width < 3 or image.height < 3:
             return OcrResult()   # tesseract rejects images this small: nothing to read
-        data = self._run(_scaled(image, self.upscale), self.psm, deadline)
+        scale = page_scale(regions, self.upscale)
+        data = self._run(_scaled(image, scale), self.psm, deadline)
         if isinstance(data, OcrError):
             return OcrResult(error=data)
-        words = words_from_data(data, self.upscale)
+        words = words_from_data(data, scale)
         return self._second_look(image, words, regions, deadline)
 
     def _second_look(self, image: Image.Image, words: Tuple[OcrWord, ...],
@@ -132,19 +136,25 @@ class TesseractReader:
         sure = [w for w in words if w.confidence >= SURE]
         added, reread = [], 0
         for left, top, right, bottom in unread(regions, sure)[:SECOND_LOOK]:
-            scale = min(MAX_SCALE, max(self.upscale, REGION_PX / (bottom - top)))
             block = line_height is not None and bottom - top > BLOCK_LINES * line_height
             crop, frame = _framed(image.crop((left, top, right, bottom)))
-            data = self._run(_scaled(crop, scale), BLOCK_PSM if block else LINE_PSM, deadline)
-            if isinstance(data, OcrError):
-                return OcrResult(error=data)
-            reread += 1
             first_line = 1 + max((w.line for w in words + tuple(added)), default=-1)
-            for word in words_from_data(data, scale, (left - frame, top - frame), first_line):
-                if sum(c.isalnum() for c in word.text) < MIN_SECOND_LOOK_CHARACTERS:
-                    continue
-                if not any(overlap(word.box, k.box) > 0.3 or overlap(k.box, word.box) > 0.3
-                           for k in sure + added):
+            reads = []
+            for scale in region_scales(bottom - top, self.upscale):
+                data = self._run(_scaled(crop, scale), BLOCK_PSM if block else LINE_PSM,
+                                 deadline)
+                if isinstance(data, OcrError):
+                    return OcrResult(error=data)
+                reread += 1
+                reads.append([w for w in words_from_data(data, scale, (left - frame,
+                                                                       top - frame), first_line)
+                              if sum(c.isalnum() for c in w.text) >= MIN_SECOND_LOOK_CHARACTERS])
+                if any(w.confidence >= SURE for w in reads[-1]):
+                    break
+            # The surest read; a word already read (half of it under a word of the page read
+            # or of the second look) is not added twice, a longer one over it is.
+            for word in max(reads, key=lambda ws: max((w.confidence for w in ws), default=-1)):
+                if not any(overlap(word.box, k.box) > 0.5 for k in sure + added):
                     added.append(word)
         return OcrResult(words=words + tuple(added), reread=reread)
 
@@ -165,13 +175,36 @@ class TesseractReader:
             return OcrError("engine_error", _short(error))
 
 
+def page_scale(regions: Sequence[Box], upscale: float) -> float:
+    """The page read's scale: ``upscale``, but 1 where the text detector's text-shaped
+    regions are mostly LARGE_TEXT_PX high or more (tesseract read the sets' 20-40 px text as
+    well at 1x, signs over photos better, at a quarter of the pixels)."""
+    heights = sorted(box[3] - box[1] for box in regions if text_shaped(box))
+    return 1.0 if heights and heights[len(heights) // 2] >= LARGE_TEXT_PX else upscale
+
+
+def region_scales(height: int, upscale: float) -> Tuple[float, ...]:
+    """The scales to read a region ``height`` px high at, the second only when the first
+    gives no sure word: REGION_PX high, but no smaller than the page read's ``upscale``, at most
+    MAX_SCALE; then, when that floor makes it much taller than REGION_PX, REGION_PX high
+    after all (tesseract reads nothing at all in some signs' lines at twice their size that
+    it reads at their own)."""
+    first = min(MAX_SCALE, max(upscale, REGION_PX / height))
+    own = REGION_PX / height
+    return (first, own) if own < 0.75 * first else (first,)
+
+
+def text_shaped(box: Box) -> bool:
+    """At least MIN_REGION_PX high and wider than MIN_ASPECT times its height."""
+    height = box[3] - box[1]
+    return height >= MIN_REGION_PX and box[2] - box[0] >= MIN_ASPECT * height
+
+
 def unread(regions: Sequence[Box], words: Sequence[OcrWord]) -> List[Box]:
     """The text-shaped regions (MIN_REGION_PX, MIN_ASPECT) whose width is less than COVERED
     covered by the words whose vertical middle lies inside them."""
     left_unread = []
-    for left, top, right, bottom in regions:
-        if bottom - top < MIN_REGION_PX or right - left < MIN_ASPECT * (bottom - top):
-            continue
+    for left, top, right, bottom in filter(text_shaped, regions):
         covered = np.zeros(max(1, right - left), bool)
         for word in words:
             if top <= (word.box[1] + word.box[3]) / 2 <= bottom:

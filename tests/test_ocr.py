@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from detectors.ocr import OcrError, OcrWord, TesseractReader, overlap, unread
+from detectors.ocr import (OcrError, OcrWord, TesseractReader, overlap, page_scale, region_scales,
+                          unread)
 from detectors.text_presence import TextPresence
 
 PHONE = ("415-555-0132", "(212)", "555-0199")
@@ -113,6 +114,18 @@ def test_unread_regions_are_those_the_words_read_leave_mostly_empty():
     assert unread([speck, blob], []) == []
 
 
+def test_large_text_is_read_at_its_own_size():
+    line, tall_line, speck = (0, 0, 300, 20), (0, 0, 600, 60), (0, 0, 4, 60)
+    assert page_scale([], 2.0) == 2.0 and page_scale([line, line, tall_line], 2.0) == 2.0
+    assert page_scale([tall_line, tall_line, line, speck], 2.0) == 1.0
+
+
+def test_a_tall_region_is_read_again_at_its_own_size_only_when_needed():
+    assert region_scales(12, 2.0) == (4.0,)          # small text: up to REGION_PX high
+    assert region_scales(24, 2.0) == (2.0,)          # no smaller than the page read
+    assert region_scales(64, 2.0) == (2.0, 0.75)     # a sign's line: at its own size too
+
+
 def test_the_second_look_shares_the_time_limit():
     result = TesseractReader(time_limit_s=0.01).read(busy_sign(), ((40, 152, 296, 179),))
     assert result.error == OcrError("timeout", "over 0.01 s")
@@ -174,22 +187,26 @@ def test_labelled_set_is_deterministic_with_boxes_inside():
 def test_the_redaction_evaluation_scores_boxes_words_and_pixels():
     """evaluation/ocr_redaction.py's scoring: a planted word counts as found when the boxes
     together cover half of it, a box over a filler word is wrong, painted pixels are counted only
-    for a record kept with covers (a quarantined one is held whole)."""
+    for a record kept with covers (a quarantined one is held whole) and for the entity types the
+    policy acts on (a URL it ignores is left as it is)."""
     from evaluation.ocr_images import PlantedWord
     from evaluation.ocr_redaction import score_image
     from schemas.records import COVER, QUARANTINE, TextBox
     planted = [PlantedWord("Jane", (10, 10, 50, 30), "PERSON"),
                PlantedWord("555-0100", (60, 10, 140, 30), "PHONE_NUMBER"),
-               PlantedWord("Total", (10, 40, 60, 60), None)]
+               PlantedWord("Total", (10, 40, 60, 60), None),
+               PlantedWord("www.example.com", (70, 40, 170, 60), "URL")]
+    acted = {"PERSON", "PHONE_NUMBER"}
     boxes = [TextBox(10, 10, 30, 50, "PERSON"),          # Jane, exactly
              TextBox(40, 10, 60, 60, "PERSON")]           # "Total": a hard negative
-    counts = score_image(planted, boxes, COVER, (200, 100), margin=0.0)
+    counts = score_image(planted, boxes, COVER, (200, 100), 0.0, acted)
     assert (counts["found PERSON"], counts["planted PERSON"]) == (1, 1)
     assert (counts["found PHONE_NUMBER"], counts["planted PHONE_NUMBER"]) == (0, 1)
     assert (counts["boxes right"], counts["boxes wrong"]) == (1, 1)
     assert (counts["pixels painted"], counts["pixels"]) == (40 * 20, 40 * 20 + 80 * 20)
-    held = score_image(planted, boxes, QUARANTINE, (200, 100), margin=0.0)
+    assert counts["pixels ignored"] == 100 * 20
+    held = score_image(planted, boxes, QUARANTINE, (200, 100), 0.0, acted)
     assert held["pixels painted"] == 0 and held["pixels held"] == held["pixels"]
     split = [TextBox(10, 60, 30, 95, "PHONE_NUMBER"),   # "555-0" and "100": the two halves,
              TextBox(10, 98, 30, 135, "PHONE_NUMBER")]  # neither covers half alone
-    assert score_image(planted, split, COVER, (200, 100), 0.0)["found PHONE_NUMBER"] == 1
+    assert score_image(planted, split, COVER, (200, 100), 0.0, acted)["found PHONE_NUMBER"] == 1

@@ -20,7 +20,8 @@ from schemas.settings import OcrSettings, PiiSettings
 from tests.builders import SideBySide, image_record, photo, run_stage, write_tar
 from tests.jobs import assert_conserved, run_job
 from transforms.decide.decide import decide
-from transforms.ocr import DetectTextInImages, image_verdict, misread, page_text, words_of
+from transforms.ocr import (DetectTextInImages, image_verdict, misread, page_text, towns_alone,
+                            whole_emails, words_of)
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 GROUND, INK = (250, 248, 240), (20, 20, 20)
@@ -199,7 +200,8 @@ def test_misreads_hide_no_email_or_card_from_the_scanner():
         ("EMAIL_ADDRESS", "josephromero@example.c"), ("CREDIT_CARD", "305 1-538829-0190")]
     found = Finding("EMAIL_ADDRESS", 29, 51, 0.9, "r")   # what the scanner found stays its own
     assert [f.entity_type for f in misread(text, [found])] == ["CREDIT_CARD"]
-    for email in ("vhamann@example. net", "vhamann@example net", "vhamann@example"):
+    for email in ("vhamann@example. net", "vhamann@example net", "vhamann@example",
+                  "melissa4i@examp le. org"):
         line = f"write to {email}"
         assert [line[f.start:f.end] for f in misread(line, [])] == [email]
     ssn = "SSN: 780-61-62795 (read with a digit too many)"
@@ -208,6 +210,25 @@ def test_misreads_hide_no_email_or_card_from_the_scanner():
     for text in ("lodash@4.17.21", "@babel/core", "Card 4111-1111-1111-1112",   # Luhn fails
                  "SSN: 12", "Room 780-61-6279", "me@hom to"):
         assert misread(text, []) == []
+
+
+def test_an_email_address_split_in_its_local_part_is_covered_whole():
+    text = "Vahessa8 1@example.net\nwrite to me@example.org\nkim@example.org"
+    found = [Finding("EMAIL_ADDRESS", text.index(e), text.index(e) + len(e), 1.0, "r")
+             for e in ("1@example.net", "me@example.org", "kim@example.org")]
+    assert [text[f.start:f.end] for f in whole_emails(text, found)] == [
+        "Vahessa8 1@example.net", "me@example.org", "kim@example.org"]
+
+
+def test_a_town_alone_on_a_line_is_a_location_unless_a_finding_has_it():
+    text = ("Natalie Bright\nPfaffenhofen an der Ilm\nDear Natalie\nKolkata 700001\n"
+            "Springfield, IL 62704\nWilliamsport\nLake Charles\nReading\nTotal 12.50\n"
+            "We met in Freising last year\nPassport\nAirport\nNew Balance\nOverview")
+    assert [text[f.start:f.end] for f in towns_alone(text, [])] == [
+        "Pfaffenhofen an der Ilm", "Kolkata 700001", "Springfield, IL 62704", "Williamsport",
+        "Lake Charles"]
+    name = Finding("PERSON", text.index("Kolkata"), text.index("Kolkata") + 7, 0.85, "r")
+    assert "Kolkata 700001" not in [text[f.start:f.end] for f in towns_alone(text, [name])]
 
 
 def test_reviewer_release_of_printed_id_covers_it():

@@ -42,16 +42,19 @@ from transforms.common.faults import error_verdict
 NAMESPACE = "ocr"
 # pii.entities' action for a caption -> what it does to an image's words.
 ACTIONS = {"redact": COVER, "quarantine": QUARANTINE}
-MISREAD_SCORE = 0.6   # above the default threshold, below the scanner's sure findings
+# What the scanner leaves to an image's text (misread, towns_alone) scores above the
+# default threshold, below the scanner's sure findings.
+IMAGE_SCORE = 0.6
 
 
 # tesseract drops or misreads an e-mail address's last letters ("example.c", "example"), or
-# reads a space into its last dot ("example net", "example. net"), which fails the scanner's
-# check of its domain: in an image's text, a word with a local part, "@" and a domain that
-# starts with a letter is an e-mail address too, with a common top-level domain after a space.
-MISREAD_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{2,}@(?:[A-Za-z][\w-]*(?:\.[\w-]+)*\.? "
-                           r"(?:com|net|org|edu|gov|info)\b|[A-Za-z][\w-]*(?:\.[\w-]+)+"
-                           r"|[A-Za-z][\w-]{3,})")
+# reads spaces into its domain ("example net", "example. net", "examp le. org"), which fails
+# the scanner's check of its domain: in an image's text, a word with a local part, "@" and a
+# domain that starts with a letter is an e-mail address too, with a common top-level domain
+# after up to two short pieces and spaces.
+MISREAD_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{2,}@(?:[A-Za-z][\w-]*(?:\.[\w-]+)*"
+                           r"(?:\.? [\w-]{1,6}){0,2}?(?:\. ?| )(?:com|net|org|edu|gov|info)\b"
+                           r"|[A-Za-z][\w-]*(?:\.[\w-]+)+|[A-Za-z][\w-]{3,})")
 
 # A social security number after its label whose digits tesseract misread ("780-61-62795",
 # "802-89.11)"): 7-10 digits in the number's shape, the scanner wants exactly 3-2-4.
@@ -71,9 +74,40 @@ def misread(text: str, findings: Sequence[Finding]) -> List[Finding]:
         number = match.group("number").rstrip(" .)|-")
         if 7 <= sum(c.isdigit() for c in number) <= 10:
             spans.append(("US_SSN", match.start("number"), match.start("number") + len(number)))
-    return [Finding(kind, start, end, MISREAD_SCORE, "OcrMisread") for kind, start, end in spans
+    return [Finding(kind, start, end, IMAGE_SCORE, "OcrMisread") for kind, start, end in spans
             if not any(f.entity_type == kind and f.start < end and start < f.end
                        for f in findings)]
+
+
+# tesseract splits an e-mail address's local part at a space ("vanessa8 1@example.net",
+# "gisast ey@example.org"): a local part of one or two characters takes in the piece before
+# it, four or more letters and digits that are no common word ("write to me@example.org").
+_SPLIT_LOCAL = re.compile(r"(?<![^ \t\n])(?P<piece>[\w.+-]{4,})[ \t]$")
+
+
+def whole_emails(text: str, findings: Sequence[Finding]) -> List[Finding]:
+    """``findings`` with each e-mail address whose local part tesseract split widened over
+    the piece before it on its line."""
+    from detectors.pii.names import COMMON   # loaded with the scanner
+    out = []
+    for finding in findings:
+        if finding.entity_type == "EMAIL_ADDRESS" and \
+                0 < text.find("@", finding.start, finding.end) - finding.start <= 2:
+            line_start = text.rfind("\n", 0, finding.start) + 1
+            piece = _SPLIT_LOCAL.search(text, line_start, finding.start)
+            if piece is not None and piece.group("piece").lower() not in COMMON:
+                finding = finding._replace(start=piece.start())
+        out.append(finding)
+    return out
+
+
+def towns_alone(text: str, findings: Sequence[Finding]) -> List[Finding]:
+    """Lines of an image's text that are a known town (detectors/pii/places.py: the town
+    under a letter's name) and no other finding touches."""
+    from detectors.pii.places import town_lines   # loads the scanner's name lists
+    return [Finding("LOCATION", start, end, IMAGE_SCORE, "TownAlone")
+            for start, end in town_lines(text)
+            if not any(f.start < end and start < f.end for f in findings)]
 
 
 class OcrFailed(Exception):
@@ -202,15 +236,16 @@ def make_reader(ocr: OcrSettings):
 def make_scan(pii: PiiSettings) -> Scan:
     """The PII stage's scanner (shared in the process), loaded at the first image with
     words: a run of photos without text never loads it here; then what tesseract's misreads
-    hid from it (misread)."""
+    hid from it (misread, whole_emails) and towns alone on a line (towns_alone)."""
     def scan(text: str) -> List[Finding]:
         from transforms.pii import shared_scanner
         scanner, lock = shared_scanner(pii)
         with lock:
             findings = scanner.scan([text])[0]
-        if MISREAD_SCORE < pii.score_threshold:
+        if IMAGE_SCORE < pii.score_threshold:
             return findings
-        return findings + misread(text, findings)
+        findings = whole_emails(text, findings + misread(text, findings))
+        return findings + towns_alone(text, findings)
     return scan
 
 
