@@ -137,11 +137,12 @@ class TesseractReader:
         added, reread = [], 0
         for left, top, right, bottom in unread(regions, sure)[:SECOND_LOOK]:
             block = line_height is not None and bottom - top > BLOCK_LINES * line_height
-            crop, frame = _framed(image.crop((left, top, right, bottom)))
+            crop = image.crop((left, top, right, bottom))
             first_line = 1 + max((w.line for w in words + tuple(added)), default=-1)
             reads = []
-            for scale in region_scales(bottom - top, self.upscale):
-                data = self._run(_scaled(crop, scale), BLOCK_PSM if block else LINE_PSM,
+            for scale, inverted in region_reads(bottom - top, self.upscale):
+                framed, frame = _framed(_inverted(crop) if inverted else crop)
+                data = self._run(_scaled(framed, scale), BLOCK_PSM if block else LINE_PSM,
                                  deadline)
                 if isinstance(data, OcrError):
                     return OcrResult(error=data)
@@ -183,15 +184,16 @@ def page_scale(regions: Sequence[Box], upscale: float) -> float:
     return 1.0 if heights and heights[len(heights) // 2] >= LARGE_TEXT_PX else upscale
 
 
-def region_scales(height: int, upscale: float) -> Tuple[float, ...]:
-    """The scales to read a region ``height`` px high at, the second only when the first
-    gives no sure word: REGION_PX high, but no smaller than the page read's ``upscale``, at most
-    MAX_SCALE; then, when that floor makes it much taller than REGION_PX, REGION_PX high
-    after all (tesseract reads nothing at all in some signs' lines at twice their size that
-    it reads at their own)."""
+def region_reads(height: int, upscale: float) -> Tuple[Tuple[float, bool], ...]:
+    """How to read a region ``height`` px high, (scale, inverted), each only when the reads
+    before gave no sure word: at REGION_PX high, but no smaller than the page read's
+    ``upscale``, at most MAX_SCALE; when that floor makes it much taller than REGION_PX, at
+    REGION_PX high after all (tesseract reads nothing at all in some signs' lines at twice
+    their size that it reads at their own); then grey, stretched and inverted (light text
+    with a dark outline over a photo)."""
     first = min(MAX_SCALE, max(upscale, REGION_PX / height))
     own = REGION_PX / height
-    return (first, own) if own < 0.75 * first else (first,)
+    return ((first, False),) + (((own, False),) if own < 0.75 * first else ()) + ((first, True),)
 
 
 def text_shaped(box: Box) -> bool:
@@ -221,6 +223,10 @@ def _framed(crop: Image.Image) -> Tuple[Image.Image, int]:
     frame = max(4, crop.height // 2)
     colour = tuple(int(v) for v in np.median(np.asarray(crop).reshape(-1, 3), axis=0))
     return ImageOps.expand(crop, border=frame, fill=colour), frame
+
+
+def _inverted(crop: Image.Image) -> Image.Image:
+    return ImageOps.invert(ImageOps.autocontrast(crop.convert("L"))).convert("RGB")
 
 
 def _scaled(image: Image.Image, scale: float) -> Image.Image:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from detectors.ocr import (OcrError, OcrWord, TesseractReader, overlap, page_scale, region_scales,
+from detectors.ocr import (OcrError, OcrWord, TesseractReader, overlap, page_scale, region_reads,
                           unread)
 from detectors.text_presence import TextPresence
 
@@ -120,10 +120,10 @@ def test_large_text_is_read_at_its_own_size():
     assert page_scale([tall_line, tall_line, line, speck], 2.0) == 1.0
 
 
-def test_a_tall_region_is_read_again_at_its_own_size_only_when_needed():
-    assert region_scales(12, 2.0) == (4.0,)          # small text: up to REGION_PX high
-    assert region_scales(24, 2.0) == (2.0,)          # no smaller than the page read
-    assert region_scales(64, 2.0) == (2.0, 0.75)     # a sign's line: at its own size too
+def test_a_region_is_read_at_its_size_then_inverted():
+    assert region_reads(12, 2.0) == ((4.0, False), (4.0, True))   # small text: REGION_PX high
+    assert region_reads(24, 2.0) == ((2.0, False), (2.0, True))   # no smaller than the page's
+    assert region_reads(64, 2.0) == ((2.0, False), (0.75, False), (2.0, True))   # a sign
 
 
 def test_the_second_look_shares_the_time_limit():

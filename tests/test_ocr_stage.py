@@ -194,7 +194,7 @@ def test_findings_map_to_every_word_they_touch():
     assert quarantined.action == QUARANTINE
 
 
-def test_misreads_hide_no_email_or_card_from_the_scanner():
+def test_misreads_hide_no_personal_data_from_the_scanner():
     text = "Card 305 1-538829-0190 12.50\njosephromero@example.c\nOrder 305 1-538829-0190"
     assert [(f.entity_type, text[f.start:f.end]) for f in misread(text, [])] == [
         ("EMAIL_ADDRESS", "josephromero@example.c"), ("CREDIT_CARD", "305 1-538829-0190")]
@@ -204,11 +204,16 @@ def test_misreads_hide_no_email_or_card_from_the_scanner():
                   "melissa4i@examp le. org"):
         line = f"write to {email}"
         assert [line[f.start:f.end] for f in misread(line, [])] == [email]
+    for line, number in (("Call\\07042°62394", "07042°62394"), ("CalkO04720:338474",
+                         "04720:338474"), ("Gale70-207-8284", "70-207-8284")):
+        assert [(f.entity_type, line[f.start:f.end]) for f in misread(line, [])] == [
+            ("PHONE_NUMBER", number)]
     ssn = "SSN: 780-61-62795 (read with a digit too many)"
     assert [(f.entity_type, ssn[f.start:f.end]) for f in misread(ssn, [])] == [
         ("US_SSN", "780-61-62795")]
     for text in ("lodash@4.17.21", "@babel/core", "Card 4111-1111-1111-1112",   # Luhn fails
-                 "SSN: 12", "Room 780-61-6279", "me@hom to"):
+                 "SSN: 12", "Room 780-61-6279", "me@hom to", "Call 2023",
+                 "call me at 12:30, 14:45 and 16:00", "Gallery 2023-2024 12"):
         assert misread(text, []) == []
 
 

@@ -61,12 +61,19 @@ MISREAD_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{2,}@(?:[A-Za-z][\w-]*(?:\.[\w-]
 MISREAD_SSN = re.compile(r"(?i)\b(?:ssn|social security(?: number| no\.?)?)[ \t]*[:#.]?[ \t]*"
                          r"(?P<number>\d[\d .)|-]{5,12}\d?)")
 
+# A phone number after "Call", "Tel" or "Phone" whose word tesseract misread or glued to it
+# ("Call\\07042°62394", "Call44 113,496 0636", "CalkO04720:338474", "Gale70-207-8284"): 9-15
+# digits, with the separators and stray marks it reads between them, on one line.
+MISREAD_PHONE = re.compile(r"(?i)(?<![a-z])(?:[ceg€][a@][l1ik|]{1,2}|te[l1]|ph[o0]ne)"
+                           r"[^\w\n]{0,2}[a-z]?[^\w\n]{0,2}"
+                           r"(?P<number>[+(]?\d[\d ()+./°\\',:-]{7,22}\d)")
+
 
 def misread(text: str, findings: Sequence[Finding]) -> List[Finding]:
     """What tesseract's misreads hide from the scanner's ``findings`` in ``text``: e-mail
     addresses whose end it misread (MISREAD_EMAIL), card numbers whose groups it broke
     (detectors/pii/cards.py broken_card_numbers), social security numbers after their label
-    (MISREAD_SSN)."""
+    (MISREAD_SSN), phone numbers after a misread call word (MISREAD_PHONE)."""
     from detectors.pii.cards import broken_card_numbers   # imports presidio: with the scanner
     spans = [("EMAIL_ADDRESS", m.start(), m.end()) for m in MISREAD_EMAIL.finditer(text)]
     spans += [("CREDIT_CARD", start, end) for start, end in broken_card_numbers(text)]
@@ -74,6 +81,11 @@ def misread(text: str, findings: Sequence[Finding]) -> List[Finding]:
         number = match.group("number").rstrip(" .)|-")
         if 7 <= sum(c.isdigit() for c in number) <= 10:
             spans.append(("US_SSN", match.start("number"), match.start("number") + len(number)))
+    for match in MISREAD_PHONE.finditer(text):
+        number = match.group("number").rstrip(" .,:'")
+        if 9 <= sum(c.isdigit() for c in number) <= 15:
+            spans.append(("PHONE_NUMBER", match.start("number"),
+                          match.start("number") + len(number)))
     return [Finding(kind, start, end, IMAGE_SCORE, "OcrMisread") for kind, start, end in spans
             if not any(f.entity_type == kind and f.start < end and start < f.end
                        for f in findings)]
