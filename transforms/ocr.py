@@ -47,14 +47,18 @@ ACTIONS = {"redact": COVER, "quarantine": QUARANTINE}
 IMAGE_SCORE = 0.6
 
 
-# tesseract drops or misreads an e-mail address's last letters ("example.c", "example"), or
-# reads spaces into its domain ("example net", "example. net", "examp le. org"), which fails
-# the scanner's check of its domain: in an image's text, a word with a local part, "@" and a
-# domain that starts with a letter is an e-mail address too, with a common top-level domain
-# after up to two short pieces and spaces.
-MISREAD_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{2,}@(?:[A-Za-z][\w-]*(?:\.[\w-]+)*"
+# tesseract drops or misreads an e-mail address's last letters ("example.c", "example"),
+# reads spaces into its domain ("example net", "example. net", "examp le. org") or beside its
+# "@" ("reedadrian@ example.net"), which fails the scanner's check: in an image's text, a
+# word with a local part, "@" and a domain that starts with a letter is an e-mail address
+# too, with a common top-level domain after up to two short pieces and spaces.
+MISREAD_EMAIL = re.compile(r"(?<![\w.+-])(?:[\w.+-]{2,}@|[\w.+-]{4,}(?: @(?! )|@ ))"
+                           r"(?:[A-Za-z][\w-]*(?:\.[\w-]+)*"
                            r"(?:\.? [\w-]{1,6}){0,2}?(?:\. ?| )(?:com|net|org|edu|gov|info)\b"
                            r"|[A-Za-z][\w-]*(?:\.[\w-]+)+|[A-Za-z][\w-]{3,})")
+# ... or reads its "@" as a capital G between lower-case letters ("jeremytrevinoGexample.net").
+MISREAD_AT = re.compile(r"(?<![\w.+-])(?!www\.)[a-z0-9._+-]{2,}(?<=[a-z0-9])G[a-z][a-z0-9-]*"
+                        r"(?:\.[a-z0-9-]+)*\.[a-z]{2,6}\b")
 
 # A social security number after its label whose digits tesseract misread ("780-61-62795",
 # "802-89.11)"): 7-10 digits in the number's shape, the scanner wants exactly 3-2-4.
@@ -71,11 +75,12 @@ MISREAD_PHONE = re.compile(r"(?i)(?<![a-z])(?:[ceg€][a@][l1ik|]{1,2}|te[l1]|ph
 
 def misread(text: str, findings: Sequence[Finding]) -> List[Finding]:
     """What tesseract's misreads hide from the scanner's ``findings`` in ``text``: e-mail
-    addresses whose end it misread (MISREAD_EMAIL), card numbers whose groups it broke
+    addresses it misread (MISREAD_EMAIL, MISREAD_AT), card numbers whose groups it broke
     (detectors/pii/cards.py broken_card_numbers), social security numbers after their label
     (MISREAD_SSN), phone numbers after a misread call word (MISREAD_PHONE)."""
     from detectors.pii.cards import broken_card_numbers   # imports presidio: with the scanner
-    spans = [("EMAIL_ADDRESS", m.start(), m.end()) for m in MISREAD_EMAIL.finditer(text)]
+    spans = [("EMAIL_ADDRESS", m.start(), m.end()) for pattern in (MISREAD_EMAIL, MISREAD_AT)
+             for m in pattern.finditer(text)]
     spans += [("CREDIT_CARD", start, end) for start, end in broken_card_numbers(text)]
     for match in MISREAD_SSN.finditer(text):
         number = match.group("number").rstrip(" .)|-")
