@@ -12,9 +12,10 @@ The second look: tesseract's page layout analysis drops lines it takes for part 
 detector's regions (detectors/text_presence.py), the reader reads again, each on its own, the
 text-shaped regions its page read left mostly empty or read with little confidence: framed
 in their own colour, scaled so their text is at least ~24 px high, one about a line high as a
-line, a taller one as a block; its words need three letters or digits and must not overlap a
-sure word already read. docs/BENCHMARKS.md ("The OCR stage, second round") measures what it
-adds.
+line, a taller one as a block; a region no read was sure of again at its own size, then
+inverted (region_reads). Its words need three letters or digits, and half of one must not
+lie under a word already read. The page itself is read at 2x, large text at 1x (page_scale).
+docs/BENCHMARKS.md ("The OCR stage, second round", "third round") measures what they add.
 """
 
 import dataclasses

@@ -92,7 +92,7 @@ def evaluate(images, photos, policy: Policy) -> Dict[str, object]:
     presence, reader, scan = make_presence(policy.ocr), make_reader(policy.ocr), \
         make_scan(policy.pii)
     totals: Dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-    acted = {entity for entity, action in policy.pii.entities if action != "ignore"}
+    acted = set(policy.pii.scanned_entities())
     wrong: List[str] = []
     cpu = cpu_seconds()
     for item in images:
