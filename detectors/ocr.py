@@ -10,12 +10,15 @@ never an exception or a hang. The time limit is the setting ocr.time_limit_s
 The second look: tesseract's page layout analysis drops lines it takes for part of a picture
 (text over a photo, a line squeezed between others), or reads them as junk. Given the text
 detector's regions (detectors/text_presence.py), the reader reads again, each on its own, the
-text-shaped regions its page read left mostly empty or read with little confidence: framed
-in their own colour, scaled so their text is at least ~24 px high, one about a line high as a
-line, a taller one as a block; a region no read was sure of again at its own size, then
-inverted (region_reads). Its words need three letters or digits, and half of one must not
-lie under a word already read. The page itself is read at 2x, large text at 1x (page_scale).
-docs/BENCHMARKS.md ("The OCR stage, second round", "third round") measures what they add.
+text-shaped regions its page read left mostly empty or read with little confidence. A region
+about a line high goes first to the line recognizer (PP-OCRv4's, detectors/line_recognizer.py,
+when the reader has one), which reads signs' lines that tesseract reads as junk at any scale;
+where it is not sure, tesseract reads the region framed in its own colour, scaled so its text
+is at least ~24 px high, as a line or (taller) as a block; a region no read was sure of again
+at its own size, then inverted (region_reads). Its words need three letters or digits, and
+half of one must not lie under a word already read as surely. The page itself is read at 2x,
+large text at 1x (page_scale). docs/BENCHMARKS.md ("The OCR stage", second to fourth round)
+measures what they add.
 """
 
 import dataclasses
@@ -68,6 +71,11 @@ MAX_SCALE = 4.0
 # A word of the second look needs this many letters or digits: on the photos the presence
 # test sends on, what it reads in the regions is ":", "4", "Dn", "_" (docs/BENCHMARKS.md).
 MIN_SECOND_LOOK_CHARACTERS = 3
+# The line recognizer reads the line regions less than COVERED covered by words tesseract read
+# with a confidence of LINE_LOOK (tesseract reads a sign's e-mail address as "iene eee" at
+# 0.3), and its words count where the mean of their characters' probabilities is LINE_SURE.
+LINE_LOOK = 0.5
+LINE_SURE = 0.7
 
 Box = Tuple[int, int, int, int]
 
@@ -98,7 +106,7 @@ class TesseractReader:
 
     def __init__(self, time_limit_s: float = OcrSettings().time_limit_s,
                  psm: int = PAGE_SEGMENTATION, language: str = LANGUAGE,
-                 upscale: float = UPSCALE):
+                 upscale: float = UPSCALE, lines=None):
         import pytesseract
         self._pytesseract = pytesseract
         # One core per reader: Beam runs one bundle per core, tesseract's OpenMP would take all.
@@ -110,6 +118,7 @@ class TesseractReader:
         self.psm = psm
         self.language = language
         self.upscale = upscale
+        self.lines = lines   # a LineRecognizer for the second look's lines, or None
 
     def read(self, image: Image.Image, regions: Sequence[Box] = ()) -> OcrResult:
         """The words of ``image``; with the text detector's ``regions``, the second look."""
@@ -136,12 +145,22 @@ class TesseractReader:
         line_height = statistics.median(heights) if heights else None
         sure = [w for w in words if w.confidence >= SURE]
         added, reread = [], 0
-        for left, top, right, bottom in unread(regions, sure)[:SECOND_LOOK]:
+        # The line recognizer also reads the lines tesseract read with little confidence.
+        unsure = set(unread(regions, sure))
+        looks = unread(regions, [w for w in words if w.confidence >= LINE_LOOK]) \
+            if self.lines is not None else list(unsure)
+        for left, top, right, bottom in looks[:SECOND_LOOK]:
+            if time.monotonic() > deadline:
+                return OcrResult(error=OcrError("timeout", f"over {self.time_limit_s:g} s"))
             block = line_height is not None and bottom - top > BLOCK_LINES * line_height
             crop = image.crop((left, top, right, bottom))
             first_line = 1 + max((w.line for w in words + tuple(added)), default=-1)
             reads = []
-            for scale, inverted in region_reads(bottom - top, self.upscale):
+            if not block and self.lines is not None:
+                reads.append(self._line_words(crop, (left, top, right, bottom), first_line))
+                reread += 1
+            tesseract = (left, top, right, bottom) in unsure and not (reads and reads[0])
+            for scale, inverted in region_reads(bottom - top, self.upscale) if tesseract else ():
                 framed, frame = _framed(_inverted(crop) if inverted else crop)
                 data = self._run(_scaled(framed, scale), BLOCK_PSM if block else LINE_PSM,
                                  deadline)
@@ -154,11 +173,24 @@ class TesseractReader:
                 if any(w.confidence >= SURE for w in reads[-1]):
                     break
             # The surest read; a word already read (half of it under a word of the page read
-            # or of the second look) is not added twice, a longer one over it is.
-            for word in max(reads, key=lambda ws: max((w.confidence for w in ws), default=-1)):
-                if not any(overlap(word.box, k.box) > 0.5 for k in sure + added):
+            # or of the second look read as surely) is not added twice, a longer or surer one
+            # over it is.
+            for word in max(reads, default=[],
+                            key=lambda ws: max((w.confidence for w in ws), default=-1)):
+                if not any(overlap(word.box, k.box) > 0.5 and k.confidence >= word.confidence
+                           for k in sure + added):
                     added.append(word)
         return OcrResult(words=words + tuple(added), reread=reread)
+
+    def _line_words(self, crop: Image.Image, region: Box, line: int) -> List[OcrWord]:
+        """The line recognizer's words in a one-line region, if it is sure of the line."""
+        read = self.lines.read(crop)
+        characters = sum(len(w.text) for w in read)
+        if not read or sum(w.confidence * len(w.text) for w in read) < LINE_SURE * characters \
+                or sum(c.isalnum() for w in read for c in w.text) < MIN_SECOND_LOOK_CHARACTERS:
+            return []
+        return [OcrWord(w.text, (region[0] + w.left, region[1], region[0] + w.right, region[3]),
+                        w.confidence, line) for w in read]
 
     def _run(self, image: Image.Image, psm: int, deadline: float):
         """tesseract's TSV as a dict, or the OcrError (past the deadline: a timeout)."""

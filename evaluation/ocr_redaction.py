@@ -97,7 +97,8 @@ def evaluate(images, photos, policy: Policy) -> Dict[str, object]:
     cpu = cpu_seconds()
     for item in images:
         read = read_text(item.jpeg, presence, reader, scan)
-        verdict = image_verdict(item.name, read.words, read.findings, policy.pii, policy.ocr)
+        verdict = image_verdict(item.name, read.words, read.findings, policy.pii, policy.ocr,
+                                regions=read.regions)
         boxes = verdict.boxes if verdict is not None and verdict.boxes else []
         action = verdict.action if verdict is not None else None
         size = Image.open(io.BytesIO(item.jpeg)).size

@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from detectors.ocr import (OcrError, OcrWord, TesseractReader, overlap, page_scale, region_reads,
                           unread)
+from detectors.line_recognizer import LineRecognizer, decode, words as line_words
 from detectors.text_presence import TextPresence
 
 PHONE = ("415-555-0132", "(212)", "555-0199")
@@ -103,6 +104,43 @@ def test_second_look_reads_the_line_the_page_read_dropped(reader, presence):
     card_image = card()[0]
     card_found = presence.detect(card_image)
     assert reader.read(card_image, card_found.regions).reread == 0
+
+
+def test_the_line_recognizer_reads_the_sign_line_with_word_boxes(presence):
+    """PP-OCRv4's recognizer on the busy sign's line: the words drawn, each box over its ink;
+    the reader with it reads the line in one look, where tesseract needed its second look."""
+    image = busy_sign()
+    region = presence.detect(image).regions[0]
+    words = LineRecognizer().read(image.crop(region))
+    assert [w.text for w in words] == ["Call", "020", "7946", "0018"]
+    assert all(0.7 <= w.confidence <= 1 for w in words)
+    font, x = ImageFont.truetype(SIGN_FONT, 26), INK[0]
+    for word in words:   # each box within a few pixels of its word's ink across
+        assert abs(region[0] + word.left - x) <= 8, word
+        assert abs(region[0] + word.right - (x + font.getlength(word.text))) <= 8, word
+        x += font.getlength(word.text + " ")
+    result = TesseractReader(time_limit_s=20, lines=LineRecognizer()).read(image, (region,))
+    assert result.reread == 1 and "7946" in "".join(w.text for w in result.words)
+    # No line, no words: a blank region and a speck.
+    assert LineRecognizer().read(Image.new("RGB", (200, 30), (250, 248, 240))) == []
+    assert LineRecognizer().read(Image.new("RGB", (1, 30))) == []
+
+
+def test_the_line_recognizer_splits_at_spaces_and_places_words_by_their_columns():
+    read = [("C", 2, 0.9), ("a", 4, 0.9), ("l", 5, 0.9), ("l", 7, 0.9), (" ", 9, 0.8),
+            ("（", 11, 0.8), ("2", 12, 0.9), ("）", 14, 0.6)]
+    words = line_words(read, step=10.0, width=150)
+    assert [w.text for w in words] == ["Call", "(2)"]   # full-width brackets as ASCII
+    # A word spans half the median step (2 columns) either side of its first and last column.
+    assert (words[0].left, words[0].right) == (15, 85)
+    assert (words[1].left, words[1].right) == (105, 150)   # not past the line's width
+    assert words[1].confidence == round((0.8 + 0.9 + 0.6) / 3, 3)
+    assert line_words([(" ", 3, 0.9)], 10.0, 100) == []
+    probabilities = np.full((6, 4), 0.01)
+    for column, index in enumerate([1, 1, 0, 1, 2, 3]):   # "a", "a" again, blank, "a", "b", " "
+        probabilities[column, index] = 0.9
+    assert decode(probabilities, ["", "a", "b", " "]) == [
+        ("a", 0, 0.9), ("a", 3, 0.9), ("b", 4, 0.9), (" ", 5, 0.9)]
 
 
 def test_unread_regions_are_those_the_words_read_leave_mostly_empty():

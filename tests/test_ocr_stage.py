@@ -20,8 +20,8 @@ from schemas.settings import OcrSettings, PiiSettings
 from tests.builders import SideBySide, image_record, photo, run_stage, write_tar
 from tests.jobs import assert_conserved, run_job
 from transforms.decide.decide import decide
-from transforms.ocr import (DetectTextInImages, image_verdict, misread, page_text, towns_alone,
-                            whole_emails, words_of)
+from transforms.ocr import (DetectTextInImages, image_verdict, misread, page_text, reach,
+                            towns_alone, whole_emails, words_of)
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 GROUND, INK = (250, 248, 240), (20, 20, 20)
@@ -192,6 +192,25 @@ def test_findings_map_to_every_word_they_touch():
     quarantined = image_verdict("u", words, [phone], PiiSettings(
         entities=(("PHONE_NUMBER", "quarantine"),)), OcrSettings())
     assert quarantined.action == QUARANTINE
+
+
+def test_a_cover_reaches_over_the_unread_rest_of_its_text_region():
+    """tesseract read "jane@exampl" of a line whose region goes on: the cover goes on over it,
+    up to the next word read on the row and at most REACH (4) times the word's height."""
+    words = [OcrWord("Mail:", (0, 0, 40, 10), 0.9, 0),
+             OcrWord("jane@exampl", (45, 0, 100, 10), 0.9, 0),
+             OcrWord("Fax", (200, 0, 220, 10), 0.9, 0),
+             OcrWord("below", (45, 20, 90, 30), 0.9, 1)]
+    line = (0, -3, 230, 13)
+    assert reach(words[1].box, words, [line]) == (40, 0, 140, 10)
+    assert reach(words[1].box, words[:2] + [OcrWord("Fax", (120, 0, 140, 10), 0.9, 0)],
+                 [line]) == (40, 0, 120, 10)
+    assert reach(words[1].box, words, [(0, -3, 110, 13)]) == (40, 0, 110, 10)
+    assert reach(words[1].box, words, []) == words[1].box          # no region: as read
+    assert reach(words[1].box, words, [(0, 15, 230, 35)]) == words[1].box   # not its region
+    email = Finding("EMAIL_ADDRESS", 6, 17, 0.6, "r")
+    verdict = image_verdict("u", words, [email], PiiSettings(), OcrSettings(), regions=[line])
+    assert verdict.boxes == [TextBox(0, 40, 10, 140, "EMAIL_ADDRESS")]
 
 
 def test_misreads_hide_no_personal_data_from_the_scanner():

@@ -1,21 +1,23 @@
 """Text printed in images: read it, find the personal data in it, cover it or hold it back.
 
-Per valid image-text record: the text-presence test (detectors/text_presence.py) skips
-photos without text; tesseract (detectors/ocr.py, one process per image, killed past
-ocr.time_limit_s) reads the rest as words with boxes; the words become one text (a space
-between the words of a line, a newline between lines) that the PII stage's scanner reads
-under the pii section (its entities, threshold, allow list); each finding is mapped back to
-every word whose characters it overlaps, with what tesseract's misreads hide from the
-scanner (misread, whole_emails: e-mail addresses it misread or split, a card number's broken
-groups, an SSN's misread digits after its label, a phone number after a misread call word)
-and towns alone on a line (towns_alone, detectors/pii/places.py). One verdict per image with findings, reason pii_in_image,
-its action from pii.entities: an entity to redact in a caption is covered in the image
-(COVER: Decide paints solid boxes over its words in the kept image, as it blurs faces), one
-to quarantine holds the record back (a reviewer who releases it gets
-every finding covered). The boxes travel typed (Verdict.boxes); the evidence holds entity
-types, boxes and masked previews (J*** S***), never the text read. With ocr.write_text the
-verdict (or, for an image whose text holds no personal data, a text_in_image note) carries
-the text with its personal data replaced by placeholders, for the ocr_text column.
+Per valid image-text record: the text-presence test (detectors/text_presence.py) skips photos
+without text; tesseract (detectors/ocr.py, one process per image, killed past ocr.time_limit_s)
+reads the rest as words with boxes, PP-OCRv4's line recognizer the lines it could not
+(detectors/line_recognizer.py); the words become one text (a space between the words of a line,
+a newline between lines) that the PII stage's scanner reads under the pii section (its
+entities, threshold, allow list); each finding is mapped back to every word whose characters it
+overlaps (its box widened over the unread rest of its text region: reach), with what
+tesseract's misreads hide from the scanner (misread, whole_emails: e-mail addresses it misread
+or split, a card number's broken groups, an SSN's misread digits after its label, a phone
+number after a misread call word) and towns alone on a line (towns_alone,
+detectors/pii/places.py). One verdict per image with findings, reason pii_in_image, its action
+from pii.entities: an entity to redact in a caption is covered in the image (COVER: Decide
+paints solid boxes over its words in the kept image, as it blurs faces), one to quarantine
+holds the record back (a reviewer who releases it gets every finding covered). The boxes travel
+typed (Verdict.boxes); the evidence holds entity types, boxes and masked previews (J*** S***),
+never the text read. With ocr.write_text the verdict (or, for an image whose text holds no
+personal data, a text_in_image note) carries the text with its personal data replaced by
+placeholders, for the ocr_text column.
 
 An image tesseract cannot read (a crash, past the time limit, too large) or the scanner
 raises on is a detector_error: quarantined, never a failed or stalled bundle.
@@ -33,7 +35,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from detectors.images import load_displayed, open_image
-from detectors.ocr import OcrError, OcrWord
+from detectors.ocr import Box, OcrError, OcrWord
 from detectors.pii.spans import Finding, mask, redact
 from schemas.reasons import Reason
 from schemas.records import COVER, NOTE, QUARANTINE, TextBox, Verdict, valid_image
@@ -46,6 +48,8 @@ ACTIONS = {"redact": COVER, "quarantine": QUARANTINE}
 # What the scanner leaves to an image's text (misread, towns_alone) scores above the
 # default threshold, below the scanner's sure findings.
 IMAGE_SCORE = 0.6
+# A cover reaches at most this many times its word's height over unread text (reach).
+REACH = 4
 
 
 # tesseract drops or misreads an e-mail address's last letters ("example.c", "example"),
@@ -161,14 +165,34 @@ def acted_on(findings: Sequence[Finding], pii: PiiSettings) -> List[Tuple[Findin
             if actions.get(f.entity_type, "ignore") in ACTIONS]
 
 
-def text_boxes(words: Sequence[OcrWord], offsets, findings: Sequence[Finding]) -> List[TextBox]:
-    """One box per word a finding touches (the first finding's type when several do)."""
+def text_boxes(words: Sequence[OcrWord], offsets, findings: Sequence[Finding],
+               regions: Sequence[Box] = ()) -> List[TextBox]:
+    """One box per word a finding touches (the first finding's type when several do), over
+    the unread rest of its text region (reach)."""
     boxes: Dict[int, TextBox] = {}
     for finding in findings:
         for i in words_of(finding, offsets):
-            left, top, right, bottom = words[i].box
+            left, top, right, bottom = reach(words[i].box, words, regions)
             boxes.setdefault(i, TextBox(top, left, bottom, right, finding.entity_type))
     return [boxes[i] for i in sorted(boxes)]
+
+
+def reach(box: Box, words: Sequence[OcrWord], regions: Sequence[Box]) -> Box:
+    """``box`` widened over the text detector's region it lies in, left and right up to the
+    next word read on its row and at most REACH times its height: tesseract drops the last
+    letters of a word it reads in part ("hughandrews@exampLe." for "...example.com")."""
+    left, top, right, bottom = box
+    middle = ((left + right) / 2, (top + bottom) / 2)
+    around = [r for r in regions if r[0] <= middle[0] <= r[2] and r[1] <= middle[1] <= r[3]]
+    if not around:
+        return box
+    region = min(around, key=lambda r: (r[2] - r[0]) * (r[3] - r[1]))
+    row = [w.box for w in words if w.box != box and w.box[1] < middle[1] < w.box[3]]
+    most = REACH * (bottom - top)
+    return (min(left, max([region[0], left - most] + [o[2] for o in row if o[2] <= left])),
+            top,
+            max(right, min([region[2], right + most] + [o[0] for o in row if o[0] >= right])),
+            bottom)
 
 
 def redacted_text(text: str, findings: Sequence[Finding]) -> str:
@@ -177,9 +201,10 @@ def redacted_text(text: str, findings: Sequence[Finding]) -> str:
 
 
 def image_verdict(uid: str, words: Sequence[OcrWord], findings: Sequence[Finding],
-                  pii: PiiSettings, ocr: OcrSettings, engine: str = "") -> Optional[Verdict]:
-    """The verdict for one image from its words and the scanner's findings in their
-    page_text: pii_in_image (COVER, or QUARANTINE when any finding's entity quarantines),
+                  pii: PiiSettings, ocr: OcrSettings, engine: str = "",
+                  regions: Sequence[Box] = ()) -> Optional[Verdict]:
+    """The verdict for one image from its words, the scanner's findings in their page_text
+    and the text detector's regions: pii_in_image (COVER, or QUARANTINE when any finding's entity quarantines),
     a text_in_image note when ocr.write_text and nothing is acted on, else None."""
     text, offsets = page_text(words)
     found = acted_on(findings, pii)
@@ -192,7 +217,7 @@ def image_verdict(uid: str, words: Sequence[OcrWord], findings: Sequence[Finding
                                            sort_keys=True),
                        representative_id=None, group_size=None, text=written)
     action = QUARANTINE if any(a == QUARANTINE for _, a in found) else COVER
-    boxes = text_boxes(words, offsets, [f for f, _ in found])
+    boxes = text_boxes(words, offsets, [f for f, _ in found], regions)
     evidence = {
         "entities": dict(sorted(collections.Counter(f.entity_type for f, _ in found).items())),
         "findings": [{"entity_type": f.entity_type, "action": a, "score": f.score,
@@ -216,6 +241,7 @@ class ImageText(NamedTuple):
     words: Tuple[OcrWord, ...] = ()
     findings: Tuple[Finding, ...] = ()   # the scanner's, in page_text(words)
     reread: int = 0                # regions the second look read again (detectors/ocr.py)
+    regions: Tuple[Box, ...] = ()  # the text detector's (detectors/text_presence.py)
 
 
 Scan = Callable[[str], List[Finding]]
@@ -237,7 +263,7 @@ def read_text(data: bytes, presence, reader, scan: Scan) -> ImageText:
     if result.error is not None:
         raise failure(result.error)
     findings = scan(page_text(result.words)[0]) if result.words else []
-    return ImageText(False, result.words, tuple(findings), result.reread)
+    return ImageText(False, result.words, tuple(findings), result.reread, tuple(regions))
 
 
 def make_presence(ocr: OcrSettings):
@@ -247,8 +273,9 @@ def make_presence(ocr: OcrSettings):
 
 
 def make_reader(ocr: OcrSettings):
+    from detectors.line_recognizer import LineRecognizer
     from detectors.ocr import TesseractReader
-    return TesseractReader(time_limit_s=ocr.time_limit_s)
+    return TesseractReader(time_limit_s=ocr.time_limit_s, lines=LineRecognizer())
 
 
 def make_scan(pii: PiiSettings) -> Scan:
@@ -276,7 +303,8 @@ class _ReadImages(beam.DoFn):
         self.presence = make_presence(self.ocr)
         self.reader = make_reader(self.ocr)
         self.scan = make_scan(self.pii)
-        self.engine = f"tesseract {self.reader.version}"
+        self.engine = f"tesseract {self.reader.version}" + (
+            " + PP-OCRv4 lines" if self.reader.lines is not None else "")
         self.counters = {name: Metrics.counter(NAMESPACE, name) for name in (
             "images_checked", "images_skipped_no_text", "images_read", "words_read",
             "regions_reread", "findings", "images_covered", "images_quarantined", "ocr_errors")}
@@ -300,7 +328,7 @@ class _ReadImages(beam.DoFn):
         self._count("regions_reread", read.reread)
         self._count("findings", len(read.findings))
         verdict = image_verdict(record.uid, read.words, read.findings, self.pii, self.ocr,
-                                self.engine)
+                                self.engine, read.regions)
         if verdict is None:
             return
         if verdict.action == COVER:
