@@ -6,19 +6,21 @@ rest of RapidOCR or OpenCV. It reads one line cut from the image (a text detecto
 characters, each at the column of the model's output where it was decoded (CTC), so a line
 becomes words with boxes, split where the model reads a space. The model, trained mostly on
 Chinese, often reads no space between English words ("Call(0909)8790056"): the gaps between
-its characters' columns did not tell spaces from wide letters on the generated signs. docs/BENCHMARKS.md ("Text in images") measured it reading
-0.898 of the signs' words inside their lines where tesseract read 0.469.
+its characters' columns did not tell spaces from wide letters on the generated signs.
+docs/BENCHMARKS.md measured it reading 0.898 of the signs' words inside their lines where
+tesseract read 0.469 ("Text in images"), and what it adds as the second look's first engine
+("The OCR stage, fourth round").
 """
 
 import dataclasses
-import importlib.util
 import math
-import os
 import unicodedata
 from typing import List, Optional, Tuple
 
 import numpy as np
 from PIL import Image
+
+from detectors.text_presence import rapidocr_session
 
 MODEL_FILE = "ch_PP-OCRv4_rec_infer.onnx"
 HEIGHT = 48          # the model's input height
@@ -34,23 +36,11 @@ class LineWord:
     confidence: float  # the mean of its characters' probabilities
 
 
-def model_path() -> str:
-    spec = importlib.util.find_spec("rapidocr_onnxruntime")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("rapidocr-onnxruntime is not installed (make installs it)")
-    return os.path.join(list(spec.submodule_search_locations)[0], "models", MODEL_FILE)
-
-
 class LineRecognizer:
     """One per worker: loads the model and its characters once; read(line) per line."""
 
     def __init__(self):
-        import onnxruntime
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(
-            model_path(), options, providers=["CPUExecutionProvider"])
+        self.session = rapidocr_session(MODEL_FILE)
         self.input = self.session.get_inputs()[0].name
         characters = self.session.get_modelmeta().custom_metadata_map["character"]
         # CTC's blank first, then the model's characters, then the space it was trained with.

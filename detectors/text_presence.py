@@ -46,24 +46,25 @@ class TextMap:
     regions: Tuple[Box, ...] = ()  # its connected parts, grown, largest first (with text only)
 
 
-def model_path() -> str:
-    """The detector file in the installed wheel (found without importing RapidOCR)."""
+def rapidocr_session(model_file: str = MODEL_FILE):
+    """An onnxruntime session on one thread for one of the ONNX files in the installed
+    rapidocr-onnxruntime wheel (found without importing RapidOCR)."""
+    import onnxruntime
     spec = importlib.util.find_spec("rapidocr_onnxruntime")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("rapidocr-onnxruntime is not installed (make installs it)")
-    return os.path.join(list(spec.submodule_search_locations)[0], "models", MODEL_FILE)
+    path = os.path.join(list(spec.submodule_search_locations)[0], "models", model_file)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
 class TextPresence:
     """One per worker: loads the detector once; detect(image) / has_text(image)."""
 
     def __init__(self, side: int = SIDE, min_text_share: float = MIN_TEXT_SHARE):
-        import onnxruntime
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(
-            model_path(), options, providers=["CPUExecutionProvider"])
+        self.session = rapidocr_session()
         self.input = self.session.get_inputs()[0].name
         self.side = side
         self.min_text_share = min_text_share

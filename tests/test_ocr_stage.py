@@ -211,6 +211,7 @@ def test_a_cover_reaches_over_the_unread_rest_of_its_text_region():
     email = Finding("EMAIL_ADDRESS", 6, 17, 0.6, "r")
     verdict = image_verdict("u", words, [email], PiiSettings(), OcrSettings(), regions=[line])
     assert verdict.boxes == [TextBox(0, 40, 10, 140, "EMAIL_ADDRESS")]
+    assert json.loads(verdict.evidence)["findings"][0]["boxes"] == [[40, 0, 140, 10]]
 
 
 def test_misreads_hide_no_personal_data_from_the_scanner():

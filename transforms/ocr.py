@@ -204,8 +204,9 @@ def image_verdict(uid: str, words: Sequence[OcrWord], findings: Sequence[Finding
                   pii: PiiSettings, ocr: OcrSettings, engine: str = "",
                   regions: Sequence[Box] = ()) -> Optional[Verdict]:
     """The verdict for one image from its words, the scanner's findings in their page_text
-    and the text detector's regions: pii_in_image (COVER, or QUARANTINE when any finding's entity quarantines),
-    a text_in_image note when ocr.write_text and nothing is acted on, else None."""
+    and the text detector's regions: pii_in_image (COVER, or QUARANTINE when any finding's
+    entity quarantines), a text_in_image note when ocr.write_text and nothing is acted on,
+    else None."""
     text, offsets = page_text(words)
     found = acted_on(findings, pii)
     written = redacted_text(text, [f for f, _ in found]) if ocr.write_text else None
@@ -223,7 +224,8 @@ def image_verdict(uid: str, words: Sequence[OcrWord], findings: Sequence[Finding
         "findings": [{"entity_type": f.entity_type, "action": a, "score": f.score,
                       "recognizer": f.recognizer,
                       "preview": mask(text[f.start:f.end], f.entity_type),
-                      "boxes": [list(words[i].box) for i in words_of(f, offsets)]}
+                      "boxes": [list(reach(words[i].box, words, regions))
+                                for i in words_of(f, offsets)]}
                      for f, a in found],
         "words_read": len(words), "words_covered": len(boxes), "engine": engine,
     }
