@@ -229,13 +229,21 @@ def test_misreads_hide_no_personal_data_from_the_scanner():
                          "04720:338474"), ("Gale70-207-8284", "70-207-8284")):
         assert [(f.entity_type, line[f.start:f.end]) for f in misread(line, [])] == [
             ("PHONE_NUMBER", number)]
+    for url in ("www. depositcash. com", "www. customerresults . com", "www.productfollowing.c",
+                "Www. cityrate, com", "WWW. monthlynumber. com"):
+        line = f"Visit {url}\nThanks"
+        assert [(f.entity_type, line[f.start:f.end]) for f in misread(line, [])] == [
+            ("URL", url)]
+    assert [f.entity_type for f in misread("www.bigGame.com", [])] == ["URL"]   # no e-mail
+    line = "see www.x.com, and more"
+    assert [line[f.start:f.end] for f in misread(line, [])] == ["www.x.com"]
     ssn = "SSN: 780-61-62795 (read with a digit too many)"
     assert [(f.entity_type, ssn[f.start:f.end]) for f in misread(ssn, [])] == [
         ("US_SSN", "780-61-62795")]
     for text in ("lodash@4.17.21", "@babel/core", "Card 4111-1111-1111-1112",   # Luhn fails
                  "SSN: 12", "Room 780-61-6279", "me@hom to", "Call 2023",
-                 "call me at 12:30, 14:45 and 16:00", "Gallery 2023-2024 12", "www.bigGame.com",
-                 "hello @ world.com", "write to @example.org"):
+                 "call me at 12:30, 14:45 and 16:00", "Gallery 2023-2024 12", "hello @ world.com",
+                 "awww.ok", "http:/www", "Mr. W. Smith", "write to @example.org"):
         assert misread(text, []) == []
 
 

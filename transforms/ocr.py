@@ -65,6 +65,12 @@ MISREAD_EMAIL = re.compile(r"(?<![\w.+-])(?:[\w.+-]{2,}@|[\w.+-]{4,}(?: @(?! )|@
 MISREAD_AT = re.compile(r"(?<![\w.+-])(?!www\.)[a-z0-9._+-]{2,}(?<=[a-z0-9])G[a-z][a-z0-9-]*"
                         r"(?:\.[a-z0-9-]+)*\.[a-z]{2,6}\b")
 
+# ... and a web address's pieces with spaces between them ("www. depositcash. com",
+# "Www. cityrate, com") or its end cut ("www.productfollowing.c"): "www." and a name, then
+# lower-case pieces after dots, a common top-level domain after a comma.
+MISREAD_URL = re.compile(r"(?<![\w.@/-])(?i:w{2,3})\. ?[A-Za-z0-9][\w-]*"
+                         r"(?: ?\. ?[a-z0-9][a-z0-9-]*| ?, ?(?:com|net|org|edu|gov|info)\b)*")
+
 # A social security number after its label whose digits tesseract misread ("780-61-62795",
 # "802-89.11)"): 7-10 digits in the number's shape, the scanner wants exactly 3-2-4.
 MISREAD_SSN = re.compile(r"(?i)\b(?:ssn|social security(?: number| no\.?)?)[ \t]*[:#.]?[ \t]*"
@@ -80,12 +86,13 @@ MISREAD_PHONE = re.compile(r"(?i)(?<![a-z])(?:[ceg€][a@][l1ik|]{1,2}|te[l1]|ph
 
 def misread(text: str, findings: Sequence[Finding]) -> List[Finding]:
     """What tesseract's misreads hide from the scanner's ``findings`` in ``text``: e-mail
-    addresses it misread (MISREAD_EMAIL, MISREAD_AT), card numbers whose groups it broke
+    addresses it misread (MISREAD_EMAIL, MISREAD_AT), web addresses (MISREAD_URL), card numbers whose groups it broke
     (detectors/pii/cards.py broken_card_numbers), social security numbers after their label
     (MISREAD_SSN), phone numbers after a misread call word (MISREAD_PHONE)."""
     from detectors.pii.cards import broken_card_numbers   # imports presidio: with the scanner
     spans = [("EMAIL_ADDRESS", m.start(), m.end()) for pattern in (MISREAD_EMAIL, MISREAD_AT)
              for m in pattern.finditer(text)]
+    spans += [("URL", m.start(), m.end()) for m in MISREAD_URL.finditer(text)]
     spans += [("CREDIT_CARD", start, end) for start, end in broken_card_numbers(text)]
     for match in MISREAD_SSN.finditer(text):
         number = match.group("number").rstrip(" .)|-")
