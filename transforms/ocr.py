@@ -86,9 +86,10 @@ MISREAD_PHONE = re.compile(r"(?i)(?<![a-z])(?:[ceg€][a@][l1ik|]{1,2}|te[l1]|ph
 
 def misread(text: str, findings: Sequence[Finding]) -> List[Finding]:
     """What tesseract's misreads hide from the scanner's ``findings`` in ``text``: e-mail
-    addresses it misread (MISREAD_EMAIL, MISREAD_AT), web addresses (MISREAD_URL), card numbers whose groups it broke
-    (detectors/pii/cards.py broken_card_numbers), social security numbers after their label
-    (MISREAD_SSN), phone numbers after a misread call word (MISREAD_PHONE)."""
+    addresses it misread (MISREAD_EMAIL, MISREAD_AT), web addresses (MISREAD_URL), card
+    numbers whose groups it broke (detectors/pii/cards.py broken_card_numbers), social
+    security numbers after their label (MISREAD_SSN), phone numbers after a misread call word
+    (MISREAD_PHONE)."""
     from detectors.pii.cards import broken_card_numbers   # imports presidio: with the scanner
     spans = [("EMAIL_ADDRESS", m.start(), m.end()) for pattern in (MISREAD_EMAIL, MISREAD_AT)
              for m in pattern.finditer(text)]
