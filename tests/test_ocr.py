@@ -167,6 +167,10 @@ def test_a_region_is_read_at_its_size_then_inverted():
 def test_the_second_look_shares_the_time_limit():
     result = TesseractReader(time_limit_s=0.01).read(busy_sign(), ((40, 152, 296, 179),))
     assert result.error == OcrError("timeout", "over 0.01 s")
+    # With the line recognizer too: past the limit, no region is read by either engine.
+    many = tuple((40, 152 + i, 296, 179 + i) for i in range(16))
+    result = TesseractReader(time_limit_s=0.01, lines=LineRecognizer()).read(busy_sign(), many)
+    assert result.error == OcrError("timeout", "over 0.01 s") and result.reread == 0
 
 
 def test_text_presence_sends_text_on_and_skips_photos_without(presence):
