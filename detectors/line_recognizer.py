@@ -20,7 +20,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 from PIL import Image
 
-from detectors.text_presence import rapidocr_session
+from detectors.text_presence import model_input, rapidocr_session
 
 MODEL_FILE = "ch_PP-OCRv4_rec_infer.onnx"
 HEIGHT = 48          # the model's input height
@@ -95,8 +95,6 @@ def _batch(line: Image.Image) -> Tuple[Optional[np.ndarray], float]:
     if line.width < 2 or line.height < 2:
         return None, 1.0
     width = min(MAX_WIDTH, max(1, math.ceil(HEIGHT * line.width / line.height)))
-    pixels = np.asarray(line.convert("RGB").resize((width, HEIGHT), Image.Resampling.BILINEAR),
-                        dtype=np.float32)[:, :, ::-1]
     batch = np.zeros((1, 3, HEIGHT, max(MIN_WIDTH, width)), np.float32)
-    batch[0, :, :, :width] = ((pixels / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
+    batch[0, :, :, :width] = model_input(line.convert("RGB"), (width, HEIGHT))
     return batch, line.width / width

@@ -15,10 +15,10 @@ about a line high goes first to the line recognizer (PP-OCRv4's, detectors/line_
 when the reader has one), which reads signs' lines that tesseract reads as junk at any scale;
 where it is not sure, tesseract reads the region framed in its own colour, scaled so its text
 is at least ~24 px high, as a line or (taller) as a block; a region no read was sure of again
-at its own size, then inverted (region_reads). Its words need three letters or digits, and
-half of one must not lie under a word already read as surely. The page itself is read at 2x,
-large text at 1x (page_scale). docs/BENCHMARKS.md ("The OCR stage", second to fourth round)
-measures what they add.
+at its own size, then inverted (region_reads). Its words (the recognizer's lines) need three
+letters or digits, and half of one must not lie under a word already read as surely. The page
+itself is read at 2x, large text at 1x (page_scale). docs/BENCHMARKS.md ("The OCR stage",
+second to fourth round) measures what they add.
 """
 
 import dataclasses

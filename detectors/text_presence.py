@@ -114,7 +114,12 @@ def _batch(image: Image.Image, side: int) -> Optional[np.ndarray]:
     scale = max(scale, MIN_SIDE / min(image.size))
     width = max(32, round(image.width * scale / 32) * 32)
     height = max(32, round(image.height * scale / 32) * 32)
-    pixels = np.asarray(image.resize((width, height), Image.Resampling.BILINEAR),
+    return model_input(image, (width, height))[None]
+
+
+def model_input(image: Image.Image, size: Tuple[int, int]) -> np.ndarray:
+    """3xHxW float32 of an RGB ``image`` resized to ``size``: BGR in [-1, 1], as PP-OCRv4's
+    detector and recognizer were trained."""
+    pixels = np.asarray(image.resize(size, Image.Resampling.BILINEAR),
                         dtype=np.float32)[:, :, ::-1]
-    pixels = (pixels / 255.0 - 0.5) / 0.5
-    return np.ascontiguousarray(pixels.transpose(2, 0, 1)[None])
+    return np.ascontiguousarray(((pixels / 255.0 - 0.5) / 0.5).transpose(2, 0, 1))

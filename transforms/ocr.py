@@ -173,14 +173,13 @@ def acted_on(findings: Sequence[Finding], pii: PiiSettings) -> List[Tuple[Findin
             if actions.get(f.entity_type, "ignore") in ACTIONS]
 
 
-def text_boxes(words: Sequence[OcrWord], offsets, findings: Sequence[Finding],
-               regions: Sequence[Box] = ()) -> List[TextBox]:
-    """One box per word a finding touches (the first finding's type when several do), over
-    the unread rest of its text region (reach)."""
+def text_boxes(covers: Dict[int, Box], offsets, findings: Sequence[Finding]) -> List[TextBox]:
+    """One box per word a finding touches, its cover (word index -> box), with the first
+    finding's type when several do."""
     boxes: Dict[int, TextBox] = {}
     for finding in findings:
         for i in words_of(finding, offsets):
-            left, top, right, bottom = reach(words[i].box, words, regions)
+            left, top, right, bottom = covers[i]
             boxes.setdefault(i, TextBox(top, left, bottom, right, finding.entity_type))
     return [boxes[i] for i in sorted(boxes)]
 
@@ -226,14 +225,16 @@ def image_verdict(uid: str, words: Sequence[OcrWord], findings: Sequence[Finding
                                            sort_keys=True),
                        representative_id=None, group_size=None, text=written)
     action = QUARANTINE if any(a == QUARANTINE for _, a in found) else COVER
-    boxes = text_boxes(words, offsets, [f for f, _ in found], regions)
+    # Each touched word's cover, over the unread rest of its text region.
+    covers = {i: reach(words[i].box, words, regions)
+              for f, _ in found for i in words_of(f, offsets)}
+    boxes = text_boxes(covers, offsets, [f for f, _ in found])
     evidence = {
         "entities": dict(sorted(collections.Counter(f.entity_type for f, _ in found).items())),
         "findings": [{"entity_type": f.entity_type, "action": a, "score": f.score,
                       "recognizer": f.recognizer,
                       "preview": mask(text[f.start:f.end], f.entity_type),
-                      "boxes": [list(reach(words[i].box, words, regions))
-                                for i in words_of(f, offsets)]}
+                      "boxes": [list(covers[i]) for i in words_of(f, offsets)]}
                      for f, a in found],
         "words_read": len(words), "words_covered": len(boxes), "engine": engine,
     }
@@ -313,8 +314,7 @@ class _ReadImages(beam.DoFn):
         self.presence = make_presence(self.ocr)
         self.reader = make_reader(self.ocr)
         self.scan = make_scan(self.pii)
-        self.engine = f"tesseract {self.reader.version}" + (
-            " + PP-OCRv4 lines" if self.reader.lines is not None else "")
+        self.engine = f"tesseract {self.reader.version} + PP-OCRv4 lines"
         self.counters = {name: Metrics.counter(NAMESPACE, name) for name in (
             "images_checked", "images_skipped_no_text", "images_read", "words_read",
             "regions_reread", "findings", "images_covered", "images_quarantined", "ocr_errors")}
